@@ -1,0 +1,165 @@
+"""`UnCLIP`: one loaded model and typed methods over it. Shared by every tab, the CLI and notebooks.
+
+Thread-safety: the weights are read-only after loading and every request builds its own schedulers, noise and
+generators, so concurrent calls never share mutable state. Seeds: image i of a request uses seed + i, so a
+batch of n equals n single runs with those seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from unclip import pipeline
+from unclip.images import to_pil
+from unclip.models import TextEncoding, UnCLIPModels, encode_image, encode_text
+from unclip.sampling import SCHEDULERS, Progress, drain
+from unclip.settings import (LIMITS, MODES, DecoderSettings, GenerateSettings, InvalidInput, PriorSettings,
+                             UpsamplerSettings, as_choice, as_int, as_prompt)
+
+
+@dataclass
+class Generation:
+    """Everything one generate() call made, for the UI's stage view and for metadata."""
+
+    prompt: str
+    mode: str
+    seeds: list[int]
+    images: list[Image.Image]  # final images (256 px, or 64 px with the upsampler off)
+    low_res: Tensor  # (B, 3, 64, 64) in [-1, 1], the decoder's output
+    text_embeds: Tensor  # (D,) CLIP text embedding of the prompt
+    image_embeds: Tensor  # (B, D) what the decoder was given (prior sample / text emb / null)
+    result_embeds: Tensor  # (B, D) CLIP image embedding of each final image
+    settings: GenerateSettings
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def clip_scores(self) -> list[float]:
+        """CLIPScore (Hessel et al. 2021, w = 100): 100 * max(cos(image, text), 0), per image."""
+        cos = F.cosine_similarity(self.result_embeds, self.text_embeds[None], dim=-1)
+        return [round(100 * max(c, 0.0), 2) for c in cos.tolist()]
+
+
+def generators(seed: int, n: int) -> list[torch.Generator]:
+    return [torch.Generator("cpu").manual_seed(seed + i) for i in range(n)]
+
+
+class UnCLIP:
+    """The backend: load once, call from anywhere."""
+
+    def __init__(self, models: UnCLIPModels):
+        self.models = models
+        self._empty: TextEncoding | None = None
+
+    # -- facts about the model -------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.models.name
+
+    @property
+    def notice(self) -> str:
+        return self.models.notice
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return MODES
+
+    @property
+    def schedulers(self) -> tuple[str, ...]:
+        return tuple(SCHEDULERS)
+
+    def default_settings(self, mode: str = "prior") -> GenerateSettings:
+        d = self.models.defaults
+        return GenerateSettings(
+            mode=mode,
+            prior=PriorSettings(d.prior_steps, d.prior_guidance, d.prior_candidates, d.prior_scheduler),
+            decoder=DecoderSettings(d.decoder_steps, d.decoder_guidance, d.decoder_scheduler),
+            upsampler=UpsamplerSettings(d.upsampler_steps, d.upsampler_scheduler))
+
+    # -- stages ----------------------------------------------------------------------------------------
+    def encode_text(self, prompts: list[str]) -> TextEncoding:
+        return encode_text(self.models, prompts)
+
+    def encode_image(self, images: Tensor) -> Tensor:
+        """(B, 3, H, W) in [-1, 1] -> (B, D)."""
+        return encode_image(self.models, images)
+
+    def empty_text(self) -> TextEncoding:
+        """The empty caption (the guidance baseline); computed once, then read-only."""
+        if self._empty is None:
+            self._empty = encode_text(self.models, [""])
+        return self._empty
+
+    def image_embeds_for(self, mode: str, text: TextEncoding, settings: PriorSettings,
+                         gens: list[torch.Generator]) -> Generator[Progress, None, Tensor]:
+        """The embedding the decoder gets in each ablation mode (paper §5.1), (B, D)."""
+        if mode == "prior":
+            return (yield from pipeline.sample_prior(self.models, text, self.empty_text(), settings, gens))
+        if mode == "text_embedding":
+            return text.embeds
+        return pipeline.null_embeds(self.models, len(text)).clone()
+
+    # -- whole requests --------------------------------------------------------------------------------
+    def check(self, prompt: Any, n: Any, seed: Any, settings: GenerateSettings | None,
+              mode: str | None = None) -> tuple[str, int, int, GenerateSettings]:
+        """Validate one request; raises InvalidInput naming the field."""
+        text = as_prompt(prompt)
+        settings = settings or self.default_settings()
+        if mode is not None:
+            settings = replace(settings, mode=as_choice("mode", mode, MODES))
+        return (text, as_int("n", n, *LIMITS["n"]), as_int("seed", seed, *LIMITS["seed"]),
+                settings.validated(self.schedulers))
+
+    def generate_stream(self, prompt: str, n: int = 4, seed: int = 0, mode: str | None = None,
+                        settings: GenerateSettings | None = None) -> Generator[Progress, None, Generation]:
+        """Text -> images, yielding Progress after every denoising step of every stage."""
+        prompt, n, seed, s = self.check(prompt, n, seed, settings, mode)
+        warnings = []
+        text = self.encode_text([prompt] * n)  # (n, ...): one row per image
+        if text.truncated[0]:
+            warnings.append(f"prompt is longer than {self.models.context_length} tokens; "
+                            "CLIP read only the first part")
+        gens = generators(seed, n)
+        embeds = yield from self.image_embeds_for(s.mode, text, s.prior, gens)
+        low = yield from pipeline.decode(self.models, embeds, text, self.empty_text(), s.decoder, gens)
+        final = (yield from pipeline.upsample(self.models, low, s.upsampler, gens)) if s.upsampler.enabled else low
+        meta = [{"prompt": prompt, "seed": seed + i, "model": self.name, **s.to_dict()} for i in range(n)]
+        return Generation(prompt, s.mode, [seed + i for i in range(n)], to_pil(final, meta), low,
+                          text.embeds[0], embeds, self.encode_image(final), s, warnings)
+
+    def generate(self, prompt: str, n: int = 4, seed: int = 0, mode: str | None = None,
+                 settings: GenerateSettings | None = None) -> list[Image.Image]:
+        """`load_backend("tiny-emoji").generate("a cat above a pizza", n=4, seed=0)` -> n PIL images."""
+        return drain(self.generate_stream(prompt, n, seed, mode, settings)).images
+
+    def compare_stream(self, prompt: str, n: int = 2, seed: int = 0, settings: GenerateSettings | None = None
+                       ) -> Generator[Progress, None, dict[str, Generation]]:
+        """The prior ablation (paper §5.1, Fig. 8): all three modes from the same seed."""
+        results = {}
+        for mode in MODES:
+            results[mode] = yield from self.generate_stream(prompt, n, seed, mode, settings)
+        return results
+
+    def compare(self, prompt: str, n: int = 2, seed: int = 0,
+                settings: GenerateSettings | None = None) -> dict[str, Generation]:
+        return drain(self.compare_stream(prompt, n, seed, settings))
+
+
+def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | None = None,
+                 dtype: torch.dtype | None = None) -> UnCLIP:
+    """Load a model family by name or directory onto `device` (default: CUDA if present, else CPU)."""
+    from unclip.families import load_models
+
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    models = load_models(name_or_path).to(device, dtype or torch.float32)
+    return UnCLIP(models)
+
+
+__all__ = ["UnCLIP", "Generation", "InvalidInput", "load_backend"]

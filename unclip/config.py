@@ -1,0 +1,177 @@
+"""Small dataclass configs: one per component, defaults = the bundled tiny model.
+
+Each component is built by its own library (open_clip, diffusers) from these numbers, and the library saves
+its own config beside the weights, so these dataclasses only matter when a model is *made* (training, tests).
+`TinyConfig.random()` is the tiny-random family used by tests and CI: the bundled model's architecture at a
+size that runs a full generate() in well under a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class ClipConfig:
+    """open_clip `CLIP` (ViT image tower + transformer text tower), see open_clip's model_configs/*.json."""
+
+    embed_dim: int = 128  # CLIP embedding size D; text width must equal it (the prior reads token states)
+    image_size: int = 64
+    patch_size: int = 8
+    vision_width: int = 128
+    vision_layers: int = 4
+    text_width: int = 128
+    text_layers: int = 3
+    heads_width: int = 32  # width per attention head, both towers
+    context_length: int = 77
+    vocab_size: int = 49408  # open_clip's bundled BPE
+
+    def open_clip_cfg(self) -> dict[str, Any]:
+        """The `model_cfg` dict that open_clip's `create_model` understands."""
+        return {
+            "embed_dim": self.embed_dim,
+            "vision_cfg": {
+                "image_size": self.image_size,
+                "layers": self.vision_layers,
+                "width": self.vision_width,
+                "head_width": self.heads_width,
+                "patch_size": self.patch_size,
+            },
+            "text_cfg": {
+                "context_length": self.context_length,
+                "vocab_size": self.vocab_size,
+                "width": self.text_width,
+                "heads": self.text_width // self.heads_width,
+                "layers": self.text_layers,
+            },
+        }
+
+
+@dataclass
+class PriorConfig:
+    """diffusers `PriorTransformer`: predicts the normalised CLIP image embedding (Karlo's layout)."""
+
+    num_layers: int = 6
+    num_attention_heads: int = 4
+    attention_head_dim: int = 64
+    num_train_timesteps: int = 1000
+
+    def kwargs(self, clip: ClipConfig) -> dict[str, Any]:
+        return {
+            "num_attention_heads": self.num_attention_heads,
+            "attention_head_dim": self.attention_head_dim,
+            "num_layers": self.num_layers,
+            "embedding_dim": clip.embed_dim,
+            "num_embeddings": clip.context_length,
+            "additional_embeddings": 4,
+        }
+
+
+@dataclass
+class DecoderConfig:
+    """diffusers `UNet2DConditionModel` at 64 px, conditioned GLIDE/Karlo style through `UnCLIPTextProjModel`."""
+
+    sample_size: int = 64
+    block_out_channels: tuple[int, ...] = (48, 96, 144, 192)
+    attention: tuple[bool, ...] = (False, False, True, True)  # cross-attention per resolution (64/32/16/8 px)
+    layers_per_block: int = 1
+    attention_head_dim: int = 32
+    extra_context_tokens: int = 4
+    num_train_timesteps: int = 1000
+
+    def unet_kwargs(self, clip: ClipConfig) -> dict[str, Any]:
+        down = ["SimpleCrossAttnDownBlock2D" if a else "ResnetDownsampleBlock2D" for a in self.attention]
+        up = ["SimpleCrossAttnUpBlock2D" if a else "ResnetUpsampleBlock2D" for a in reversed(self.attention)]
+        return {
+            "sample_size": self.sample_size,
+            "in_channels": 3,
+            "out_channels": 3,  # epsilon; Karlo's real decoder also predicts a variance (6 channels)
+            "down_block_types": tuple(down),
+            "up_block_types": tuple(up),
+            "mid_block_type": "UNetMidBlock2DSimpleCrossAttn",
+            "block_out_channels": tuple(self.block_out_channels),
+            "layers_per_block": self.layers_per_block,
+            "attention_head_dim": self.attention_head_dim,
+            "cross_attention_dim": self.cross_attention_dim,
+            "class_embed_type": "identity",  # additive CLIP time embedding from text_proj
+            "resnet_time_scale_shift": "scale_shift",
+            "norm_num_groups": min(32, self.block_out_channels[0] // 2),
+        }
+
+    @property
+    def cross_attention_dim(self) -> int:
+        return self.block_out_channels[-1]
+
+    @property
+    def time_embed_dim(self) -> int:
+        return self.block_out_channels[0] * 4
+
+    def text_proj_kwargs(self, clip: ClipConfig) -> dict[str, Any]:
+        return {
+            "clip_extra_context_tokens": self.extra_context_tokens,
+            "clip_embeddings_dim": clip.embed_dim,
+            "time_embed_dim": self.time_embed_dim,
+            "cross_attention_dim": self.cross_attention_dim,
+        }
+
+
+@dataclass
+class UpsamplerConfig:
+    """diffusers `UNet2DModel` 64 -> 256: input = noisy image + bicubic-upsampled low-res image (6 channels)."""
+
+    sample_size: int = 256
+    block_out_channels: tuple[int, ...] = (24, 48, 96, 128)
+    layers_per_block: int = 1
+    num_train_timesteps: int = 1000
+
+    def kwargs(self) -> dict[str, Any]:
+        n = len(self.block_out_channels)
+        return {
+            "sample_size": self.sample_size,
+            "in_channels": 6,
+            "out_channels": 3,
+            "down_block_types": ("ResnetDownsampleBlock2D",) * n,
+            "up_block_types": ("ResnetUpsampleBlock2D",) * n,
+            "block_out_channels": tuple(self.block_out_channels),
+            "layers_per_block": self.layers_per_block,
+            "add_attention": False,
+            "norm_num_groups": min(32, self.block_out_channels[0] // 2),
+            "resnet_time_scale_shift": "scale_shift",
+        }
+
+
+@dataclass
+class TinyConfig:
+    """The whole tiny unCLIP: four components plus the sampling defaults shipped in `unclip_config.json`."""
+
+    clip: ClipConfig = field(default_factory=ClipConfig)
+    prior: PriorConfig = field(default_factory=PriorConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    upsampler: UpsamplerConfig = field(default_factory=UpsamplerConfig)
+
+    @classmethod
+    def random(cls) -> TinyConfig:
+        """tiny-random: same architecture, a few thousand times fewer FLOPs (tests, CI)."""
+        return cls(
+            clip=ClipConfig(embed_dim=32, vision_width=32, vision_layers=1, text_width=32, text_layers=1,
+                            heads_width=16, vocab_size=49408),
+            prior=PriorConfig(num_layers=1, num_attention_heads=2, attention_head_dim=16),
+            decoder=DecoderConfig(block_out_channels=(8, 16, 16, 32), attention_head_dim=8),
+            upsampler=UpsamplerConfig(block_out_channels=(8, 8, 16, 16)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TinyConfig:
+        def tup(x: dict[str, Any]) -> dict[str, Any]:
+            return {k: tuple(v) if isinstance(v, list) else v for k, v in x.items()}
+
+        return cls(
+            clip=ClipConfig(**d["clip"]),
+            prior=PriorConfig(**d["prior"]),
+            decoder=DecoderConfig(**tup(d["decoder"])),
+            upsampler=UpsamplerConfig(**tup(d["upsampler"])),
+        )

@@ -1,0 +1,126 @@
+"""The tiny family: our own miniature unCLIP, with Karlo's structure and on-disk layout.
+
+    DIR/unclip_config.json        {"family": "tiny", "config": TinyConfig, "defaults": Defaults, ...}
+    DIR/clip/open_clip_config.json + open_clip_model.safetensors   (open_clip "local-dir:" loader)
+    DIR/prior/, text_proj/, decoder/, upsampler/   (diffusers save_pretrained / from_pretrained)
+    DIR/scheduler_configs.json    the training (DDPM) schedule of each diffusion stage
+
+`build_random` makes the same components with random weights (tests, CI, and the fallback when the bundled
+weights are missing). Weights load from safetensors only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import open_clip
+import torch
+from diffusers import PriorTransformer, UNet2DConditionModel, UNet2DModel
+from diffusers.pipelines.deprecated.unclip.text_proj import UnCLIPTextProjModel
+from safetensors.torch import save_file
+
+from unclip.config import TinyConfig
+from unclip.models import Defaults, UnCLIPModels
+
+FAMILY = "tiny"
+CONFIG_FILE = "unclip_config.json"
+
+
+def scheduler_configs(num_train_timesteps: int = 1000) -> dict[str, dict[str, Any]]:
+    """Training schedules (cosine, Nichol & Dhariwal 2021). Samplers are built from these per request."""
+    base = {"num_train_timesteps": num_train_timesteps, "beta_schedule": "squaredcos_cap_v2"}
+    return {
+        "prior": {**base, "prediction_type": "sample", "clip_sample": True, "clip_sample_range": 5.0},
+        "decoder": {**base, "prediction_type": "epsilon", "clip_sample": True, "clip_sample_range": 1.0},
+        "upsampler": {**base, "prediction_type": "epsilon", "clip_sample": True, "clip_sample_range": 1.0},
+    }
+
+
+def build_clip(config: TinyConfig) -> torch.nn.Module:
+    return open_clip.model.CLIP(**config.clip.open_clip_cfg())
+
+
+def build_components(config: TinyConfig, seed: int = 0) -> dict[str, torch.nn.Module]:
+    """Fresh (random) components, deterministic for `seed`."""
+    torch.manual_seed(seed)
+    c = config
+    prior = PriorTransformer(**c.prior.kwargs(c.clip))
+    with torch.no_grad():  # identity normalisation until the trainer measures CLIP's statistics
+        prior.clip_mean.zero_()
+        prior.clip_std.fill_(c.clip.embed_dim**-0.5)
+    return {
+        "clip": build_clip(c),
+        "prior": prior,
+        "text_proj": UnCLIPTextProjModel(**c.decoder.text_proj_kwargs(c.clip)),
+        "decoder": UNet2DConditionModel(**c.decoder.unet_kwargs(c.clip)),
+        "upsampler": UNet2DModel(**c.upsampler.kwargs()),
+    }
+
+
+def assemble(parts: dict[str, torch.nn.Module], defaults: Defaults, name: str, notice: str = "",
+             schedules: dict[str, dict[str, Any]] | None = None) -> UnCLIPModels:
+    return UnCLIPModels(
+        family=FAMILY, clip=parts["clip"], tokenizer=open_clip.tokenizer.SimpleTokenizer(),
+        prior=parts["prior"], text_proj=parts["text_proj"], decoder=parts["decoder"],
+        upsampler=parts["upsampler"], scheduler_configs=schedules or scheduler_configs(),
+        defaults=defaults, name=name, notice=notice)
+
+
+def build_random(config: TinyConfig | None = None, seed: int = 0, notice: str = "") -> UnCLIPModels:
+    """tiny-random: the bundled architecture (shrunk), random weights; for tests and as a fallback."""
+    parts = build_components(config or TinyConfig.random(), seed)
+    return assemble(parts, Defaults(prior_steps=4, decoder_steps=4, upsampler_steps=2), "tiny-random", notice)
+
+
+def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype: torch.dtype = torch.float16,
+         extra: dict[str, Any] | None = None) -> Path:
+    """Write every component with its library's own format, in shards of at most 16 MB."""
+    out = Path(directory)
+    (out / "clip").mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in models.clip.state_dict().items()}
+    save_file(state, out / "clip" / "open_clip_model.safetensors")
+    clip_cfg = {"model_cfg": config.clip.open_clip_cfg(),
+                "preprocess_cfg": {"mean": list(models.image_mean), "std": list(models.image_std)}}
+    (out / "clip" / "open_clip_config.json").write_text(json.dumps(clip_cfg, indent=2))
+    for name in ("prior", "text_proj", "decoder", "upsampler"):
+        module = getattr(models, name)
+        original = next(module.parameters()).dtype
+        module.to(dtype).save_pretrained(out / name, safe_serialization=True, max_shard_size="16MB")
+        module.to(original)
+    (out / "scheduler_configs.json").write_text(json.dumps(models.scheduler_configs, indent=2))
+    meta = {"family": FAMILY, "config": config.to_dict(), "defaults": asdict(models.defaults), **(extra or {})}
+    (out / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
+    return out
+
+
+def is_tiny_dir(directory: str | Path) -> bool:
+    path = Path(directory) / CONFIG_FILE
+    return path.is_file() and json.loads(path.read_text()).get("family") == FAMILY
+
+
+def load(directory: str | Path, name: str | None = None) -> UnCLIPModels:
+    """Load a saved tiny model; each part through its own library's loader, float32."""
+    d = Path(directory)
+    meta = json.loads((d / CONFIG_FILE).read_text())
+    clip = open_clip.create_model(f"local-dir:{d / 'clip'}", load_weights=True)
+    kw = {"use_safetensors": True, "torch_dtype": torch.float32}
+    parts = {
+        "clip": clip.float(),
+        "prior": PriorTransformer.from_pretrained(d, subfolder="prior", **kw),
+        "text_proj": UnCLIPTextProjModel.from_pretrained(d, subfolder="text_proj", **kw),
+        "decoder": UNet2DConditionModel.from_pretrained(d, subfolder="decoder", **kw),
+        "upsampler": UNet2DModel.from_pretrained(d, subfolder="upsampler", **kw),
+    }
+    clip_cfg = json.loads((d / "clip" / "open_clip_config.json").read_text()).get("preprocess_cfg", {})
+    schedules = json.loads((d / "scheduler_configs.json").read_text())
+    models = assemble(parts, Defaults(**meta.get("defaults", {})), name or d.name, schedules=schedules)
+    models.image_mean = tuple(clip_cfg.get("mean", models.image_mean))
+    models.image_std = tuple(clip_cfg.get("std", models.image_std))
+    return models
+
+
+def config_of(directory: str | Path) -> TinyConfig:
+    return TinyConfig.from_dict(json.loads((Path(directory) / CONFIG_FILE).read_text())["config"])

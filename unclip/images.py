@@ -1,0 +1,54 @@
+"""The one place images change representation: PIL / uint8 arrays <-> (B, 3, H, W) tensors in [-1, 1]."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, PngImagePlugin
+from torch import Tensor
+
+METADATA_KEY = "parameters"  # the PNG text chunk A1111 and others read
+
+
+def to_tensor(images: list[Image.Image] | Image.Image | np.ndarray) -> Tensor:
+    """PIL images (same size) or uint8 (B, H, W, 3) -> (B, 3, H, W) float32 in [-1, 1]."""
+    if isinstance(images, Image.Image):
+        images = [images]
+    if isinstance(images, list):
+        images = np.stack([np.asarray(im.convert("RGB")) for im in images])  # (B, H, W, 3) uint8
+    if images.ndim == 3:
+        images = images[None]
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+def to_uint8(images: Tensor) -> np.ndarray:
+    """(B, 3, H, W) in [-1, 1] -> uint8 (B, H, W, 3), rounded (not truncated)."""
+    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def to_pil(images: Tensor, metadata: list[dict[str, Any]] | None = None) -> list[Image.Image]:
+    """(B, 3, H, W) in [-1, 1] -> PIL images, each with its settings in `info['parameters']` (JSON)."""
+    out = [Image.fromarray(a) for a in to_uint8(images)]
+    for im, meta in zip(out, metadata or [], strict=False):
+        im.info[METADATA_KEY] = json.dumps(meta, sort_keys=True)
+    return out
+
+
+def save_png(image: Image.Image, path: str | Path) -> Path:
+    """Save as PNG keeping `info['parameters']` as a text chunk (webp/jpeg would drop it)."""
+    info = PngImagePlugin.PngInfo()
+    if METADATA_KEY in image.info:
+        info.add_text(METADATA_KEY, image.info[METADATA_KEY])
+    image.save(path, format="PNG", pnginfo=info)
+    return Path(path)
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    with Image.open(path) as im:
+        text = im.info.get(METADATA_KEY) or getattr(im, "text", {}).get(METADATA_KEY)
+    return json.loads(text) if text else {}

@@ -1,0 +1,151 @@
+"""The loaded components of one unCLIP model, and the two CLIP encoders every stage reads from.
+
+Every family (tiny, karlo, kandinsky) fills the same `UnCLIPModels` container, so the pipeline has one code path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class TextEncoding:
+    """CLIP's view of a batch of captions."""
+
+    tokens: Tensor  # (B, L) int64, L = context length (77)
+    mask: Tensor  # (B, L) bool, True up to and including the end-of-text token
+    embeds: Tensor  # (B, D) pooled, projected text embedding (unit norm when the family normalises)
+    states: Tensor  # (B, L, W) last-layer token states (after ln_final)
+    truncated: tuple[bool, ...]  # per caption: longer than L tokens, cut to fit
+
+    def __len__(self) -> int:
+        return self.tokens.shape[0]
+
+    def repeat(self, n: int) -> TextEncoding:
+        """Each row repeated n times in place: [a, b] -> [a, a, b, b]."""
+        r = lambda x: x.repeat_interleave(n, dim=0)  # noqa: E731
+        return TextEncoding(r(self.tokens), r(self.mask), r(self.embeds), r(self.states),
+                            tuple(t for t in self.truncated for _ in range(n)))
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Sampling defaults a family ships (unclip_config.json); the UI starts from these."""
+
+    prior_steps: int = 10
+    prior_guidance: float = 1.0
+    prior_candidates: int = 2
+    prior_scheduler: str = "ddim"
+    decoder_steps: int = 16
+    decoder_guidance: float = 3.0
+    decoder_scheduler: str = "dpm++"
+    upsampler_steps: int = 4
+    upsampler_scheduler: str = "ddim"
+
+
+@dataclass
+class UnCLIPModels:
+    """Read-only weights shared by every request. Nothing here is mutated after loading."""
+
+    family: str
+    clip: nn.Module  # open_clip CLIP: encode_image, token tower
+    tokenizer: Any  # open_clip SimpleTokenizer (callable: list[str] -> (B, L) tokens)
+    prior: nn.Module  # diffusers PriorTransformer
+    text_proj: nn.Module  # diffusers UnCLIPTextProjModel
+    decoder: nn.Module  # diffusers UNet2DConditionModel, 64 px
+    upsampler: nn.Module  # diffusers UNet2DModel, 64 -> 256 px
+    scheduler_configs: dict[str, dict[str, Any]]  # stage -> base (training) scheduler config
+    image_mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    image_std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    normalize_embeddings: bool = True  # tiny: every embedding lives on the unit sphere
+    upsampler_last: nn.Module | None = None  # Karlo runs its last super-res step with a second UNet
+    defaults: Defaults = field(default_factory=Defaults)
+    notice: str = ""  # shown in the UI, e.g. "bundled weights missing: running tiny-random"
+    name: str = ""
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.decoder.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.decoder.parameters()).dtype
+
+    @property
+    def context_length(self) -> int:
+        return int(self.clip.positional_embedding.shape[0])
+
+    @property
+    def embed_dim(self) -> int:
+        return int(self.prior.config.embedding_dim)
+
+    @property
+    def clip_image_size(self) -> int:
+        size = self.clip.visual.image_size
+        return int(size[0] if isinstance(size, (tuple, list)) else size)
+
+    def modules(self) -> dict[str, nn.Module]:
+        mods = {"clip": self.clip, "prior": self.prior, "text_proj": self.text_proj,
+                "decoder": self.decoder, "upsampler": self.upsampler}
+        if self.upsampler_last is not None:
+            mods["upsampler_last"] = self.upsampler_last
+        return mods
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> UnCLIPModels:
+        for m in self.modules().values():
+            m.to(device=device).eval().requires_grad_(False)
+            if dtype is not None and next(m.parameters()).dtype != dtype:
+                m.to(dtype=dtype)
+        return self
+
+
+def count_tokens(tokenizer: Any, text: str) -> int:
+    """Number of BPE tokens in `text`, start and end tokens included."""
+    return len(tokenizer.encode(text)) + 2
+
+
+def tokenize(models: UnCLIPModels, prompts: list[str]) -> tuple[Tensor, Tensor, tuple[bool, ...]]:
+    """Captions -> (tokens (B, L), mask (B, L) bool, truncated per caption). Over-long captions are cut."""
+    length = models.context_length
+    tokens = models.tokenizer(prompts)[:, :length].to(models.device)  # (B, L); open_clip pads with 0
+    eot = tokens.argmax(dim=-1)  # end-of-text has the largest id (49407)
+    mask = torch.arange(length, device=tokens.device)[None, :] <= eot[:, None]  # (B, L)
+    truncated = tuple(count_tokens(models.tokenizer, p) > length for p in prompts)
+    return tokens, mask, truncated
+
+
+@torch.no_grad()
+def encode_text(models: UnCLIPModels, prompts: list[str]) -> TextEncoding:
+    """open_clip's `encode_text`, keeping the token states the prior and decoder attend to."""
+    clip = models.clip
+    tokens, mask, truncated = tokenize(models, prompts)
+    x = clip.token_embedding(tokens) + clip.positional_embedding  # (B, L, W)
+    x = clip.transformer(x, attn_mask=clip.attn_mask)
+    states = clip.ln_final(x)  # (B, L, W)
+    pooled = states[torch.arange(len(prompts)), tokens.argmax(dim=-1)]  # (B, W) at end-of-text
+    embeds = pooled @ clip.text_projection  # (B, D)
+    if models.normalize_embeddings:
+        embeds = F.normalize(embeds, dim=-1)
+    return TextEncoding(tokens, mask, embeds, states, truncated)
+
+
+def clip_preprocess(models: UnCLIPModels, images: Tensor) -> Tensor:
+    """(B, 3, H, W) in [-1, 1] -> CLIP's input: resized to its image size and normalised with its mean/std."""
+    size = models.clip_image_size
+    if images.shape[-2:] != (size, size):
+        images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    mean = torch.tensor(models.image_mean, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(models.image_std, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
+    return ((images + 1) / 2 - mean) / std  # (B, 3, size, size)
+
+
+@torch.no_grad()
+def encode_image(models: UnCLIPModels, images: Tensor) -> Tensor:
+    """(B, 3, H, W) in [-1, 1] -> CLIP image embedding (B, D) (unit norm when the family normalises)."""
+    embeds = models.clip.encode_image(clip_preprocess(models, images.to(models.device, models.dtype)))
+    return F.normalize(embeds, dim=-1) if models.normalize_embeddings else embeds

@@ -1,0 +1,131 @@
+"""One sampling loop for every stage, over a denoiser callable (k-diffusion style).
+
+Classifier-free guidance is a wrapper around the model; inpainting and zoom-out are a `hook` that edits the
+sample after each step (GLIDE's notebook does the same). The loop is a generator: it yields `Progress` after
+every step (with an x0 preview for image stages), so a UI can show progress and stop by closing it.
+
+Maths (Ho et al. 2020, eq. 4 and 15): x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, hence
+x0 = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t). The schedulers (diffusers) do the stepping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from diffusers import (
+    DDIMScheduler,
+    DDPMScheduler,
+    DPMSolverMultistepScheduler,
+    UnCLIPScheduler,
+)
+from torch import Tensor
+
+Denoiser = Callable[[Tensor, Tensor], Tensor]  # (x_t, t) -> model output (eps or x0, per the scheduler)
+StepHook = Callable[[Tensor, int, int], Tensor]  # (x_prev, step index, t_prev) -> x_prev (masks, zoom-out)
+
+SCHEDULERS: dict[str, type] = {
+    "ddim": DDIMScheduler,
+    "dpm++": DPMSolverMultistepScheduler,
+    "ddpm": DDPMScheduler,
+    "unclip": UnCLIPScheduler,
+}
+_EXTRA: dict[str, dict[str, Any]] = {  # what each needs beyond the base (training) config
+    "ddim": {"timestep_spacing": "trailing", "set_alpha_to_one": True, "clip_sample": False},
+    "dpm++": {"timestep_spacing": "trailing", "algorithm_type": "dpmsolver++", "solver_order": 2,
+              "final_sigmas_type": "zero"},
+    "ddpm": {"timestep_spacing": "trailing", "clip_sample": False, "variance_type": "fixed_small"},
+    "unclip": {},
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One finished step of one stage."""
+
+    stage: str  # "prior" | "decoder" | "upsampler"
+    step: int  # 1-based
+    total: int
+    preview: Tensor | None = None  # x0 estimate (B, 3, H, W) in [-1, 1]; None for the prior
+
+
+def make_scheduler(name: str, base_config: dict[str, Any]):
+    """A fresh scheduler per call: they keep per-run state (DPM-Solver's history), so they are never shared."""
+    if name not in SCHEDULERS:
+        raise ValueError(f"scheduler must be one of {sorted(SCHEDULERS)}, got {name!r}")
+    config = {**base_config, **_EXTRA[name]}
+    if name == "unclip" and config.get("variance_type") not in ("fixed_small_log", "learned_range"):
+        config["variance_type"] = "fixed_small_log"
+    return SCHEDULERS[name].from_config(config)
+
+
+def randn(shape: Sequence[int], generators: Sequence[torch.Generator], device: torch.device,
+          dtype: torch.dtype) -> Tensor:
+    """(len(generators), *shape) noise, row i drawn from generators[i] on the CPU: batch == single runs."""
+    rows = [torch.randn((1, *shape), generator=g, dtype=torch.float32) for g in generators]
+    return torch.cat(rows).to(device=device, dtype=dtype)
+
+
+def classifier_free_guidance(model: Callable[[Tensor, Tensor, dict[str, Tensor]], Tensor], scale: float,
+                             cond: dict[str, Tensor], uncond: dict[str, Tensor]) -> Denoiser:
+    """eps = eps(x|empty) + s * (eps(x|c) - eps(x|empty)), both halves in one batched call (GLIDE eq. 6)."""
+    if scale == 1.0:
+        return lambda x, t: model(x, t, cond)
+    both = {k: torch.cat([uncond[k], cond[k]]) for k in cond}
+
+    def denoise(x: Tensor, t: Tensor) -> Tensor:
+        out = model(torch.cat([x, x]), t, both)
+        u, c = out.chunk(2)
+        channels = x.shape[1] if x.ndim == 4 else out.shape[1]
+        guided = u[:, :channels] + scale * (c[:, :channels] - u[:, :channels])
+        return torch.cat([guided, c[:, channels:]], dim=1)  # a learned variance (if any) comes from c
+
+    return denoise
+
+
+def predict_x0(scheduler, output: Tensor, x: Tensor, t: Tensor) -> Tensor:
+    """x0 from the model output, eq. 15 of Ho et al. for epsilon prediction."""
+    if scheduler.config.prediction_type == "sample":
+        return output
+    abar = scheduler.alphas_cumprod.to(x.device)[int(t)].to(x.dtype)
+    if scheduler.config.prediction_type == "v_prediction":
+        return abar.sqrt() * x - (1 - abar).sqrt() * output
+    return (x - (1 - abar).sqrt() * output) / abar.sqrt()
+
+
+def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generators: Sequence[torch.Generator],
+                stage: str, hook: StepHook | None = None, preview: bool = True
+                ) -> Generator[Progress, None, Tensor]:
+    """Run `steps` denoising steps from noise `x`; yields Progress, returns the final sample."""
+    scheduler.set_timesteps(steps, device=x.device)
+    timesteps = scheduler.timesteps
+    x = x * scheduler.init_noise_sigma
+    channels = x.shape[1] if x.ndim == 4 else None
+    learned_variance = scheduler.config.get("variance_type") == "learned_range"
+    # Stochastic steps draw one row per image, like `randn`, so a batch equals its single runs.
+    step_gen = list(generators) if len(generators) == x.shape[0] else None
+    for i, t in enumerate(timesteps):
+        out = denoise(scheduler.scale_model_input(x, t), t)
+        if channels is not None and out.shape[1] > channels and not learned_variance:
+            out = out[:, :channels]  # a learned-variance model under a fixed-variance sampler
+        kwargs: dict[str, Any] = {"generator": step_gen}
+        t_prev = int(timesteps[i + 1]) if i + 1 < len(timesteps) else -1
+        if isinstance(scheduler, UnCLIPScheduler):
+            kwargs["prev_timestep"] = None if t_prev < 0 else t_prev
+        x0 = predict_x0(scheduler, out[:, :channels] if channels else out, x, t) if preview else None
+        x = scheduler.step(out, t, x, **kwargs).prev_sample
+        if hook is not None:
+            x = hook(x, i, t_prev)
+        yield Progress(stage, i + 1, len(timesteps), x0.clamp(-1, 1) if (x0 is not None and channels) else None)
+    return x
+
+
+def drain(gen: Generator[Any, None, Any]) -> Any:
+    """Run a stage generator to the end and return its value (for callers that want no progress)."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value

@@ -1,0 +1,123 @@
+"""Per-request settings, validated once at the edge with messages that name the field and what is allowed.
+
+Values may arrive from a UI or an HTTP API as strings, floats or NaN: `as_int`/`as_float` accept only finite
+numbers inside a range and raise `InvalidInput` (a ValueError) otherwise. Nothing here touches tensors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+MODES = ("prior", "text_embedding", "caption_only")
+MODE_HELP = {
+    "prior": "caption -> prior -> CLIP image embedding -> decoder (the full unCLIP stack)",
+    "text_embedding": "the CLIP text embedding fed to the decoder as if it were an image embedding (no prior)",
+    "caption_only": "the decoder sees only the caption; its image embedding is the learned 'null' vector",
+}
+LIMITS = {"n": (1, 8), "steps": (1, 200), "guidance": (0.0, 30.0), "candidates": (1, 8),
+          "seed": (0, 2**32 - 1)}
+
+
+class InvalidInput(ValueError):
+    """A request value out of range or of the wrong kind; the message is meant for the user."""
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or value is None:
+        raise InvalidInput(f"{name} must be a number, got {value!r}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise InvalidInput(f"{name} must be a finite number, got {value!r}")
+    return x
+
+
+def as_int(name: str, value: Any, lo: int, hi: int) -> int:
+    x = _number(name, value)
+    if x != int(x) or not lo <= x <= hi:
+        raise InvalidInput(f"{name} must be a whole number between {lo} and {hi}, got {value!r}")
+    return int(x)
+
+
+def as_float(name: str, value: Any, lo: float, hi: float) -> float:
+    x = _number(name, value)
+    if not lo <= x <= hi:
+        raise InvalidInput(f"{name} must be between {lo:g} and {hi:g}, got {value!r}")
+    return x
+
+
+def as_choice(name: str, value: Any, choices: tuple[str, ...] | list[str]) -> str:
+    if value not in choices:
+        raise InvalidInput(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}")
+    return str(value)
+
+
+def as_prompt(value: Any, name: str = "prompt", allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text, got {type(value).__name__}")
+    text = " ".join(value.split())
+    if not text and not allow_empty:
+        raise InvalidInput(f"{name} is empty: describe the image, e.g. 'a cat above a pizza'")
+    return text
+
+
+@dataclass(frozen=True)
+class PriorSettings:
+    steps: int = 10
+    guidance: float = 1.0  # the paper found prior guidance unhelpful; Karlo uses 4
+    candidates: int = 2  # the paper samples 2 and keeps the one closest to the text embedding
+    scheduler: str = "ddim"
+
+
+@dataclass(frozen=True)
+class DecoderSettings:
+    steps: int = 16
+    guidance: float = 3.0
+    scheduler: str = "dpm++"
+
+
+@dataclass(frozen=True)
+class UpsamplerSettings:
+    steps: int = 4
+    scheduler: str = "ddim"
+    enabled: bool = True  # False: stop at the decoder's 64 px
+
+
+@dataclass(frozen=True)
+class GenerateSettings:
+    mode: str = "prior"
+    prior: PriorSettings = field(default_factory=PriorSettings)
+    decoder: DecoderSettings = field(default_factory=DecoderSettings)
+    upsampler: UpsamplerSettings = field(default_factory=UpsamplerSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def with_mode(self, mode: str) -> GenerateSettings:
+        return replace(self, mode=as_choice("mode", mode, MODES))
+
+    def validated(self, schedulers: tuple[str, ...] | list[str]) -> GenerateSettings:
+        """A copy with every field checked and coerced; raises InvalidInput naming the first bad field."""
+        lo, hi = LIMITS["steps"]
+        glo, ghi = LIMITS["guidance"]
+        p, d, u = self.prior, self.decoder, self.upsampler
+        prior = PriorSettings(
+            steps=as_int("prior steps", p.steps, lo, hi),
+            guidance=as_float("prior guidance", p.guidance, glo, ghi),
+            candidates=as_int("prior candidates", p.candidates, *LIMITS["candidates"]),
+            scheduler=as_choice("prior scheduler", p.scheduler, schedulers))
+        decoder = DecoderSettings(
+            steps=as_int("decoder steps", d.steps, lo, hi),
+            guidance=as_float("decoder guidance", d.guidance, glo, ghi),
+            scheduler=as_choice("decoder scheduler", d.scheduler, schedulers))
+        upsampler = UpsamplerSettings(
+            steps=as_int("upsampler steps", u.steps, lo, hi),
+            scheduler=as_choice("upsampler scheduler", u.scheduler, schedulers), enabled=bool(u.enabled))
+        for stage in (prior, decoder, upsampler):
+            if stage.scheduler == "unclip" and stage.steps < 2:
+                raise InvalidInput("the 'unclip' scheduler needs at least 2 steps")
+        return GenerateSettings(as_choice("mode", self.mode, MODES), prior, decoder, upsampler)
