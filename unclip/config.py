@@ -12,6 +12,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def _groups(channels: tuple[int, ...]) -> int:
+    """GroupNorm groups that divide every width: the largest of 32, 16, 8, 4 that fits."""
+    return next(g for g in (32, 16, 8, 4, 2, 1) if all(c % g == 0 for c in channels))
+
+
 @dataclass
 class ClipConfig:
     """open_clip `CLIP` (ViT image tower + transformer text tower), see open_clip's model_configs/*.json."""
@@ -54,7 +59,7 @@ class PriorConfig:
 
     num_layers: int = 6
     num_attention_heads: int = 4
-    attention_head_dim: int = 64
+    attention_head_dim: int = 32
     num_train_timesteps: int = 1000
 
     def kwargs(self, clip: ClipConfig) -> dict[str, Any]:
@@ -73,7 +78,7 @@ class DecoderConfig:
     """diffusers `UNet2DConditionModel` at 64 px, conditioned GLIDE/Karlo style through `UnCLIPTextProjModel`."""
 
     sample_size: int = 64
-    block_out_channels: tuple[int, ...] = (48, 96, 144, 192)
+    block_out_channels: tuple[int, ...] = (32, 64, 96, 128)
     attention: tuple[bool, ...] = (False, False, True, True)  # cross-attention per resolution (64/32/16/8 px)
     layers_per_block: int = 1
     attention_head_dim: int = 32
@@ -96,7 +101,7 @@ class DecoderConfig:
             "cross_attention_dim": self.cross_attention_dim,
             "class_embed_type": "identity",  # additive CLIP time embedding from text_proj
             "resnet_time_scale_shift": "scale_shift",
-            "norm_num_groups": min(32, self.block_out_channels[0] // 2),
+            "norm_num_groups": _groups(self.block_out_channels),
         }
 
     @property
@@ -118,25 +123,31 @@ class DecoderConfig:
 
 @dataclass
 class UpsamplerConfig:
-    """diffusers `UNet2DModel` 64 -> 256: input = noisy image + bicubic-upsampled low-res image (6 channels)."""
+    """diffusers `UNet2DModel` 64 -> 256: input = noisy image + bicubic-upsampled low-res image (6 channels).
 
-    sample_size: int = 256
-    block_out_channels: tuple[int, ...] = (24, 48, 96, 128)
+    `patch_size` p > 1 runs the UNet on p x p space-to-depth patches (pixel_unshuffle, as in Hoogeboom et al.
+    2023, "simple diffusion"): 16x fewer positions at p = 4, which is what makes 256 px affordable on a CPU.
+    Karlo's upsampler is the p = 1 case.
+    """
+
+    sample_size: int = 256  # output size
+    patch_size: int = 4
+    block_out_channels: tuple[int, ...] = (32, 64, 96, 128)
     layers_per_block: int = 1
     num_train_timesteps: int = 1000
 
     def kwargs(self) -> dict[str, Any]:
-        n = len(self.block_out_channels)
+        n, p = len(self.block_out_channels), self.patch_size
         return {
-            "sample_size": self.sample_size,
-            "in_channels": 6,
-            "out_channels": 3,
+            "sample_size": self.sample_size // p,
+            "in_channels": 6 * p * p,
+            "out_channels": 3 * p * p,
             "down_block_types": ("ResnetDownsampleBlock2D",) * n,
             "up_block_types": ("ResnetUpsampleBlock2D",) * n,
             "block_out_channels": tuple(self.block_out_channels),
             "layers_per_block": self.layers_per_block,
             "add_attention": False,
-            "norm_num_groups": min(32, self.block_out_channels[0] // 2),
+            "norm_num_groups": _groups(self.block_out_channels),
             "resnet_time_scale_shift": "scale_shift",
         }
 
@@ -158,7 +169,7 @@ class TinyConfig:
                             heads_width=16, vocab_size=49408),
             prior=PriorConfig(num_layers=1, num_attention_heads=2, attention_head_dim=16),
             decoder=DecoderConfig(block_out_channels=(8, 16, 16, 32), attention_head_dim=8),
-            upsampler=UpsamplerConfig(block_out_channels=(8, 8, 16, 16)),
+            upsampler=UpsamplerConfig(block_out_channels=(8, 8, 16, 16), patch_size=2),
         )
 
     def to_dict(self) -> dict[str, Any]:

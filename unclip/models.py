@@ -41,10 +41,10 @@ class Defaults:
     prior_guidance: float = 1.0
     prior_candidates: int = 2
     prior_scheduler: str = "ddim"
-    decoder_steps: int = 16
+    decoder_steps: int = 12
     decoder_guidance: float = 3.0
     decoder_scheduler: str = "dpm++"
-    upsampler_steps: int = 4
+    upsampler_steps: int = 3
     upsampler_scheduler: str = "ddim"
 
 
@@ -63,6 +63,7 @@ class UnCLIPModels:
     image_mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     image_std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     normalize_embeddings: bool = True  # tiny: every embedding lives on the unit sphere
+    upsampler_patch: int = 1  # the upsampler UNet sees p x p space-to-depth patches (config.UpsamplerConfig)
     upsampler_last: nn.Module | None = None  # Karlo runs its last super-res step with a second UNet
     defaults: Defaults = field(default_factory=Defaults)
     notice: str = ""  # shown in the UI, e.g. "bundled weights missing: running tiny-random"
@@ -75,6 +76,10 @@ class UnCLIPModels:
     @property
     def dtype(self) -> torch.dtype:
         return next(self.decoder.parameters()).dtype
+
+    @property
+    def upsample_factor(self) -> int:
+        return self.upsampler.config.sample_size * self.upsampler_patch // self.decoder.config.sample_size
 
     @property
     def context_length(self) -> int:

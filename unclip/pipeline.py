@@ -101,7 +101,7 @@ def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty
 def upsample(models: UnCLIPModels, low_res: Tensor, settings: UpsamplerSettings,
              generators: Sequence[torch.Generator], hook: StepHook | None = None) -> Stage:
     """(B, 3, h, w) in [-1, 1] -> (B, 3, 4h, 4w): denoise noise conditioned on the bicubic upsample."""
-    factor = models.upsampler.config.sample_size // models.decoder.config.sample_size
+    factor, patch = models.upsample_factor, models.upsampler_patch
     h, w = low_res.shape[-2] * factor, low_res.shape[-1] * factor
     up = F.interpolate(low_res, size=(h, w), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
     scheduler = make_scheduler(settings.scheduler, models.scheduler_configs["upsampler"])
@@ -110,7 +110,8 @@ def upsample(models: UnCLIPModels, low_res: Tensor, settings: UpsamplerSettings,
 
     def denoise(x: Tensor, t: Tensor) -> Tensor:
         unet = models.upsampler_last if (models.upsampler_last is not None and int(t) == last_t) else models.upsampler
-        return unet(torch.cat([x, up], dim=1), t).sample  # (B, 3, H, W) epsilon
+        inp = F.pixel_unshuffle(torch.cat([x, up], dim=1), patch)  # (B, 6 p^2, H/p, W/p)
+        return F.pixel_shuffle(unet(inp, t).sample, patch)  # (B, 3, H, W) epsilon
 
     x = randn((3, h, w), generators, models.device, models.dtype)
     image = yield from sample_loop(denoise, scheduler, x, steps=settings.steps, generators=generators,

@@ -60,9 +60,9 @@ def build_components(config: TinyConfig, seed: int = 0) -> dict[str, torch.nn.Mo
     }
 
 
-def assemble(parts: dict[str, torch.nn.Module], defaults: Defaults, name: str, notice: str = "",
-             schedules: dict[str, dict[str, Any]] | None = None) -> UnCLIPModels:
-    return UnCLIPModels(
+def assemble(parts: dict[str, torch.nn.Module], config: TinyConfig, defaults: Defaults, name: str,
+             notice: str = "", schedules: dict[str, dict[str, Any]] | None = None) -> UnCLIPModels:
+    return UnCLIPModels(upsampler_patch=config.upsampler.patch_size,
         family=FAMILY, clip=parts["clip"], tokenizer=open_clip.tokenizer.SimpleTokenizer(),
         prior=parts["prior"], text_proj=parts["text_proj"], decoder=parts["decoder"],
         upsampler=parts["upsampler"], scheduler_configs=schedules or scheduler_configs(),
@@ -71,8 +71,9 @@ def assemble(parts: dict[str, torch.nn.Module], defaults: Defaults, name: str, n
 
 def build_random(config: TinyConfig | None = None, seed: int = 0, notice: str = "") -> UnCLIPModels:
     """tiny-random: the bundled architecture (shrunk), random weights; for tests and as a fallback."""
-    parts = build_components(config or TinyConfig.random(), seed)
-    return assemble(parts, Defaults(prior_steps=4, decoder_steps=4, upsampler_steps=2), "tiny-random", notice)
+    config = config or TinyConfig.random()
+    defaults = Defaults(prior_steps=4, decoder_steps=4, upsampler_steps=2)
+    return assemble(build_components(config, seed), config, defaults, "tiny-random", notice)
 
 
 def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype: torch.dtype = torch.float16,
@@ -116,7 +117,8 @@ def load(directory: str | Path, name: str | None = None) -> UnCLIPModels:
     }
     clip_cfg = json.loads((d / "clip" / "open_clip_config.json").read_text()).get("preprocess_cfg", {})
     schedules = json.loads((d / "scheduler_configs.json").read_text())
-    models = assemble(parts, Defaults(**meta.get("defaults", {})), name or d.name, schedules=schedules)
+    config = TinyConfig.from_dict(meta["config"])
+    models = assemble(parts, config, Defaults(**meta.get("defaults", {})), name or d.name, schedules=schedules)
     models.image_mean = tuple(clip_cfg.get("mean", models.image_mean))
     models.image_std = tuple(clip_cfg.get("std", models.image_std))
     return models
