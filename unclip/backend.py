@@ -20,8 +20,18 @@ from unclip import pipeline
 from unclip.images import to_pil
 from unclip.models import TextEncoding, UnCLIPModels, encode_image, encode_text
 from unclip.sampling import SCHEDULERS, Progress, drain
-from unclip.settings import (LIMITS, MODES, DecoderSettings, GenerateSettings, InvalidInput, PriorSettings,
-                             UpsamplerSettings, as_choice, as_int, as_prompt)
+from unclip.settings import (
+    LIMITS,
+    MODES,
+    DecoderSettings,
+    GenerateSettings,
+    InvalidInput,
+    PriorSettings,
+    UpsamplerSettings,
+    as_choice,
+    as_int,
+    as_prompt,
+)
 
 
 @dataclass
@@ -38,16 +48,14 @@ class Generation:
     result_embeds: Tensor  # (B, D) CLIP image embedding of each final image
     settings: GenerateSettings
     warnings: list[str] = field(default_factory=list)
+    text_embeds_all: Tensor | None = None  # (B, D) when the images had different prompts (eval, explorer)
 
     @property
     def clip_scores(self) -> list[float]:
         """CLIPScore (Hessel et al. 2021, w = 100): 100 * max(cos(image, text), 0), per image."""
-        cos = F.cosine_similarity(self.result_embeds, self.text_embeds[None], dim=-1)
+        text = self.text_embeds_all if self.text_embeds_all is not None else self.text_embeds[None]
+        cos = F.cosine_similarity(self.result_embeds, text, dim=-1)
         return [round(100 * max(c, 0.0), 2) for c in cos.tolist()]
-
-
-def generators(seed: int, n: int) -> list[torch.Generator]:
-    return [torch.Generator("cpu").manual_seed(seed + i) for i in range(n)]
 
 
 class UnCLIP:
@@ -120,18 +128,21 @@ class UnCLIP:
                         settings: GenerateSettings | None = None) -> Generator[Progress, None, Generation]:
         """Text -> images, yielding Progress after every denoising step of every stage."""
         prompt, n, seed, s = self.check(prompt, n, seed, settings, mode)
-        warnings = []
-        text = self.encode_text([prompt] * n)  # (n, ...): one row per image
-        if text.truncated[0]:
-            warnings.append(f"prompt is longer than {self.models.context_length} tokens; "
-                            "CLIP read only the first part")
-        gens = generators(seed, n)
+        return (yield from self.run_stream([prompt] * n, [seed + i for i in range(n)], s))
+
+    def run_stream(self, prompts: list[str], seeds: list[int], s: GenerateSettings
+                   ) -> Generator[Progress, None, Generation]:
+        """The whole stack for already-validated input: image i from prompts[i] with its own seed."""
+        text = self.encode_text(prompts)  # one row per image
+        warnings = [f"prompt is longer than {self.models.context_length} tokens; CLIP read only the first part"
+                    ] if any(text.truncated) else []
+        gens = [torch.Generator("cpu").manual_seed(sd) for sd in seeds]
         embeds = yield from self.image_embeds_for(s.mode, text, s.prior, gens)
         low = yield from pipeline.decode(self.models, embeds, text, self.empty_text(), s.decoder, gens)
         final = (yield from pipeline.upsample(self.models, low, s.upsampler, gens)) if s.upsampler.enabled else low
-        meta = [{"prompt": prompt, "seed": seed + i, "model": self.name, **s.to_dict()} for i in range(n)]
-        return Generation(prompt, s.mode, [seed + i for i in range(n)], to_pil(final, meta), low,
-                          text.embeds[0], embeds, self.encode_image(final), s, warnings)
+        meta = [{"prompt": p, "seed": sd, "model": self.name, **s.to_dict()} for p, sd in zip(prompts, seeds)]
+        return Generation(prompts[0], s.mode, list(seeds), to_pil(final, meta), low, text.embeds[0], embeds,
+                          self.encode_image(final), s, warnings, text_embeds_all=text.embeds)
 
     def generate(self, prompt: str, n: int = 4, seed: int = 0, mode: str | None = None,
                  settings: GenerateSettings | None = None) -> list[Image.Image]:
@@ -162,4 +173,4 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
     return UnCLIP(models)
 
 
-__all__ = ["UnCLIP", "Generation", "InvalidInput", "load_backend"]
+__all__ = ["Generation", "InvalidInput", "UnCLIP", "load_backend"]

@@ -52,3 +52,13 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     with Image.open(path) as im:
         text = im.info.get(METADATA_KEY) or getattr(im, "text", {}).get(METADATA_KEY)
     return json.loads(text) if text else {}
+
+
+def grid(images: list[Image.Image], cols: int, pad: int = 2) -> Image.Image:
+    """Images of one size in a grid with a white gutter."""
+    w, h = images[0].size
+    rows = (len(images) + cols - 1) // cols
+    out = Image.new("RGB", (cols * (w + pad) + pad, rows * (h + pad) + pad), "white")
+    for k, im in enumerate(images):
+        out.paste(im.convert("RGB"), (pad + (k % cols) * (w + pad), pad + (k // cols) * (h + pad)))
+    return out

@@ -28,7 +28,7 @@ class TextEncoding:
 
     def repeat(self, n: int) -> TextEncoding:
         """Each row repeated n times in place: [a, b] -> [a, a, b, b]."""
-        r = lambda x: x.repeat_interleave(n, dim=0)  # noqa: E731
+        r = lambda x: x.repeat_interleave(n, dim=0)
         return TextEncoding(r(self.tokens), r(self.mask), r(self.embeds), r(self.states),
                             tuple(t for t in self.truncated for _ in range(n)))
 
@@ -124,16 +124,25 @@ def tokenize(models: UnCLIPModels, prompts: list[str]) -> tuple[Tensor, Tensor, 
     return tokens, mask, truncated
 
 
+def text_tower(clip: nn.Module, tokens: Tensor) -> tuple[Tensor, Tensor]:
+    """open_clip's `encode_text`, keeping the token states: tokens (B, L) -> (states (B, L, W), embeds (B, D)).
+
+    The tower is causal, so running it on the first L' <= 77 positions gives the same states there: the
+    trainer uses this to skip the padding after the longest caption.
+    """
+    n = tokens.shape[1]
+    x = clip.token_embedding(tokens) + clip.positional_embedding[:n]  # (B, L, W)
+    x = clip.transformer(x, attn_mask=clip.attn_mask[:n, :n])
+    states = clip.ln_final(x)  # (B, L, W)
+    pooled = states[torch.arange(tokens.shape[0]), tokens.argmax(dim=-1)]  # (B, W) at end-of-text
+    return states, pooled @ clip.text_projection  # (B, D)
+
+
 @torch.no_grad()
 def encode_text(models: UnCLIPModels, prompts: list[str]) -> TextEncoding:
-    """open_clip's `encode_text`, keeping the token states the prior and decoder attend to."""
-    clip = models.clip
+    """Captions -> CLIP text embeddings and token states (what the prior and decoder read)."""
     tokens, mask, truncated = tokenize(models, prompts)
-    x = clip.token_embedding(tokens) + clip.positional_embedding  # (B, L, W)
-    x = clip.transformer(x, attn_mask=clip.attn_mask)
-    states = clip.ln_final(x)  # (B, L, W)
-    pooled = states[torch.arange(len(prompts)), tokens.argmax(dim=-1)]  # (B, W) at end-of-text
-    embeds = pooled @ clip.text_projection  # (B, D)
+    states, embeds = text_tower(models.clip, tokens)
     if models.normalize_embeddings:
         embeds = F.normalize(embeds, dim=-1)
     return TextEncoding(tokens, mask, embeds, states, truncated)

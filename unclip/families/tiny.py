@@ -12,6 +12,7 @@ weights are missing). Weights load from safetensors only.
 from __future__ import annotations
 
 import json
+from copy import deepcopy
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -87,10 +88,8 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
                 "preprocess_cfg": {"mean": list(models.image_mean), "std": list(models.image_std)}}
     (out / "clip" / "open_clip_config.json").write_text(json.dumps(clip_cfg, indent=2))
     for name in ("prior", "text_proj", "decoder", "upsampler"):
-        module = getattr(models, name)
-        original = next(module.parameters()).dtype
-        module.to(dtype).save_pretrained(out / name, safe_serialization=True, max_shard_size="16MB")
-        module.to(original)
+        copy = deepcopy(getattr(models, name)).to("cpu")._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
+        copy.save_pretrained(out / name, safe_serialization=True, max_shard_size="16MB")
     (out / "scheduler_configs.json").write_text(json.dumps(models.scheduler_configs, indent=2))
     meta = {"family": FAMILY, "config": config.to_dict(), "defaults": asdict(models.defaults), **(extra or {})}
     (out / CONFIG_FILE).write_text(json.dumps(meta, indent=2))

@@ -11,8 +11,9 @@ import io
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -113,10 +114,15 @@ def rasterize(svg: str, px: int) -> np.ndarray:
 
 
 def premultiply(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(px, px, 4) uint8 -> premultiplied rgb (px, px, 3) f32 and 1-alpha (px, px, 1) f32."""
+    """(px, px, 4) uint8 -> premultiplied rgb and 1 - alpha, both (px, px, 3) float32.
+
+    1 - alpha is repeated over the channels: numpy multiplies same-shape arrays
+    about twice as fast as it broadcasts a trailing axis of 1.
+    """
     alpha = rgba[..., 3:4].astype(np.float32) / 255.0  # (px, px, 1)
     rgb = rgba[..., :3].astype(np.float32) * alpha  # (px, px, 3)
-    return np.ascontiguousarray(rgb), np.ascontiguousarray(1.0 - alpha)
+    inv = np.repeat(1.0 - alpha, 3, axis=2)  # (px, px, 3)
+    return np.ascontiguousarray(rgb), np.ascontiguousarray(inv)
 
 
 class SpriteBank:
@@ -127,7 +133,7 @@ class SpriteBank:
 
     def sprite(self, icon: str | None, shape: str | None, color: str | None,
                px: int) -> tuple[np.ndarray, np.ndarray]:
-        """Premultiplied (px, px, 3) rgb and (px, px, 1) 1-alpha, both float32."""
+        """Premultiplied (px, px, 3) rgb and (px, px, 3) 1-alpha, both float32."""
         key = (icon, shape, color, px)
 
         def make() -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ OBJECTS: tuple[tuple[str, str, str, str], ...] = (
     ("rabbit-face", "rabbit", "animal", "rabbit|bunny/bunnies"),
     ("fox", "fox", "animal", "fox"),
     ("bear", "bear", "animal", "bear|brown bear"),
-    ("panda", "panda", "animal", "panda|panda bear"),
+    ("panda", "panda", "animal", "panda"),
     ("tiger-face", "tiger", "animal", "tiger"),
     ("lion", "lion", "animal", "lion"),
     ("cow-face", "cow", "animal", "cow"),
@@ -209,7 +209,7 @@ SCENE_PALETTES: dict[str, tuple[tuple[int, int, int], ...]] = {
     "sunset": ((250, 150, 70), (200, 90, 130), (70, 40, 90)),
 }
 SOLID_PHRASES: tuple[str, ...] = (
-    "on a {c} background", "against a {c} background", "on {c}",
+    "on {art} {c} background", "against {art} {c} background", "on {c}",
 )
 
 
@@ -294,7 +294,7 @@ SIZE_WORDS: dict[str, tuple[str, ...]] = {
 
 def pluralize(word: str) -> str:
     """English plural of a phrase's head noun (its last word)."""
-    if word.endswith(("s", "sh", "ch", "x", "z")) or word.endswith(("tomato", "potato")):
+    if word.endswith(("s", "sh", "ch", "x", "z", "tomato", "potato")):
         return word + "es"
     if word.endswith("y") and word[-2:-1] not in "aeiou":
         return word[:-1] + "ies"

@@ -1,0 +1,101 @@
+"""`python -m unclip VERB ...`: generate, compare, train, eval, world.
+
+    python -m unclip generate "a cat above a pizza" -n 4 --seed 0 --out outputs/ [--model NAME] [--mode MODE]
+    python -m unclip train clip|prior|decoder|upsampler [--steps N ...]
+    python -m unclip eval --model NAME [--json]
+    python -m unclip world --n 16 --out grid.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from unclip.settings import MODES, InvalidInput
+
+
+def _generate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m unclip generate", description="text -> images, saved as PNG")
+    p.add_argument("prompt")
+    p.add_argument("-n", type=int, default=4, help="images, 1-8")
+    p.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
+    p.add_argument("--out", default="outputs", help="directory for the PNGs (created)")
+    p.add_argument("--model", default=os.environ.get("UNCLIP_MODEL", "tiny-emoji"))
+    p.add_argument("--mode", choices=MODES, default="prior", help="what the decoder is conditioned on")
+    p.add_argument("--compare", action="store_true", help="all three modes (the paper's prior ablation)")
+    p.add_argument("--device", default=None)
+    for stage in ("prior", "decoder", "upsampler"):
+        p.add_argument(f"--{stage}-steps", type=int, default=None)
+        p.add_argument(f"--{stage}-scheduler", default=None)
+    for stage in ("prior", "decoder"):
+        p.add_argument(f"--{stage}-guidance", type=float, default=None)
+    p.add_argument("--no-upsample", action="store_true", help="stop at the decoder's 64 px")
+    return p
+
+
+def _settings(backend, ns: argparse.Namespace, mode: str):
+    from dataclasses import replace
+
+    s = backend.default_settings(mode)
+    def pick(stage, **kw):
+        return replace(stage, **{k: v for k, v in kw.items() if v is not None})
+    return replace(
+        s,
+        prior=pick(s.prior, steps=ns.prior_steps, scheduler=ns.prior_scheduler, guidance=ns.prior_guidance),
+        decoder=pick(s.decoder, steps=ns.decoder_steps, scheduler=ns.decoder_scheduler, guidance=ns.decoder_guidance),
+        upsampler=pick(s.upsampler, steps=ns.upsampler_steps, scheduler=ns.upsampler_scheduler,
+                       enabled=not ns.no_upsample))
+
+
+def generate_main(argv: list[str]) -> int:
+    from unclip import load_backend
+    from unclip.images import save_png
+
+    ns = _generate_parser().parse_args(argv)
+    backend = load_backend(ns.model, device=ns.device)
+    if backend.notice:
+        print(f"note: {backend.notice}", file=sys.stderr)
+    out = Path(ns.out)
+    out.mkdir(parents=True, exist_ok=True)
+    modes = MODES if ns.compare else (ns.mode,)
+    try:
+        for mode in modes:
+            settings = _settings(backend, ns, mode)
+            from unclip.sampling import drain
+
+            result = drain(backend.generate_stream(ns.prompt, ns.n, ns.seed, settings=settings))
+            for w in result.warnings:
+                print(f"warning: {w}", file=sys.stderr)
+            for seed, image, score in zip(result.seeds, result.images, result.clip_scores, strict=True):
+                path = save_png(image, out / f"{mode}_{seed:08d}.png")
+                print(f"{path}\tCLIP score {score:.1f}")
+    except InvalidInput as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbs = {"generate", "train", "eval", "world"}
+    if not argv or argv[0] not in verbs:
+        print(__doc__.strip())
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    verb, rest = argv[0], argv[1:]
+    if verb == "generate":
+        return generate_main(rest)
+    if verb == "train":
+        from unclip.train import main as train_main
+
+        return train_main(rest)
+    if verb == "eval":
+        from unclip.eval.report import main as eval_main
+
+        return eval_main(rest)
+    from unclip.world.cli import main as world_main
+
+    return world_main(rest)
+
+

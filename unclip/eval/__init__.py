@@ -1,0 +1,1 @@
+"""Evaluation: `python -m unclip eval --model NAME [--json]` (see unclip/eval/report.py)."""

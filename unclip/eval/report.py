@@ -1,0 +1,137 @@
+"""`python -m unclip eval --model NAME [--json]`: the bundled model's report card, fixed seeds.
+
+JSON keys (documented in the README):
+    clip_r1                 CLIP text->image R@1 among 100 unseen rendered scenes
+    judge_on_renders        the judge's own scores on real renders (how far to trust it)
+    fidelity.seen/heldout   judge scores of images generated (mode "prior") from captions of training-split
+                            scenes / held-out-pair scenes: object_recall, background_accuracy,
+                            relation_accuracy, color_accuracy, clip_score, n
+    ablation.<mode>         the same on the seen captions for prior / text_embedding / caption_only (§5.1)
+    frechet_clip            Fréchet distance between CLIP image features of generated and rendered scenes
+    settings, model, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+from scipy import linalg
+
+from unclip.backend import UnCLIP, load_backend
+from unclip.eval.judge import Judge, judge_images, load_judge, train_judge
+from unclip.eval.metrics import clip_retrieval
+from unclip.images import to_tensor
+from unclip.models import encode_image
+from unclip.sampling import drain
+from unclip.settings import MODES
+from unclip.world import EmojiWorld, Scene
+from unclip.world.catalog import SHAPE_COLORS, SHAPES
+
+SPATIAL = {"left of": (0, -1), "right of": (0, 1), "above": (1, -1), "below": (1, 1)}  # (axis, sign of a - b)
+
+
+def fidelity(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]) -> dict[str, float]:
+    """Judge predictions vs each caption's ground truth."""
+    index, shapes = {name: i for i, name in enumerate(world.labels)}, list(SHAPES)
+    recall, bg, rel, col = [], [], [], []
+    for k, scene in enumerate(scenes):
+        labels = sorted(set(scene.labels))
+        found = {lab: pred["presence"][k, index[lab]] > 0.5 for lab in labels}
+        recall.append(np.mean(list(found.values())))
+        bg.append(world.backgrounds[pred["background"][k]] == scene.background)
+        for o in scene.objects:
+            if o.label in SHAPES and o.color:
+                c = pred["shape_color"][k, shapes.index(o.label)]  # len(SHAPE_COLORS) = "no such shape"
+                col.append(bool(c < len(SHAPE_COLORS) and SHAPE_COLORS[c] == o.color))
+        a = [o.label for o in scene.objects if o.group == 0]
+        b = [o.label for o in scene.objects if o.group == 1]
+        if scene.relation in SPATIAL and a and b and a[0] != b[0]:
+            axis, sign = SPATIAL[scene.relation]
+            ca, cb = pred["centre"][k, index[a[0]], axis], pred["centre"][k, index[b[0]], axis]
+            rel.append(bool(found[a[0]] and found[b[0]] and np.sign(ca - cb) == sign))
+    mean = lambda xs: round(float(np.mean(xs)), 4) if xs else None
+    return {"object_recall": mean(recall), "background_accuracy": mean(bg), "relation_accuracy": mean(rel),
+            "color_accuracy": mean(col), "n": len(scenes), "n_relations": len(rel)}
+
+
+def frechet(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (Heusel et al. 2017)."""
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = linalg.sqrtm(cov_a @ cov_b).real
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean))
+
+
+def generate_for(backend: UnCLIP, scenes: list[Scene], mode: str, seed: int, upsample: bool,
+                 batch: int = 16) -> tuple[torch.Tensor, list[float]]:
+    """One image per scene caption, batched; returns (N, 3, 64, 64) images and CLIP scores."""
+    s = backend.default_settings(mode)
+    s = replace(s, upsampler=replace(s.upsampler, enabled=upsample))
+    images, scores = [], []
+    for i in range(0, len(scenes), batch):
+        chunk = scenes[i:i + batch]
+        g = drain(backend.run_stream([sc.caption for sc in chunk], [seed + i + j for j in range(len(chunk))], s))
+        images.append(g.low_res.cpu())
+        scores += g.clip_scores
+    return torch.cat(images), scores
+
+
+def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False, judge: Judge | None = None) -> dict:
+    """The whole report card (keys in the module docstring). Trains the judge first if none is saved."""
+    t0 = time.time()
+    world, judge = EmojiWorld(), judge or load_judge() or train_judge()
+    seen = [world.sample(seed=50_000 + i, split="train") for i in range(n)]
+    held = [world.sample(seed=60_000 + i, split="heldout") for i in range(n)]
+    renders = to_tensor(np.stack([world.render(s, 64) for s in seen]))
+    report = {"model": backend.name, "n": n, "seed": seed, "upsample": upsample,
+              "settings": backend.default_settings().to_dict(),
+              "clip_r1": round(clip_retrieval(backend.models, world, n=100, seed=10_000), 4),
+              "judge_on_renders": fidelity(world, seen, judge_images(judge, renders))}
+    ablation, seen_images = {}, None
+    for mode in MODES:
+        images, scores = generate_for(backend, seen, mode, seed, upsample)
+        ablation[mode] = {**fidelity(world, seen, judge_images(judge, images)),
+                          "clip_score": round(float(np.mean(scores)), 2)}
+        seen_images = images if mode == "prior" else seen_images
+    images, scores = generate_for(backend, held, "prior", seed, upsample)
+    report["fidelity"] = {"seen": ablation["prior"], "heldout": {**fidelity(world, held, judge_images(judge, images)),
+                                                                 "clip_score": round(float(np.mean(scores)), 2)}}
+    report["ablation"] = ablation
+    ref = world.batch(4 * n, seed=70_000, size=64)[0]
+    feats = [encode_image(backend.models, x.to(backend.models.device)).cpu().numpy()
+             for x in (seen_images, to_tensor(ref))]
+    report["frechet_clip"] = round(frechet(*feats), 4)
+    report["seconds"] = round(time.time() - t0, 1)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m unclip eval", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="tiny-emoji")
+    p.add_argument("--n", type=int, default=48, help="captions per split")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--upsample", action="store_true", help="judge the 256 px outputs (downscaled) instead of 64 px")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    ns = p.parse_args(argv)
+    report = evaluate(load_backend(ns.model), n=ns.n, seed=ns.seed, upsample=ns.upsample)
+    print(json.dumps(report, indent=2) if ns.json else format_report(report))
+    return 0
+
+
+def format_report(r: dict) -> str:
+    cols = ("object_recall", "background_accuracy", "relation_accuracy", "color_accuracy", "clip_score")
+    head = (f"model {r['model']}   CLIP R@1 (100 unseen scenes) {r['clip_r1']:.3f}   "
+            f"Fréchet-CLIP {r['frechet_clip']:.3f}   ({r['seconds']} s)")
+    lines = [head, "",
+             f"{'':22}" + "".join(f"{c[:14]:>16}" for c in cols)]
+    rows = [("judge on renders", r["judge_on_renders"]), ("prior, seen pairs", r["fidelity"]["seen"]),
+            ("prior, held-out pairs", r["fidelity"]["heldout"])] + [(m, r["ablation"][m]) for m in MODES]
+    for name, row in rows:
+        lines.append(f"{name:22}" + "".join(f"{row.get(c) if row.get(c) is not None else '-':>16}" for c in cols))
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""Trainers for the four stages: `python -m unclip train clip|prior|decoder|upsampler [options]`.
+
+Train in this order (each stage reads the frozen CLIP): clip, then prior / decoder / upsampler (the upsampler
+does not need CLIP and can run first or alongside). Every stage resumes from runs/<name>/<stage>.pt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import fields
+from pathlib import Path
+
+import torch
+
+from unclip.train.common import TrainArgs, load_or_create, pick_device, run
+
+
+def train(args: TrainArgs) -> dict:
+    from unclip.train.stages import STAGES
+    from unclip.world import EmojiWorld
+
+    if args.stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {args.stage!r}")
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    models, config = load_or_create(args)
+    models.to(pick_device(args.device), torch.float32)
+    stage = STAGES[args.stage](models, EmojiWorld(), args)
+    summary = run(stage, models, config, args)
+    Path(args.run_dir).mkdir(parents=True, exist_ok=True)
+    (Path(args.run_dir) / f"{args.stage}_summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m unclip train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", choices=["clip", "prior", "decoder", "upsampler"])
+    for f in fields(TrainArgs):
+        if f.name == "stage":
+            continue
+        if f.type == "bool" or isinstance(f.default, bool):
+            parser.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction,
+                                default=f.default)
+        else:
+            parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+    ns = parser.parse_args(argv)
+    summary = train(TrainArgs(**vars(ns)))
+    print(json.dumps({k: v for k, v in summary.items() if k != "log"}))
+    return 0

@@ -1,0 +1,192 @@
+"""What every trainer shares: the model directory, a resumable loop, EMA, and the data stream.
+
+A trainer is a `Stage`: which module it trains, a `loss(batch_index) -> Tensor`, and a `preview()` grid. The
+loop below does the rest: AdamW with warm-up, bf16 autocast on CUDA, EMA, checkpoints with optimiser + step +
+RNG state (resume gives the same run as no interruption), and export of the EMA weights into the model dir.
+
+Model dir (the shipped layout, see unclip/families/tiny.py) vs run dir (resumable state, never shipped):
+    models/tiny-emoji/...            fp16 safetensors, what the app loads
+    runs/tiny-emoji/<stage>.pt       fp32 weights, EMA, optimiser, step, RNG
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from unclip.config import TinyConfig
+from unclip.families import tiny
+from unclip.models import UnCLIPModels
+
+
+@dataclass
+class TrainArgs:
+    stage: str
+    out: str = "models/tiny-emoji"  # model dir (created with fresh weights if missing)
+    run_dir: str = "runs/tiny-emoji"
+    steps: int = 1000  # total optimiser steps (resume continues up to this)
+    batch: int = 64
+    lr: float = 3e-4
+    warmup: int = 100
+    ema: float = 0.999
+    save_every: int = 250
+    preview_every: int = 500
+    seed: int = 0
+    device: str = "auto"
+    config: str = "default"  # "default" (the bundled size) or "random" (tiny-random size, for smoke tests)
+    resume: bool = True
+    log_every: int = 25
+    time_limit: float = 0.0  # seconds; 0 = none. Stops cleanly (with a checkpoint) when reached.
+    threads: int = 0  # CPU threads for torch; 0 = torch's default (all cores)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def load_or_create(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
+    """The model dir's current weights (float32), creating fresh ones there first if it has none.
+
+    Always read back from disk, so a fresh run and a resumed one see the same (fp16-stored) frozen parts.
+    """
+    out = Path(args.out)
+    if not tiny.is_tiny_dir(out):
+        config = TinyConfig.random() if args.config == "random" else TinyConfig()
+        parts = tiny.build_components(config, args.seed)
+        tiny.save(tiny.assemble(parts, config, tiny.Defaults(), out.name), out, config)
+    return tiny.load(out), tiny.config_of(out)
+
+
+class EMA:
+    """Exponential moving average of weights with the usual warm-up: decay = min(d, (1 + n) / (10 + n))."""
+
+    def __init__(self, module: nn.Module, decay: float):
+        self.shadow = copy.deepcopy(module).eval().requires_grad_(False)
+        self.decay = decay
+
+    @torch.no_grad()
+    def update(self, module: nn.Module, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        for s, p in zip(self.shadow.parameters(), module.parameters(), strict=True):
+            s.lerp_(p.detach().to(s.dtype), 1 - d)
+
+
+@dataclass
+class Stage:
+    """One trainer: the module it optimises and how to compute its loss on step i's batch."""
+
+    name: str
+    module: nn.Module  # trained (other components stay frozen)
+    loss: Callable[[int], Tensor]  # step -> scalar loss; draws its own deterministic batch for that step
+    export: Callable[[nn.Module], None]  # put (EMA) weights back into the UnCLIPModels before saving
+    preview: Callable[[Path, int], None] | None = None  # write a sample grid
+
+
+def lr_at(step: int, args: TrainArgs) -> float:
+    """Linear warm-up, then cosine decay to 10%."""
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    progress = (step - args.warmup) / max(1, args.steps - args.warmup)
+    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def _state_path(args: TrainArgs) -> Path:
+    return Path(args.run_dir) / f"{args.stage}.pt"
+
+
+def save_state(path: Path, stage: Stage, ema: EMA, opt: torch.optim.Optimizer, step: int, log: list) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"module": stage.module.state_dict(), "ema": ema.shadow.state_dict(), "opt": opt.state_dict(),
+             "step": step, "torch_rng": torch.get_rng_state(), "log": log}
+    torch.save(state, path.with_suffix(".tmp"))
+    path.with_suffix(".tmp").replace(path)  # never a half-written checkpoint
+
+
+def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs) -> dict:
+    """Train `stage` to args.steps (resuming if a checkpoint exists); returns a summary with the loss log."""
+    module = stage.module.train().requires_grad_(True)
+    opt = torch.optim.AdamW(module.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    ema, step, log = EMA(module, args.ema), 0, []
+    path = _state_path(args)
+    if args.resume and path.exists():
+        state = torch.load(path, map_location=models.device, weights_only=False)
+        module.load_state_dict(state["module"])
+        ema.shadow.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        step, log = state["step"], state["log"]
+        torch.set_rng_state(state["torch_rng"])
+        print(f"[{args.stage}] resumed at step {step}")
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if models.device.type == "cuda" else _null()
+    start, t0, recent = step, time.time(), []
+    while step < args.steps:
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, args)
+        with autocast:
+            loss = stage.loss(step)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+        opt.step()
+        ema.update(module, step)
+        step += 1
+        recent.append(loss.item())
+        if step % args.log_every == 0 or step == args.steps:
+            log.append([step, float(np.mean(recent)), round(time.time() - t0, 1)])
+            print(f"[{args.stage}] step {step}/{args.steps} loss {log[-1][1]:.4f} "
+                  f"({(time.time() - t0) / (step - start):.3f} s/step)", flush=True)
+            recent = []
+        timed_out = args.time_limit and time.time() - t0 > args.time_limit
+        if step % args.save_every == 0 or step == args.steps or timed_out:
+            _checkpoint(stage, ema, opt, step, log, models, config, args)
+        if stage.preview and (step % args.preview_every == 0 or step == args.steps):
+            stage.export(ema.shadow)
+            stage.preview(Path(args.run_dir), step)
+        if timed_out:
+            print(f"[{args.stage}] time limit reached at step {step}; resume to continue")
+            break
+    module.eval().requires_grad_(False)
+    return {"stage": args.stage, "step": step, "seconds": round(time.time() - t0, 1), "log": log,
+            "args": asdict(args), "device": str(models.device)}
+
+
+def _checkpoint(stage: Stage, ema: EMA, opt, step: int, log: list, models: UnCLIPModels, config: TinyConfig,
+                args: TrainArgs) -> None:
+    save_state(_state_path(args), stage, ema, opt, step, log)
+    stage.export(ema.shadow)
+    history = _history(Path(args.out))
+    history[args.stage] = {"steps": step, "batch": args.batch, "lr": args.lr, "final_loss": log[-1][1] if log else None,
+                           "device": str(models.device), "seconds": log[-1][2] if log else 0}
+    tiny.save(models, args.out, config, extra={"training": history})
+
+
+def _history(out: Path) -> dict:
+    path = out / tiny.CONFIG_FILE
+    return json.loads(path.read_text()).get("training", {}) if path.exists() else {}
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def batch_seed(stage: str, step: int, seed: int = 0) -> int:
+    """Deterministic, distinct data for every (stage, step): resuming replays exactly the same stream."""
+    return (hash_str(stage) * 1_000_003 + step * 7919 + seed) % (2**31)
+
+
+def hash_str(text: str) -> int:
+    return int.from_bytes(text.encode()[:8].ljust(8, b"\0"), "little") % 1_000_000_007

@@ -1,0 +1,172 @@
+"""The four trainers as `Stage`s: each names the module it trains and its loss on step i's batch.
+
+Data comes from the procedural emoji world, generated per step from a seed (nothing stored). Frozen parts are
+read from the model dir; the trained part is a copy whose EMA is exported back into it (`Stage.export`).
+
+    clip       contrastive loss (open_clip's ClipLoss) on 64 px scenes and their captions
+    prior      diffusion prior: x0-prediction of the normalised CLIP image embedding (paper §2.2, Karlo)
+    decoder    epsilon-prediction at 64 px, conditioned Karlo-style, caption drop 0.3 / embedding drop 0.1
+    upsampler  epsilon-prediction on random 128 px crops, low-res input noise-augmented (paper §2.1)
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from diffusers import DDPMScheduler
+from open_clip.loss import ClipLoss
+from torch import Tensor, nn
+
+from unclip.images import grid, to_tensor
+from unclip.models import TextEncoding, UnCLIPModels, clip_preprocess, encode_image, encode_text, text_tower
+from unclip.pipeline import decoder_conditioning
+from unclip.train.common import Stage, TrainArgs, batch_seed
+from unclip.world import EmojiWorld
+
+CAPTION_DROP, EMBEDDING_DROP, PRIOR_TEXT_DROP = 0.3, 0.1, 0.1
+PREVIEW_PROMPTS = ["a red apple left of a cat", "two dogs", "a blue circle above a yellow star",
+                   "a pizza at night", "an elephant on the beach", "a car below a tree"]
+
+
+def _scenes(world: EmojiWorld, args: TrainArgs, step: int, size: int, device: torch.device
+            ) -> tuple[Tensor, list[str]]:
+    images, captions, _ = world.batch(args.batch, batch_seed(args.stage, step, args.seed), size=size)
+    return to_tensor(images).to(device), list(captions)  # (B, 3, size, size) in [-1, 1]
+
+
+def _rand(step: int) -> torch.Generator:
+    """The step's own generator for timesteps, noise and dropout: resuming replays the same draws."""
+    return torch.Generator("cpu").manual_seed(batch_seed("noise", step))
+
+
+def _where_rows(drop: Tensor, a: TextEncoding, b: TextEncoding) -> TextEncoding:
+    """Rows of `b` where drop is True, else rows of `a` (b broadcast from one row)."""
+    def pick(x: Tensor, y: Tensor) -> Tensor:
+        d = drop.view(-1, *([1] * (x.ndim - 1)))
+        return torch.where(d, y.expand_as(x), x)
+    return TextEncoding(pick(a.tokens, b.tokens), pick(a.mask, b.mask), pick(a.embeds, b.embeds),
+                        pick(a.states, b.states), a.truncated)
+
+
+def _noised(scheduler: DDPMScheduler, x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+    """q(x_t | x0): (x_t, t, noise) for a random timestep per row (Ho et al. eq. 4)."""
+    t = torch.randint(0, scheduler.config.num_train_timesteps, (x0.shape[0],), generator=g).to(x0.device)
+    noise = torch.randn(x0.shape, generator=g).to(x0.device, x0.dtype)
+    return scheduler.add_noise(x0, noise, t), t, noise
+
+
+def clip_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> Stage:
+    module = copy.deepcopy(models.clip)
+    loss_fn = ClipLoss()
+
+    def loss(step: int) -> Tensor:
+        images, captions = _scenes(world, args, step, models.clip_image_size, models.device)
+        img = module.encode_image(clip_preprocess(models, images), normalize=True)  # (B, D)
+        tokens = models.tokenizer(captions).to(models.device)  # (B, 77)
+        used = int(tokens.argmax(dim=1).max()) + 1  # positions up to the last end-of-text token
+        txt = F.normalize(text_tower(module, tokens[:, :used])[1], dim=-1)  # (B, D), same as 77 positions
+        return loss_fn(img, txt, module.logit_scale.exp())
+
+    def preview(run_dir: Path, step: int) -> None:
+        from unclip.eval.metrics import clip_retrieval
+
+        r = clip_retrieval(models, world, n=100, seed=10_000)
+        print(f"[clip] step {step}: text->image R@1 among 100 unseen scenes = {r:.3f}", flush=True)
+
+    return Stage("clip", module, loss, lambda ema: models.clip.load_state_dict(ema.state_dict()), preview)
+
+
+def set_prior_statistics(models: UnCLIPModels, world: EmojiWorld, prior: nn.Module, n: int = 2048) -> None:
+    """clip_mean / clip_std: the per-dimension statistics the prior normalises image embeddings with."""
+    images, _, _ = world.batch(n, seed=123_456, size=models.clip_image_size)
+    emb = torch.cat([encode_image(models, to_tensor(images[i:i + 256]).to(models.device)) for i in range(0, n, 256)])
+    with torch.no_grad():
+        prior.clip_mean.copy_(emb.mean(0, keepdim=True))
+        prior.clip_std.copy_(emb.std(0, keepdim=True).clamp_min(1e-4))
+
+
+def prior_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> Stage:
+    module = copy.deepcopy(models.prior)
+    set_prior_statistics(models, world, module)
+    scheduler = DDPMScheduler.from_config(models.scheduler_configs["prior"])
+    empty = encode_text(models, [""])
+
+    def loss(step: int) -> Tensor:
+        g = _rand(step)
+        images, captions = _scenes(world, args, step, models.clip_image_size, models.device)
+        mean, std = module.clip_mean.detach(), module.clip_std.detach()  # fixed statistics, not trained
+        target = (encode_image(models, images) - mean) / std  # (B, D) normalised
+        drop = (torch.rand(args.batch, generator=g) < PRIOR_TEXT_DROP).to(models.device)
+        text = _where_rows(drop, encode_text(models, captions), empty)  # dropped text -> guidance baseline
+        xt, t, _ = _noised(scheduler, target, g)
+        pred = module(xt, timestep=t, proj_embedding=text.embeds, encoder_hidden_states=text.states,
+                      attention_mask=text.mask).predicted_image_embedding
+        return F.mse_loss(pred.float(), target.float())
+
+    return Stage("prior", module, loss, lambda ema: models.prior.load_state_dict(ema.state_dict()))
+
+
+def decoder_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> Stage:
+    module = nn.ModuleDict({"decoder": copy.deepcopy(models.decoder), "text_proj": copy.deepcopy(models.text_proj)})
+    scheduler = DDPMScheduler.from_config(models.scheduler_configs["decoder"])
+    empty = encode_text(models, [""])
+    view = copy.copy(models)  # the frozen parts + the module being trained, for decoder_conditioning
+    view.decoder, view.text_proj = module["decoder"], module["text_proj"]
+
+    def loss(step: int) -> Tensor:
+        g = _rand(step)
+        x0, captions = _scenes(world, args, step, models.decoder.config.sample_size, models.device)
+        emb = encode_image(models, x0)  # (B, D) unit norm
+        drop_cap = (torch.rand(args.batch, generator=g) < CAPTION_DROP).to(models.device)
+        drop_emb = (torch.rand(args.batch, generator=g) < EMBEDDING_DROP).to(models.device)[:, None]
+        null = module["text_proj"].learned_classifier_free_guidance_embeddings[None]
+        cond = decoder_conditioning(view, torch.where(drop_emb, null, emb),
+                                    _where_rows(drop_cap, encode_text(models, captions), empty))
+        xt, t, noise = _noised(scheduler, x0, g)
+        eps = module["decoder"](xt, t, encoder_hidden_states=cond["hidden"], class_labels=cond["additive"],
+                                attention_mask=cond["mask"]).sample
+        return F.mse_loss(eps.float(), noise.float())
+
+    def export(ema: nn.Module) -> None:
+        models.decoder.load_state_dict(ema["decoder"].state_dict())
+        models.text_proj.load_state_dict(ema["text_proj"].state_dict())
+
+    return Stage("decoder", module, loss, export, _decoder_preview(models, world))
+
+
+def _decoder_preview(models: UnCLIPModels, world: EmojiWorld) -> Callable[[Path, int], None]:
+    def preview(run_dir: Path, step: int) -> None:
+        from unclip.backend import UnCLIP
+
+        backend = UnCLIP(models)
+        rows = [backend.generate(p, n=1, seed=0, mode="text_embedding")[0].resize((64, 64)) for p in PREVIEW_PROMPTS]
+        grid(rows, cols=len(rows)).save(run_dir / f"decoder_{step:06d}.png")
+    return preview
+
+
+def upsampler_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs, crop: int = 128) -> Stage:
+    module = copy.deepcopy(models.upsampler)
+    scheduler = DDPMScheduler.from_config(models.scheduler_configs["upsampler"])
+    p, factor = models.upsampler_patch, models.upsample_factor
+
+    def loss(step: int) -> Tensor:
+        g = _rand(step)
+        hi, _ = _scenes(world, args, step, models.upsampler.config.sample_size * p, models.device)
+        i, j = (torch.randint(0, hi.shape[-1] - crop + 1, (2,), generator=g)).tolist()
+        hi = hi[..., i:i + crop, j:j + crop]  # (B, 3, crop, crop)
+        low = F.interpolate(hi, scale_factor=1 / factor, mode="bilinear", antialias=True)
+        sigma = torch.rand(low.shape[0], 1, 1, 1, generator=g).to(low) * 0.1  # noise augmentation
+        low = low + sigma * torch.randn(low.shape, generator=g).to(low)
+        up = F.interpolate(low, scale_factor=factor, mode="bicubic", align_corners=False).clamp(-1, 1)
+        xt, t, noise = _noised(scheduler, hi, g)
+        eps = F.pixel_shuffle(module(F.pixel_unshuffle(torch.cat([xt, up], 1), p), t).sample, p)
+        return F.mse_loss(eps.float(), noise.float())
+
+    return Stage("upsampler", module, loss, lambda ema: models.upsampler.load_state_dict(ema.state_dict()))
+
+
+STAGES = {"clip": clip_stage, "prior": prior_stage, "decoder": decoder_stage, "upsampler": upsampler_stage}
