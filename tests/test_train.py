@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import torch
 
 from unclip.families import tiny
@@ -72,3 +74,20 @@ def test_saved_shards_are_safetensors_under_16_mib(tmp_path):
     weights = [f for f in files if f.suffix in (".safetensors", ".bin", ".pt", ".pth", ".ckpt")]
     assert weights and all(f.suffix == ".safetensors" for f in weights)
     assert all(f.stat().st_size <= 16 * 2**20 for f in weights)
+
+
+def test_a_stage_saves_only_its_own_parts(tmp_path):
+    """Two trainers on one model dir (e.g. clip and upsampler at once) must not overwrite each other."""
+    models = tiny.build_random()
+    config = tiny.TinyConfig.random()
+    tiny.save(models, tmp_path, config, extra={"training": {"clip": {"steps": 1}}})
+    before = {p: p.read_bytes() for p in (tmp_path / "clip").iterdir()}
+    with torch.no_grad():
+        models.clip.logit_scale.add_(1.0)
+        models.upsampler.conv_in.weight.add_(1.0)
+    tiny.save(models, tmp_path, config, extra={"training": {"upsampler": {"steps": 2}}}, only=("upsampler",))
+    assert {p: p.read_bytes() for p in (tmp_path / "clip").iterdir()} == before
+    loaded = tiny.load(tmp_path)
+    torch.testing.assert_close(loaded.upsampler.conv_in.weight, models.upsampler.conv_in.weight.half().float())
+    history = json.loads((tmp_path / tiny.CONFIG_FILE).read_text())["training"]
+    assert history == {"clip": {"steps": 1}, "upsampler": {"steps": 2}}

@@ -13,17 +13,19 @@ from __future__ import annotations
 from typing import Any
 
 import torch.nn.functional as F
+from torch import Tensor
 
 from unclip.backend import Generation, UnCLIP
 
 
 def stage_similarities(generation: Generation) -> dict[str, list[Any]]:
     """Per image: seed, cos(z_t, z_in), cos(z_in, z_out), cos(z_t, z_out) and the CLIP score, rounded to 3 places."""
-    text = generation.text_embeds.float()[None]  # (1, D)
     given = generation.image_embeds.float()  # (B, D)
+    text = generation.text_embeds if generation.text_embeds_all is None else generation.text_embeds_all
+    text = text.float().reshape(-1, given.shape[-1])  # (1 or B, D): one prompt, or one per image
     result = generation.result_embeds.float()  # (B, D)
 
-    def cos(a, b) -> list[float]:
+    def cos(a: Tensor, b: Tensor) -> list[float]:
         return [round(c, 3) for c in F.cosine_similarity(a, b, dim=-1).tolist()]
 
     return {

@@ -140,7 +140,8 @@ class UnCLIP:
         embeds = yield from self.image_embeds_for(s.mode, text, s.prior, gens)
         low = yield from pipeline.decode(self.models, embeds, text, self.empty_text(), s.decoder, gens)
         final = (yield from pipeline.upsample(self.models, low, s.upsampler, gens)) if s.upsampler.enabled else low
-        meta = [{"prompt": p, "seed": sd, "model": self.name, **s.to_dict()} for p, sd in zip(prompts, seeds)]
+        settings = s.to_dict()
+        meta = [{"prompt": p, "seed": sd, "model": self.name, **settings} for p, sd in zip(prompts, seeds, strict=True)]
         return Generation(prompts[0], s.mode, list(seeds), to_pil(final, meta), low, text.embeds[0], embeds,
                           self.encode_image(final), s, warnings, text_embeds_all=text.embeds)
 

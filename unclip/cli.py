@@ -1,6 +1,7 @@
-"""`python -m unclip VERB ...`: generate, compare, train, eval, world.
+"""`python -m unclip VERB ...`: generate, train, eval, world.
 
     python -m unclip generate "a cat above a pizza" -n 4 --seed 0 --out outputs/ [--model NAME] [--mode MODE]
+    python -m unclip generate "a cat above a pizza" --compare      # the three ablation modes (paper §5.1)
     python -m unclip train clip|prior|decoder|upsampler [--steps N ...]
     python -m unclip eval --model NAME [--json]
     python -m unclip world --n 16 --out grid.png

@@ -12,6 +12,7 @@ weights are missing). Weights load from safetensors only.
 from __future__ import annotations
 
 import json
+import os
 from copy import deepcopy
 from dataclasses import asdict
 from pathlib import Path
@@ -77,22 +78,36 @@ def build_random(config: TinyConfig | None = None, seed: int = 0, notice: str = 
     return assemble(build_components(config, seed), config, defaults, "tiny-random", notice)
 
 
+PARTS = ("clip", "prior", "text_proj", "decoder", "upsampler")
+
+
 def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype: torch.dtype = torch.float16,
-         extra: dict[str, Any] | None = None) -> Path:
-    """Write every component with its library's own format, in shards of at most 16 MB."""
+         extra: dict[str, Any] | None = None, only: tuple[str, ...] = PARTS) -> Path:
+    """Write components (`only` these) with their library's own format, in shards of at most 16 MB.
+
+    Trainers of different stages may run at once on one model dir: each writes only its own parts, and
+    unclip_config.json is replaced atomically with their `extra` keys merged in.
+    """
     out = Path(directory)
-    (out / "clip").mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in models.clip.state_dict().items()}
-    save_file(state, out / "clip" / "open_clip_model.safetensors")
-    clip_cfg = {"model_cfg": config.clip.open_clip_cfg(),
-                "preprocess_cfg": {"mean": list(models.image_mean), "std": list(models.image_std)}}
-    (out / "clip" / "open_clip_config.json").write_text(json.dumps(clip_cfg, indent=2))
-    for name in ("prior", "text_proj", "decoder", "upsampler"):
+    if "clip" in only:
+        (out / "clip").mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in models.clip.state_dict().items()}
+        save_file(state, out / "clip" / "open_clip_model.safetensors")
+        clip_cfg = {"model_cfg": config.clip.open_clip_cfg(),
+                    "preprocess_cfg": {"mean": list(models.image_mean), "std": list(models.image_std)}}
+        (out / "clip" / "open_clip_config.json").write_text(json.dumps(clip_cfg, indent=2))
+    for name in (n for n in PARTS[1:] if n in only):
         copy = deepcopy(getattr(models, name)).to("cpu")._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
         copy.save_pretrained(out / name, safe_serialization=True, max_shard_size="16MB")
     (out / "scheduler_configs.json").write_text(json.dumps(models.scheduler_configs, indent=2))
-    meta = {"family": FAMILY, "config": config.to_dict(), "defaults": asdict(models.defaults), **(extra or {})}
-    (out / CONFIG_FILE).write_text(json.dumps(meta, indent=2))
+    path = out / CONFIG_FILE
+    old = json.loads(path.read_text()) if path.exists() else {}
+    meta = {**old, "family": FAMILY, "config": config.to_dict(), "defaults": asdict(models.defaults)}
+    for key, value in (extra or {}).items():
+        meta[key] = {**meta.get(key, {}), **value} if isinstance(value, dict) else value
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(meta, indent=2))
+    tmp.replace(path)
     return out
 
 

@@ -34,10 +34,20 @@ def train(args: TrainArgs) -> dict:
     return summary
 
 
+def train_all(preset: str, overrides: dict) -> list[dict]:
+    """Every stage in order with a preset's numbers (unclip/train/presets.py); `overrides` apply to all."""
+    from unclip.train.presets import ORDER, PRESETS
+
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    return [train(TrainArgs(**{**PRESETS[preset][stage], **overrides, "stage": stage})) for stage in ORDER]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m unclip train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=["clip", "prior", "decoder", "upsampler"])
+    parser.add_argument("stage", choices=["clip", "prior", "decoder", "upsampler", "all"])
+    parser.add_argument("--preset", choices=["cpu", "gpu"], default=None, help="with 'all': the whole recipe")
     for f in fields(TrainArgs):
         if f.name == "stage":
             continue
@@ -46,7 +56,14 @@ def main(argv: list[str] | None = None) -> int:
                                 default=f.default)
         else:
             parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
-    ns = parser.parse_args(argv)
-    summary = train(TrainArgs(**vars(ns)))
+    ns = vars(parser.parse_args(argv))
+    preset = ns.pop("preset")
+    if ns["stage"] == "all":
+        defaults = {f.name: f.default for f in fields(TrainArgs)}
+        overrides = {k: v for k, v in ns.items() if k != "stage" and v != defaults.get(k)}
+        for summary in train_all(preset or "cpu", overrides):
+            print(json.dumps({k: v for k, v in summary.items() if k != "log"}))
+        return 0
+    summary = train(TrainArgs(**ns))
     print(json.dumps({k: v for k, v in summary.items() if k != "log"}))
     return 0

@@ -12,7 +12,6 @@ Model dir (the shipped layout, see unclip/families/tiny.py) vs run dir (resumabl
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from collections.abc import Callable
@@ -164,15 +163,12 @@ def _checkpoint(stage: Stage, ema: EMA, opt, step: int, log: list, models: UnCLI
                 args: TrainArgs) -> None:
     save_state(_state_path(args), stage, ema, opt, step, log)
     stage.export(ema.shadow)
-    history = _history(Path(args.out))
-    history[args.stage] = {"steps": step, "batch": args.batch, "lr": args.lr, "final_loss": log[-1][1] if log else None,
-                           "device": str(models.device), "seconds": log[-1][2] if log else 0}
-    tiny.save(models, args.out, config, extra={"training": history})
+    record = {"steps": step, "batch": args.batch, "lr": args.lr, "final_loss": log[-1][1] if log else None,
+              "device": str(models.device), "seconds": log[-1][2] if log else 0}
+    tiny.save(models, args.out, config, extra={"training": {args.stage: record}}, only=OWNS[args.stage])
 
 
-def _history(out: Path) -> dict:
-    path = out / tiny.CONFIG_FILE
-    return json.loads(path.read_text()).get("training", {}) if path.exists() else {}
+OWNS = {"clip": ("clip",), "prior": ("prior",), "decoder": ("decoder", "text_proj"), "upsampler": ("upsampler",)}
 
 
 class _null:

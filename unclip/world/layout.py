@@ -53,7 +53,7 @@ class Draw:
 
     def weighted(self, items, weights):  # type: ignore[no-untyped-def]
         x, acc = self.u() * sum(weights), 0.0
-        for item, w in zip(items, weights):
+        for item, w in zip(items, weights, strict=True):
             acc += w
             if x < acc:
                 return item

@@ -1,0 +1,103 @@
+"""unCLIP Studio: compose the Gradio app from components/ over ONE backend, then launch it.
+
+    python app.py [--model tiny-emoji|tiny-random|DIR] [--host 127.0.0.1] [--port 7860]
+
+Environment (as Hugging Face Spaces sets it): UNCLIP_MODEL, GRADIO_SERVER_NAME, GRADIO_SERVER_PORT; with
+SPACE_ID set the app binds 0.0.0.0. Each tab is one `components/<tab>.py::build(backend)` call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gradio as gr
+
+from components import generate
+from unclip import UnCLIP, load_backend
+
+TABS: list[tuple[str, Callable[[UnCLIP], None]]] = [
+    ("Generate", generate.build),
+    # ("Variations", variations.build), ("Inpaint", inpaint.build), ("Zoom out", zoom_out.build),
+    # ("Embedding explorer", explorer.build): added by their own issues.
+]
+CSS = """
+.notice { background: #fff4ce; border: 1px solid #e0b400; border-radius: 8px; padding: 4px 12px; color: #4a3b00; }
+.notice * { color: #4a3b00 !important; }
+#preview img { image-rendering: pixelated; }
+.unclip-gallery .grid-wrap.fixed-height { min-height: 160px; max-height: none; }  /* Gradio: 450px, empty space */
+"""
+THEME = gr.themes.Soft(primary_hue="indigo")
+INTRO = (
+    "# unCLIP Studio\nHow DALL·E 2 (unCLIP) turns words into pictures: **caption → CLIP text embedding → "
+    "prior → CLIP image embedding → decoder (64 px) → upsampler (256 px)**. Model: `{name}`."
+)
+
+
+def build_demo(backend: UnCLIP) -> gr.Blocks:
+    """The whole app over one loaded backend (tests build it over tiny-random)."""
+    with gr.Blocks(title="unCLIP Studio", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+        gr.Markdown(INTRO.format(name=backend.name))
+        if backend.notice:
+            gr.Markdown(f"⚠️ **{backend.notice}**", elem_classes=["notice"], elem_id="notice")
+        with gr.Tabs():
+            for label, build in TABS:
+                with gr.Tab(label):
+                    build(backend)
+    demo.queue(default_concurrency_limit=2, max_size=32)
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **extra: Any) -> Any:
+    """Launch with the app's safety settings: no share link, 10 MB uploads, no extra served paths."""
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        max_file_size="10mb",
+        allowed_paths=[],
+        theme=THEME,
+        css=CSS,
+        **extra,
+    )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    env = os.environ
+    default_host = env.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if env.get("SPACE_ID") else "127.0.0.1")
+    parser = argparse.ArgumentParser(description="unCLIP Studio: a Gradio app that shows how DALL·E 2 works.")
+    parser.add_argument(
+        "--model",
+        default=env.get("UNCLIP_MODEL", "tiny-emoji"),
+        help="tiny-emoji (bundled, default), tiny-random, or a model directory (env UNCLIP_MODEL)",
+    )
+    parser.add_argument(
+        "--host",
+        default=default_host,
+        help="bind address (env GRADIO_SERVER_NAME); default 127.0.0.1, or 0.0.0.0 on Hugging Face Spaces",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(env.get("GRADIO_SERVER_PORT", 7860)),
+        help="port (env GRADIO_SERVER_PORT, default 7860)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    try:
+        backend = load_backend(args.model)
+    except ValueError as e:
+        sys.exit(f"error: {e}")
+    if backend.notice:
+        print(f"note: {backend.notice}", file=sys.stderr)
+    launch(build_demo(backend), host=args.host, port=args.port)
+
+
+if __name__ == "__main__":
+    main()

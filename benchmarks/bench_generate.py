@@ -1,0 +1,106 @@
+"""Speed and memory of the default path, printed as figures (never asserted: machines here are noisy).
+
+    python benchmarks/bench_generate.py [--model tiny-emoji] [--runs 5] [--threads 2]
+
+Prints: the median (and min/max) latency of generate(n=4) at the model's default settings on the current
+device, per stage; the app's start-up time to its first HTTP response; and the peak RSS of both processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def time_generate(model: str, runs: int, n: int) -> dict:
+    from unclip import load_backend
+
+    t0 = time.perf_counter()
+    backend = load_backend(model)
+    load_s = time.perf_counter() - t0
+    backend.generate("a red apple left of a cat", n=n, seed=0)  # warm-up (allocator, lazy inits)
+    totals, stages = [], collections.defaultdict(list)
+    for r in range(runs):
+        per_stage, last = collections.defaultdict(float), time.perf_counter()
+        start = last
+        gen = backend.generate_stream("a red apple left of a cat", n=n, seed=r)
+        for progress in gen:
+            now = time.perf_counter()
+            per_stage[progress.stage] += now - last
+            last = now
+        totals.append(time.perf_counter() - start)
+        for k, v in per_stage.items():
+            stages[k].append(v)
+    return {"model": backend.name, "device": str(backend.models.device), "load_s": load_s, "totals": totals,
+            "stages": {k: statistics.median(v) for k, v in stages.items()},
+            "settings": backend.default_settings().to_dict()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def time_app_start(model: str, timeout: float = 300) -> dict:
+    """Seconds from `python app.py` to the first HTTP 200, and the server's peak RSS (VmHWM) then."""
+    port = free_port()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py", "--model", model, "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - t0 < timeout:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        startup = time.perf_counter() - t0
+        hwm = next((line.split()[1] for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                    if line.startswith("VmHWM")), "0")
+        return {"startup_s": startup, "server_peak_rss_mb": int(hwm) / 1024}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=os.environ.get("UNCLIP_MODEL", "tiny-emoji"))
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("-n", type=int, default=4)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--skip-app", action="store_true")
+    ns = p.parse_args()
+    import torch
+
+    if ns.threads:
+        torch.set_num_threads(ns.threads)
+    g = time_generate(ns.model, ns.runs, ns.n)
+    med = statistics.median(g["totals"])
+    print(f"model {g['model']} on {g['device']} ({torch.get_num_threads()} threads), load {g['load_s']:.1f} s")
+    print(f"generate(n={ns.n}) median {med:.2f} s  (min {min(g['totals']):.2f}, max {max(g['totals']):.2f}, "
+          f"{ns.runs} runs)")
+    print("  per stage (median): " + ", ".join(f"{k} {v:.2f} s" for k, v in g["stages"].items()))
+    print(f"  benchmark process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if not ns.skip_app:
+        a = time_app_start(ns.model)
+        print(f"app start-up to first response {a['startup_s']:.1f} s, server peak RSS "
+              f"{a['server_peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Widgets and helpers every tab shares: pass-through inputs, the seed row, errors, progress, PNG output.
+
+Nothing here does tensor maths: images arrive as PIL (via `unclip.images`) and numbers come from `unclip`.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import gradio as gr
+from PIL import Image
+
+from unclip import InvalidInput
+from unclip.images import save_png, to_pil
+from unclip.sampling import Progress
+from unclip.settings import LIMITS, GenerateSettings
+
+T = TypeVar("T")
+OUTPUTS_DIR = Path(tempfile.gettempdir()) / "unclip-studio" / "outputs"  # the only files the app serves
+KEEP_REQUESTS = 64  # request folders kept in OUTPUTS_DIR; older ones are deleted
+PREVIEW_EVERY_S = 0.4  # at most this often a new live preview (each one is an image sent to the browser)
+_PRUNING = threading.Lock()
+RANDOM_SEED_MAX = 999_999  # random seeds stay short enough to read out in class
+
+
+# -- inputs that leave validation to the backend --------------------------------------------------------
+C = TypeVar("C", bound=gr.components.Component)
+
+
+def raw(component: C) -> C:
+    """Hand this input's value to the handler exactly as received, leaving validation to the backend.
+
+    Gradio's Slider/Number/Radio/Dropdown reject or crash on strings, NaN and out-of-range values with messages
+    that do not name the field ("Value 0 is less than minimum value 1."). A raw input still renders and
+    behaves the same in the browser, but `unclip.settings` gets the value and can answer
+    "decoder steps must be between 1 and 200, got 0". (An instance attribute, not a subclass: Gradio writes a
+    .pyi stub next to the source of every Component subclass it sees.)
+    """
+    component.preprocess = lambda payload: payload  # type: ignore[method-assign]
+    return component
+
+
+# -- errors ----------------------------------------------------------------------------------------------
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the backend's InvalidInput (a message meant for the user) into a gr.Error shown in the UI/API."""
+    try:
+        yield
+    except InvalidInput as e:
+        raise gr.Error(str(e), title="Invalid input") from None
+
+
+# -- seed row --------------------------------------------------------------------------------------------
+@dataclass
+class SeedRow:
+    seed: gr.Number
+    randomize: gr.Checkbox
+    dice: gr.Button
+
+
+def seed_row(value: int = 0) -> SeedRow:
+    """Seed box, a Random button (new seed now) and 'new seed every run'. Image i of a request uses seed + i."""
+    lo, hi = LIMITS["seed"]
+    with gr.Row(equal_height=True):
+        seed = raw(
+            gr.Number(
+                value=value,
+                label="Seed",
+                info="image i uses seed + i",
+                minimum=lo,
+                maximum=hi,
+                step=1,
+                scale=3,
+                elem_id="seed",
+            )
+        )
+        dice = gr.Button("Random", scale=0, min_width=80, elem_id="seed-random")
+        randomize = gr.Checkbox(value=False, label="New seed every run", scale=2, elem_id="seed-randomize")
+    dice.click(new_seed, outputs=seed, api_visibility="private", queue=False, show_progress="hidden")
+    return SeedRow(seed, randomize, dice)
+
+
+def new_seed() -> int:
+    return random.randint(0, RANDOM_SEED_MAX)
+
+
+def pick_seed(seed: Any, randomize: bool) -> Any:
+    """The seed a run uses: a fresh one when 'new seed every run' is ticked, else the box's value untouched."""
+    return new_seed() if randomize else seed
+
+
+# -- "how this works" --------------------------------------------------------------------------------------
+def how_it_works(title: str, sections: dict[str, str], open: bool = False) -> gr.Accordion:
+    """An accordion with one short markdown panel per stage, side by side (a column each)."""
+    with gr.Accordion(title, open=open, elem_classes=["how-it-works"]) as box, gr.Row():
+        for heading, text in sections.items():
+            with gr.Column(min_width=180):
+                gr.Markdown(f"#### {heading}\n{text}")
+    return box
+
+
+# -- progress --------------------------------------------------------------------------------------------
+def planned_steps(settings: GenerateSettings, modes: list[str] | tuple[str, ...]) -> int:
+    """How many denoising steps a request will run (for the overall progress bar)."""
+    per_mode = settings.decoder.steps + (settings.upsampler.steps if settings.upsampler.enabled else 0)
+    return sum(per_mode + (settings.prior.steps if mode == "prior" else 0) for mode in modes)
+
+
+def preview_grid(images: list[Image.Image], columns: int = 4, tile: int = 128) -> Image.Image:
+    """Thumbnails side by side, `columns` a row, for the live preview."""
+    cols = max(1, min(columns, len(images)))
+    rows = (len(images) + cols - 1) // cols
+    grid = Image.new("RGB", (cols * tile, rows * tile), "white")
+    for i, im in enumerate(images):
+        grid.paste(im.resize((tile, tile), Image.Resampling.BILINEAR), ((i % cols) * tile, (i // cols) * tile))
+    return grid
+
+
+def follow(
+    stream: Generator[Progress, None, T], progress: gr.Progress, total: int, other_outputs: int
+) -> Generator[tuple[Any, ...], None, T]:
+    """Drive a backend stream: report every step to gr.Progress and yield one UI update per step.
+
+    Each update is (live preview or skip, skip x other_outputs). Yielding every step is what lets Stop
+    (`cancels=`) close the handler between two denoising steps. Returns the stream's return value.
+    """
+    done, last_preview = 0, 0.0
+    skips = (gr.skip(),) * other_outputs
+    with user_errors():
+        while True:
+            try:
+                p = next(stream)
+            except StopIteration as stop:
+                return stop.value
+            done += 1
+            progress((min(done, total), total), desc=f"{p.stage}: step {p.step}/{p.total}", unit="steps")
+            now = time.monotonic()
+            if p.preview is not None and (now - last_preview >= PREVIEW_EVERY_S or p.step == p.total):
+                last_preview = now
+                yield (preview_grid(to_pil(p.preview)), *skips)
+            else:
+                yield (gr.skip(), *skips)
+
+
+# -- PNG output ------------------------------------------------------------------------------------------
+def png_gallery(label: str, columns: int, elem_id: str) -> gr.Gallery:
+    """An output gallery that keeps PNG metadata (Gradio's default webp drops it) and fits its images."""
+    return gr.Gallery(label=label, format="png", columns=columns, height="auto", object_fit="contain",
+                      interactive=False, elem_id=elem_id, elem_classes=["unclip-gallery"])  # fmt: skip
+
+
+def save_outputs(images: list[Image.Image], names: list[str]) -> list[str]:
+    """Write PNGs (settings kept in their 'parameters' text chunk) into a fresh folder under OUTPUTS_DIR."""
+    folder = OUTPUTS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [str(save_png(im, folder / f"{name}.png")) for im, name in zip(images, names, strict=True)]
+    prune_outputs()
+    return paths
+
+
+def prune_outputs(keep: int = KEEP_REQUESTS, min_age_s: float = 60.0) -> None:
+    """Delete request folders beyond the newest `keep` once they are a minute old (Gradio has copied them by
+    then). Safe with concurrent requests and with other app processes sharing the folder."""
+    now = time.time()
+    with _PRUNING:
+        folders = []
+        for path in OUTPUTS_DIR.iterdir():
+            try:
+                folders.append((path.stat().st_mtime, path))
+            except OSError:  # deleted meanwhile by another process
+                continue
+        for mtime, old in sorted(folders)[:-keep]:
+            if now - mtime > min_age_s:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def format_warnings(warnings: list[str]) -> str:
+    """Show each warning as a toast and return them as markdown lines for the info box."""
+    for w in warnings:
+        gr.Warning(w)
+    return "".join(f"\n\n⚠️ {w}" for w in warnings)

@@ -1,0 +1,203 @@
+"""The Generate tab: text -> images through every unCLIP stage, plus the prior ablation (paper §5.1).
+
+API (stable, see DESIGN.md): `/generate` and `/compare`. Both take named parameters (prompt, n, seed, then the
+stage settings prior_steps, prior_guidance, ...) bound with `inputs_kwargs`, so the widget order on the page is
+not the API. Both are generators that yield after every denoising step, so Stop really stops.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+
+from components.common import (
+    follow,
+    format_warnings,
+    how_it_works,
+    pick_seed,
+    planned_steps,
+    png_gallery,
+    preview_grid,
+    raw,
+    save_outputs,
+    seed_row,
+    user_errors,
+)
+from components.stage_settings import MODE_LABELS, stage_controls, to_settings
+from unclip import Generation, UnCLIP
+from unclip.analysis import stage_shapes, stage_similarities
+from unclip.settings import LIMITS
+
+Number = float | int | str  # what a numeric field may carry before the backend validates it
+EXAMPLES = [
+    "a red apple left of a cat",
+    "two dogs on a snowy background",
+    "a blue circle above a yellow star",
+    "a pizza and a rocket at night",
+    "an elephant on the beach",
+]
+TABLE_HEADERS = ["mode", "seed", "cos(text, input)", "cos(input, result)", "cos(text, result)", "CLIP score"]
+TABLE_NOTE = "input = the embedding the decoder was given; result = CLIP's embedding of the final image"
+COMPARE_NOTE = """The paper's prior ablation (§5.1, Fig. 8): **same caption, same seed, same decoder**; only the
+embedding the decoder is given changes. The paper found caption-only decoding clearly worst, the CLIP *text*
+embedding used as if it were an image embedding reasonable, and the prior best (FID 16.55 without the prior
+vs 7.99 with it). The stage view says why: text and image embeddings of the same scene are not the same
+vector (CLIP's "modality gap"); the prior's job is to translate one into the other.
+In the table, *input* = the prior's sample, the text embedding itself, or the learned "no embedding" vector."""
+
+
+def stage_sections(backend: UnCLIP) -> dict[str, str]:
+    """The 'how this works' panels, one per stage, with this model's real sizes."""
+    s = stage_shapes(backend)
+    d, lo, hi = s["embed_dim"], s["low_res"], s["high_res"]
+    return {
+        "1 · CLIP text encoder": f"**In:** your caption, cut into at most {s['tokens']} tokens (word pieces).  \n"
+        f"**Out:** one vector of {d} numbers, the *text embedding*. CLIP was trained so that a caption and a "
+        "matching picture get nearby vectors.",
+        "2 · Prior": f"**In:** the text embedding ({d}) and the tokens.  \n**Out:** an *image embedding* ({d}): "
+        "CLIP's idea of a picture that fits the caption. A diffusion model over vectors: start from noise, "
+        "denoise step by step; draw *candidates* and keep the one closest to the text.",
+        "3 · Decoder": f"**In:** the image embedding ({d}) and the caption.  \n**Out:** a {lo}×{lo}×3 image. "
+        "A U-Net removes noise step by step; *guidance* pushes harder towards the conditioning. The live "
+        "preview shows its current guess of the clean image.",
+        "4 · Upsampler": f"**In:** the {lo}×{lo}×3 image.  \n**Out:** {hi}×{hi}×3. Another diffusion model "
+        "that invents fine detail on top of a blown-up copy. It never sees the caption.",
+    }
+
+
+# -- turning results into what the widgets show (numbers come from unclip.analysis) -------------------------
+def gallery_items(result: Generation) -> list[tuple[Any, str]]:
+    """Each image captioned with its CLIP score (first: captions get cut on narrow screens) and its seed."""
+    scored = zip(result.images, result.clip_scores, result.seeds, strict=True)
+    return [(im, f"CLIP score {c:.1f} · seed {s}") for im, c, s in scored]
+
+
+def stage_rows(results: dict[str, Generation]) -> list[list[Any]]:
+    """The stage view: one row per image of each mode."""
+    rows = []
+    for mode, result in results.items():
+        sims = stage_similarities(result)
+        columns = [sims[k] for k in ("seed", "text_vs_input", "input_vs_result", "text_vs_result", "clip_score")]
+        rows += [[mode, *values] for values in zip(*columns, strict=True)]
+    return rows
+
+
+def save_pngs(results: dict[str, Generation]) -> list[str]:
+    images = [im for r in results.values() for im in r.images]
+    return save_outputs(images, [f"unclip-{r.mode}-seed{s}" for r in results.values() for s in r.seeds])
+
+
+def summary(backend: UnCLIP, results: dict[str, Generation], seconds: float) -> str:
+    first = next(iter(results.values()))
+    n, seeds = len(first.images), first.seeds
+    seed_text = f"seed {seeds[0]}" if n == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
+    modes = ", ".join(f"`{m}`" for m in results)
+    return (
+        f"**{n} image{'s' if n > 1 else ''}** per mode ({modes}) from {seed_text} in {seconds:.1f} s with "
+        f"model `{backend.name}`. Each PNG keeps its prompt, seed and every stage's settings in its "
+        f"`parameters` metadata.{format_warnings(first.warnings)}"
+    )
+
+
+# -- handlers ----------------------------------------------------------------------------------------------
+def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Callable[..., Iterator[tuple]]]:
+    """`generate` and `compare`, closed over the one shared backend."""
+
+    def generate(prompt: str, n: Number, seed: Number, mode: str, prior_steps: Number, prior_guidance: Number,
+                 prior_candidates: Number, prior_scheduler: str, decoder_steps: Number, decoder_guidance: Number,
+                 decoder_scheduler: str, upsampler_steps: Number, upsampler_scheduler: str, upsampler: bool,
+                 progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008 (Gradio's idiom)
+        """Text -> n images (seeds seed, seed+1, ...) through CLIP, the prior, the decoder and the upsampler.
+        Returns: live preview, gallery (PNG, captioned with CLIP scores), PNG files, stage table, summary."""
+        settings = to_settings(mode, prior_steps, prior_guidance, prior_candidates, prior_scheduler, decoder_steps,
+                               decoder_guidance, decoder_scheduler, upsampler_steps, upsampler_scheduler,
+                               upsampler)  # fmt: skip
+        with user_errors():
+            prompt, n, seed, settings = backend.check(prompt, n, seed, settings)
+        start = time.monotonic()
+        stream = backend.generate_stream(prompt, n, seed, settings=settings)
+        result = yield from follow(stream, progress, planned_steps(settings, [settings.mode]), other_outputs=4)
+        results = {settings.mode: result}
+        info = summary(backend, results, time.monotonic() - start)
+        yield preview_grid(result.images), gallery_items(result), save_pngs(results), stage_rows(results), info
+
+    def compare(prompt: str, n: Number, seed: Number, prior_steps: Number, prior_guidance: Number,
+                prior_candidates: Number, prior_scheduler: str, decoder_steps: Number, decoder_guidance: Number,
+                decoder_scheduler: str, upsampler_steps: Number, upsampler_scheduler: str, upsampler: bool,
+                progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008 (Gradio's idiom)
+        """The prior ablation (paper §5.1): one prompt and seed decoded in all three conditioning modes.
+        Returns: live preview, one gallery per mode (prior, text_embedding, caption_only), PNG files,
+        stage table, summary."""
+        settings = to_settings("prior", prior_steps, prior_guidance, prior_candidates, prior_scheduler,
+                               decoder_steps, decoder_guidance, decoder_scheduler, upsampler_steps,
+                               upsampler_scheduler, upsampler)  # fmt: skip
+        with user_errors():
+            prompt, n, seed, settings = backend.check(prompt, n, seed, settings)
+        start = time.monotonic()
+        stream = backend.compare_stream(prompt, n, seed, settings)
+        total = planned_steps(settings, backend.modes)
+        results = yield from follow(stream, progress, total, other_outputs=len(backend.modes) + 3)
+        finals = [im for r in results.values() for im in r.images]
+        galleries = [gallery_items(results[m]) for m in backend.modes]
+        info = summary(backend, results, time.monotonic() - start)
+        yield preview_grid(finals, columns=n), *galleries, save_pngs(results), stage_rows(results), info
+
+    return generate, compare
+
+
+# -- layout and wiring -------------------------------------------------------------------------------------
+def build(backend: UnCLIP) -> None:
+    """The Generate tab, inside the current gr.Blocks / gr.Tab."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=340):
+            prompt = gr.Textbox(label="Prompt", placeholder=EXAMPLES[0], lines=2, max_lines=4, elem_id="prompt")
+            gr.Examples([[e] for e in EXAMPLES], inputs=prompt, label="Examples", api_visibility="private")
+            n = raw(gr.Slider(*LIMITS["n"], value=4, step=1, label="Number of images", elem_id="n"))
+            seed = seed_row()
+            with gr.Row():
+                run = gr.Button("Generate", variant="primary", elem_id="generate-btn")
+                run_compare = gr.Button("Compare 3 modes", elem_id="compare-btn")
+                stop = gr.Button("Stop", variant="stop", elem_id="stop-btn")
+            controls = stage_controls(backend, backend.default_settings())
+        with gr.Column(scale=3, min_width=340):
+            preview = gr.Image(label="Live preview: the model's current guess of the clean image", height=160,
+                               interactive=False, buttons=[], elem_id="preview")  # fmt: skip
+            gallery = png_gallery("Results", columns=4, elem_id="generate-gallery")
+            info = gr.Markdown(elem_id="generate-info")
+            files = gr.File(label="PNG files (settings in their metadata)", file_count="multiple",
+                            interactive=False, height=180, elem_id="generate-files")  # fmt: skip
+            table = gr.Dataframe(headers=TABLE_HEADERS, label=f"Stage view: cosine similarities ({TABLE_NOTE})",
+                                 interactive=False, elem_id="generate-table")  # fmt: skip
+    compare_outputs = compare_section(backend)
+    how_it_works("How this works: the four stages", stage_sections(backend), open=True)
+    generate, compare = make_handlers(backend)
+    common = {"prompt": prompt, "n": n, "seed": seed.seed}
+    stages = {k: v for k, v in controls.items() if k != "mode"}
+    pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
+            "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
+    generating = gr.on([run.click, prompt.submit], **pick).then(
+        generate, inputs_kwargs={**common, "mode": controls["mode"], **stages},
+        outputs=[preview, gallery, files, table, info], api_name="generate", show_progress_on=[gallery],
+    )  # fmt: skip
+    comparing = run_compare.click(**pick).then(
+        compare, inputs_kwargs={**common, **stages}, outputs=[preview, *compare_outputs], api_name="compare",
+        show_progress_on=compare_outputs[: len(backend.modes)],
+    )  # fmt: skip
+    stop.click(None, cancels=[generating, comparing])
+
+
+def compare_section(backend: UnCLIP) -> list[Any]:
+    """Three galleries side by side (one per mode), the stage table, files and a summary; returns the outputs."""
+    with gr.Accordion("Compare: the prior ablation (paper §5.1)", open=True, elem_id="compare"):
+        gr.Markdown(COMPARE_NOTE)
+        with gr.Row():
+            galleries = [png_gallery(MODE_LABELS[m], columns=2, elem_id=f"compare-{m}") for m in backend.modes]
+        info = gr.Markdown(elem_id="compare-info")
+        table = gr.Dataframe(headers=TABLE_HEADERS, label=f"Stage view per mode ({TABLE_NOTE})", interactive=False,
+                             elem_id="compare-table")  # fmt: skip
+        files = gr.File(label="PNG files", file_count="multiple", interactive=False, height=180,
+                        elem_id="compare-files")  # fmt: skip
+    return [*galleries, files, table, info]

@@ -1,0 +1,102 @@
+"""The "Advanced" panel every sampling tab shares: conditioning mode and each stage's sampler settings.
+
+`stage_controls` returns its widgets keyed by handler parameter name (`prior_steps`, `decoder_guidance`, ...),
+so tabs bind them with `inputs_kwargs` and the page layout never becomes the API. `to_settings` is the one place
+those values become a `GenerateSettings`; the backend validates it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from components.common import raw
+from unclip import UnCLIP
+from unclip.analysis import stage_shapes
+from unclip.settings import LIMITS, MODE_HELP, DecoderSettings, GenerateSettings, PriorSettings, UpsamplerSettings
+
+MODE_LABELS = {
+    "prior": "Prior (full unCLIP)",
+    "text_embedding": "Text embedding (no prior)",
+    "caption_only": "Caption only",
+}
+
+
+def to_settings(
+    mode: Any,
+    prior_steps: Any,
+    prior_guidance: Any,
+    prior_candidates: Any,
+    prior_scheduler: Any,
+    decoder_steps: Any,
+    decoder_guidance: Any,
+    decoder_scheduler: Any,
+    upsampler_steps: Any,
+    upsampler_scheduler: Any,
+    upsampler: Any,
+) -> GenerateSettings:
+    """UI/API values -> settings, unchecked on purpose: `backend.check` validates them and names the field."""
+    return GenerateSettings(
+        mode=mode,
+        prior=PriorSettings(prior_steps, prior_guidance, prior_candidates, prior_scheduler),
+        decoder=DecoderSettings(decoder_steps, decoder_guidance, decoder_scheduler),
+        upsampler=UpsamplerSettings(upsampler_steps, upsampler_scheduler, upsampler),
+    )
+
+
+def mode_radio(backend: UnCLIP, value: str) -> gr.Radio:
+    """The conditioning mode (paper §5.1), with one line of explanation per mode under it."""
+    radio = raw(
+        gr.Radio(
+            [(MODE_LABELS[m], m) for m in backend.modes],
+            value=value,
+            label="Conditioning mode",
+            info="What the decoder is given",
+            elem_id="mode",
+        )
+    )
+    gr.Markdown("\n".join(f"- **{MODE_LABELS[m]}**: {MODE_HELP[m]}" for m in backend.modes))
+    return radio
+
+
+def stage_controls(backend: UnCLIP, d: GenerateSettings) -> dict[str, gr.components.Component]:
+    """The Advanced accordion: conditioning mode and each stage's sampler. Keys = handler parameter names
+    (also each widget's elem_id, for browser tests)."""
+    lo, hi = LIMITS["steps"]
+    glo, ghi = LIMITS["guidance"]
+    shapes = stage_shapes(backend)
+
+    def steps(name: str, value: int) -> gr.Slider:
+        return raw(gr.Slider(lo, hi, value=value, step=1, label="Steps", elem_id=name))
+
+    def guidance(name: str, value: float, info: str) -> gr.Slider:
+        return raw(gr.Slider(glo, ghi, value=value, step=0.25, label="Guidance scale", info=info, elem_id=name))
+
+    def scheduler(name: str, value: str) -> gr.Dropdown:
+        return raw(gr.Dropdown(list(backend.schedulers), value=value, label="Scheduler", elem_id=name))
+
+    with gr.Accordion("Advanced: conditioning mode and per-stage sampling", open=False, elem_id="advanced"):
+        c: dict[str, gr.components.Component] = {"mode": mode_radio(backend, d.mode)}
+        with gr.Row():
+            with gr.Column(min_width=150):
+                gr.Markdown("**Prior** (text → image embedding)")
+                c["prior_steps"] = steps("prior_steps", d.prior.steps)
+                c["prior_guidance"] = guidance("prior_guidance", d.prior.guidance, "1 = off (the paper's choice)")
+                c["prior_candidates"] = raw(
+                    gr.Slider(*LIMITS["candidates"], value=d.prior.candidates, step=1, label="Candidates",
+                              info="sample k, keep the closest to the text", elem_id="prior_candidates")
+                )  # fmt: skip
+                c["prior_scheduler"] = scheduler("prior_scheduler", d.prior.scheduler)
+            with gr.Column(min_width=150):
+                gr.Markdown(f"**Decoder** (embedding → {shapes['low_res']} px)")
+                c["decoder_steps"] = steps("decoder_steps", d.decoder.steps)
+                c["decoder_guidance"] = guidance("decoder_guidance", d.decoder.guidance, "higher = closer to it")
+                c["decoder_scheduler"] = scheduler("decoder_scheduler", d.decoder.scheduler)
+            with gr.Column(min_width=150):
+                gr.Markdown(f"**Upsampler** (→ {shapes['high_res']} px)")
+                off = f"On (off: stop at {shapes['low_res']} px)"
+                c["upsampler"] = gr.Checkbox(value=d.upsampler.enabled, label=off, elem_id="upsampler")
+                c["upsampler_steps"] = steps("upsampler_steps", d.upsampler.steps)
+                c["upsampler_scheduler"] = scheduler("upsampler_scheduler", d.upsampler.scheduler)
+    return c

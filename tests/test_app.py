@@ -1,0 +1,232 @@
+"""The app end to end over tiny-random: gradio_client calls to /generate and /compare, bad input, concurrency."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from conftest import FAST
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+import app
+from components import common
+from components.generate import make_handlers
+from unclip import UnCLIP
+from unclip.images import read_metadata
+from unclip.settings import MODES
+
+PROMPT = "a red apple left of a cat"
+GOOD = {"prompt": PROMPT, "n": 1, "seed": 0, **FAST}
+
+
+def generate(client: Any, **kw: Any) -> tuple:
+    return client.predict(**{**GOOD, **kw}, api_name="/generate")
+
+
+def gallery_pixels(gallery: list[dict]) -> list[np.ndarray]:
+    return [np.asarray(Image.open(item["image"]).convert("RGB")) for item in gallery]
+
+
+def assert_png_with_settings(path: str, prompt: str, seed: int, mode: str) -> None:
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.size == (256, 256)
+    meta = read_metadata(path)
+    assert meta["prompt"] == prompt and meta["seed"] == seed and meta["mode"] == mode
+    assert meta["decoder"]["steps"] == FAST["decoder_steps"] and meta["model"] == "tiny-random"
+
+
+# -- the API surface -----------------------------------------------------------------------------------------
+def test_only_generate_and_compare_are_public(client: Any, demo: Any) -> None:
+    api = client.view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == {"/generate", "/compare"} and not api["unnamed_endpoints"]
+    params = [p["parameter_name"] for p in api["named_endpoints"]["/generate"]["parameters"]]
+    assert params[:4] == ["prompt", "n", "seed", "mode"] and {"decoder_steps", "upsampler"} <= set(params)
+    exposed = {d["api_name"] for d in demo.config["dependencies"] if d["api_visibility"] != "private"}
+    assert exposed == {"generate", "compare"}
+
+
+def test_stop_cancels_both_handlers(demo: Any) -> None:
+    deps = demo.config["dependencies"]
+    ids = {d["api_name"]: d["id"] for d in deps}
+    assert any(set(d["cancels"]) == {ids["generate"], ids["compare"]} for d in deps)
+    assert all(d["types"]["generator"] for d in deps if d["api_name"] in ("generate", "compare"))
+
+
+def test_launch_settings(demo: Any) -> None:
+    assert demo.server_name == "127.0.0.1" and not demo.share
+    assert demo.max_file_size == 10 * 1024 * 1024 and demo.allowed_paths == []
+    assert demo._queue.default_concurrency_limit == 2 and demo._queue.max_size == 32
+
+
+# -- end to end ----------------------------------------------------------------------------------------------
+def test_generate_end_to_end(client: Any) -> None:
+    preview, gallery, files, table, info = generate(client, n=2, seed=7)
+    assert len(gallery) == 2 and [g["caption"].split("· ")[-1] for g in gallery] == ["seed 7", "seed 8"]
+    assert gallery[0]["caption"].startswith("CLIP score ")
+    assert len(files) == 2
+    for path, seed in zip(files, (7, 8), strict=True):
+        assert Path(path).name == f"unclip-prior-seed{seed}.png"
+        assert_png_with_settings(path, PROMPT, seed, "prior")
+    for item, seed in zip(gallery, (7, 8), strict=True):  # the gallery's own files keep the metadata too
+        assert_png_with_settings(item["image"], PROMPT, seed, "prior")
+    assert [row[:2] for row in table["data"]] == [["prior", 7], ["prior", 8]]
+    assert all(-1 <= v <= 1 for row in table["data"] for v in row[2:5])
+    assert "seeds 7–8" in info and "tiny-random" in info
+    assert Path(preview).is_file()
+
+
+def test_compare_end_to_end(client: Any) -> None:
+    out = client.predict(**{**GOOD, "seed": 3}, api_name="/compare")
+    galleries, files, table, info = out[1:4], out[4], out[5], out[6]
+    assert [len(g) for g in galleries] == [1, 1, 1]
+    pixels = [gallery_pixels(g)[0] for g in galleries]
+    assert not np.array_equal(pixels[0], pixels[1]) and not np.array_equal(pixels[1], pixels[2])
+    assert [Path(f).name for f in files] == [f"unclip-{m}-seed3.png" for m in MODES]
+    for path, mode in zip(files, MODES, strict=True):
+        assert_png_with_settings(path, PROMPT, 3, mode)
+    rows = {row[0]: row for row in table["data"]}
+    assert list(rows) == list(MODES)
+    assert rows["text_embedding"][2] == 1.0  # the decoder input IS the text embedding
+    assert rows["prior"][2] < 1.0
+    assert "`prior`, `text_embedding`, `caption_only`" in info
+
+
+def test_long_prompt_works_and_says_it_was_cut(client: Any) -> None:
+    _, gallery, files, _, info = generate(client, prompt="a red apple left of a cat " * 20)
+    assert len(gallery) == 1 and len(files) == 1
+    assert "longer than 77 tokens" in info
+
+
+# -- bad input: a clear error naming the field, and the app keeps working ------------------------------------------
+BAD = [
+    ({"prompt": ""}, "prompt is empty"),
+    ({"prompt": "   "}, "prompt is empty"),
+    ({"n": 0}, "n must be a whole number between 1 and 8, got 0"),
+    ({"n": 9}, "n must be a whole number between 1 and 8, got 9"),
+    ({"decoder_steps": 0}, "decoder steps must be a whole number between 1 and 200, got 0"),
+    ({"prior_steps": 500}, "prior steps must be a whole number between 1 and 200, got 500"),
+    ({"decoder_guidance": 31}, "decoder guidance must be between 0 and 30, got 31"),
+    ({"prior_guidance": -1}, "prior guidance must be between 0 and 30, got -1"),
+    ({"seed": -1}, "seed must be a whole number between 0 and 4294967295, got -1"),
+    ({"seed": 1.5}, "seed must be a whole number"),
+    ({"upsampler_steps": "many"}, "upsampler steps must be a number, got 'many'"),
+    ({"decoder_guidance": "NaN"}, "decoder guidance must be a finite number, got 'NaN'"),
+    ({"decoder_scheduler": "euler"}, "decoder scheduler must be one of ddim, dpm++, ddpm, unclip; got 'euler'"),
+    ({"mode": "no_prior"}, "mode must be one of prior, text_embedding, caption_only; got 'no_prior'"),
+]
+
+
+@pytest.mark.parametrize(("bad", "message"), BAD, ids=[next(iter(b)) + f"={b[next(iter(b))]!r}" for b, _ in BAD])
+def test_bad_input_is_refused_then_app_still_works(client: Any, bad: dict, message: str) -> None:
+    with pytest.raises(AppError) as err:
+        generate(client, **bad)
+    assert message in str(err.value)
+    _, gallery, files, _, _ = generate(client, seed=1)
+    assert len(gallery) == 1 and len(files) == 1
+
+
+def test_bad_input_to_compare(client: Any) -> None:
+    with pytest.raises(AppError, match="n must be a whole number between 1 and 8, got 9"):
+        client.predict(**{**GOOD, "n": 9}, api_name="/compare")
+
+
+def test_json_nan_is_refused(client: Any, app_url: str) -> None:
+    """A literal NaN (gradio_client cannot send one: JSON forbids it, Python's json writes it anyway)."""
+    params = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/generate"]["parameters"]
+    values = {**{p["parameter_name"]: p["parameter_default"] for p in params}, **GOOD, "decoder_steps": float("nan")}
+    body = json.dumps({"data": [values[p["parameter_name"]] for p in params]})  # NaN, unquoted
+    post = httpx.post(f"{app_url}gradio_api/call/generate", content=body, headers={"content-type": "application/json"})
+    events = httpx.get(f"{app_url}gradio_api/call/generate/{post.json()['event_id']}", timeout=60).text
+    assert "event: error" in events and "decoder steps must be a finite number, got nan" in events
+    assert len(generate(client, seed=2)[1]) == 1
+
+
+# -- concurrency: 8 requests at once give exactly what they give one by one ------------------------------------
+def test_concurrent_requests_match_sequential(client: Any) -> None:
+    seeds = list(range(100, 108))
+    jobs = [client.submit(**{**GOOD, "seed": s}, api_name="/generate") for s in seeds]
+    with ThreadPoolExecutor(8) as pool:  # collect in threads too: results arrive in any order
+        together = list(pool.map(lambda job: gallery_pixels(job.result(timeout=240)[1])[0], jobs))
+    alone = [gallery_pixels(generate(client, seed=s)[1])[0] for s in seeds]
+    for seed, a, b in zip(seeds, together, alone, strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=f"seed {seed}")
+    assert not np.array_equal(together[0], together[1])
+
+
+# -- the handler itself: one UI update per denoising step, and closing it stops the sampler ------------------
+def test_handler_yields_every_step_and_stop_closes_the_sampler(backend: UnCLIP, monkeypatch: Any) -> None:
+    closed: list[bool] = []
+    real = backend.generate_stream
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return (yield from real(*args, **kwargs))
+        finally:
+            closed.append(True)
+
+    monkeypatch.setattr(backend, "generate_stream", spy)
+    generate_fn, _ = make_handlers(backend)
+    args = {
+        **GOOD,
+        "mode": "prior",
+        "prior_guidance": 1.0,
+        "prior_candidates": 1,
+        "prior_scheduler": "ddim",
+        "decoder_guidance": 2.0,
+        "decoder_scheduler": "ddim",
+        "upsampler_scheduler": "ddim",
+        "upsampler": True,
+    }
+    updates = list(generate_fn(**args))
+    assert len(updates) == FAST["prior_steps"] + FAST["decoder_steps"] + FAST["upsampler_steps"] + 1
+    closed.clear()
+    running = generate_fn(**{**args, "decoder_steps": 50})
+    for _ in range(3):
+        next(running)
+    running.close()  # what Gradio does on Stop (`cancels=`)
+    assert closed == [True]
+
+
+# -- app.py: arguments, environment, notice ------------------------------------------------------------------
+def test_args_defaults_and_environment(monkeypatch: Any) -> None:
+    for name in ("SPACE_ID", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "UNCLIP_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    args = app.parse_args([])
+    assert (args.model, args.host, args.port) == ("tiny-emoji", "127.0.0.1", 7860)
+    monkeypatch.setenv("SPACE_ID", "someone/unclip-studio")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7000")
+    monkeypatch.setenv("UNCLIP_MODEL", "tiny-random")
+    args = app.parse_args([])
+    assert (args.model, args.host, args.port) == ("tiny-random", "0.0.0.0", 7000)
+    args = app.parse_args(["--model", "x", "--host", "127.0.0.2", "--port", "9"])
+    assert (args.model, args.host, args.port) == ("x", "127.0.0.2", 9)
+
+
+def test_unknown_model_exits_with_a_clear_message() -> None:
+    with pytest.raises(SystemExit, match="model must be one of tiny-emoji, tiny-random or a model directory"):
+        app.main(["--model", "no-such-model"])
+
+
+def test_notice_is_shown(backend: UnCLIP, monkeypatch: Any) -> None:
+    monkeypatch.setattr(backend.models, "notice", "running tiny-random: bundled weights missing")
+    blocks = app.build_demo(backend)
+    texts = [c["props"].get("value") or "" for c in blocks.config["components"] if c["type"] == "markdown"]
+    assert any("running tiny-random: bundled weights missing" in t for t in texts)
+
+
+def test_outputs_are_pruned_but_fresh_ones_kept(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(common, "OUTPUTS_DIR", tmp_path)
+    now = time.time()
+    for i, age in enumerate([3600, 3000, 2000, 30, 0]):  # seconds; the 4th is beyond `keep` but too fresh
+        (tmp_path / f"r{i}").mkdir()
+        os.utime(tmp_path / f"r{i}", (now - age, now - age))
+    common.prune_outputs(keep=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r3", "r4"]
