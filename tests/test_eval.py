@@ -48,7 +48,7 @@ def test_clip_retrieval_is_a_fraction(backend, world):
 def test_eval_runs_end_to_end_on_tiny_random(backend, world):
     judge = new_judge(world).eval()
     report = evaluate(backend, n=4, judge=judge)
-    for key in ("clip_r1", "judge_on_renders", "fidelity", "ablation", "frechet_clip"):
+    for key in ("clip_r1", "prior_alignment", "judge_on_renders", "fidelity", "ablation", "frechet_clip"):
         assert key in report
     assert set(report["ablation"]) == {"prior", "text_embedding", "caption_only"}
     assert 0 <= report["fidelity"]["heldout"]["object_recall"] <= 1

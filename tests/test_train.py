@@ -91,3 +91,25 @@ def test_a_stage_saves_only_its_own_parts(tmp_path):
     torch.testing.assert_close(loaded.upsampler.conv_in.weight, models.upsampler.conv_in.weight.half().float())
     history = json.loads((tmp_path / tiny.CONFIG_FILE).read_text())["training"]
     assert history == {"clip": {"steps": 1}, "upsampler": {"steps": 2}}
+
+
+def test_train_all_runs_every_stage_in_order_with_overrides(tmp_path):
+    from unclip.train import train_all
+
+    summaries = train_all("cpu", {"out": str(tmp_path / "m"), "run_dir": str(tmp_path / "r"), "config": "random",
+                                  "steps": 1, "batch": 2, "preview_every": 10_000, "threads": 0})
+    assert [s["stage"] for s in summaries] == ["clip", "prior", "decoder", "upsampler"]
+    assert all(s["step"] == 1 for s in summaries)  # the override beats the preset's step count
+    history = json.loads((tmp_path / "m" / tiny.CONFIG_FILE).read_text())["training"]
+    assert set(history) == {"clip", "prior", "decoder", "upsampler"}
+
+
+def test_unknown_stage_and_preset_are_refused(tmp_path):
+    import pytest
+
+    from unclip.train import train_all
+
+    with pytest.raises(ValueError, match="stage must be one of"):
+        train(_args(tmp_path, "vae"))
+    with pytest.raises(ValueError, match="preset must be one of"):
+        train_all("tpu", {})

@@ -16,3 +16,20 @@ def clip_retrieval(models: UnCLIPModels, world, n: int = 100, seed: int = 10_000
     txt = encode_text(models, list(captions)).embeds  # (n, D)
     sims = txt @ img.T  # (n, n)
     return (sims.argmax(dim=1) == torch.arange(n, device=sims.device)).float().mean().item()
+
+
+@torch.no_grad()
+def prior_alignment(backend, world, n: int = 100, seed: int = 20_000) -> dict[str, float]:
+    """How well the prior translates text into image embeddings, on n unseen scenes (all unit vectors):
+    mean cos(prior sample, true z_i) against the baseline cos(z_t, z_i) of using the text embedding itself."""
+    from unclip.pipeline import sample_prior
+    from unclip.sampling import drain
+
+    models = backend.models
+    images, captions, _ = world.batch(n, seed=seed, size=models.clip_image_size, split="any")
+    truth = encode_image(models, to_tensor(images).to(models.device))  # (n, D)
+    text = encode_text(models, list(captions))
+    gens = [torch.Generator("cpu").manual_seed(seed + i) for i in range(n)]
+    prior = drain(sample_prior(models, text, backend.empty_text(), backend.default_settings().prior, gens))
+    cos = lambda a, b: round(torch.nn.functional.cosine_similarity(a, b, dim=-1).mean().item(), 4)
+    return {"cos_prior_truth": cos(prior, truth), "cos_text_truth": cos(text.embeds, truth), "n": n}

@@ -2,6 +2,8 @@
 
 JSON keys (documented in the README):
     clip_r1                 CLIP text->image R@1 among 100 unseen rendered scenes
+    prior_alignment         mean cos(prior sample, true image embedding) vs cos(text embedding, true image
+                            embedding) on 100 unseen scenes: how much of the modality gap the prior closes
     judge_on_renders        the judge's own scores on real renders (how far to trust it)
     fidelity.seen/heldout   judge scores of images generated (mode "prior") from captions of training-split
                             scenes / held-out-pair scenes: object_recall, background_accuracy,
@@ -24,7 +26,7 @@ from scipy import linalg
 
 from unclip.backend import UnCLIP, load_backend
 from unclip.eval.judge import Judge, judge_images, load_judge, train_judge
-from unclip.eval.metrics import clip_retrieval
+from unclip.eval.metrics import clip_retrieval, prior_alignment
 from unclip.images import to_tensor
 from unclip.models import encode_image
 from unclip.sampling import drain
@@ -91,6 +93,7 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
     report = {"model": backend.name, "n": n, "seed": seed, "upsample": upsample,
               "settings": backend.default_settings().to_dict(),
               "clip_r1": round(clip_retrieval(backend.models, world, n=100, seed=10_000), 4),
+              "prior_alignment": prior_alignment(backend, world),
               "judge_on_renders": fidelity(world, seen, judge_images(judge, renders))}
     ablation, seen_images = {}, None
     for mode in MODES:
@@ -126,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def format_report(r: dict) -> str:
     cols = ("object_recall", "background_accuracy", "relation_accuracy", "color_accuracy", "clip_score")
+    pa = r["prior_alignment"]
     head = (f"model {r['model']}   CLIP R@1 (100 unseen scenes) {r['clip_r1']:.3f}   "
-            f"Fréchet-CLIP {r['frechet_clip']:.3f}   ({r['seconds']} s)")
+            f"Fréchet-CLIP {r['frechet_clip']:.3f}   ({r['seconds']} s)\n"
+            f"cos to the true image embedding: prior sample {pa['cos_prior_truth']:.3f}, "
+            f"text embedding {pa['cos_text_truth']:.3f}")
     lines = [head, "",
              f"{'':22}" + "".join(f"{c[:14]:>16}" for c in cols)]
     rows = [("judge on renders", r["judge_on_renders"]), ("prior, seen pairs", r["fidelity"]["seen"]),
