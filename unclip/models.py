@@ -142,7 +142,9 @@ def text_tower(clip: nn.Module, tokens: Tensor) -> tuple[Tensor, Tensor]:
 def encode_text(models: UnCLIPModels, prompts: list[str]) -> TextEncoding:
     """Captions -> CLIP text embeddings and token states (what the prior and decoder read)."""
     tokens, mask, truncated = tokenize(models, prompts)
-    states, embeds = text_tower(models.clip, tokens)
+    used = int(mask.sum(dim=1).max())  # up to the longest caption's end-of-text token
+    states, embeds = text_tower(models.clip, tokens[:, :used])  # causal: same values as all 77 positions
+    states = F.pad(states, (0, 0, 0, tokens.shape[1] - used))  # (B, L, W); zeros where mask is False
     if models.normalize_embeddings:
         embeds = F.normalize(embeds, dim=-1)
     return TextEncoding(tokens, mask, embeds, states, truncated)

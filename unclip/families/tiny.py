@@ -121,7 +121,7 @@ def load(directory: str | Path, name: str | None = None) -> UnCLIPModels:
     d = Path(directory)
     meta = json.loads((d / CONFIG_FILE).read_text())
     clip = open_clip.create_model(f"local-dir:{d / 'clip'}", load_weights=True)
-    kw = {"use_safetensors": True, "torch_dtype": torch.float32}
+    kw = {"use_safetensors": True, "torch_dtype": torch.float32, "low_cpu_mem_usage": False}
     parts = {
         "clip": clip.float(),
         "prior": PriorTransformer.from_pretrained(d, subfolder="prior", **kw),

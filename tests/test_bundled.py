@@ -1,0 +1,48 @@
+"""The shipped model: layout, sizes and formats, and that it is really trained (not random)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from unclip import load_backend
+from unclip.eval.metrics import clip_retrieval
+from unclip.families import BUNDLED, tiny
+from unclip.world import EmojiWorld
+
+pytestmark = pytest.mark.skipif(not tiny.is_tiny_dir(BUNDLED), reason="models/tiny-emoji is not in this checkout")
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return load_backend("tiny-emoji", device="cpu")
+
+
+def test_weights_are_safetensors_shards_within_budget():
+    files = [f for f in BUNDLED.rglob("*") if f.is_file()]
+    weights = [f for f in files if f.suffix in (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl")]
+    assert weights and all(f.suffix == ".safetensors" for f in weights)
+    assert max(f.stat().st_size for f in weights) <= 16 * 2**20
+    assert sum(f.stat().st_size for f in files) <= 80 * 2**20
+    assert (BUNDLED / "README.md").is_file(), "the model card"
+
+
+def test_each_part_loads_with_its_own_library(bundled):
+    assert bundled.notice == "" and bundled.name == "tiny-emoji"
+    assert {"clip", "prior", "text_proj", "decoder", "upsampler"} <= set(bundled.models.modules())
+    assert Path(BUNDLED / "clip" / "open_clip_config.json").is_file()
+
+
+def test_clip_is_trained(bundled):
+    r1 = clip_retrieval(bundled.models, EmojiWorld(), n=50, seed=31_337)
+    assert r1 >= 0.7, f"CLIP text->image R@1 among 50 unseen scenes is {r1:.2f}: are these random weights?"
+
+
+def test_same_seed_same_pixels(bundled):
+    s = bundled.default_settings()
+    a = bundled.generate("a red apple left of a cat", n=1, seed=5, settings=s)[0]
+    b = bundled.generate("a red apple left of a cat", n=1, seed=5, settings=s)[0]
+    assert a.size == (256, 256)
+    assert torch.equal(torch.tensor(list(a.getdata())), torch.tensor(list(b.getdata())))
