@@ -107,7 +107,8 @@ def _state_path(args: TrainArgs) -> Path:
 def save_state(path: Path, stage: Stage, ema: EMA, opt: torch.optim.Optimizer, step: int, log: list) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {"module": stage.module.state_dict(), "ema": ema.shadow.state_dict(), "opt": opt.state_dict(),
-             "step": step, "torch_rng": torch.get_rng_state(), "log": log}
+             "step": step, "torch_rng": torch.get_rng_state(), "log": log,
+             "seconds": log[-1][2] if log else 0.0}
     torch.save(state, path.with_suffix(".tmp"))
     path.with_suffix(".tmp").replace(path)  # never a half-written checkpoint
 
@@ -116,7 +117,7 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs)
     """Train `stage` to args.steps (resuming if a checkpoint exists); returns a summary with the loss log."""
     module = stage.module.train().requires_grad_(True)
     opt = torch.optim.AdamW(module.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
-    ema, step, log = EMA(module, args.ema), 0, []
+    ema, step, log, before = EMA(module, args.ema), 0, [], 0.0
     path = _state_path(args)
     if args.resume and path.exists():
         state = torch.load(path, map_location=models.device, weights_only=False)
@@ -124,6 +125,7 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs)
         ema.shadow.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         step, log = state["step"], state["log"]
+        before = state.get("seconds", log[-1][2] if log else 0.0)  # older checkpoints: from the log
         torch.set_rng_state(state["torch_rng"])
         print(f"[{args.stage}] resumed at step {step}")
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if models.device.type == "cuda" else _null()
@@ -141,7 +143,7 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs)
         step += 1
         recent.append(loss.item())
         if step % args.log_every == 0 or step == args.steps:
-            log.append([step, float(np.mean(recent)), round(time.time() - t0, 1)])
+            log.append([step, float(np.mean(recent)), round(before + time.time() - t0, 1)])  # cumulative seconds
             print(f"[{args.stage}] step {step}/{args.steps} loss {log[-1][1]:.4f} "
                   f"({(time.time() - t0) / (step - start):.3f} s/step)", flush=True)
             recent = []
