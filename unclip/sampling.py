@@ -33,12 +33,15 @@ SCHEDULERS: dict[str, type] = {
     "unclip": UnCLIPScheduler,
 }
 _EXTRA: dict[str, dict[str, Any]] = {  # what each needs beyond the base (training) config
-    "ddim": {"timestep_spacing": "trailing", "set_alpha_to_one": True, "clip_sample": False},
+    "ddim": {"timestep_spacing": "trailing", "set_alpha_to_one": True},
     "dpm++": {"timestep_spacing": "trailing", "algorithm_type": "dpmsolver++", "solver_order": 2,
               "final_sigmas_type": "zero"},
-    "ddpm": {"timestep_spacing": "trailing", "clip_sample": False, "variance_type": "fixed_small"},
+    "ddpm": {"timestep_spacing": "trailing", "variance_type": "fixed_small"},
     "unclip": {},
 }
+# "trailing" spacing starts at t = T - 1, where the cosine schedule has abar ~ 0: an epsilon model's x0 estimate
+# (x - sqrt(1 - abar) eps) / sqrt(abar) divides by ~0 there. DDIM/DDPM keep the training config's x0 clipping
+# (clip_sample); DPM-Solver++ gets the equivalent clamp through thresholding at 1.0 (images live in [-1, 1]).
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ def make_scheduler(name: str, base_config: dict[str, Any]):
     if name not in SCHEDULERS:
         raise ValueError(f"scheduler must be one of {sorted(SCHEDULERS)}, got {name!r}")
     config = {**base_config, **_EXTRA[name]}
+    if name == "dpm++" and base_config.get("prediction_type") == "epsilon":
+        config.update(thresholding=True, dynamic_thresholding_ratio=1.0, sample_max_value=1.0)
     if name == "unclip" and config.get("variance_type") not in ("fixed_small_log", "learned_range"):
         config["variance_type"] = "fixed_small_log"
     return SCHEDULERS[name].from_config(config)
@@ -95,13 +100,33 @@ def predict_x0(scheduler, output: Tensor, x: Tensor, t: Tensor) -> Tensor:
     return (x - (1 - abar).sqrt() * output) / abar.sqrt()
 
 
+def q_sample(alphas_cumprod: Tensor, x0: Tensor, noise: Tensor, t: int) -> Tensor:
+    """x_t ~ q(x_t | x0) = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps (Ho et al. 2020, eq. 4); t < 0 gives x0 itself."""
+    if t < 0:
+        return x0
+    abar = alphas_cumprod.to(x0.device)[t].to(x0.dtype)
+    return abar.sqrt() * x0 + (1 - abar).sqrt() * noise
+
+
+def sdedit_steps(steps: int, strength: float) -> int:
+    """Steps SDEdit runs (Meng et al. 2022): the last round(strength * steps) of the schedule, at least 1."""
+    return steps if strength >= 1.0 else max(1, round(strength * steps))
+
+
 def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generators: Sequence[torch.Generator],
-                stage: str, hook: StepHook | None = None, preview: bool = True
-                ) -> Generator[Progress, None, Tensor]:
-    """Run `steps` denoising steps from noise `x`; yields Progress, returns the final sample."""
+                stage: str, hook: StepHook | None = None, preview: bool = True, init: Tensor | None = None,
+                strength: float = 1.0) -> Generator[Progress, None, Tensor]:
+    """Run `steps` denoising steps from noise `x`; yields Progress, returns the final sample.
+
+    With `init` and strength < 1 (SDEdit), start part-way: x = q(x_t | x0 = init) with noise `x` at the first
+    of the last `sdedit_steps(steps, strength)` timesteps, and run only those."""
     scheduler.set_timesteps(steps, device=x.device)
     timesteps = scheduler.timesteps
-    x = x * scheduler.init_noise_sigma
+    if init is not None and strength < 1.0:
+        timesteps = timesteps[steps - sdedit_steps(steps, strength):]
+        x = q_sample(scheduler.alphas_cumprod, init.to(x), x, int(timesteps[0]))
+    else:
+        x = x * scheduler.init_noise_sigma
     channels = x.shape[1] if x.ndim == 4 else None
     learned_variance = scheduler.config.get("variance_type") == "learned_range"
     # Stochastic steps draw one row per image, like `randn`, so a batch equals its single runs.

@@ -1,0 +1,86 @@
+"""The sampling loop against an oracle: a denoiser that knows the clean sample x0 must lead every scheduler to it.
+
+This is what catches schedule bugs that random-weight models hide (e.g. dividing by sqrt(abar) ~ 0 at the
+first 'trailing' timestep of the cosine schedule).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from unclip.families.tiny import scheduler_configs
+from unclip.sampling import SCHEDULERS, classifier_free_guidance, drain, make_scheduler, randn, sample_loop
+
+
+def oracle(scheduler, x0: torch.Tensor, error: float = 0.02):
+    """A near-perfect model for a known x0: eps (or x0, for sample models) plus a small fixed error, as a trained
+    model has. A perfect eps would hide division by sqrt(abar) ~ 0 (x0 = (x - sqrt(1-abar) eps) / sqrt(abar)
+    is then exact); a real model's error is amplified by it."""
+    def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        wobble = error * torch.sin(7 * x)  # deterministic, bounded model error
+        if scheduler.config.prediction_type == "sample":
+            return x0 + wobble
+        abar = scheduler.alphas_cumprod[int(t)]
+        return (x - abar.sqrt() * x0) / (1 - abar).sqrt() + wobble
+    return denoise
+
+
+@pytest.mark.parametrize("stage", ["decoder", "upsampler", "prior"])
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+@pytest.mark.parametrize("steps", [4, 12])
+def test_every_scheduler_reaches_the_oracles_sample(stage, name, steps):
+    if name == "unclip" and stage != "prior":
+        pytest.skip("UnCLIPScheduler is for Karlo's learned-variance decoder")
+    scheduler = make_scheduler(name, scheduler_configs()[stage])
+    gens = [torch.Generator().manual_seed(i) for i in range(2)]
+    shape = (8,) if stage == "prior" else (3, 8, 8)
+    x0 = torch.rand((2, *shape), generator=torch.Generator().manual_seed(9)) * 1.6 - 0.8  # inside [-1, 1]
+    out = drain(sample_loop(oracle(scheduler, x0), scheduler, randn(shape, gens, torch.device("cpu"), torch.float32),
+                            steps=steps, generators=gens, stage=stage))
+    assert out.abs().max() < 1.5, f"{name} diverged on {stage}"
+    torch.testing.assert_close(out, x0, atol=0.1, rtol=0)
+
+
+@pytest.mark.parametrize("stage", ["decoder", "upsampler"])
+@pytest.mark.parametrize("name", ["ddim", "dpm++", "ddpm"])
+def test_a_models_error_is_not_amplified_at_the_first_step(stage, name):
+    """At t = T-1 the cosine schedule has abar ~ 0: an unclipped x0 estimate turns a 0.1 error in eps into ~60,
+    and a real model then sees an input far outside anything it was trained on. Every intermediate sample
+    must stay in the range of unit noise."""
+    scheduler = make_scheduler(name, scheduler_configs()[stage])
+    x0 = torch.zeros(2, 3, 8, 8)
+    peaks = []
+
+    def record(x: torch.Tensor, i: int, t_prev: int) -> torch.Tensor:
+        peaks.append(x.abs().max().item())
+        return x
+
+    gens = [torch.Generator().manual_seed(i) for i in range(2)]
+    drain(sample_loop(oracle(scheduler, x0, error=0.1), scheduler, randn((3, 8, 8), gens, torch.device("cpu"),
+                                                                         torch.float32),
+                      steps=12, generators=gens, stage=stage, hook=record))
+    assert max(peaks) < 5, f"{name}: intermediate samples reached {max(peaks):.1f}"
+
+
+def test_sample_loop_yields_one_progress_per_step_with_previews():
+    scheduler = make_scheduler("ddim", scheduler_configs()["decoder"])
+    x0 = torch.zeros(1, 3, 8, 8)
+    gen = sample_loop(oracle(scheduler, x0, error=0.0), scheduler, torch.randn(1, 3, 8, 8), steps=5,
+                      generators=[torch.Generator()], stage="decoder")
+    events = list(gen)
+    assert [e.step for e in events] == [1, 2, 3, 4, 5] and all(e.total == 5 for e in events)
+    assert events[-1].preview.shape == (1, 3, 8, 8) and events[-1].preview.abs().max() <= 1
+
+
+def test_guidance_of_one_is_the_conditional_model_and_scale_extrapolates():
+    model = lambda x, t, c: x * 0 + c["v"]  # noqa: E731  (a model whose output is its conditioning)
+    cond, uncond = {"v": torch.full((2, 3), 2.0)}, {"v": torch.full((2, 3), 1.0)}
+    x = torch.zeros(2, 3)
+    assert torch.equal(classifier_free_guidance(model, 1.0, cond, uncond)(x, 0), cond["v"])
+    torch.testing.assert_close(classifier_free_guidance(model, 3.0, cond, uncond)(x, 0), torch.full((2, 3), 4.0))
+
+
+def test_unknown_scheduler_is_refused():
+    with pytest.raises(ValueError, match="scheduler must be one of"):
+        make_scheduler("euler", scheduler_configs()["decoder"])
