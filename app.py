@@ -16,18 +16,23 @@ from typing import Any
 
 import gradio as gr
 
-from components import generate
+from components import explorer, generate, inpaint, variations, zoom_out
 from unclip import UnCLIP, load_backend
 
 TABS: list[tuple[str, Callable[[UnCLIP], None]]] = [
     ("Generate", generate.build),
-    # ("Variations", variations.build), ("Inpaint", inpaint.build), ("Zoom out", zoom_out.build),
-    # ("Embedding explorer", explorer.build): added by their own issues.
+    ("Variations", variations.build),
+    ("Inpaint", inpaint.build),
+    ("Zoom out", zoom_out.build),
+    ("Embedding explorer", explorer.build),  # last: it records what the galleries of the tabs above show
 ]
 CSS = """
 .notice { background: #fff4ce; border: 1px solid #e0b400; border-radius: 8px; padding: 4px 12px; color: #4a3b00; }
 .notice * { color: #4a3b00 !important; }
-#preview img { image-rendering: pixelated; }
+#preview img, #explorer-strip img, #explorer-thumb img { image-rendering: pixelated; }
+.pixelated img { image-rendering: pixelated; }
+.send-to { align-items: center; gap: 6px; }
+.send-to-label { flex-grow: 0 !important; min-width: max-content !important; }
 .unclip-gallery .grid-wrap.fixed-height { min-height: 160px; max-height: none; }  /* Gradio: 450px, empty space */
 """
 THEME = gr.themes.Soft(primary_hue="indigo")
@@ -45,7 +50,7 @@ def build_demo(backend: UnCLIP) -> gr.Blocks:
             gr.Markdown(f"⚠️ **{backend.notice}**", elem_classes=["notice"], elem_id="notice")
         with gr.Tabs():
             for label, build in TABS:
-                with gr.Tab(label):
+                with gr.Tab(label, id=label):  # the id lets "send to" buttons switch tabs
                     build(backend)
     demo.queue(default_concurrency_limit=2, max_size=32)
     return demo

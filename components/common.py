@@ -68,8 +68,9 @@ class SeedRow:
     dice: gr.Button
 
 
-def seed_row(value: int = 0) -> SeedRow:
-    """Seed box, a Random button (new seed now) and 'new seed every run'. Image i of a request uses seed + i."""
+def seed_row(value: int = 0, prefix: str = "") -> SeedRow:
+    """Seed box, a Random button (new seed now) and 'new seed every run'. Image i of a request uses seed + i.
+    `prefix` keeps elem_ids unique when several tabs have one (`vary-seed`, ...)."""
     lo, hi = LIMITS["seed"]
     with gr.Row(equal_height=True):
         seed = raw(
@@ -81,11 +82,11 @@ def seed_row(value: int = 0) -> SeedRow:
                 maximum=hi,
                 step=1,
                 scale=3,
-                elem_id="seed",
+                elem_id=f"{prefix}seed",
             )
         )
-        dice = gr.Button("Random", scale=0, min_width=80, elem_id="seed-random")
-        randomize = gr.Checkbox(value=False, label="New seed every run", scale=2, elem_id="seed-randomize")
+        dice = gr.Button("Random", scale=0, min_width=80, elem_id=f"{prefix}seed-random")
+        randomize = gr.Checkbox(value=False, label="New seed every run", scale=2, elem_id=f"{prefix}seed-randomize")
     dice.click(new_seed, outputs=seed, api_visibility="private", queue=False, show_progress="hidden")
     return SeedRow(seed, randomize, dice)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 
+from components import send_to
 from components.common import (
     follow,
     format_warnings,
@@ -166,6 +167,7 @@ def build(backend: UnCLIP) -> None:
             preview = gr.Image(label="Live preview: the model's current guess of the clean image", height=160,
                                interactive=False, buttons=[], elem_id="preview")  # fmt: skip
             gallery = png_gallery("Results", columns=4, elem_id="generate-gallery")
+            send_to.gallery_source(gallery, "generate")  # "→ Variations / → Inpaint / → Zoom out"
             info = gr.Markdown(elem_id="generate-info")
             files = gr.File(label="PNG files (settings in their metadata)", file_count="multiple",
                             interactive=False, height=180, elem_id="generate-files")  # fmt: skip

@@ -44,13 +44,18 @@ def assert_png_with_settings(path: str, prompt: str, seed: int, mode: str) -> No
 
 
 # -- the API surface -----------------------------------------------------------------------------------------
-def test_only_generate_and_compare_are_public(client: Any, demo: Any) -> None:
+CONTRACT = {"generate", "compare", "vary", "inpaint", "zoom_out", "interpolate", "text_diff", "project"}  # DESIGN.md
+
+
+def test_only_contract_endpoints_are_public(client: Any, demo: Any) -> None:
     api = client.view_api(return_format="dict", print_info=False)
-    assert set(api["named_endpoints"]) == {"/generate", "/compare"} and not api["unnamed_endpoints"]
+    named = {name.lstrip("/") for name in api["named_endpoints"]}
+    assert {"generate", "compare", "project", "interpolate", "text_diff"} <= named <= CONTRACT
+    assert not api["unnamed_endpoints"]
     params = [p["parameter_name"] for p in api["named_endpoints"]["/generate"]["parameters"]]
     assert params[:4] == ["prompt", "n", "seed", "mode"] and {"decoder_steps", "upsampler"} <= set(params)
     exposed = {d["api_name"] for d in demo.config["dependencies"] if d["api_visibility"] != "private"}
-    assert exposed == {"generate", "compare"}
+    assert exposed == named
 
 
 def test_stop_cancels_both_handlers(demo: Any) -> None:

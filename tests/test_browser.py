@@ -23,7 +23,8 @@ def page(app_url: str) -> Any:
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(app_url, wait_until="networkidle")
+        page.goto(app_url, wait_until="load")  # not "networkidle": gr.State keeps a heartbeat stream open
+        page.locator("#prompt textarea").wait_for(timeout=60_000)
         yield page
         browser.close()
 

@@ -124,11 +124,12 @@ def test_batch_equals_single_runs_with_seed_plus_i(backend: UnCLIP, fast: Genera
         single = run(backend, fast, n=1, seed=40 + i)
         torch.testing.assert_close(batch.image_embeds[i : i + 1], single.image_embeds, atol=1e-4, rtol=0)
         diff = (batch.low_res[i : i + 1] - single.low_res).abs()  # (1, 3, 64, 64); other seeds differ by ~1
-        # Batched matmuls round differently (~1e-7 relative). Random weights make the decoder's raw samples huge
-        # (|x| ~ 1e5, clamped to [-1, 1]); the rare pixel that lands inside the range after cancelling such
-        # values keeps that rounding (seen: 1 of 12,288 values off by 0.02). So: 99.9% within 1e-4, all within 0.05.
-        assert float((diff > 1e-4).float().mean()) < 1e-3, f"seed {40 + i}: {float(diff.max())}"
-        assert float(diff.max()) < 0.05, f"seed {40 + i}"
+        # Batched matmuls round differently (~1e-7 relative) and random weights amplify that over the steps in a
+        # few pixels (seen: max 0.03). Same seed: mean |diff| ~1e-5; another seed: ~0.5.
+        assert float(diff.mean()) < 1e-3, f"seed {40 + i}: mean {float(diff.mean())}"
+        assert float(diff.max()) < 0.1, f"seed {40 + i}: max {float(diff.max())}"
+        other = (batch.low_res[i : i + 1] - run(backend, fast, n=1, seed=90 + i).low_res).abs().mean()
+        assert float(other) > 0.05, "another seed must give another image"
 
 
 # -- the three conditioning modes (paper §5.1) ----------------------------------------------------------------

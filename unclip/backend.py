@@ -17,6 +17,9 @@ from PIL import Image
 from torch import Tensor
 
 from unclip import pipeline
+from unclip.edit import Edit
+from unclip.edit_methods import EditMethods
+from unclip.explore_methods import ExploreMethods
 from unclip.images import to_pil
 from unclip.models import TextEncoding, UnCLIPModels, encode_image, encode_text
 from unclip.sampling import SCHEDULERS, Progress, drain
@@ -58,8 +61,10 @@ class Generation:
         return [round(100 * max(c, 0.0), 2) for c in cos.tolist()]
 
 
-class UnCLIP:
-    """The backend: load once, call from anywhere."""
+class UnCLIP(EditMethods, ExploreMethods):
+    """The backend: load once, call from anywhere. vary / inpaint / zoom_out (+ *_stream) come from
+    `unclip.edit_methods.EditMethods`; interpolate / text_diff / decode_embeddings from
+    `unclip.explore_methods.ExploreMethods`."""
 
     def __init__(self, models: UnCLIPModels):
         self.models = models
@@ -174,4 +179,4 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
     return UnCLIP(models)
 
 
-__all__ = ["Generation", "InvalidInput", "UnCLIP", "load_backend"]
+__all__ = ["Edit", "Generation", "InvalidInput", "UnCLIP", "load_backend"]

@@ -5,6 +5,9 @@
     python -m unclip train clip|prior|decoder|upsampler [--steps N ...]
     python -m unclip eval --model NAME [--json]
     python -m unclip world --n 16 --out grid.png
+    python -m unclip vary IMAGE -n 4 --seed 0 --out DIR            # variations (unclip/edit_cli.py)
+    python -m unclip inpaint IMAGE --mask MASK "PROMPT" --out DIR  # repaint a region
+    python -m unclip zoom-out IMAGE --factor 2 --out DIR           # shrink it, generate the border
 """
 
 from __future__ import annotations
@@ -80,11 +83,15 @@ def generate_main(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    verbs = {"generate", "train", "eval", "world"}
+    verbs = {"generate", "train", "eval", "world", "vary", "inpaint", "zoom-out"}
     if not argv or argv[0] not in verbs:
         print(__doc__.strip())
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     verb, rest = argv[0], argv[1:]
+    if verb in ("vary", "inpaint", "zoom-out"):
+        from unclip.edit_cli import main as edit_main
+
+        return edit_main(verb, rest)
     if verb == "generate":
         return generate_main(rest)
     if verb == "train":

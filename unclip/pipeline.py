@@ -77,8 +77,9 @@ def null_embeds(models: UnCLIPModels, batch: int) -> Tensor:
 @torch.no_grad()
 def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty: TextEncoding,
            settings: DecoderSettings, generators: Sequence[torch.Generator], hook: StepHook | None = None,
-           size: tuple[int, int] | None = None) -> Stage:
-    """z_i (B, D) + caption -> (B, 3, 64, 64) in [-1, 1]. `hook` re-injects known pixels (inpaint, zoom-out)."""
+           size: tuple[int, int] | None = None, init: Tensor | None = None, strength: float = 1.0) -> Stage:
+    """z_i (B, D) + caption -> (B, 3, 64, 64) in [-1, 1]. `hook` re-injects known pixels (inpaint, zoom-out);
+    `init` (B, 3, 64, 64) in [-1, 1] with strength < 1 starts from a noised copy of it (SDEdit, variations)."""
     batch = image_embeds.shape[0]
     cond = decoder_conditioning(models, image_embeds, text)
     uncond = decoder_conditioning(models, null_embeds(models, batch), expand(empty, batch))
@@ -93,14 +94,16 @@ def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty
     h, w = size or (s, s)
     x = randn((3, h, w), generators, models.device, models.dtype)  # (B, 3, 64, 64)
     image = yield from sample_loop(denoise, scheduler, x, steps=settings.steps, generators=generators,
-                                   stage="decoder", hook=hook)
+                                   stage="decoder", hook=hook, init=init, strength=strength)
     return image.clamp(-1, 1)
 
 
 @torch.no_grad()
 def upsample(models: UnCLIPModels, low_res: Tensor, settings: UpsamplerSettings,
-             generators: Sequence[torch.Generator], hook: StepHook | None = None) -> Stage:
-    """(B, 3, h, w) in [-1, 1] -> (B, 3, 4h, 4w): denoise noise conditioned on the bicubic upsample."""
+             generators: Sequence[torch.Generator], hook: StepHook | None = None, init: Tensor | None = None,
+             strength: float = 1.0) -> Stage:
+    """(B, 3, h, w) in [-1, 1] -> (B, 3, 4h, 4w): denoise noise conditioned on the bicubic upsample.
+    `hook` and `init`/`strength` as in `decode`, at the output size."""
     factor, patch = models.upsample_factor, models.upsampler_patch
     h, w = low_res.shape[-2] * factor, low_res.shape[-1] * factor
     up = F.interpolate(low_res, size=(h, w), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
@@ -115,5 +118,5 @@ def upsample(models: UnCLIPModels, low_res: Tensor, settings: UpsamplerSettings,
 
     x = randn((3, h, w), generators, models.device, models.dtype)
     image = yield from sample_loop(denoise, scheduler, x, steps=settings.steps, generators=generators,
-                                   stage="upsampler", hook=hook)
+                                   stage="upsampler", hook=hook, init=init, strength=strength)
     return image.clamp(-1, 1)

@@ -1,0 +1,152 @@
+"""What the three image-tool tabs (Variations, Inpaint, Zoom out) share: raw upload inputs, the sampling panel,
+"what the model sees", result formatting and PNG saving. No tensor maths: images are PIL, numbers come from unclip.
+
+Uploads reach the handlers as file paths (or bytes) untouched: Gradio's own decoding would fail on a bad file
+with a message that says nothing useful, and would decode a decompression bomb. `unclip.uploads` checks them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+
+from components.common import raw, save_outputs
+from components.stage_settings import MODE_LABELS, to_settings
+from unclip import InvalidInput, UnCLIP
+from unclip.edit import Edit
+from unclip.masks import overlay
+from unclip.settings import LIMITS, MODE_HELP, GenerateSettings
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
+Number = float | int | str  # what a numeric field may carry before the backend validates it
+BORDER = (243, 217, 234)  # a zoom-out's border to fill, as shown to the user (light pink)
+
+
+def example(name: str) -> str:
+    return str(EXAMPLES_DIR / name)
+
+
+# -- inputs ------------------------------------------------------------------------------------------------------
+def file_input(component: gr.Image) -> gr.Image:
+    """An image input whose handler gets the uploaded file's path as it is (None when empty)."""
+    component.preprocess = lambda payload: None if payload is None else (payload.path or payload.url)  # type: ignore[method-assign]
+    return component
+
+
+def editor_input(component: gr.ImageEditor) -> gr.ImageEditor:
+    """An ImageEditor whose handler gets {"background": path or bytes, "layers": [path or bytes]}, undecoded."""
+
+    def preprocess(payload: Any) -> dict[str, Any] | None:
+        if payload is None:
+            return None
+        cached = component.blob_storage.pop(payload.id, None) if payload.id is not None else None
+        if cached is not None:  # the browser sends the canvas as blobs
+            return {"background": cached.background, "layers": [x for x in cached.layers if x]}
+        background = payload.background.path if payload.background else None
+        return {"background": background, "layers": [x.path for x in payload.layers if x and x.path]}
+
+    component.preprocess = preprocess  # type: ignore[method-assign]
+    return component
+
+
+# -- the sampling panel ------------------------------------------------------------------------------------------
+def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, gr.components.Component]:
+    """The Advanced accordion for an image tool; keys = handler parameter names, elem_ids `prefix-<key>`.
+    `with_prior`: the conditioning mode and the prior (used when the embedding comes from the prompt)."""
+    d = backend.default_settings()
+    lo, hi = LIMITS["steps"]
+    glo, ghi = LIMITS["guidance"]
+    schedulers = list(backend.schedulers)
+    c: dict[str, gr.components.Component] = {}
+
+    def slider(key: str, lo_: float, hi_: float, value: float, step: float, label: str, info: str = "") -> None:
+        c[key] = raw(gr.Slider(lo_, hi_, value=value, step=step, label=label, info=info or None,
+                               elem_id=f"{prefix}-{key}"))  # fmt: skip
+
+    def scheduler(key: str, value: str) -> None:
+        c[key] = raw(gr.Dropdown(schedulers, value=value, label="Scheduler", elem_id=f"{prefix}-{key}"))
+
+    with gr.Accordion("Advanced: per-stage sampling", open=False, elem_id=f"{prefix}-advanced"), gr.Row():
+        if with_prior:
+            with gr.Column(min_width=150):
+                gr.Markdown("**Prompt → embedding** (when conditioning on the prompt)")
+                c["mode"] = raw(gr.Radio([(MODE_LABELS[m], m) for m in backend.modes], value=d.mode,
+                                         label="Conditioning mode", info=MODE_HELP[d.mode],
+                                         elem_id=f"{prefix}-mode"))  # fmt: skip
+                slider("prior_steps", lo, hi, d.prior.steps, 1, "Prior steps")
+                slider("prior_guidance", glo, ghi, d.prior.guidance, 0.25, "Prior guidance")
+                slider("prior_candidates", *LIMITS["candidates"], d.prior.candidates, 1, "Prior candidates")
+                scheduler("prior_scheduler", d.prior.scheduler)
+        with gr.Column(min_width=150):
+            gr.Markdown("**Decoder** (→ 64 px)")
+            slider("decoder_steps", lo, hi, d.decoder.steps, 1, "Steps")
+            slider("decoder_guidance", glo, ghi, d.decoder.guidance, 0.25, "Guidance scale", "higher = closer to it")
+            scheduler("decoder_scheduler", d.decoder.scheduler)
+        with gr.Column(min_width=150):
+            gr.Markdown("**Upsampler** (→ 256 px)")
+            c["upsampler"] = gr.Checkbox(value=d.upsampler.enabled, label="On (off: 64 px)",
+                                         elem_id=f"{prefix}-upsampler")  # fmt: skip
+            slider("upsampler_steps", lo, hi, d.upsampler.steps, 1, "Steps")
+            scheduler("upsampler_scheduler", d.upsampler.scheduler)
+    return c
+
+
+def settings_from(backend: UnCLIP, values: dict[str, Any]) -> GenerateSettings:
+    """Panel values (prior ones may be absent: the model's defaults) -> settings, unchecked (the backend checks)."""
+    d = backend.default_settings()
+    v = {"mode": d.mode, "prior_steps": d.prior.steps, "prior_guidance": d.prior.guidance,
+         "prior_candidates": d.prior.candidates, "prior_scheduler": d.prior.scheduler, **values}  # fmt: skip
+    return to_settings(v["mode"], v["prior_steps"], v["prior_guidance"], v["prior_candidates"], v["prior_scheduler"],
+                       v["decoder_steps"], v["decoder_guidance"], v["decoder_scheduler"], v["upsampler_steps"],
+                       v["upsampler_scheduler"], v["upsampler"])  # fmt: skip
+
+
+# -- what the model sees -----------------------------------------------------------------------------------------
+def seen_image(edit: Edit) -> Image.Image:
+    """The working image the edit started from, the repainted region tinted (a zoom-out's border: flat, as the
+    model starts it from noise and its stretched-edge filler would only mislead)."""
+    if edit.mask is None:
+        return edit.source
+    if edit.operation == "zoom_out":
+        return overlay(edit.source, edit.mask, BORDER, 1.0)
+    return overlay(edit.source, edit.mask)
+
+
+def crop_preview(source: Any, side: int) -> tuple[Any, str]:
+    """Right after an upload: the centre crop the model will work on, and a sentence saying what was done."""
+    from unclip.uploads import describe_crop, inspect_upload, working_image
+
+    if not source:
+        return None, ""
+    try:
+        up = inspect_upload(source)
+    except InvalidInput as e:
+        gr.Warning(str(e))
+        return None, f"⚠️ {e}"
+    notes = "".join(f"; {n}" for n in up.notes)
+    return working_image(up.image, side)[0], f"The model sees: {describe_crop(up.size, side)}{notes}."
+
+
+# -- results -----------------------------------------------------------------------------------------------------
+def gallery_items(edit: Edit) -> list[tuple[Any, str]]:
+    """Each result captioned with how close CLIP finds it to the input (first: captions get cut) and its seed."""
+    return [(im, f"cos {c:.2f} · seed {s}") for im, s, c in zip(edit.images, edit.seeds, edit.similarity, strict=True)]
+
+
+def save_pngs(edit: Edit) -> list[str]:
+    return save_outputs(edit.images, [f"unclip-{edit.operation}-seed{s}" for s in edit.seeds])
+
+
+def summary(backend: UnCLIP, edit: Edit, seconds: float, what: str) -> str:
+    """One paragraph: what was made, from what, how long it took; warnings as toasts and lines."""
+    from components.common import format_warnings
+
+    n, seeds = len(edit.images), edit.seeds
+    seed_text = f"seed {seeds[0]}" if n == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
+    caption = f" with the caption “{edit.prompt}”" if edit.prompt else ""
+    return (f"**{n} {what}{'s' if n > 1 else ''}** from {seed_text}{caption} in {seconds:.1f} s with model "
+            f"`{backend.name}`. Input: {edit.options.get('input', '')}. Each PNG keeps the settings in its "
+            f"`parameters` metadata.{format_warnings(edit.warnings)}")  # fmt: skip

@@ -1,0 +1,227 @@
+"""The Embedding explorer tab: see CLIP's space, walk through it, and decode any point of it.
+
+API (stable, DESIGN.md): `/project`, `/interpolate`, `/text_diff` (named parameters via `inputs_kwargs`);
+everything else (page load, add points, pick a point, the modality gap, recording generations) is private.
+
+Choices made here (see the report in the issue):
+- Picking a point: `gr.Plot` has no click events, so a searchable dropdown beside the map picks a point; its
+  picture, details and 8 nearest neighbours show there and a ring marks it on the map. Points are named
+  "#<id> <kind> · <caption>"; anywhere a point is asked for, "#<id>" works and any other text is a caption.
+- "Every image generated in this session": after the other tabs are built, every PNG output gallery
+  (`common.png_gallery`, class `unclip-gallery`) gets a private `.change` listener that adds its images to
+  this session's collection, so nothing in the other tabs had to change.
+- UMAP: imported lazily and warmed up in a daemon thread at start-up; until then a UMAP request shows PCA
+  first and then the UMAP map (`unclip.explore_projection`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from components.common import how_it_works, pick_seed, png_gallery, raw, seed_row
+from components.explorer_handlers import ExplorerHandlers
+from components.explorer_plot import COLOR_BY
+from unclip import UnCLIP
+from unclip.explore import MAX_THETA, STRIP_STEPS
+from unclip.explore_collection import PROBE_SIZE
+from unclip.explore_projection import start_umap_warmup
+from unclip.settings import LIMITS
+
+PRIVATE: dict[str, Any] = {"api_visibility": "private"}
+SECTIONS = {
+    "The map": "Every dot is one CLIP embedding: a vector of numbers that CLIP computes for a picture (●) or a "
+    "caption (◆). **PCA** shows the directions along which the points vary most (instant, exact); **UMAP** "
+    "keeps close neighbours close (cosine distance) but distorts large distances. Images and captions of the "
+    "same scene do *not* land on each other: that is the **modality gap** (Liang et al. 2022).",
+    "Interpolation": "Pick two points (or type captions) and walk the *great circle* between them on the unit "
+    "sphere (slerp: equal angle per step). Each step is decoded with the **same noise**, so only the "
+    "embedding changes. Captions go through the prior first (toggle it off to decode the text embedding "
+    "itself, and see why unCLIP needs a prior).",
+    "Text diffs (DALL·E 2, §3.3)": "Describe the picture (*from*) and what you want (*to*). The difference "
+    "of their text embeddings, normalised, is a direction: z_d = normalise(z_to − z_from). The image "
+    "embedding is turned towards it by θ (slerp(z_image, z_d, θ), θ up to 0.25–0.5) and decoded.",
+    "Modality gap": "For one prompt: its text embedding, the prior's samples and the generated images' "
+    "embeddings, linked on the map. The prior's job is to cross the gap from the text cone to the image "
+    "cone; the table gives their cosine similarities. Tick *remove modality means* to subtract each "
+    "modality's mean before projecting: the two clouds then overlap.",
+}
+INTERP_EXAMPLES = [["a red apple", "a blue car"], ["#0", "#2"], ["#1", "an elephant on the beach"]]
+DIFF_EXAMPLES = [["#6", "an emoji of an orange star", "an emoji of a blue star"],
+                 ["#0", "two rucksacks under a sun", "two rucksacks under a moon"]]  # fmt: skip
+GAP_EXAMPLES = [["a red apple left of a cat"], ["an elephant on the beach"]]
+TABLE_HEADERS = ["seed", "cos(text, prior sample)", "cos(prior sample, image)", "cos(text, image)"]
+
+
+def map_panel(first: tuple) -> dict[str, Any]:
+    """The map (drawn already: no request on page load), its projection controls and the summary line."""
+    w: dict[str, Any] = {"map": gr.Plot(first[0], label="CLIP embedding map (hover a point for its caption)",
+                                        elem_id="explorer-map")}  # fmt: skip
+    with gr.Row():
+        w["method"] = raw(gr.Radio([("PCA", "pca"), ("UMAP", "umap")], value="pca", label="Projection",
+                                   elem_id="explorer-method"))  # fmt: skip
+        w["dims"] = raw(gr.Radio([("2-D", 2), ("3-D", 3)], value=2, label="Dimensions", elem_id="explorer-dims"))
+        w["color_by"] = raw(gr.Radio(list(COLOR_BY), value="kind", label="Colour by", elem_id="explorer-color"))
+    with gr.Row(equal_height=True):
+        w["remove_gap"] = gr.Checkbox(False, label="Remove modality means (close the gap)", elem_id="explorer-gap-off")
+        w["project"] = gr.Button("Project", variant="primary", elem_id="explorer-project")
+        w["refit"] = gr.Button("Refit layout", elem_id="explorer-refit")
+    w["info"] = gr.Markdown(first[1], elem_id="explorer-info")
+    return w
+
+
+def picker_panel(choices: list[str]) -> dict[str, Any]:
+    """The point picker: a searchable list, the point's picture and details, its 8 nearest neighbours."""
+    w: dict[str, Any] = {
+        "picker": gr.Dropdown(choices, value=None, label="Pick a point (type to search captions or #id)",
+                              filterable=True, elem_id="explorer-picker")}  # fmt: skip
+    with gr.Row(equal_height=False):
+        w["thumb"] = gr.Image(label="Point", height=192, width=192, interactive=False, buttons=[],
+                              elem_id="explorer-thumb", scale=0, min_width=200)  # fmt: skip
+        w["details"] = gr.Markdown("Pick a point to see it and its nearest neighbours.", elem_id="explorer-details")
+    with gr.Row():
+        w["to_start"] = gr.Button("Use as start", size="sm")
+        w["to_end"] = gr.Button("Use as end", size="sm")
+        w["to_diff"] = gr.Button("Use for text diff", size="sm")
+    w["neighbours"] = gr.Gallery(label="8 nearest neighbours (cosine similarity)", columns=4, height="auto",
+                                 object_fit="contain", interactive=False, elem_id="explorer-neighbours")  # fmt: skip
+    return w
+
+
+def tools_panel(backend: UnCLIP) -> dict[str, Any]:
+    """Decoding settings shared by the three tools, the tools, and the strip they decode."""
+    d = backend.default_settings()
+    w: dict[str, Any] = {}
+    gr.Markdown("### Decode points: every step of a strip uses the same decoder noise (the seed)")
+    with gr.Row(equal_height=True):
+        with gr.Column(scale=2, min_width=260):
+            w["seed"] = seed_row()
+        w["decoder_steps"] = raw(gr.Slider(*LIMITS["steps"], value=d.decoder.steps, step=1, label="Decoder steps",
+                                           elem_id="explorer-decoder-steps"))  # fmt: skip
+        w["decoder_guidance"] = raw(gr.Slider(*LIMITS["guidance"], value=d.decoder.guidance, step=0.25,
+                                              label="Decoder guidance", elem_id="explorer-decoder-guidance"))
+        w["upsampler"] = gr.Checkbox(False, label="Upsample to 256 px (slower)", elem_id="explorer-upsampler")
+        w["stop"] = gr.Button("Stop", variant="stop", elem_id="explorer-stop", scale=0, min_width=80)
+    for key, suffix in (("seed", ""), ("randomize", "-randomize"), ("dice", "-random")):
+        getattr(w["seed"], key).elem_id = f"explorer-seed{suffix}"  # the Generate tab owns #seed
+    w["seed"].seed.info = "the same noise for every frame of a strip"
+    with gr.Tabs():
+        tool_tabs(w)
+    with gr.Row(equal_height=False):
+        w["preview"] = gr.Image(label="Live preview", height=140, interactive=False, buttons=[], scale=1,
+                                elem_id="explorer-preview")  # fmt: skip
+        with gr.Column(scale=4):
+            w["strip"] = png_gallery("Strip (PNG, settings in metadata)", columns=8, elem_id="explorer-strip")
+    return w
+
+
+def tool_tabs(w: dict[str, Any]) -> None:
+    """Interpolate, Text diff, Modality gap and Add points, each a tab; widgets go into `w`."""
+    with gr.Tab("Interpolate"):
+        with gr.Row(equal_height=True):
+            w["start"] = gr.Textbox(label="Start", placeholder="#0 or a caption", elem_id="explorer-start")
+            w["end"] = gr.Textbox(label="End", placeholder="#2 or a caption", elem_id="explorer-end")
+            w["steps"] = raw(gr.Slider(*STRIP_STEPS, value=8, step=1, label="Steps", elem_id="explorer-steps"))
+            w["use_prior"] = gr.Checkbox(True, label="Captions through the prior", elem_id="explorer-prior")
+        w["interpolate"] = gr.Button("Interpolate", variant="primary", elem_id="explorer-interpolate")
+        gr.Examples(INTERP_EXAMPLES, inputs=[w["start"], w["end"]], label="Examples", **PRIVATE)
+    with gr.Tab("Text diff"):
+        with gr.Row(equal_height=True):
+            w["image"] = gr.Image(label="Image (upload; wins over the point)", type="filepath", height=150,
+                                  sources=["upload", "clipboard"], elem_id="explorer-diff-image")  # fmt: skip
+            with gr.Column(scale=3):
+                w["point"] = gr.Textbox(label="…or an image point", placeholder="#0", elem_id="explorer-diff-point")
+                w["from_caption"] = gr.Textbox(label="From (describes the image)", elem_id="explorer-from")
+                w["to_caption"] = gr.Textbox(label="To (what it should become)", elem_id="explorer-to")
+        with gr.Row():
+            w["diff_steps"] = raw(gr.Slider(*STRIP_STEPS, value=6, step=1, label="Steps",
+                                            elem_id="explorer-diff-steps"))  # fmt: skip
+            w["max_theta"] = raw(gr.Slider(*MAX_THETA, value=0.5, step=0.05, label="Max θ (paper: 0.25–0.5)",
+                                           elem_id="explorer-theta"))  # fmt: skip
+        w["text_diff"] = gr.Button("Apply text diff", variant="primary", elem_id="explorer-text-diff")
+        gr.Examples(DIFF_EXAMPLES, inputs=[w["point"], w["from_caption"], w["to_caption"]], label="Examples",
+                    **PRIVATE)  # fmt: skip
+    with gr.Tab("Modality gap"):
+        with gr.Row(equal_height=True):
+            w["gap_prompt"] = gr.Textbox(label="Prompt", scale=3, elem_id="explorer-gap-prompt")
+            w["k"] = raw(gr.Slider(*LIMITS["n"], value=4, step=1, label="Prior samples k", elem_id="explorer-k"))
+        w["gap"] = gr.Button("Show the gap", variant="primary", elem_id="explorer-gap")
+        gr.Examples(GAP_EXAMPLES, inputs=[w["gap_prompt"]], label="Examples", **PRIVATE)
+        w["table"] = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, label="Cosine similarities",
+                                  elem_id="explorer-gap-table")  # fmt: skip
+    with gr.Tab("Add points"):
+        with gr.Row():
+            w["texts"] = gr.Textbox(label="Captions (one per line)", lines=3, elem_id="explorer-texts")
+            w["files"] = gr.File(label="Images", file_count="multiple", file_types=["image"], height=120,
+                                 elem_id="explorer-files")  # fmt: skip
+        w["add"] = gr.Button("Add to the map", elem_id="explorer-add")
+
+
+def hook_generations(handlers: ExplorerHandlers, state: gr.State, view: list[Any]) -> int:
+    """Listen to every PNG output gallery built so far (other tabs) and add what they show to this session."""
+    root = gr.context.Context.root_block
+    galleries = [b for b in (root.blocks.values() if root else []) if isinstance(b, gr.Gallery)
+                 and "unclip-gallery" in (b.elem_classes or []) and not str(b.elem_id or "").startswith("explorer")]
+    for gallery in galleries:
+        gallery.change(handlers.record_generated, inputs=[gallery, state], outputs=view, show_progress="hidden",
+                       **PRIVATE)  # fmt: skip
+    return len(galleries)
+
+
+def copy_value(value: str) -> str:
+    return value
+
+
+def build(backend: UnCLIP, probe_size: int = PROBE_SIZE) -> None:
+    """The Embedding explorer tab, inside the current gr.Blocks / gr.Tab."""
+    start_umap_warmup()
+    handlers = ExplorerHandlers(backend, probe_size)
+    first = handlers.render_parts(handlers.current(None))  # the probe set: once per backend, then cached
+    state = gr.State(None)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=420):
+            m = map_panel(first)
+        with gr.Column(scale=2, min_width=320):
+            p = picker_panel(first[2])
+    t = tools_panel(backend)
+    how_it_works("How this works: CLIP's embedding space", SECTIONS)
+    wire(handlers, state, m, p, t)
+
+
+def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict[str, Any], t: dict[str, Any]
+         ) -> None:  # fmt: skip
+    view = [m["map"], m["info"], p["picker"], state]
+    project = {"method": m["method"], "dims": m["dims"], "color_by": m["color_by"],
+               "remove_modality_gap": m["remove_gap"], "state": state}  # fmt: skip
+    gr.on([m["project"].click, m["method"].input, m["dims"].input, m["color_by"].input, m["remove_gap"].input],
+          handlers.project, inputs_kwargs=project, outputs=view, api_name="project")  # fmt: skip
+    m["refit"].click(handlers.refit, inputs_kwargs=project, outputs=view, **PRIVATE)
+    p["picker"].input(handlers.pick, inputs=[p["picker"], state],
+                      outputs=[p["thumb"], p["details"], p["neighbours"], m["map"], state], **PRIVATE)  # fmt: skip
+    for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"]), (p["to_diff"], t["point"])):
+        button.click(copy_value, inputs=p["picker"], outputs=target, queue=False, **PRIVATE)
+    t["add"].click(handlers.add_points, inputs=[t["texts"], t["files"], state], outputs=view, **PRIVATE)
+    seed = {"seed": t["seed"].seed}
+    decoding = {"decoder_steps": t["decoder_steps"], "decoder_guidance": t["decoder_guidance"],
+                "upsampler": t["upsampler"], "state": state}  # fmt: skip
+    roll = {"fn": pick_seed, "inputs": [t["seed"].seed, t["seed"].randomize], "outputs": t["seed"].seed,
+            "queue": False, "show_progress": "hidden", **PRIVATE}  # fmt: skip
+    strip_out = [t["preview"], t["strip"], *view]
+    runs = [
+        t["interpolate"].click(**roll).then(
+            handlers.interpolate, inputs_kwargs={"start": t["start"], "end": t["end"], "steps": t["steps"], **seed,
+                                                 "use_prior": t["use_prior"], **decoding},
+            outputs=strip_out, api_name="interpolate", show_progress_on=[t["strip"]]),
+        t["text_diff"].click(**roll).then(
+            handlers.text_diff, inputs_kwargs={"image": t["image"], "point": t["point"],
+                                               "from_caption": t["from_caption"], "to_caption": t["to_caption"],
+                                               "steps": t["diff_steps"], "max_theta": t["max_theta"], **seed,
+                                               **decoding},
+            outputs=strip_out, api_name="text_diff", show_progress_on=[t["strip"]]),
+        t["gap"].click(**roll).then(
+            handlers.modality_gap, inputs_kwargs={"prompt": t["gap_prompt"], "k": t["k"], **seed, **decoding},
+            outputs=[t["preview"], t["strip"], t["table"], *view], show_progress_on=[t["strip"]], **PRIVATE),
+    ]  # fmt: skip
+    t["stop"].click(None, cancels=runs, **PRIVATE)
+    hook_generations(handlers, state, view)

@@ -1,0 +1,309 @@
+"""The explorer tab's handlers, closed over the one shared backend. Per-user data lives in a gr.State holding an
+`ExplorerState` (an immutable `unclip.explore_collection.Session` + the colouring); every handler returns a new
+one. Maths comes from `unclip.explore*`; here values are only validated, routed and formatted.
+
+Public API (DESIGN.md): `project`, `interpolate`, `text_diff`. The decoding ones are generators that yield after
+every denoising step, so Stop (`cancels=`) closes them between two steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from components.common import follow, preview_grid, user_errors
+from components.explorer_plot import COLOR_BY, MapView, map_figure, point_image
+from unclip import Generation, UnCLIP
+from unclip.analysis import stage_similarities
+from unclip.explore import Strip, check_settings, check_strip, square, strip_steps, with_decoder
+from unclip.explore_collection import (
+    PROBE_SIZE,
+    Point,
+    Session,
+    collection_gap,
+    content_hash,
+    embed_images,
+    embed_texts,
+    ensure_layout,
+    gap_points,
+    neighbours,
+    new_session,
+    parse_ref,
+    thumbnail,
+)
+from unclip.explore_projection import check_projection, umap_ready, wait_for_umap
+from unclip.images import read_metadata
+from unclip.settings import InvalidInput, as_choice, as_prompt
+from unclip.uploads import load_upload
+
+Number = float | int | str
+GAP_REFERENCE = 0.82  # Liang et al. 2022's centroid distance for CLIP
+
+
+@dataclass(frozen=True)
+class ExplorerState:
+    session: Session
+    color_by: str = "kind"
+
+
+def _frames(strip: Strip, name: str) -> list[tuple[Image.Image, str]]:
+    return [(im, f"{name}={f:g} · {a:.1f}°") for im, f, a in zip(strip.images, strip.fractions, strip.angles,
+                                                                   strict=True)]  # fmt: skip
+
+
+class ExplorerHandlers:
+    def __init__(self, backend: UnCLIP, probe_size: int = PROBE_SIZE):
+        self.backend, self.probe_size = backend, probe_size
+
+    # -- state -------------------------------------------------------------------------------------------------
+    def current(self, state: ExplorerState | None) -> ExplorerState:
+        return state if isinstance(state, ExplorerState) else ExplorerState(new_session(self.backend, self.probe_size))
+
+    def placed(self, st: ExplorerState) -> ExplorerState:
+        """The session with every point placed in its layout (PCA 2-D until a projection is asked for)."""
+        lay = st.session.layout
+        args = (lay.method, lay.dims, lay.remove_gap) if lay else ("pca", 2, False)
+        return replace(st, session=ensure_layout(st.session, *args))
+
+    def summary(self, st: ExplorerState, note: str = "") -> str:
+        s = st.session
+        lay, gap = s.layout, collection_gap(s.collection)
+        what = {"pca": "PCA", "umap": "UMAP (cosine)"}[lay.used] + f" {lay.dims}-D"
+        if lay.method == "umap" and lay.used == "pca":
+            what += " (too few points for UMAP)"
+        gap_off = " · modality means removed before projecting (the distance below is of the raw embeddings)" \
+            if lay.remove_gap else ""
+        text = (f"**{len(s.collection)} points**: {len(s.probe) // 2} emoji-world scenes (image + caption) and "
+                f"{len(s.added)} of yours · {what}{gap_off}.")  # fmt: skip
+        if gap is not None:
+            text += (f" Image–text centroid distance **{gap.centroid_distance:.2f}** (cosine between the centroids "
+                     f"{gap.centroid_cosine:.2f}; Liang et al. measured {GAP_REFERENCE} for CLIP).")  # fmt: skip
+        return text + (f"\n\n{note}" if note else "")
+
+    def render(self, st: ExplorerState, note: str = "") -> tuple[Any, str, Any, ExplorerState]:
+        """(map, summary, picker choices, state) after placing any new points."""
+        fig, info, refs, st = self.render_parts(st, note)
+        return fig, info, gr.Dropdown(choices=refs), st
+
+    def render_parts(self, st: ExplorerState, note: str = "") -> tuple[Any, str, list[str], ExplorerState]:
+        """`render` with the picker's choices as a plain list (usable while the page is being built)."""
+        st = self.placed(st)
+        s, lay = st.session, st.session.layout
+        c = s.collection
+        explained = lay.model.explained if lay.used == "pca" else ()
+        title = f"{lay.used.upper()} of {len(c)} CLIP embeddings" + (" (modality means removed)" if lay.remove_gap
+                                                                      else "")  # fmt: skip
+        view = MapView(lay.array(c.ids), list(c.points), lay.used, st.color_by, s.path, s.links, s.selected,
+                       explained, title)  # fmt: skip
+        refs = [p.ref for p in reversed(s.added.points)] + [p.ref for p in s.probe.points]
+        return map_figure(view), self.summary(st, note), refs, st
+
+    # -- resolving what the user named -------------------------------------------------------------------------
+    def point(self, st: ExplorerState, value: Any, name: str) -> Point | None:
+        """'#12 ...' -> the point (InvalidInput if there is none); anything else -> None (a typed caption)."""
+        pid = parse_ref(as_prompt(value, name))
+        if pid is None:
+            return None
+        p = st.session.point(pid)
+        if p is None:
+            raise InvalidInput(f"{name}: there is no point #{pid} in the collection (pick one from the list)")
+        return p
+
+    def add_texts(self, st: ExplorerState, texts: list[str], source: str = "typed") -> tuple[ExplorerState, list[int]]:
+        points = [Point(0, "text", source, t, key=t) for t in texts]
+        session, ids = st.session.add(points, embed_texts(self.backend, texts))
+        return replace(st, session=session), ids
+
+    def add_images(self, st: ExplorerState, images: list[np.ndarray], captions: list[str], source: str
+                   ) -> tuple[ExplorerState, list[int]]:  # fmt: skip
+        """uint8 (H, W, 3) images -> image points (deduplicated by their pixels)."""
+        embeds = embed_images(self.backend, images)
+        points = [Point(0, "image", source, cap, thumb=thumbnail(im), key=content_hash(im.tobytes()))
+                  for im, cap in zip(images, captions, strict=True)]  # fmt: skip
+        session, ids = st.session.add(points, embeds)
+        return replace(st, session=session), ids
+
+    def endpoint(self, st: ExplorerState, value: Any, name: str, use_prior: bool) -> tuple[ExplorerState, Any, str]:
+        """A point or a typed caption -> (state, what `interpolate_stream` takes, a short label)."""
+        p = self.point(st, value, name)
+        if p is None:  # a caption: put it on the map too
+            text = as_prompt(value, name)
+            st, _ = self.add_texts(st, [text])
+            return st, text, f"“{text}”"
+        if p.kind == "text" and use_prior:
+            return st, p.caption, f"#{p.id}"
+        return st, st.session.embed_of(p.id), f"#{p.id}"
+
+    def add_path(self, st: ExplorerState, strip: Strip, label: str, name: str) -> ExplorerState:
+        points = [Point(0, "interpolation step", "path", f"{label} · {name}={f:g}", thumb=thumbnail(np.asarray(im)))
+                  for im, f in zip(strip.images, strip.fractions, strict=True)]  # fmt: skip
+        session, ids = st.session.add(points, strip.embeds, replace_source="path")
+        return replace(st, session=replace(session, path=tuple(ids)))
+
+    def settings(self, decoder_steps: Any, decoder_guidance: Any, upsampler: Any, mode: str = "prior") -> Any:
+        s = with_decoder(self.backend.default_settings(mode), decoder_steps, decoder_guidance, upsampler)
+        return check_settings(self.backend, s)
+
+    # -- public handlers ---------------------------------------------------------------------------------------
+    def project(self, method: str = "pca", dims: Number = 2, color_by: str = "kind", remove_modality_gap: bool = False,
+                refit: bool = False, state: ExplorerState | None = None) -> Iterator[tuple]:  # fmt: skip
+        """Project the collection (probe set, your generations, uploads, texts) to 2-D/3-D with PCA or UMAP
+        (cosine). The layout is kept when points are added; refit=True fits it again.
+        Returns: map (plotly), summary, point picker choices."""
+        with user_errors():
+            method, dims = check_projection(method, dims)
+            color_by = as_choice("color by", color_by, COLOR_BY)
+        st = replace(self.current(state), color_by=color_by)
+        gap = bool(remove_modality_gap)
+        if method == "umap" and not umap_ready():
+            pca = replace(st, session=ensure_layout(st.session, "pca", dims, gap))
+            yield self.render(pca, "⏳ UMAP is still compiling (first use in this process): PCA meanwhile.")[:3] + (
+                gr.skip(),)
+            wait_for_umap()
+        with user_errors():
+            st = replace(st, session=ensure_layout(st.session, method, dims, gap, refit=bool(refit)))
+        yield self.render(st)
+
+    def refit(self, method: str = "pca", dims: Number = 2, color_by: str = "kind", remove_modality_gap: bool = False,
+              state: ExplorerState | None = None) -> Iterator[tuple]:  # fmt: skip
+        """`project` with a fresh fit (the layout otherwise stays put when points are added)."""
+        yield from self.project(method, dims, color_by, remove_modality_gap, True, state)
+
+    def interpolate(self, start: str, end: str, steps: Number = 8, seed: Number = 0, use_prior: bool = True,
+                    decoder_steps: Number = 12, decoder_guidance: Number = 3.0, upsampler: bool = False,
+                    state: ExplorerState | None = None, progress: gr.Progress = gr.Progress()  # noqa: B008
+                    ) -> Iterator[tuple]:  # fmt: skip
+        """Slerp between two points (a '#id' from the collection, or any caption) in `steps` steps and decode
+        every step from the same noise. Returns: preview, strip (PNG), map with the path, summary, choices."""
+        st = self.current(state)
+        use_prior = bool(use_prior)
+        with user_errors():
+            steps, seed = check_strip(steps, seed)
+            settings = self.settings(decoder_steps, decoder_guidance, upsampler)
+            st, a, a_label = self.endpoint(st, start, "start", use_prior)
+            st, b, b_label = self.endpoint(st, end, "end", use_prior)
+        priors = sum(isinstance(x, str) for x in (a, b)) if use_prior else 0
+        stream = self.backend.interpolate_stream(a, b, steps, seed, use_prior, settings)
+        strip = yield from follow(stream, progress, strip_steps(settings, priors), other_outputs=5)
+        st = self.add_path(st, strip, f"{a_label} → {b_label}", "t")
+        note = f"Path {a_label} → {b_label}: {steps} steps, {strip.angles[-1]:.1f}° of arc, seed {seed}."
+        yield preview_grid(strip.images, columns=steps), _frames(strip, "t"), *self.render(st, note)
+
+    def text_diff(self, image: str | None = None, point: str = "", from_caption: str = "", to_caption: str = "",
+                  steps: Number = 6, max_theta: Number = 0.5, seed: Number = 0, decoder_steps: Number = 12,
+                  decoder_guidance: Number = 3.0, upsampler: bool = False, state: ExplorerState | None = None,
+                  progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008
+        """Paper §3.3: z_d = normalise(z_to - z_from); decode slerp(z_image, z_d, theta) for theta = 0 ..
+        max_theta. The image is an upload, or else a '#id' image point. Returns: preview, strip, map, summary,
+        choices."""
+        st = self.current(state)
+        with user_errors():
+            steps, seed = check_strip(steps, seed)
+            settings = self.settings(decoder_steps, decoder_guidance, upsampler)
+            st, z, label = self.edit_source(st, image, point)
+        stream = self.backend.text_diff_stream(z, from_caption, to_caption, steps, max_theta, seed, settings)
+        strip = yield from follow(stream, progress, strip_steps(settings, 0), other_outputs=5)
+        src, dst = as_prompt(from_caption), as_prompt(to_caption)
+        st = self.add_path(st, strip, f"{label}: “{src}” → “{dst}”", "θ")
+        note = f"Text diff of {label} from “{src}” to “{dst}”: θ up to {strip.fractions[-1]:g}, seed {seed}."
+        yield preview_grid(strip.images, columns=steps), _frames(strip, "θ"), *self.render(st, note)
+
+    def edit_source(self, st: ExplorerState, image: str | None, point: Any) -> tuple[ExplorerState, Any, str]:
+        """The picture a text diff edits: an upload (added to the map) wins over a picked image point."""
+        if image:
+            arr = np.asarray(square(load_upload(image, "image")))  # (256, 256, 3) uint8
+            st, ids = self.add_images(st, [arr], ["uploaded image"], "upload")
+            return st, st.session.embed_of(ids[0]), f"upload #{ids[0]}"
+        if not isinstance(point, str) or not point.strip():
+            raise InvalidInput("image is missing: upload a picture or pick an image point such as '#0'")
+        p = self.point(st, point, "image")
+        if p is None or p.modality != "image":
+            what = "a caption" if p is None else f"#{p.id} is a text point"
+            raise InvalidInput(f"image must be an image point such as '#0' ({what}): text diffs edit an image")
+        return st, st.session.embed_of(p.id), f"#{p.id}"
+
+    # -- private handlers (UI only) ------------------------------------------------------------------------------
+    def load(self, state: ExplorerState | None = None) -> tuple:
+        """A session's first map (the shared probe set, PCA 2-D); the page is built with it already drawn."""
+        return self.render(self.current(state))
+
+    def add_points(self, texts: str = "", files: list[str] | None = None, state: ExplorerState | None = None
+                   ) -> tuple:  # fmt: skip
+        """Typed texts (one per line) and uploaded images -> new points, placed in the current layout."""
+        st = self.current(state)
+        lines = [" ".join(t.split()) for t in (texts or "").splitlines() if t.strip()]
+        with user_errors():
+            if not lines and not files:
+                raise InvalidInput("nothing to add: type a caption (one per line) or upload an image")
+            images = [np.asarray(square(load_upload(f, "image"))) for f in files or []]
+        if lines:
+            st, _ = self.add_texts(st, lines)
+        if images:
+            st, _ = self.add_images(st, images, [f"upload {i + 1}" for i in range(len(images))], "upload")
+        return self.render(st, f"Added {len(lines)} text(s) and {len(images)} image(s).")
+
+    def record_generated(self, gallery: list | None, state: ExplorerState | None = None) -> tuple:
+        """Images another tab just generated (its PNG gallery changed) -> image points, captioned by their
+        prompt from the PNG metadata. Same pixels twice are kept once."""
+        st = self.current(state)
+        items = [item[0] if isinstance(item, (tuple, list)) else item for item in gallery or []]
+        paths = [p for p in items if isinstance(p, str)]
+        if not paths:
+            return self.render(st)
+        images, captions = [], []
+        for path in paths:
+            meta = read_metadata(path)
+            with Image.open(path) as im:
+                images.append(np.asarray(im.convert("RGB")))
+            captions.append(f"{meta.get('prompt', 'generated')} (seed {meta.get('seed', '?')}, "
+                            f"{meta.get('mode', meta.get('tool', ''))})")  # fmt: skip
+        st, _ = self.add_images(st, images, captions, "generated")
+        return self.render(st)
+
+    def pick(self, ref: str | None = None, state: ExplorerState | None = None) -> tuple:
+        """A point chosen in the picker -> its picture, details, 8 nearest neighbours, the map with a ring."""
+        st = self.current(state)
+        with user_errors():
+            p = self.point(st, ref, "point") if ref else None
+        if p is None:
+            fig, _, _, st = self.render(st)
+            return None, "Pick a point to see it and its nearest neighbours.", [], fig, st
+        near = neighbours(st.session, p.id)
+        details = (f"**{p.ref}**  \n{p.kind} · {p.source} · category {p.category}  \n“{p.caption}”  \n"
+                   f"Nearest (cosine): {near[0][1]:.3f} {near[0][0].ref}" if near else "")  # fmt: skip
+        gallery = [(point_image(q), f"#{q.id} · {sim:.3f}") for q, sim in near]
+        fig, _, _, st = self.render(replace(st, session=replace(st.session, selected=p.id)))
+        return point_image(p, 192), details, gallery, fig, st
+
+    def modality_gap(self, prompt: str = "", k: Number = 4, seed: Number = 0, decoder_steps: Number = 12,
+                     decoder_guidance: Number = 3.0, upsampler: bool = False, state: ExplorerState | None = None,
+                     progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008
+        """One prompt's text embedding, k prior samples and the k generated images' CLIP embeddings on the map,
+        with their cosine similarities. Returns: preview, gallery, table, map, summary, choices."""
+        st = self.current(state)
+        with user_errors():
+            settings = self.settings(decoder_steps, decoder_guidance, upsampler)
+            prompt, k, seed, settings = self.backend.check(prompt, k, seed, settings, mode="prior")
+        up = settings.upsampler.steps if settings.upsampler.enabled else 0
+        total = settings.prior.steps + settings.decoder.steps + up
+        gen = yield from follow(self.backend.generate_stream(prompt, k, seed, settings=settings), progress, total,
+                                other_outputs=6)  # fmt: skip
+        st = self.add_gap(st, gen)
+        sims = stage_similarities(gen)
+        rows = [list(r) for r in zip(sims["seed"], sims["text_vs_input"], sims["input_vs_result"],
+                                     sims["text_vs_result"], strict=True)]  # fmt: skip
+        note = (f"“{prompt}”: cos(text, prior sample) averages {np.mean(sims['text_vs_input']):.2f}; "
+                f"cos(prior sample, image) {np.mean(sims['input_vs_result']):.2f}.")  # fmt: skip
+        gallery = [(im, f"seed {s}") for im, s in zip(gen.images, gen.seeds, strict=True)]
+        yield preview_grid(gen.images, columns=k), gallery, rows, *self.render(st, note)
+
+    def add_gap(self, st: ExplorerState, gen: Generation) -> ExplorerState:
+        """The prompt, its prior samples and its images as points (replacing the last prompt's), linked."""
+        points, embeds, pairs = gap_points(gen)
+        session, ids = st.session.add(points, embeds, replace_source="gap")
+        return replace(st, session=replace(session, links=tuple((ids[a], ids[b]) for a, b in pairs)))

@@ -1,0 +1,155 @@
+"""The explorer's pictures: the plotly map of the collection and the thumbnails beside it.
+
+No tensor maths here: coordinates arrive as a numpy array already projected by `unclip.explore_projection`,
+points as `unclip.explore_collection.Point`s. This module only groups them into traces and draws cards.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image, ImageDraw, ImageFont
+
+from unclip.explore_collection import KINDS, Point
+
+COLOR_BY = ("kind", "category", "source")
+KIND_COLORS = {"image": "#4C78A8", "text": "#F58518", "prior sample": "#54A24B", "interpolation step": "#E45756"}
+SOURCE_COLORS = {"probe set": "#A0A0A0", "generated": "#4C78A8", "upload": "#B279A2", "typed": "#F58518",
+                 "gap": "#54A24B", "path": "#E45756"}  # the probe set grey, so your own points stand out
+PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC",
+           "#EECA3B"]  # fmt: skip
+SYMBOLS = {"image": "circle", "text": "diamond"}  # by modality, whatever the colour
+AXIS = {"pca": "PC", "umap": "UMAP "}
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What one drawing of the map needs."""
+
+    coords: np.ndarray  # (N, 2 or 3) projected coordinates, row i = points[i]
+    points: list[Point]
+    method: str  # the projection that was fitted ("pca" | "umap")
+    color_by: str = "kind"
+    path: tuple[int, ...] = ()  # point ids joined by a line, in order
+    links: tuple[tuple[int, int], ...] = ()  # point id pairs joined by dotted segments
+    selected: int | None = None
+    explained: tuple[float, ...] = ()  # PCA: variance fraction per axis
+    title: str = ""
+
+
+def group_of(point: Point, color_by: str) -> str:
+    return {"kind": point.kind, "category": point.category, "source": point.source}[color_by]
+
+
+def colors_for(groups: list[str], color_by: str) -> dict[str, str]:
+    fixed = {"kind": KIND_COLORS, "source": SOURCE_COLORS}.get(color_by)
+    if fixed is not None:
+        return {g: fixed.get(g, "#888888") for g in groups}
+    return {g: "#A0A0A0" if g == "—" else PALETTE[i % len(PALETTE)] for i, g in enumerate(sorted(groups))}
+
+
+def drawing_order(view: MapView) -> list[str]:
+    """Colour groups, those made mostly of probe-set points first, so your own points are drawn on top."""
+    groups: dict[str, list[int]] = {}
+    for p in view.points:
+        groups.setdefault(group_of(p, view.color_by), [0, 0])[p.source != "probe set"] += 1
+    return sorted(groups, key=lambda g: (-groups[g][0], KINDS.index(g) if g in KINDS else len(KINDS), g))
+
+
+def _scatter(xyz: np.ndarray, dims: int, **kwargs: object) -> go.Scatter | go.Scatter3d:
+    if dims == 3:
+        return go.Scatter3d(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], **kwargs)
+    return go.Scatter(x=xyz[:, 0], y=xyz[:, 1], **kwargs)
+
+
+def point_traces(view: MapView) -> list[go.BaseTraceType]:
+    """One trace per colour group (the legend), symbol by modality, bigger markers for this session's points."""
+    dims = view.coords.shape[1]
+    groups = drawing_order(view)
+    colors = colors_for(groups, view.color_by)
+    traces = []
+    for g in groups:
+        rows = [i for i, p in enumerate(view.points) if group_of(p, view.color_by) == g]
+        rows.sort(key=lambda i: view.points[i].source != "probe set")  # within a trace too: yours on top
+        pts = [view.points[i] for i in rows]
+        marker = {"color": colors[g], "symbol": [SYMBOLS[p.modality] for p in pts],
+                  "size": [5 if p.source == "probe set" else 9 for p in pts],
+                  "opacity": 0.75, "line": {"width": 0.5, "color": "white"}}  # fmt: skip
+        if dims == 3:
+            marker["size"] = [s * 0.6 for s in marker["size"]]
+        custom = [[p.ref, f"{p.kind} · {p.source} · {p.category}"] for p in pts]
+        traces.append(_scatter(view.coords[rows], dims, mode="markers", name=f"{g} ({len(rows)})", marker=marker,
+                               customdata=custom, hovertemplate="%{customdata[0]}<br><i>%{customdata[1]}</i>"
+                               "<extra></extra>"))  # fmt: skip
+    return traces
+
+
+def overlay_traces(view: MapView) -> list[go.BaseTraceType]:
+    """The last path (numbered line), the gap links (dotted) and the selected point (a ring)."""
+    dims, index = view.coords.shape[1], {p.id: i for i, p in enumerate(view.points)}
+    traces: list[go.BaseTraceType] = []
+    path = [index[i] for i in view.path if i in index]
+    if path:
+        traces.append(_scatter(view.coords[path], dims, mode="lines+markers+text", name="path",
+                               text=[str(k) for k in range(len(path))], textposition="top center",
+                               line={"color": "#E45756", "width": 3}, marker={"size": 4, "color": "#E45756"},
+                               hoverinfo="skip"))  # fmt: skip
+    segs = [(index[a], index[b]) for a, b in view.links if a in index and b in index]
+    if segs:
+        nan = np.full((1, dims), np.nan, np.float32)
+        xyz = np.concatenate([np.concatenate([view.coords[[a, b]], nan]) for a, b in segs])
+        traces.append(_scatter(xyz, dims, mode="lines", name="prompt → prior → image",
+                               line={"color": "#555555", "width": 1.5, "dash": "dot"}, hoverinfo="skip"))  # fmt: skip
+    if view.selected is not None and view.selected in index:
+        row = index[view.selected]
+        traces.append(_scatter(view.coords[[row]], dims, mode="markers", name="selected", hoverinfo="skip",
+                               marker={"size": 18, "color": "rgba(0,0,0,0)",
+                                       "line": {"width": 3, "color": "#111111"}}))  # fmt: skip
+    return traces
+
+
+def axis_titles(view: MapView) -> list[str]:
+    dims, name = view.coords.shape[1], AXIS.get(view.method, "")
+    if view.method == "pca" and view.explained:
+        return [f"PC{k + 1} ({100 * view.explained[k]:.0f}% of variance)" for k in range(dims)]
+    return [f"{name}{k + 1}" for k in range(dims)]
+
+
+def map_figure(view: MapView) -> go.Figure:
+    """The whole map as a plotly figure (2-D or 3-D)."""
+    fig = go.Figure([*point_traces(view), *overlay_traces(view)])
+    titles = axis_titles(view)
+    fig.update_layout(title={"text": view.title, "font": {"size": 13}, "y": 0.98, "x": 0.01}, height=560,
+                      margin={"l": 10, "r": 10, "t": 56, "b": 10}, template="plotly_white",
+                      legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom",
+                              "font": {"size": 11}},
+                      uirevision=f"{view.method}-{len(titles)}")  # fmt: skip
+    if len(titles) == 3:
+        fig.update_layout(scene={"xaxis_title": titles[0], "yaxis_title": titles[1], "zaxis_title": titles[2]})
+    else:
+        fig.update_xaxes(title=titles[0], zeroline=False)
+        equal = {"scaleanchor": "x", "scaleratio": 1} if view.method == "pca" else {}  # PCA: true distances
+        fig.update_yaxes(title=titles[1], zeroline=False, **equal)
+    return fig
+
+
+# -- thumbnails ----------------------------------------------------------------------------------------------
+def text_card(text: str, size: int = 128, title: str = "text") -> Image.Image:
+    """A caption drawn on a card, for points that have no picture (texts, undecoded embeddings)."""
+    im = Image.new("RGB", (size, size), "#fff4e5")
+    draw = ImageDraw.Draw(im)
+    small, body = ImageFont.load_default(size=max(9, size // 12)), ImageFont.load_default(size=max(10, size // 9))
+    draw.text((6, 4), title, fill="#b35900", font=small)
+    lines = textwrap.wrap(text, width=max(8, size // 9))[: max(1, (size - 24) // (size // 9 + 3))]
+    draw.multiline_text((6, 22), "\n".join(lines), fill="#222222", font=body, spacing=3)
+    return im
+
+
+def point_image(point: Point, size: int = 128) -> Image.Image:
+    """The point's picture (enlarged, pixels kept sharp) or a card with its caption."""
+    if point.thumb is not None:
+        return Image.fromarray(point.thumb).resize((size, size), Image.Resampling.NEAREST)
+    return text_card(point.caption, size, point.kind)

@@ -1,0 +1,172 @@
+"""The Inpaint tab: repaint a region of an image, DALL·E 2 style (masked sampling in the decoder and upsampler).
+
+API (stable, see DESIGN.md): `/inpaint` with named parameters image ({"background": file, "layers": [files]}:
+the gr.ImageEditor value, brush strokes = opaque pixels of the layers), mask (file, optional), mask_source,
+prompt, condition, feather, invert, n, seed and the per-stage settings. A generator handler: Stop really stops.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+
+from components import send_to
+from components.common import follow, how_it_works, pick_seed, png_gallery, preview_grid, raw, seed_row, user_errors
+from components.edit_common import (
+    Number,
+    crop_preview,
+    edit_controls,
+    editor_input,
+    example,
+    file_input,
+    gallery_items,
+    save_pngs,
+    seen_image,
+    settings_from,
+    summary,
+)
+from unclip import InvalidInput, UnCLIP
+from unclip.edit import planned_steps
+from unclip.edit_methods import EDIT_LIMITS, EMPTY_MASK
+from unclip.settings import LIMITS
+from unclip.uploads import Upload, inspect_upload, mask_from_layers
+
+MASK_SOURCES = {
+    "auto": "Auto: an uploaded mask, else your brush strokes, else the image's transparent pixels",
+    "brush": "Brush strokes on the image",
+    "upload": "Uploaded mask (white, or transparent, = repaint)",
+    "transparency": "The image's transparent pixels (DALL·E's convention)",
+}
+EXAMPLES = [
+    [example("beach-hot-dog-cut-out.png"), None, "a crab on the beach"],
+    [example("yellow-pig.png"), example("yellow-pig-mask.png"), "a red heart on a yellow background"],
+    [example("snow-cat.png"), example("snow-cat-mask.png"), "a penguin in the snow"],
+]
+HOW = {
+    "1 · The mask": "White (or painted, or transparent) = repaint. *Feather* softens its edge over a few pixels "
+    "so the seam blends; outside that band your pixels are kept exactly.",
+    "2 · Masked decoding": "The decoder denoises the whole 64 px picture, but after **every step** the part "
+    "you keep is replaced by your picture noised to that step's level (RePaint): the new region must grow "
+    "to fit what surrounds it.",
+    "3 · Upsampling": "The upsampler does the same at 256 px with your full-resolution pixels, then your "
+    "original is pasted back outside the mask.",
+    "4 · What guides it": "*Prompt*: your words go through the prior, as in Generate. *Image*: the picture's "
+    "own CLIP embedding (fills the hole with more of the same). No resampling jumps: too slow on a CPU.",
+}
+
+
+def resolve(editor: dict[str, Any] | None, mask: Any, mask_source: str) -> tuple[Upload, Any]:
+    """The image and the mask to use (None: the image's transparency), per the chosen mask source."""
+    if mask_source not in MASK_SOURCES:
+        raise InvalidInput(f"mask_source must be one of {', '.join(MASK_SOURCES)}; got {mask_source!r}")
+    if not editor or not editor.get("background"):
+        raise InvalidInput("image is missing: upload an image")
+    image = inspect_upload(editor["background"], "image")
+    if mask_source in ("auto", "upload") and mask:
+        return image, mask
+    if mask_source == "upload":
+        raise InvalidInput("mask is missing: upload a mask image (white = repaint), or pick another mask source")
+    if mask_source in ("auto", "brush"):
+        painted = mask_from_layers(editor.get("layers") or [], image.size)
+        if painted is not None:
+            return image, painted
+        if mask_source == "brush":
+            raise InvalidInput(EMPTY_MASK)
+    return image, None
+
+
+def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
+    def inpaint(image: dict | None, mask_source: str, prompt: str, condition: str, feather: Number, invert: bool,
+                n: Number, seed: Number, mode: str, prior_steps: Number, prior_guidance: Number,
+                prior_candidates: Number, prior_scheduler: str, decoder_steps: Number, decoder_guidance: Number,
+                decoder_scheduler: str, upsampler_steps: Number, upsampler_scheduler: str, upsampler: bool,
+                progress: gr.Progress = gr.Progress(), *, mask: str | None = None,  # noqa: B008
+                ) -> Iterator[tuple]:  # fmt: skip
+        """Repaint the masked region of the image (n results, seeds seed, seed+1, ...). The mask: `mask` (a file,
+        optional: white or transparent = repaint), else the brush layers of `image`, else the image's transparent
+        pixels (mask_source: auto | brush | upload | transparency). condition 'prompt': the prompt through the
+        prior; 'image': the image's own CLIP embedding.
+        Returns: live preview, what the model saw (crop, region tinted), gallery (PNG), PNG files, summary."""
+        values = {"mode": mode, "prior_steps": prior_steps, "prior_guidance": prior_guidance,
+                  "prior_candidates": prior_candidates, "prior_scheduler": prior_scheduler,
+                  "decoder_steps": decoder_steps, "decoder_guidance": decoder_guidance,
+                  "decoder_scheduler": decoder_scheduler, "upsampler_steps": upsampler_steps,
+                  "upsampler_scheduler": upsampler_scheduler, "upsampler": upsampler}  # fmt: skip
+        start = time.monotonic()
+        with user_errors():
+            settings = settings_from(backend, values).validated(backend.schedulers)
+            picture, region = resolve(image, mask, mask_source)
+        stream = backend.inpaint_stream(picture, region, prompt or "", n, seed, feather, bool(invert), condition,
+                                        settings)  # fmt: skip
+        edit = yield from follow(stream, progress, planned_steps(settings, condition), other_outputs=4)
+        info = summary(backend, edit, time.monotonic() - start, "inpainting")
+        yield preview_grid(edit.images), seen_image(edit), gallery_items(edit), save_pngs(edit), info
+
+    return inpaint
+
+
+def inputs_column(backend: UnCLIP) -> dict[str, Any]:
+    """The left column's widgets, keyed by handler parameter name (plus 'run', 'stop', 'crop_note')."""
+    w: dict[str, Any] = {}
+    w["image"] = editor_input(gr.ImageEditor(
+        label="Your image: paint over what to repaint", type="filepath", image_mode="RGBA",
+        sources=["upload", "clipboard"], brush=gr.Brush(colors=[("#ff00aa", 0.6)], color_mode="fixed"), layers=False,
+        transforms=(), height=340, elem_id="inpaint-image"))  # fmt: skip
+    w["crop_note"] = gr.Markdown(elem_id="inpaint-crop-note")
+    w["prompt"] = gr.Textbox(value="", label="Prompt: what to paint there", placeholder="e.g. 'a crab on the beach'",
+                             max_lines=2, elem_id="inpaint-prompt")  # fmt: skip
+    with gr.Accordion("Mask options", open=False, elem_id="inpaint-mask-options"):
+        w["mask_source"] = raw(gr.Radio([(label, key) for key, label in MASK_SOURCES.items()], value="auto",
+                                        label="Mask from", elem_id="inpaint-mask-source"))  # fmt: skip
+        w["mask"] = file_input(gr.Image(label="Mask (white = repaint)", type="filepath", height=160,
+                                        sources=["upload", "clipboard"], elem_id="inpaint-mask"))  # fmt: skip
+        w["invert"] = gr.Checkbox(value=False, label="Invert: repaint everything except the mask",
+                                  elem_id="inpaint-invert")  # fmt: skip
+        w["feather"] = raw(gr.Slider(*EDIT_LIMITS["feather"], value=8, step=1, label="Feather (px at 256)",
+                                     info="soft edge outside the mask", elem_id="inpaint-feather"))  # fmt: skip
+    w["condition"] = raw(gr.Radio([("Prompt (through the prior)", "prompt"), ("The image itself", "image")],
+                                  value="prompt", label="Guide the new pixels by", elem_id="inpaint-condition"))
+    w["n"] = raw(gr.Slider(*LIMITS["n"], value=2, step=1, label="Number of results", elem_id="inpaint-n"))
+    gr.Examples(EXAMPLES, inputs=[w["image"], w["mask"], w["prompt"]], label="Examples", api_visibility="private")
+    w["seed"] = seed_row(prefix="inpaint-")
+    with gr.Row():
+        w["run"] = gr.Button("Inpaint", variant="primary", elem_id="inpaint-btn")
+        w["stop"] = gr.Button("Stop", variant="stop", elem_id="inpaint-stop")
+    return w
+
+
+def build(backend: UnCLIP) -> None:
+    """The Inpaint tab, inside the current gr.Blocks / gr.Tab."""
+    side = backend.output_side(backend.default_settings())
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=340):
+            w = inputs_column(backend)
+            controls = edit_controls(backend, "inpaint", with_prior=True)
+        with gr.Column(scale=3, min_width=340):
+            with gr.Row():
+                seen = gr.Image(label=f"What the model sees ({side}×{side}, region tinted)", height=200,
+                                interactive=False, buttons=[], elem_id="inpaint-seen")  # fmt: skip
+                preview = gr.Image(label="Live preview", height=200, interactive=False, buttons=[],
+                                   elem_id="inpaint-preview", elem_classes=["pixelated"])  # fmt: skip
+            gallery = png_gallery("Results", columns=4, elem_id="inpaint-gallery")
+            send_to.gallery_source(gallery, "inpaint", exclude="Inpaint")
+            info = gr.Markdown(elem_id="inpaint-info")
+            files = gr.File(label="PNG files (settings in their metadata)", file_count="multiple", interactive=False,
+                            height=140, elem_id="inpaint-files")  # fmt: skip
+    how_it_works("How inpainting works", HOW)
+    send_to.target("Inpaint", w["image"])
+    w["image"].upload(lambda v: crop_preview((v or {}).get("background"), side), inputs=w["image"],
+                      outputs=[seen, w["crop_note"]], api_visibility="private", queue=False,
+                      show_progress="hidden")  # fmt: skip
+    seed = w["seed"]
+    pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
+            "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
+    names = ("image", "mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
+    running = w["run"].click(**pick).then(
+        make_handler(backend), inputs_kwargs={**{k: w[k] for k in names}, "seed": seed.seed, **controls},
+        outputs=[preview, seen, gallery, files, info], api_name="inpaint", show_progress_on=[gallery],
+    )  # fmt: skip
+    w["stop"].click(None, cancels=[running])

@@ -1,0 +1,119 @@
+"""The Variations tab: image -> CLIP image embedding -> decoder -> upsampler (paper §3.1, Fig. 3).
+
+API (stable, see DESIGN.md): `/vary` with named parameters image, n, seed, strength, prompt and the decoder and
+upsampler settings. A generator handler: it yields after every denoising step, so Stop really stops.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+
+from components import send_to
+from components.common import follow, how_it_works, pick_seed, png_gallery, preview_grid, raw, seed_row, user_errors
+from components.edit_common import (
+    Number,
+    crop_preview,
+    edit_controls,
+    example,
+    file_input,
+    gallery_items,
+    save_pngs,
+    seen_image,
+    settings_from,
+    summary,
+)
+from unclip import UnCLIP
+from unclip.edit import planned_steps
+from unclip.settings import LIMITS
+
+EXAMPLES = [[example("snow-cat.png"), 1.0], [example("underwater-tiger.png"), 0.6],
+            [example("grass-sailboat.png"), 0.3]]  # fmt: skip
+HOW = {
+    "1 · Encode": "Your picture is cropped to a square and CLIP turns it into one vector, its *image embedding*: "
+    "what is in the picture, not where each pixel is.",
+    "2 · Decode": "The decoder paints a new 64 px picture from that vector, exactly as it does for a caption's "
+    "embedding in Generate. Different seeds, different pictures with the same meaning (DALL·E 2, §3.1).",
+    "3 · Strength": "At **1** the decoder starts from pure noise: only the embedding is kept. Lower, it starts from "
+    "*your* picture with noise added (SDEdit) and runs only the last part of its steps, so layout and colours "
+    "survive. The upsampler does the same at 256 px.",
+    "4 · Read the numbers": "Each result shows cos(input, result): how similar CLIP finds it to your picture.",
+}
+
+
+def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
+    def vary(image: str | None, n: Number, seed: Number, strength: Number, prompt: str, decoder_steps: Number,
+             decoder_guidance: Number, decoder_scheduler: str, upsampler_steps: Number, upsampler_scheduler: str,
+             upsampler: bool, progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008
+        """Image -> n variations (seeds seed, seed+1, ...) through CLIP's image embedding, the decoder and the
+        upsampler. strength 1 = from noise, lower = closer to the input (SDEdit). prompt: optional caption.
+        Returns: live preview, what the model saw (the crop), gallery (PNG), PNG files, summary."""
+        stages = {"decoder_steps": decoder_steps, "decoder_guidance": decoder_guidance,
+                  "decoder_scheduler": decoder_scheduler, "upsampler_steps": upsampler_steps,
+                  "upsampler_scheduler": upsampler_scheduler, "upsampler": upsampler}  # fmt: skip
+        settings = settings_from(backend, stages)
+        start = time.monotonic()
+        with user_errors():
+            settings = settings.validated(backend.schedulers)
+        stream = backend.vary_stream(image, n, seed, strength, prompt or "", settings)  # checks the rest
+        total = planned_steps(settings, "image", _strength(strength))
+        edit = yield from follow(stream, progress, total, other_outputs=4)
+        info = summary(backend, edit, time.monotonic() - start, "variation")
+        yield preview_grid(edit.images), seen_image(edit), gallery_items(edit), save_pngs(edit), info
+
+    return vary
+
+
+def _strength(value: Any) -> float:
+    try:
+        return min(max(float(value), 0.0), 1.0)
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def build(backend: UnCLIP) -> None:
+    """The Variations tab, inside the current gr.Blocks / gr.Tab."""
+    side = backend.output_side(backend.default_settings())
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=340):
+            image = file_input(gr.Image(label="Your image (any size: the centre square is used)", type="filepath",
+                                        sources=["upload", "clipboard"], height=260, elem_id="vary-image"))  # fmt: skip
+            crop_note = gr.Markdown(elem_id="vary-crop-note")
+            strength = raw(gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength",
+                                     info="1 = only CLIP's idea of it survives · 0.3 = a close variation",
+                                     elem_id="vary-strength"))  # fmt: skip
+            n = raw(gr.Slider(*LIMITS["n"], value=4, step=1, label="Number of variations", elem_id="vary-n"))
+            prompt = gr.Textbox(value="", label="Caption (optional)", placeholder="e.g. 'a cat in the snow'",
+                                max_lines=2, elem_id="vary-prompt")  # fmt: skip
+            gr.Examples(EXAMPLES, inputs=[image, strength], label="Examples", api_visibility="private")
+            seed = seed_row(prefix="vary-")
+            with gr.Row():
+                run = gr.Button("Make variations", variant="primary", elem_id="vary-btn")
+                stop = gr.Button("Stop", variant="stop", elem_id="vary-stop")
+            controls = edit_controls(backend, "vary", with_prior=False)
+        with gr.Column(scale=3, min_width=340):
+            with gr.Row():
+                seen = gr.Image(label=f"What the model sees ({side}×{side})", height=200, interactive=False,
+                                buttons=[], elem_id="vary-seen")  # fmt: skip
+                preview = gr.Image(label="Live preview", height=200, interactive=False, buttons=[],
+                                   elem_id="vary-preview", elem_classes=["pixelated"])  # fmt: skip
+            gallery = png_gallery("Variations", columns=4, elem_id="vary-gallery")
+            send_to.gallery_source(gallery, "vary", exclude="Variations")
+            info = gr.Markdown(elem_id="vary-info")
+            files = gr.File(label="PNG files (settings in their metadata)", file_count="multiple", interactive=False,
+                            height=140, elem_id="vary-files")  # fmt: skip
+    how_it_works("How variations work", HOW)
+    send_to.target("Variations", image)
+    image.change(lambda path: crop_preview(path, side), inputs=image, outputs=[seen, crop_note],
+                 api_visibility="private", queue=False, show_progress="hidden")  # fmt: skip
+    pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
+            "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
+    running = run.click(**pick).then(
+        make_handler(backend), inputs_kwargs={"image": image, "n": n, "seed": seed.seed, "strength": strength,
+                                              "prompt": prompt, **controls},
+        outputs=[preview, seen, gallery, files, info], api_name="vary", show_progress_on=[gallery],
+    )  # fmt: skip
+    stop.click(None, cancels=[running])

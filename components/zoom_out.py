@@ -1,0 +1,184 @@
+"""The Zoom out tab: shrink the picture into a canvas of its own size and let the model paint the border.
+
+API (stable, see DESIGN.md): `/zoom_out` with named parameters image, factor, anchor, prompt, condition, feather,
+seed and the per-stage settings. "Zoom out again" (UI only) continues from the last result; the sequence lives
+in gr.State (per browser tab) and becomes an animated GIF after every step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from components import send_to
+from components.common import follow, how_it_works, pick_seed, preview_grid, raw, seed_row, user_errors
+from components.edit_common import (
+    BORDER,
+    Number,
+    edit_controls,
+    example,
+    file_input,
+    save_pngs,
+    seen_image,
+    settings_from,
+    summary,
+)
+from unclip import InvalidInput, UnCLIP
+from unclip.animation import ZoomStep, save_gif
+from unclip.edit import Edit, planned_steps
+from unclip.edit_methods import EDIT_LIMITS
+from unclip.masks import ANCHORS, overlay, zoom_canvas
+from unclip.uploads import inspect_upload, working_image
+
+PRESETS = [("1.5×", 1.5), ("2×", 2.0), ("Custom", "custom")]
+EXAMPLES = [[example("beach-hot-dog.png"), 2.0, "center"], [example("grass-sailboat.png"), 1.5, "left"],
+            [example("underwater-tiger.png"), 2.0, "bottom"]]  # fmt: skip
+HOW = {
+    "1 · Shrink": "Your picture is scaled down by the factor and placed in an empty canvas of its own size: in "
+    "the middle, or against one edge to extend the scene the other way.",
+    "2 · Fill the border": "That is inpainting with the mask = the border. By default the model is guided by "
+    "your picture's own CLIP embedding, so the scene continues; a prompt can steer it instead.",
+    "3 · Seams": "The mask is feathered into your picture's edge, and after every denoising step your pixels are "
+    "put back (noised to that step), so the new border has to match them.",
+    "4 · Infinite zoom": "*Zoom out again* repeats it on the result. The GIF pulls back through every step.",
+}
+STAGES = ("mode", "prior_steps", "prior_guidance", "prior_candidates", "prior_scheduler", "decoder_steps",
+          "decoder_guidance", "decoder_scheduler", "upsampler_steps", "upsampler_scheduler", "upsampler")  # fmt: skip
+
+
+def canvas_preview(path: Any, factor: Any, anchor: Any, side: int) -> Any:
+    """Right after a change: the canvas the model will fill (the border tinted), or nothing when not ready."""
+    try:
+        work, _ = working_image(inspect_upload(path).image, side)
+        canvas = zoom_canvas(work, float(factor), str(anchor))
+    except (InvalidInput, TypeError, ValueError, KeyError):
+        return None
+    return overlay(canvas.image, canvas.mask, BORDER, 1.0)
+
+
+def sequence_outputs(steps: list[ZoomStep], folder: Path) -> tuple[list[Any], str | None]:
+    """The sequence gallery and, from two images on, the pull-back GIF written next to the PNGs."""
+    frames = [(s.image, "original" if i == 0 else f"zoom {i}") for i, s in enumerate(steps)]
+    return frames, (str(save_gif(steps, folder / "infinite-zoom.gif")) if len(steps) > 1 else None)
+
+
+def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Callable[..., Iterator[tuple]]]:
+    def run(image: Any, steps: list[ZoomStep], factor: Any, anchor: Any, prompt: Any, condition: Any,
+            feather: Any, seed: Any, stages: dict[str, Any], progress: gr.Progress) -> Iterator[tuple]:  # fmt: skip
+        start = time.monotonic()
+        with user_errors():
+            settings = settings_from(backend, stages).validated(backend.schedulers)
+        stream = backend.zoom_out_stream(image, factor, anchor, prompt or "", 1, seed, feather, condition, settings)
+        edit: Edit = yield from follow(stream, progress, planned_steps(settings, str(condition)), other_outputs=7)
+        files = save_pngs(edit)
+        steps = [*(steps or [ZoomStep(edit.original)]), ZoomStep(edit.images[0], edit.box)]
+        frames, gif = sequence_outputs(steps, Path(files[0]).parent)
+        info = summary(backend, edit, time.monotonic() - start, "zoom-out") + f" Sequence: {len(steps) - 1} zoom(s)."
+        yield (preview_grid(edit.images), seen_image(edit), edit.images[0], files + ([gif] if gif else []), info,
+               steps, frames, gif)  # fmt: skip
+
+    def zoom_out(image: str | None, factor: Number, anchor: str, prompt: str, condition: str, feather: Number,
+                 seed: Number, mode: str, prior_steps: Number, prior_guidance: Number, prior_candidates: Number,
+                 prior_scheduler: str, decoder_steps: Number, decoder_guidance: Number, decoder_scheduler: str,
+                 upsampler_steps: Number, upsampler_scheduler: str, upsampler: bool,
+                 progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008
+        """Shrink the image by `factor` (1.1-4) into a canvas of its size at `anchor` (center, left, right, top,
+        bottom) and generate the border; condition 'image' (default) continues the scene, 'prompt' follows the
+        prompt. Returns: live preview, the canvas the model filled, the result (PNG), files, summary."""
+        stages = {"mode": mode, "prior_steps": prior_steps, "prior_guidance": prior_guidance,
+                  "prior_candidates": prior_candidates, "prior_scheduler": prior_scheduler,
+                  "decoder_steps": decoder_steps, "decoder_guidance": decoder_guidance,
+                  "decoder_scheduler": decoder_scheduler, "upsampler_steps": upsampler_steps,
+                  "upsampler_scheduler": upsampler_scheduler, "upsampler": upsampler}  # fmt: skip
+        return (yield from run(image, [], factor, anchor, prompt, condition, feather, seed, stages, progress))
+
+    def zoom_again(sequence: list[ZoomStep], factor: Number, anchor: str, prompt: str, condition: str,
+                   feather: Number, seed: Number, progress: gr.Progress = gr.Progress(),  # noqa: B008
+                   **stages: Any) -> Iterator[tuple]:  # fmt: skip
+        """Zoom out once more from the last result of the sequence."""
+        if not sequence:
+            raise gr.Error("Zoom out once first: 'Zoom out again' continues from the last result.")
+        return (yield from run(sequence[-1].image, sequence, factor, anchor, prompt, condition, feather, seed,
+                               stages, progress))  # fmt: skip
+
+    return zoom_out, zoom_again
+
+
+def inputs_column(backend: UnCLIP) -> dict[str, Any]:
+    """The left column's widgets keyed by handler parameter name (plus preset/buttons)."""
+    w: dict[str, Any] = {}
+    w["image"] = file_input(gr.Image(label="Your image (the centre square is used)", type="filepath", height=260,
+                                     sources=["upload", "clipboard"], elem_id="zoom-image"))  # fmt: skip
+    with gr.Row():
+        w["preset"] = gr.Radio(PRESETS, value=2.0, label="Zoom out by", elem_id="zoom-preset", scale=2)
+        w["factor"] = raw(gr.Slider(*EDIT_LIMITS["factor"], value=2.0, step=0.05, label="Factor",
+                                    elem_id="zoom-factor", scale=3))  # fmt: skip
+    w["anchor"] = raw(gr.Radio(list(ANCHORS), value="center", label="Keep the original at", elem_id="zoom-anchor"))
+    w["prompt"] = gr.Textbox(value="", label="Prompt (optional)", placeholder="e.g. 'on the beach'", max_lines=2,
+                             elem_id="zoom-prompt")  # fmt: skip
+    w["condition"] = raw(gr.Radio([("The original image (continue the scene)", "image"), ("The prompt", "prompt")],
+                                  value="image", label="Guide the border by", elem_id="zoom-condition"))  # fmt: skip
+    w["feather"] = raw(gr.Slider(*EDIT_LIMITS["feather"], value=8, step=1, label="Feather (px at 256)",
+                                 elem_id="zoom-feather"))  # fmt: skip
+    gr.Examples(EXAMPLES, inputs=[w["image"], w["factor"], w["anchor"]], label="Examples", api_visibility="private")
+    w["seed"] = seed_row(prefix="zoom-")
+    with gr.Row():
+        w["run"] = gr.Button("Zoom out", variant="primary", elem_id="zoom-btn")
+        w["again"] = gr.Button("Zoom out again", elem_id="zoom-again")
+        w["stop"] = gr.Button("Stop", variant="stop", elem_id="zoom-stop")
+    return w
+
+
+def outputs_column(side: int) -> dict[str, Any]:
+    o: dict[str, Any] = {}
+    with gr.Row():
+        o["seen"] = gr.Image(label=f"The canvas ({side}×{side}; the model paints the pink border)", height=220,
+                             interactive=False, buttons=[], elem_id="zoom-seen")  # fmt: skip
+        o["result"] = gr.Image(label="Result", format="png", height=220, interactive=False, elem_id="zoom-result")
+    send_to.image_source(o["result"], "zoom", exclude="Zoom out")
+    o["preview"] = gr.Image(label="Live preview", height=120, interactive=False, buttons=[], elem_id="zoom-preview",
+                            elem_classes=["pixelated"])  # fmt: skip
+    o["info"] = gr.Markdown(elem_id="zoom-info")
+    o["frames"] = gr.Gallery(label="Zoom sequence", format="png", columns=6, height="auto", object_fit="contain",
+                             interactive=False, elem_id="zoom-sequence", elem_classes=["unclip-gallery"])  # fmt: skip
+    o["gif"] = gr.Image(label="Infinite zoom (GIF)", type="filepath", height=220, interactive=False,
+                        elem_id="zoom-gif")  # fmt: skip
+    o["files"] = gr.File(label="PNG files and the GIF", file_count="multiple", interactive=False, height=140,
+                         elem_id="zoom-files")  # fmt: skip
+    return o
+
+
+def build(backend: UnCLIP) -> None:
+    """The Zoom out tab, inside the current gr.Blocks / gr.Tab."""
+    side = backend.output_side(backend.default_settings())
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=340):
+            w = inputs_column(backend)
+            controls = edit_controls(backend, "zoom", with_prior=True)
+        with gr.Column(scale=3, min_width=340):
+            o = outputs_column(side)
+    how_it_works("How zoom-out works", HOW)
+    sequence = gr.State([])
+    send_to.target("Zoom out", w["image"])
+    private = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    w["preset"].change(lambda p: gr.skip() if p == "custom" else p, inputs=w["preset"], outputs=w["factor"], **private)
+    w["factor"].input(lambda f: "custom", inputs=w["factor"], outputs=w["preset"], **private)
+    gr.on([w["image"].change, w["factor"].change, w["anchor"].change],
+          lambda p, f, a: canvas_preview(p, f, a, side), inputs=[w["image"], w["factor"], w["anchor"]],
+          outputs=o["seen"], **private)  # fmt: skip
+    zoom_out, zoom_again = make_handlers(backend)
+    seed = w["seed"]
+    pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed, **private}
+    common = {k: w[k] for k in ("factor", "anchor", "prompt", "condition", "feather")}
+    outputs = [o["preview"], o["seen"], o["result"], o["files"], o["info"], sequence, o["frames"], o["gif"]]
+    running = w["run"].click(**pick).then(
+        zoom_out, inputs_kwargs={"image": w["image"], **common, "seed": seed.seed, **controls}, outputs=outputs,
+        api_name="zoom_out", show_progress_on=[o["result"]])  # fmt: skip
+    again = w["again"].click(**pick).then(
+        zoom_again, inputs_kwargs={"sequence": sequence, **common, "seed": seed.seed, **controls}, outputs=outputs,
+        api_visibility="private", show_progress_on=[o["result"]])  # fmt: skip
+    w["stop"].click(None, cancels=[running, again])

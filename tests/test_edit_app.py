@@ -1,0 +1,254 @@
+"""The image tabs end to end over tiny-random: gradio_client calls to /vary, /inpaint, /zoom_out, bad uploads
+(the server keeps serving), send-to wiring, Stop, and the handlers themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+from test_edit import BOX, box_image, diff, outside, png_header
+
+from components import inpaint, variations, zoom_out
+from unclip import UnCLIP
+from unclip.images import read_metadata
+from unclip.uploads import inspect_upload, mask_from_alpha, mask_from_image
+from unclip.world import EmojiWorld
+
+STAGES = {"decoder_steps": 2, "upsampler_steps": 1, "decoder_scheduler": "ddim", "upsampler_scheduler": "ddim"}
+PRIOR = {"prior_steps": 2, "prior_candidates": 1}
+EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Upload files: a scene, a brush layer over BOX, and the bad and odd uploads."""
+    d = tmp_path_factory.mktemp("uploads")
+    world = EmojiWorld()
+    scene = Image.fromarray(world.render(world.sample(1), 256))
+    layer = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+    layer.paste((255, 0, 170, 255), BOX)
+    frames = [scene, scene.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    paths = {"scene": d / "scene.png", "layer": d / "layer.png", "gif": d / "anim.gif", "cmyk": d / "cmyk.jpg",
+             "empty": d / "empty.png", "tiny": d / "tiny.png"}  # fmt: skip
+    scene.save(paths["scene"])
+    layer.save(paths["layer"])
+    frames[0].save(paths["gif"], save_all=True, append_images=frames[1:], duration=100)
+    scene.convert("CMYK").save(paths["cmyk"])
+    Image.new("L", (256, 256), 0).save(paths["empty"])
+    Image.new("RGB", (1, 1)).save(paths["tiny"])
+    (d / "text.png").write_bytes(b"GIF89a? no: this is text pretending to be an image")
+    (d / "bomb.png").write_bytes(png_header(20000, 20000))
+    return {**{k: str(v) for k, v in paths.items()}, "text": str(d / "text.png"), "bomb": str(d / "bomb.png")}
+
+
+def editor(background: str, *layers: str) -> dict[str, Any]:
+    """A gr.ImageEditor value as an API client sends it."""
+    return {"background": handle_file(background), "layers": [handle_file(x) for x in layers], "composite": None,
+            "id": None}  # fmt: skip
+
+
+def vary(client: Any, image: str, **kw: Any) -> tuple:
+    return client.predict(image=handle_file(image), **{"n": 1, "seed": 0, **STAGES, **kw}, api_name="/vary")
+
+
+def inpaint_call(client: Any, image: dict, **kw: Any) -> tuple:
+    args = {"prompt": "a crab on the beach", "n": 1, "seed": 0, **STAGES, **PRIOR, **kw}
+    return client.predict(image=image, **args, api_name="/inpaint")
+
+
+def zoom(client: Any, image: str, **kw: Any) -> tuple:
+    return client.predict(image=handle_file(image), **{"factor": 2, "seed": 0, **STAGES, **PRIOR, **kw},
+                          api_name="/zoom_out")  # fmt: skip
+
+
+def first_image(gallery: list[dict]) -> Image.Image:
+    return Image.open(gallery[0]["image"]).convert("RGB")
+
+
+# -- the API surface -----------------------------------------------------------------------------------------
+def test_edit_endpoints_are_public_generators_with_a_stop(client: Any, demo: Any) -> None:
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    params = {name: [p["parameter_name"] for p in api[f"/{name}"]["parameters"]] for name in ("vary", "inpaint",
+                                                                                              "zoom_out")}  # fmt: skip
+    assert params["vary"][:5] == ["image", "n", "seed", "strength", "prompt"]
+    assert params["inpaint"][:3] == ["image", "mask", "mask_source"] and "feather" in params["inpaint"]
+    assert params["zoom_out"][:3] == ["image", "factor", "anchor"] and "condition" in params["zoom_out"]
+    deps = demo.config["dependencies"]
+    ids = {d["api_name"]: d["id"] for d in deps if d["api_visibility"] != "private"}
+    for name in ("vary", "inpaint", "zoom_out"):
+        assert next(d for d in deps if d["id"] == ids[name])["types"]["generator"]
+        assert any(ids[name] in d["cancels"] for d in deps), f"no Stop for {name}"
+
+
+def test_send_to_buttons_switch_tab_and_fill_the_input(demo: Any) -> None:
+    comps = {c["props"].get("elem_id"): c["id"] for c in demo.config["components"] if c["props"].get("elem_id")}
+    tabs = next(c["id"] for c in demo.config["components"] if c["type"] == "tabs")
+    wires = {("generate-to-variations", "vary-image"), ("generate-to-inpaint", "inpaint-image"),
+             ("generate-to-zoom-out", "zoom-image"), ("vary-to-inpaint", "inpaint-image"),
+             ("inpaint-to-zoom-out", "zoom-image"), ("zoom-to-variations", "vary-image")}  # fmt: skip
+    for button, target in wires:
+        dep = next(d for d in demo.config["dependencies"] if [comps[button], "click"] in
+                   [list(t) for t in d["targets"]])  # fmt: skip
+        assert dep["outputs"] == [comps[target], tabs] and dep["api_visibility"] == "private", button
+    assert "vary-to-variations" not in comps and "zoom-to-zoom-out" not in comps
+
+
+# -- end to end -----------------------------------------------------------------------------------------------
+def test_vary_end_to_end(client: Any, files: dict[str, str]) -> None:
+    preview, seen, gallery, pngs, info = vary(client, files["scene"], n=2, seed=7, strength=0.5)
+    assert [g["caption"].split(" · ")[-1] for g in gallery] == ["seed 7", "seed 8"]
+    assert gallery[0]["caption"].startswith("cos ") and "2 variations" in info
+    meta = read_metadata(pngs[0])
+    assert meta["operation"] == "vary" and meta["strength"] == 0.5 and meta["decoder"]["steps"] == 2
+    assert Path(pngs[0]).name == "unclip-vary-seed7.png" and Image.open(seen).size == (256, 256)
+
+
+def test_inpaint_with_brush_strokes_keeps_the_rest(client: Any, files: dict[str, str]) -> None:
+    _, seen, gallery, pngs, info = inpaint_call(client, editor(files["scene"], files["layer"]), feather=4,
+                                                mask_source="brush")  # fmt: skip
+    result, scene = first_image(gallery), Image.open(files["scene"]).convert("RGB")
+    d = diff(result, scene)
+    assert d[outside(BOX, 5)].max() <= 2 and d[BOX[1]:BOX[3], BOX[0]:BOX[2]].mean() > 10
+    assert read_metadata(pngs[0])["prompt"] == "a crab on the beach" and "1 inpainting" in info
+
+
+def test_inpaint_mask_sources(client: Any, files: dict[str, str]) -> None:
+    cut_out = str(EXAMPLES / "beach-hot-dog-cut-out.png")
+    assert len(inpaint_call(client, editor(cut_out))[2]) == 1  # auto: the transparent pixels
+    mask = handle_file(str(EXAMPLES / "yellow-pig-mask.png"))
+    _, _, gallery, _, _ = inpaint_call(client, editor(str(EXAMPLES / "yellow-pig.png")), mask=mask)
+    assert first_image(gallery).size == (256, 256)
+    with pytest.raises(AppError, match="mask is empty: paint the region to repaint"):
+        inpaint_call(client, editor(files["scene"]), mask=handle_file(files["empty"]))
+    with pytest.raises(AppError, match="mask is empty"):
+        inpaint_call(client, editor(files["scene"]), mask_source="brush")
+    with pytest.raises(AppError, match="mask is missing: upload a mask image"):
+        inpaint_call(client, editor(files["scene"], files["layer"]), mask_source="upload")
+    with pytest.raises(AppError, match="mask_source must be one of auto, brush, upload, transparency"):
+        inpaint_call(client, editor(files["scene"]), mask_source="lasso")
+
+
+def test_zoom_out_end_to_end(client: Any, files: dict[str, str]) -> None:
+    preview, seen, result, pngs, info, frames, gif = zoom(client, files["scene"], anchor="left", feather=4)
+    assert Image.open(result).size == (256, 256) and len(frames) == 2
+    assert [Path(p).suffix for p in pngs] == [".png", ".gif"] and Image.open(gif).n_frames > 2
+    meta = read_metadata(pngs[0])
+    assert meta["operation"] == "zoom_out" and meta["anchor"] == "left" and meta["factor"] == 2
+    shrunk = np.asarray(Image.open(files["scene"]).convert("RGB").resize((128, 128), Image.Resampling.LANCZOS), int)
+    inner = np.asarray(Image.open(result).convert("RGB"), int)[64 + 5:192 - 5, 0:128 - 5]
+    assert np.abs(inner - shrunk[5:-5, :-5]).max() <= 2
+
+
+# -- bad uploads: a clear error, and the server keeps serving -------------------------------------------------------
+BAD_UPLOADS = [
+    ("text", "image is not an image file PIL can read"),
+    ("tiny", "image is too small: 1×1 px; it must be at least 16 px on each side"),
+    ("bomb", "image is too large to decode safely"),
+]
+
+
+@pytest.mark.parametrize(("name", "message"), BAD_UPLOADS, ids=[n for n, _ in BAD_UPLOADS])
+@pytest.mark.parametrize("endpoint", ["vary", "inpaint", "zoom_out", "inpaint-mask"])
+def test_bad_upload_is_refused_then_app_still_works(client: Any, files: dict[str, str], name: str, message: str,
+                                                    endpoint: str) -> None:  # fmt: skip
+    calls = {
+        "vary": lambda f: vary(client, f),
+        "inpaint": lambda f: inpaint_call(client, editor(f, files["layer"])),
+        "zoom_out": lambda f: zoom(client, f),
+        "inpaint-mask": lambda f: inpaint_call(client, editor(files["scene"]), mask=handle_file(f)),
+    }
+    with pytest.raises(AppError) as err:
+        calls[endpoint](files[name])
+    expected = message.replace("image", "mask", 1) if endpoint == "inpaint-mask" else message
+    assert expected in str(err.value)
+    good = calls["inpaint" if endpoint == "inpaint-mask" else endpoint](files["scene"])  # still serving
+    assert Path(good[2] if endpoint == "zoom_out" else good[2][0]["image"]).is_file()
+
+
+def test_animated_gif_and_cmyk_are_used_and_said(client: Any, files: dict[str, str]) -> None:
+    *_, info = vary(client, files["gif"])
+    assert "animated GIF (2 frames): used its first frame" in info
+    _, seen, gallery, _, info = vary(client, files["cmyk"])
+    assert "converted from CMYK to RGB" in info and len(gallery) == 1
+    assert diff(Image.open(seen).convert("RGB"), Image.open(files["scene"]).convert("RGB")).mean() < 12
+
+
+# -- the handlers themselves ----------------------------------------------------------------------------------------
+def test_vary_handler_yields_every_step_and_stop_closes_it(backend: UnCLIP, files: dict[str, str],
+                                                           monkeypatch: Any) -> None:  # fmt: skip
+    closed: list[bool] = []
+    real = backend.vary_stream
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return (yield from real(*args, **kwargs))
+        finally:
+            closed.append(True)
+
+    monkeypatch.setattr(backend, "vary_stream", spy)
+    handler = variations.make_handler(backend)
+    args = {"image": files["scene"], "n": 1, "seed": 0, "strength": 1.0, "prompt": "", "decoder_guidance": 3.0,
+            "upsampler": True, **STAGES}  # fmt: skip
+    assert len(list(handler(**args))) == STAGES["decoder_steps"] + STAGES["upsampler_steps"] + 1
+    closed.clear()
+    running = handler(**{**args, "decoder_steps": 50})
+    for _ in range(3):
+        next(running)
+    running.close()  # what Gradio does on Stop (`cancels=`)
+    assert closed == [True]
+
+
+def test_zoom_out_again_grows_the_sequence_and_the_gif(backend: UnCLIP, files: dict[str, str]) -> None:
+    first, again = zoom_out.make_handlers(backend)
+    stages = {"mode": "prior", "prior_guidance": 1.0, "prior_scheduler": "ddim", "decoder_guidance": 3.0,
+              "upsampler": True, **STAGES, **PRIOR}  # fmt: skip
+    common = {"factor": 2.0, "anchor": "center", "prompt": "", "condition": "image", "feather": 4, "seed": 0}
+    out = list(first(image=files["scene"], **common, **stages))[-1]
+    sequence = out[5]
+    out = list(again(sequence=sequence, **common, **stages))[-1]
+    assert len(out[5]) == 3 and [c for _, c in out[6]] == ["original", "zoom 1", "zoom 2"]
+    assert Image.open(out[7]).n_frames == 1 + 2 * 12
+    with pytest.raises(Exception, match="Zoom out once first"):
+        list(again(sequence=[], **common, **stages))
+
+
+def test_inpaint_resolve_picks_the_mask_source(files: dict[str, str]) -> None:
+    value = {"background": files["scene"], "layers": [files["layer"]]}
+    image, mask = inpaint.resolve(value, None, "auto")
+    assert np.array_equal(np.asarray(mask) > 0, np.asarray(box_image()) > 0)
+    assert inpaint.resolve(value, files["empty"], "auto")[1] == files["empty"]  # an uploaded mask wins
+    assert inpaint.resolve({"background": files["scene"], "layers": []}, None, "transparency")[1] is None
+
+
+def test_examples_exist_and_work() -> None:
+    for rows in (variations.EXAMPLES, inpaint.EXAMPLES, zoom_out.EXAMPLES):
+        for row in rows:
+            for value in row:
+                if isinstance(value, str) and value.endswith(".png"):
+                    assert inspect_upload(value).size == (256, 256)
+    cut = inspect_upload(inpaint.EXAMPLES[0][0])
+    assert mask_from_alpha(cut.alpha) is not None  # the cut-out example needs no brush
+    for image, mask, prompt in inpaint.EXAMPLES:  # each runs as it is: a mask file, or transparent pixels
+        region = mask_from_image(mask) if mask else mask_from_alpha(inspect_upload(image).alpha)
+        assert region is not None and 0 < (np.asarray(region) > 0).mean() < 0.5 and prompt
+
+
+def test_previews_and_send_to_survive_bad_or_missing_input(files: dict[str, str]) -> None:
+    from components import send_to
+    from components.edit_common import crop_preview
+
+    with pytest.warns(UserWarning, match="image is not an image file"):  # a toast in the app
+        image, note = crop_preview(Path(files["text"]).read_bytes(), 256)
+    assert image is None and note == "⚠️ image is not an image file PIL can read (PNG, JPEG, WebP, GIF, BMP, TIFF)"
+    image, note = crop_preview(files["cmyk"], 256)
+    assert image.size == (256, 256) and note == "The model sees: used as is (256×256); converted from CMYK to RGB."
+    assert zoom_out.canvas_preview(None, 2, "center", 256) is None
+    assert zoom_out.canvas_preview(files["scene"], "big", "center", 256) is None
+    assert zoom_out.canvas_preview(files["scene"], 2, "center", 256).size == (256, 256)
+    assert send_to._pick_gallery(None, 0) is None and send_to._pick_gallery([], 3) is None
+    assert send_to._pick_gallery([("a.png", "x"), ("b.png", "y")], 5) == "b.png"  # a stale index: the last one

@@ -1,0 +1,182 @@
+"""The explorer's model side on tiny-random: slerp, text diffs, projections, layouts, caching, decoding (CPU)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from unclip import InvalidInput, UnCLIP
+from unclip import explore as E
+from unclip.images import read_metadata, save_png
+from unclip.sampling import drain
+from unclip.settings import DecoderSettings, GenerateSettings, PriorSettings, UpsamplerSettings
+
+FAST = GenerateSettings(prior=PriorSettings(steps=2, candidates=1), decoder=DecoderSettings(steps=2, guidance=2.0),
+                        upsampler=UpsamplerSettings(steps=1, enabled=False))  # fmt: skip
+
+
+def unit(*shape: int, seed: int = 0) -> torch.Tensor:
+    return F.normalize(torch.randn(*shape, generator=torch.Generator().manual_seed(seed)), dim=-1)
+
+
+def angle(u: torch.Tensor, v: torch.Tensor) -> float:
+    return math.acos(float(F.cosine_similarity(u.double(), v.double(), dim=0).clamp(-1, 1)))
+
+
+# -- slerp ----------------------------------------------------------------------------------------------------
+def test_slerp_stays_on_the_sphere_with_exact_endpoints() -> None:
+    a, b = unit(64, seed=1), unit(64, seed=2)
+    path = E.slerp(a, b, torch.linspace(0, 1, 9))
+    assert path.shape == (9, 64)
+    torch.testing.assert_close(path.norm(dim=-1), torch.ones(9), atol=1e-6, rtol=0)
+    assert torch.equal(path[0], a) and torch.equal(path[-1], b)
+
+
+def test_slerp_steps_are_evenly_spaced_in_angle_on_the_great_circle() -> None:
+    a, b = unit(64, seed=3), unit(64, seed=4)
+    path = E.slerp(a, b, torch.linspace(0, 1, 7))
+    steps = [angle(path[i], path[i + 1]) for i in range(6)]
+    assert max(steps) - min(steps) < 1e-5
+    assert abs(sum(steps) - angle(a, b)) < 1e-5  # no detour: the steps add up to the angle between a and b
+    basis = torch.stack([a, b]).T.double()  # (D, 2)
+    coef = torch.linalg.lstsq(basis, path.T.double()).solution  # (2, 7)
+    assert float((basis @ coef - path.T.double()).abs().max()) < 1e-6  # every step is in the plane of a and b
+
+
+def test_slerp_is_not_the_elementwise_formula() -> None:
+    """diffusers' community version takes arccos per element; ours equals the textbook vector formula."""
+    a, b, t = unit(8, seed=5), unit(8, seed=6), 0.3
+    omega = math.acos(float(a @ b))
+    expected = (math.sin((1 - t) * omega) * a + math.sin(t * omega) * b) / math.sin(omega)
+    torch.testing.assert_close(E.slerp(a, b, [t])[0], expected, atol=1e-6, rtol=0)
+
+
+def test_slerp_interpolates_the_length_of_unnormalised_vectors() -> None:
+    a, b = 2 * unit(16, seed=7), 4 * unit(16, seed=8)
+    path = E.slerp(a, b, torch.tensor([0.0, 0.5, 1.0]))
+    torch.testing.assert_close(path.norm(dim=-1), torch.tensor([2.0, 3.0, 4.0]), atol=1e-5, rtol=0)
+    assert torch.equal(path[0], a) and torch.equal(path[2], b)
+
+
+def test_slerp_identical_inputs_give_a_constant_path_without_nan() -> None:
+    a = unit(32, seed=9)
+    path = E.slerp(a, a.clone(), torch.linspace(0, 1, 5))
+    assert torch.isfinite(path).all()
+    torch.testing.assert_close(path, a.expand(5, -1), atol=1e-6, rtol=0)
+
+
+def test_slerp_opposite_inputs_take_the_documented_half_turn() -> None:
+    a = unit(32, seed=10)
+    path = E.slerp(a, -a, torch.linspace(0, 1, 5))
+    assert torch.isfinite(path).all()
+    torch.testing.assert_close(path.norm(dim=-1), torch.ones(5), atol=1e-6, rtol=0)
+    torch.testing.assert_close(path[2].double(), E._orthogonal_to(a.double()), atol=1e-6, rtol=0)
+    assert abs(float(path[2] @ a)) < 1e-6  # half way = orthogonal to both ends
+    assert [round(angle(p, a) / math.pi, 4) for p in path] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert torch.equal(path[-1], -a)
+
+
+def test_slerp_refuses_a_zero_vector() -> None:
+    with pytest.raises(InvalidInput, match="non-zero"):
+        E.slerp(torch.zeros(4), unit(4), [0.5])
+
+
+# -- text diffs (paper §3.3) ------------------------------------------------------------------------------------
+def test_text_diff_direction_and_path_follow_the_paper() -> None:
+    z_t0, z_t, z_i = unit(32, seed=11), unit(32, seed=12), unit(32, seed=13)
+    z_d = E.text_diff_direction(z_t0, z_t)
+    torch.testing.assert_close(z_d, (z_t - z_t0) / (z_t - z_t0).norm(), atol=1e-6, rtol=0)
+    path, thetas = E.text_diff_path(z_i, z_d, steps=5, max_theta=0.5)
+    assert thetas == [0.0, 0.125, 0.25, 0.375, 0.5]
+    assert torch.equal(path[0], z_i)
+    torch.testing.assert_close(path[4], E.slerp(z_i, z_d, [0.5])[0], atol=0, rtol=0)
+    assert abs(angle(path[4], z_i) - 0.5 * angle(z_i, z_d)) < 1e-5  # theta = half of the angle to z_d
+
+
+def test_text_diff_needs_two_different_captions() -> None:
+    z = unit(8)
+    with pytest.raises(InvalidInput, match="to caption must differ from the from caption"):
+        E.text_diff_direction(z, z.clone())
+
+
+def test_text_diff_on_the_backend_matches_the_formula(backend: UnCLIP) -> None:
+    image = torch.zeros(1, 3, 64, 64)
+    z_i = backend.encode_image(image)[0]
+    strip = backend.text_diff(z_i, "a red apple", "a green apple", steps=3, max_theta=0.4, seed=1, settings=FAST)
+    texts = backend.encode_text(["a red apple", "a green apple"]).embeds
+    z_d = F.normalize(texts[1] - texts[0], dim=0)
+    expected = E.slerp(z_i, z_d, [0.0, 0.2, 0.4])
+    torch.testing.assert_close(strip.embeds, expected, atol=1e-5, rtol=0)
+    assert strip.fractions == [0.0, 0.2, 0.4] and len(strip.images) == 3
+
+
+# -- decoding with fixed noise ------------------------------------------------------------------------------------
+def test_decode_uses_the_same_noise_for_every_row(backend: UnCLIP) -> None:
+    z = unit(2, backend.models.embed_dim, seed=14)
+    same = backend.decode_embeddings(torch.stack([z[0], z[0], z[1]]), seed=3, settings=FAST)
+    px = [np.asarray(im) for im in same]
+    assert np.array_equal(px[0], px[1]) and not np.array_equal(px[0], px[2])
+    alone = np.asarray(backend.decode_embeddings(z[1:], seed=3, settings=FAST)[0])
+    assert np.array_equal(alone, px[2])  # a strip = its frames decoded one by one with the same seed
+    other = np.asarray(backend.decode_embeddings(z[1:], seed=4, settings=FAST)[0])
+    assert not np.array_equal(other, px[2])
+
+
+def test_interpolate_endpoints_and_metadata(backend: UnCLIP, tmp_path) -> None:
+    strip = backend.interpolate("a red apple", "a cat", steps=4, seed=2, use_prior=False, settings=FAST)
+    texts = backend.encode_text(["a red apple", "a cat"]).embeds
+    torch.testing.assert_close(strip.embeds[[0, -1]], texts, atol=1e-6, rtol=0)
+    assert strip.fractions == [0.0, 0.3333, 0.6667, 1.0] and strip.angles[0] == 0.0
+    meta = read_metadata(save_png(strip.images[1], tmp_path / "f.png"))
+    assert meta["tool"] == "interpolate" and meta["t"] == 0.3333 and meta["seed"] == 2
+    assert meta["model"] == "tiny-random" and meta["caption"] == "" and meta["decoder"]["steps"] == 2
+
+
+def test_interpolate_through_the_prior_uses_the_prior_sample(backend: UnCLIP) -> None:
+    from unclip import pipeline
+
+    strip = backend.interpolate("a red apple", unit(backend.models.embed_dim), steps=2, seed=5, settings=FAST)
+    gen = [torch.Generator().manual_seed(5)]
+    z = drain(pipeline.sample_prior(backend.models, backend.encode_text(["a red apple"]), backend.empty_text(),
+                                    FAST.prior, gen))  # fmt: skip
+    torch.testing.assert_close(strip.embeds[0], z[0], atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"steps": 1}, "steps must be a whole number between 2 and 16, got 1"),
+    ({"seed": -1}, "seed must be a whole number"),
+    ({"start": "  "}, "start is empty"),
+    ({"end": torch.zeros(3)}, "end embedding must have shape"),
+])  # fmt: skip
+def test_interpolate_validation_names_the_field(backend: UnCLIP, kwargs: dict, message: str) -> None:
+    args = {"start": "a cat", "end": "a dog", "steps": 3, "seed": 0, "settings": FAST, **kwargs}
+    with pytest.raises(InvalidInput, match=message):
+        backend.interpolate(**args)
+
+
+def test_text_diff_validation_names_the_field(backend: UnCLIP) -> None:
+    z = unit(backend.models.embed_dim)
+    with pytest.raises(InvalidInput, match="max theta must be between 0 and 1, got 2"):
+        backend.text_diff(z, "a cat", "a dog", max_theta=2, settings=FAST)
+    with pytest.raises(InvalidInput, match="from caption is empty"):
+        backend.text_diff(z, "", "a dog", settings=FAST)
+
+
+# -- nearest neighbours and the modality gap ----------------------------------------------------------------------
+def test_nearest_is_by_cosine_and_skips_the_query() -> None:
+    bank = torch.tensor([[1.0, 0.0], [10.0, 1.0], [0.0, 1.0], [-1.0, 0.0], [0.9, 0.5]])
+    idx, sims = E.nearest(bank[0], bank, k=3, exclude=0)
+    assert idx == [1, 4, 2] and sims[0] == pytest.approx(10 / math.sqrt(101), abs=1e-4)
+
+
+def test_modality_gap_centroid_distance() -> None:
+    images = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    texts = torch.tensor([[0.0, 2.0]])  # normalised to (0, 1)
+    gap = E.modality_gap(images, texts)
+    assert gap.centroid_distance == pytest.approx(math.sqrt(2), abs=1e-4) and gap.centroid_cosine == 0.0
+    with pytest.raises(InvalidInput, match="at least one image and one text"):
+        E.modality_gap(images, texts[:0])

@@ -1,0 +1,226 @@
+"""The Embedding explorer tab on tiny-random: its handlers directly, then /project, /interpolate and /text_diff
+through gradio_client against the launched app (bad input each: a clear error, and the server keeps serving)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import pytest
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from components.explorer_handlers import ExplorerHandlers, ExplorerState
+from unclip import UnCLIP
+from unclip.images import read_metadata, save_png
+from unclip.sampling import drain
+
+FAST = {"decoder_steps": 2, "decoder_guidance": 2.0, "upsampler": False}
+
+
+@pytest.fixture(scope="module")
+def handlers(backend: UnCLIP) -> ExplorerHandlers:
+    return ExplorerHandlers(backend, probe_size=10)
+
+
+@pytest.fixture(scope="module")
+def state(handlers: ExplorerHandlers) -> ExplorerState:
+    return handlers.load(None)[3]
+
+
+def last(updates: Any) -> tuple:
+    return list(updates)[-1]
+
+
+def points_on(fig: Any) -> int:
+    return sum(len(t.x) for t in fig.data if t.mode == "markers" and t.name != "selected")
+
+
+# -- handlers ------------------------------------------------------------------------------------------------------
+def test_load_shows_the_probe_set(handlers: ExplorerHandlers) -> None:
+    fig, info, picker, st = handlers.load(None)
+    assert points_on(fig) == 20 and "**20 points**: 10 emoji-world scenes" in info
+    assert "centroid distance" in info and len(picker.choices) == 20
+    assert {t.name.split(" (")[0] for t in fig.data} == {"image", "text"}
+
+
+def test_project_3d_by_category_keeps_every_point(handlers: ExplorerHandlers, state: ExplorerState) -> None:
+    fig, info, _, st = last(handlers.project("pca", 3, "category", True, False, state))
+    assert all(t.type == "scatter3d" for t in fig.data) and points_on(fig) == 20
+    assert {t.name.split(" (")[0] for t in fig.data} <= {"animal", "food", "nature", "object", "plant", "shape",
+                                                         "vehicle"}  # fmt: skip
+    assert "modality means removed" in info and st.session.layout.dims == 3
+
+
+def test_project_umap_through_the_handler(handlers: ExplorerHandlers, state: ExplorerState) -> None:
+    fig, info, _, st = last(handlers.project("UMAP", 2, "kind", False, False, state))
+    assert st.session.layout.used == "umap" and "UMAP (cosine) 2-D" in info and points_on(fig) == 20
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"method": "tsne"}, "method must be one of pca, umap"),
+                                                 ({"dims": 4}, "dims must be a whole number between 2 and 3"),
+                                                 ({"color_by": "mood"}, "color by must be one of kind")])  # fmt: skip
+def test_project_refuses_bad_input(handlers: ExplorerHandlers, kwargs: dict, message: str) -> None:
+    with pytest.raises(gr.Error, match=message):
+        last(handlers.project(**{"method": "pca", "dims": 2, "color_by": "kind", **kwargs}))
+
+
+def test_interpolate_yields_every_step_then_a_strip_and_a_path(handlers: ExplorerHandlers, backend: UnCLIP,
+                                                               state: ExplorerState) -> None:  # fmt: skip
+    ups = list(handlers.interpolate("#0", "a dog on the beach", 4, 0, True, **FAST, state=state))
+    prior_steps = backend.default_settings().prior.steps
+    assert len(ups) == prior_steps + FAST["decoder_steps"] + 1  # one text endpoint through the prior
+    _, strip, fig, info, _, st = ups[-1]
+    assert [c for _, c in strip][0] == "t=0 · 0.0°" and len(strip) == 4
+    assert len(st.session.path) == 4 and "Path #0 → “a dog on the beach”" in info
+    assert any(t.name == "path" and len(t.x) == 4 for t in fig.data)
+    typed = [p for p in st.session.added.points if p.source == "typed"]
+    assert [p.caption for p in typed] == ["a dog on the beach"]
+
+
+def test_stop_closes_the_decoding_stream(handlers: ExplorerHandlers, backend: UnCLIP, state: ExplorerState,
+                                         monkeypatch: Any) -> None:  # fmt: skip
+    closed: list[bool] = []
+    real = backend.interpolate_stream
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return (yield from real(*args, **kwargs))
+        finally:
+            closed.append(True)
+
+    monkeypatch.setattr(backend, "interpolate_stream", spy)
+    running = handlers.interpolate("#0", "#2", 3, 0, False, decoder_steps=20, decoder_guidance=2.0, upsampler=False,
+                                   state=state)  # fmt: skip
+    for _ in range(3):
+        next(running)
+    running.close()  # what Gradio does on Stop
+    assert closed == [True]
+
+
+def test_text_diff_from_a_point_and_from_an_upload(handlers: ExplorerHandlers, state: ExplorerState,
+                                                   tmp_path: Any) -> None:  # fmt: skip
+    _, strip, fig, info, _, st = last(handlers.text_diff(None, "#0", "a cat", "a dog", 3, 0.5, 1, **FAST, state=state))
+    assert [c.split(" ·")[0] for _, c in strip] == ["θ=0", "θ=0.25", "θ=0.5"] and len(st.session.path) == 3
+    path = tmp_path / "up.png"
+    Image.new("RGB", (100, 80), "red").save(path)
+    st2 = last(handlers.text_diff(str(path), "", "a red square", "a blue square", 2, 0.3, 1, **FAST, state=st))[-1]
+    uploads = [p for p in st2.session.added.points if p.source == "upload"]
+    assert len(uploads) == 1 and uploads[0].thumb.shape == (64, 64, 3)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"point": ""}, "image is missing"),
+    ({"point": "#1"}, "image must be an image point such as '#0' \\(#1 is a text point\\)"),
+    ({"point": "#9999"}, "image: there is no point #9999"),
+    ({"to_caption": "a cat"}, "to caption must differ from the from caption"),
+    ({"max_theta": 3}, "max theta must be between 0 and 1, got 3"),
+])  # fmt: skip
+def test_text_diff_refuses_bad_input(handlers: ExplorerHandlers, state: ExplorerState, kwargs: dict,
+                                     message: str) -> None:  # fmt: skip
+    args = {"image": None, "point": "#0", "from_caption": "a cat", "to_caption": "a dog", **FAST, "state": state}
+    with pytest.raises(gr.Error, match=message):
+        last(handlers.text_diff(**{**args, **kwargs}))
+
+
+def test_modality_gap_puts_text_prior_and_images_on_the_map(handlers: ExplorerHandlers, state: ExplorerState) -> None:
+    _, gallery, rows, fig, info, _, st = last(handlers.modality_gap("a red apple", 2, 5, **FAST, state=state))
+    assert len(gallery) == 2 and [r[0] for r in rows] == [5, 6] and all(-1 <= v <= 1 for r in rows for v in r[1:])
+    kinds = sorted(p.kind for p in st.session.added.points if p.source == "gap")
+    assert kinds == ["image", "image", "prior sample", "prior sample", "text"] and len(st.session.links) == 4
+    assert "cos(text, prior sample) averages" in info
+    assert any(t.name == "prompt → prior → image" for t in fig.data)
+
+
+def test_pick_shows_the_point_and_its_eight_nearest(handlers: ExplorerHandlers, state: ExplorerState) -> None:
+    image, details, gallery, fig, st = handlers.pick("#4 image · whatever", state)
+    sims = [float(c.split("· ")[1]) for _, c in gallery]
+    assert len(gallery) == 8 and sims == sorted(sims, reverse=True) and "**#4 image" in details
+    assert image.size == (192, 192) and st.session.selected == 4
+    assert any(t.name == "selected" for t in fig.data)
+    with pytest.raises(gr.Error, match="point: there is no point #77"):
+        handlers.pick("#77", state)
+
+
+def test_add_points_and_recorded_generations(handlers: ExplorerHandlers, backend: UnCLIP, state: ExplorerState,
+                                             tmp_path: Any) -> None:  # fmt: skip
+    st = handlers.add_points("a yellow star\n\n  a green   tree ", None, state)[3]
+    assert [p.caption for p in st.session.added.points] == ["a yellow star", "a green tree"]
+    with pytest.raises(gr.Error, match="nothing to add"):
+        handlers.add_points("  ", [], state)
+    gen = drain(backend.generate_stream("a pizza at night", n=2, seed=0, settings=backend.default_settings()))
+    files = [str(save_png(im, tmp_path / f"{i}.png")) for i, im in enumerate(gen.images)]
+    st = handlers.record_generated([(f, "caption") for f in files], st)[3]
+    st = handlers.record_generated([(f, "caption") for f in files], st)[3]  # the same images again
+    generated = [p for p in st.session.added.points if p.source == "generated"]
+    assert len(generated) == 2 and generated[0].caption.startswith("a pizza at night (seed 0")
+
+
+# -- the launched app through gradio_client ---------------------------------------------------------------------------
+def plot_points(plot: Any) -> int:
+    spec = json.loads(plot["plot"]) if isinstance(plot, dict) else plot
+    return sum(len(t["customdata"]) for t in spec["data"] if "customdata" in t)  # x/y may be binary-encoded
+
+
+def test_explorer_api_names_and_hooks(client: Any, demo: Any) -> None:
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/project", "/interpolate", "/text_diff"} <= set(api)
+    params = {name: [p["parameter_name"] for p in api[f"/{name}"]["parameters"]] for name in ("project", "interpolate")}
+    assert params["project"] == ["method", "dims", "color_by", "remove_modality_gap"]
+    assert params["interpolate"][:4] == ["start", "end", "steps", "seed"]
+    ids = {c["props"].get("elem_id"): c["id"] for c in demo.config["components"]}
+    hooked = [d for d in demo.config["dependencies"] if [ids["generate-gallery"], "change"] in
+              [list(t) for t in d["targets"]] and ids["explorer-map"] in d["outputs"]]  # fmt: skip
+    assert len(hooked) == 1 and hooked[0]["api_visibility"] == "private"
+    assert hooked[0]["inputs"][0] == ids["generate-gallery"]
+
+
+def test_project_api_then_bad_input(client: Any) -> None:
+    plot, info, _ = client.predict(method="pca", dims=2, color_by="kind", remove_modality_gap=False,
+                                   api_name="/project")  # fmt: skip
+    assert plot_points(plot) >= 1000 and "500 emoji-world scenes" in info
+    with pytest.raises(AppError, match="method must be one of pca, umap; got 'tsne'"):
+        client.predict(method="tsne", dims=2, color_by="kind", remove_modality_gap=False, api_name="/project")
+    plot, _, _ = client.predict(method="pca", dims=3, color_by="source", remove_modality_gap=True, api_name="/project")
+    assert plot_points(plot) >= 1000
+
+
+def test_interpolate_api_then_bad_input(client: Any) -> None:
+    args = {"start": "#0", "end": "a cat above a pizza", "steps": 3, "seed": 4, "use_prior": False, **FAST}
+    _, strip, _, info, _ = client.predict(**args, api_name="/interpolate")
+    assert len(strip) == 3 and "Path #0" in info
+    meta = read_metadata(strip[1]["image"])
+    assert meta["tool"] == "interpolate" and meta["t"] == 0.5 and meta["seed"] == 4
+    with pytest.raises(AppError, match="steps must be a whole number between 2 and 16, got 1"):
+        client.predict(**{**args, "steps": 1}, api_name="/interpolate")
+    with pytest.raises(AppError, match="start: there is no point #99999"):
+        client.predict(**{**args, "start": "#99999"}, api_name="/interpolate")
+    assert len(client.predict(**args, api_name="/interpolate")[1]) == 3
+
+
+def test_text_diff_api_then_bad_input(client: Any) -> None:
+    args = {"point": "#0", "from_caption": "a cat", "to_caption": "a dog", "steps": 2, "max_theta": 0.25,
+            "seed": 0, **FAST}  # fmt: skip
+    _, strip, _, info, _ = client.predict(**args, api_name="/text_diff")
+    assert len(strip) == 2 and "Text diff of #0" in info
+    assert np.asarray(Image.open(strip[0]["image"])).shape == (64, 64, 3)
+    with pytest.raises(AppError, match="to caption must differ from the from caption"):
+        client.predict(**{**args, "to_caption": "a cat"}, api_name="/text_diff")
+    assert len(client.predict(**args, api_name="/text_diff")[1]) == 2
+
+
+def test_pixels_are_what_the_backend_makes(client: Any, backend: UnCLIP) -> None:
+    """The API's strip equals the backend's (same seed -> same pixels), so the tab adds nothing hidden."""
+    args = {"start": "a red apple", "end": "a blue car", "steps": 2, "seed": 9, "use_prior": True, **FAST}
+    strip = client.predict(**args, api_name="/interpolate")[1]
+    settings = handlers_settings(backend)
+    ours = backend.interpolate("a red apple", "a blue car", steps=2, seed=9, settings=settings)
+    for item, im in zip(strip, ours.images, strict=True):
+        np.testing.assert_array_equal(np.asarray(Image.open(item["image"]).convert("RGB")), np.asarray(im))
+
+
+def handlers_settings(backend: UnCLIP) -> Any:
+    return ExplorerHandlers(backend, 10).settings(FAST["decoder_steps"], FAST["decoder_guidance"], False)
+

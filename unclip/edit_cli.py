@@ -1,0 +1,128 @@
+"""`python -m unclip vary | inpaint | zoom-out`: DALL·E 2's image tools from the command line, PNGs out.
+
+    python -m unclip vary IMAGE -n 4 --seed 0 [--strength 1.0] [--prompt CAPTION] --out DIR
+    python -m unclip inpaint IMAGE [--mask MASK] "PROMPT" --out DIR [--feather 8] [--invert] [--condition image]
+    python -m unclip zoom-out IMAGE --factor 2 [--anchor center] [--times 3 --gif] --out DIR
+
+Every PNG keeps its settings in its `parameters` metadata. Bad input exits with status 2 and one line that
+says what is wrong (`error: mask is empty: paint the region to repaint ...`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from unclip.settings import MODES, InvalidInput
+
+ANCHORS = ("center", "left", "right", "top", "bottom")
+
+
+def _common(p: argparse.ArgumentParser, n: int) -> None:
+    p.add_argument("image", help="input image (PNG, JPEG, WebP, GIF, ...); centre-cropped to a square")
+    p.add_argument("-n", type=int, default=n, help="images, 1-8")
+    p.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
+    p.add_argument("--out", default="outputs", help="directory for the PNGs (created)")
+    p.add_argument("--model", default=os.environ.get("UNCLIP_MODEL", "tiny-emoji"))
+    p.add_argument("--device", default=None)
+    p.add_argument("--mode", choices=MODES, default="prior", help="with --condition prompt: how the prompt is used")
+    for stage in ("prior", "decoder", "upsampler"):
+        p.add_argument(f"--{stage}-steps", type=int, default=None)
+        p.add_argument(f"--{stage}-scheduler", default=None)
+    for stage in ("prior", "decoder"):
+        p.add_argument(f"--{stage}-guidance", type=float, default=None)
+    p.add_argument("--no-upsample", action="store_true", help="stop at the decoder's 64 px")
+
+
+def parser(verb: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"python -m unclip {verb}")
+    if verb == "vary":
+        _common(p, 4)
+        p.add_argument("--strength", type=float, default=1.0, help="0-1: 1 = from pure noise, lower = closer")
+        p.add_argument("--prompt", default="", help="optional caption for the decoder")
+        return p
+    _common(p, 1)
+    p.add_argument("--feather", type=int, default=8, help="px of soft blending around the region (0-64)")
+    if verb == "inpaint":
+        p.add_argument("prompt", nargs="?", default="", help="what to paint in the region")
+        p.add_argument("--mask", default=None, help="white (or transparent) = repaint; default: the image's "
+                                                    "transparent pixels")  # fmt: skip
+        p.add_argument("--invert", action="store_true", help="repaint everything except the mask")
+        p.add_argument("--condition", choices=("prompt", "image"), default="prompt")
+        return p
+    p.add_argument("--factor", type=float, default=2.0, help="1.1-4: how far to zoom out")
+    p.add_argument("--anchor", choices=ANCHORS, default="center", help="where the original sits")
+    p.add_argument("--prompt", default="", help="caption (with --condition prompt: also the embedding)")
+    p.add_argument("--condition", choices=("prompt", "image"), default="image")
+    p.add_argument("--times", type=int, default=1, help="zoom out this many times, each from the last result")
+    p.add_argument("--gif", action="store_true", help="also write zoom.gif (the infinite-zoom animation)")
+    return p
+
+
+def run(backend: Any, verb: str, ns: argparse.Namespace, settings: Any, out: Path) -> list[Path]:
+    """Run one verb; returns the PNGs written (zoom-out with --times K: every step's, suffixed _x1 ... _xK)."""
+    from unclip.images import save_png
+    from unclip.sampling import drain
+
+    if verb == "zoom-out":
+        return zoom_sequence(backend, ns, settings, out)
+    if verb == "vary":
+        edit = drain(backend.vary_stream(ns.image, ns.n, ns.seed, ns.strength, ns.prompt, settings))
+    else:
+        edit = drain(backend.inpaint_stream(ns.image, ns.mask, ns.prompt, ns.n, ns.seed, ns.feather, ns.invert,
+                                            ns.condition, settings))  # fmt: skip
+    for w in edit.warnings:
+        print(f"note: {w}", file=sys.stderr)
+    return [save_png(im, out / f"{verb}_{sd:08d}.png") for sd, im in zip(edit.seeds, edit.images, strict=True)]
+
+
+def zoom_sequence(backend: Any, ns: argparse.Namespace, settings: Any, out: Path) -> list[Path]:
+    """Zoom out `--times` times, each from the last result's first image; optionally the GIF of it all."""
+    from unclip.animation import ZoomStep, save_gif
+    from unclip.images import save_png
+    from unclip.sampling import drain
+    from unclip.settings import as_int
+
+    times = as_int("times", ns.times, 1, 50)
+    image, steps, paths = ns.image, [], []
+    for k in range(1, times + 1):
+        edit = drain(backend.zoom_out_stream(image, ns.factor, ns.anchor, ns.prompt, ns.n, ns.seed, ns.feather,
+                                             ns.condition, settings))  # fmt: skip
+        if not steps:  # the first frame: the input as the model saw it (its centre crop)
+            steps.append(ZoomStep(edit.original))
+            for w in edit.warnings:
+                print(f"note: {w}", file=sys.stderr)
+        steps.append(ZoomStep(edit.images[0], edit.box))
+        suffix = f"_x{k}" if times > 1 else ""
+        paths += [save_png(im, out / f"zoom-out_{sd:08d}{suffix}.png") for sd, im in zip(edit.seeds, edit.images,
+                                                                                         strict=True)]  # fmt: skip
+        image = edit.images[0]
+    if ns.gif:
+        paths.append(save_gif(steps, out / "zoom.gif"))
+    return paths
+
+
+def main(verb: str, argv: list[str]) -> int:
+    from unclip import load_backend
+    from unclip.cli import _settings
+
+    ns = parser(verb).parse_intermixed_args(argv)  # IMAGE --mask MASK PROMPT
+    try:
+        backend = load_backend(ns.model, device=ns.device)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if backend.notice:
+        print(f"note: {backend.notice}", file=sys.stderr)
+    out = Path(ns.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        for path in run(backend, verb, ns, _settings(backend, ns, ns.mode), out):
+            print(path)
+    except InvalidInput as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,140 @@
+"""`UnCLIP.vary / inpaint / zoom_out` (+ `*_stream`): validation at the edge, then `unclip.edit.run_edit`.
+
+A mixin so backend.py stays short; it relies only on the backend's public methods (encode_text, encode_image,
+image_embeds_for, empty_text, default_settings) and its `models`. Images arrive as anything
+`unclip.uploads` reads (a path, file bytes, a PIL image); each `*_stream` yields `Progress` after every denoising
+step (so a UI can show progress and stop) and returns an `Edit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import replace
+from typing import Any
+
+from PIL import Image
+
+from unclip.edit import CONDITIONS, Edit, EditJob, feathered, run_edit
+from unclip.masks import ANCHORS, zoom_canvas
+from unclip.sampling import Progress, drain
+from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_choice, as_float, as_int, as_prompt
+from unclip.uploads import (
+    Source,
+    Upload,
+    describe_crop,
+    inspect_upload,
+    mask_from_alpha,
+    mask_from_image,
+    working_image,
+    working_mask,
+)
+
+EDIT_LIMITS = {"strength": (0.0, 1.0), "feather": (0, 64), "factor": (1.1, 4.0)}
+EMPTY_MASK = ("mask is empty: paint the region to repaint (or upload a mask, or an image whose transparent "
+              "pixels mark the region)")  # fmt: skip
+EditStream = Generator[Progress, None, Edit]
+
+
+class EditMethods:
+    """DALL·E 2's image tools, mixed into `unclip.backend.UnCLIP`."""
+
+    models: Any
+    name: str
+
+    # -- shared checks ---------------------------------------------------------------------------------------
+    def output_side(self, settings: GenerateSettings) -> int:
+        """The side of the images an edit returns: the decoder's (64) times the upsampler's factor when on."""
+        low = int(self.models.decoder.config.sample_size)
+        return low * self.models.upsample_factor if settings.upsampler.enabled else low
+
+    def _check_edit(self, n: Any, seed: Any, settings: GenerateSettings | None, prompt: Any, condition: Any
+                    ) -> tuple[int, int, GenerateSettings, str, str]:  # fmt: skip
+        condition = as_choice("condition", condition, CONDITIONS)
+        prompt = as_prompt(prompt, allow_empty=True)
+        if not prompt and condition == "prompt":
+            raise InvalidInput("prompt is empty: describe what to paint, e.g. 'a dog', or condition on the image")
+        settings = (settings or self.default_settings()).validated(self.schedulers)  # type: ignore[attr-defined]
+        return as_int("n", n, *LIMITS["n"]), as_int("seed", seed, *LIMITS["seed"]), settings, prompt, condition
+
+    def _working(self, image: Source | Upload, settings: GenerateSettings) -> tuple[Upload, Image.Image, str]:
+        """The upload, its centre-cropped working square, and a sentence saying what the crop did."""
+        up = image if isinstance(image, Upload) else inspect_upload(image, "image")
+        side = self.output_side(settings)
+        work, _ = working_image(up.image, side)
+        return up, work, describe_crop(up.size, side)
+
+    # -- variations ---------------------------------------------------------------------------------------------
+    def vary_stream(self, image: Source | Upload, n: int = 4, seed: int = 0, strength: float = 1.0,
+                    prompt: str = "", settings: GenerateSettings | None = None) -> EditStream:  # fmt: skip
+        """Image -> CLIP image embedding -> decoder -> upsampler, n variations (seeds seed, seed + 1, ...).
+        strength 1 = from pure noise (the paper's variations); lower = SDEdit from a noised copy of the input."""
+        n, seed, settings, prompt, _ = self._check_edit(n, seed, settings, prompt, "image")
+        strength = as_float("strength", strength, *EDIT_LIMITS["strength"])
+        up, work, crop = self._working(image, settings)
+        job = EditJob("vary", work, prompt, "image", [seed + i for i in range(n)], settings,
+                      {"strength": strength, "input": crop}, strength=strength, notes=up.notes)  # fmt: skip
+        return (yield from run_edit(self, job))
+
+    def vary(self, image: Source | Upload, n: int = 4, seed: int = 0, strength: float = 1.0, prompt: str = "",
+             settings: GenerateSettings | None = None) -> Edit:  # fmt: skip
+        return drain(self.vary_stream(image, n, seed, strength, prompt, settings))
+
+    # -- inpainting ---------------------------------------------------------------------------------------------
+    def inpaint_stream(self, image: Source | Upload, mask: Source | None = None, prompt: str = "", n: int = 1,
+                       seed: int = 0, feather: int = 8, invert: bool = False, condition: str = "prompt",
+                       settings: GenerateSettings | None = None) -> EditStream:  # fmt: skip
+        """Repaint the masked region (mask: white = repaint; None: the image's transparent pixels, as DALL·E).
+        condition 'prompt': the prompt through the prior (settings.mode); 'image': the image's own embedding."""
+        n, seed, settings, prompt, condition = self._check_edit(n, seed, settings, prompt, condition)
+        radius = as_int("feather", feather, *EDIT_LIMITS["feather"])
+        up, work, crop = self._working(image, settings)
+        binary = self._mask(up, mask, bool(invert), self.output_side(settings))
+        options = {"feather": radius, "invert": bool(invert), "condition": condition, "input": crop}
+        job = EditJob("inpaint", work, prompt, condition, [seed + i for i in range(n)], settings, options,
+                      mask=feathered(binary, radius), notes=up.notes)  # fmt: skip
+        return (yield from run_edit(self, job))
+
+    def inpaint(self, image: Source | Upload, mask: Source | None = None, prompt: str = "", n: int = 1,
+                seed: int = 0, feather: int = 8, invert: bool = False, condition: str = "prompt",
+                settings: GenerateSettings | None = None) -> Edit:  # fmt: skip
+        return drain(self.inpaint_stream(image, mask, prompt, n, seed, feather, invert, condition, settings))
+
+    @staticmethod
+    def _mask(up: Upload, mask: Source | None, invert: bool, side: int) -> Image.Image:
+        """The binary working mask (L side×side, 255 = repaint); refuses an empty one."""
+        full = mask_from_alpha(up.alpha) if mask is None else mask_from_image(mask, "mask")
+        if full is None:
+            raise InvalidInput(EMPTY_MASK)
+        binary = working_mask(full, up.size, side).point(lambda v: 255 if v > 127 else 0)
+        if invert:
+            binary = binary.point(lambda v: 255 - v)
+        if binary.getextrema()[1] == 0:
+            raise InvalidInput(EMPTY_MASK)
+        return binary
+
+    # -- zoom-out -----------------------------------------------------------------------------------------------
+    def zoom_out_stream(self, image: Source | Upload, factor: float = 2.0, anchor: str = "center",
+                        prompt: str = "", n: int = 1, seed: int = 0, feather: int = 8, condition: str = "image",
+                        settings: GenerateSettings | None = None) -> EditStream:  # fmt: skip
+        """The image shrunk by `factor` into a canvas of its own size (at `anchor`), the border generated.
+        condition 'image' (default): the original's CLIP embedding, so the scene continues; 'prompt': the prompt."""
+        n, seed, settings, prompt, condition = self._check_edit(n, seed, settings, prompt, condition)
+        factor = as_float("factor", factor, *EDIT_LIMITS["factor"])
+        anchor = as_choice("anchor", anchor, ANCHORS)
+        radius = as_int("feather", feather, *EDIT_LIMITS["feather"])
+        up, work, crop = self._working(image, settings)
+        canvas = zoom_canvas(work, factor, anchor)
+        options = {"factor": factor, "anchor": anchor, "feather": radius, "condition": condition, "input": crop}
+        job = EditJob("zoom_out", canvas.image, prompt, condition, [seed + i for i in range(n)], settings, options,
+                      mask=feathered(canvas.mask, radius), embed_from=work, box=canvas.box, notes=up.notes)
+        return (yield from run_edit(self, job))
+
+    def zoom_out(self, image: Source | Upload, factor: float = 2.0, anchor: str = "center", prompt: str = "",
+                 n: int = 1, seed: int = 0, feather: int = 8, condition: str = "image",
+                 settings: GenerateSettings | None = None) -> Edit:  # fmt: skip
+        return drain(self.zoom_out_stream(image, factor, anchor, prompt, n, seed, feather, condition, settings))
+
+
+def with_upsampler(settings: GenerateSettings, enabled: bool) -> GenerateSettings:
+    """A copy with the upsampler on or off (the eval judges 64 px images)."""
+    return replace(settings, upsampler=replace(settings.upsampler, enabled=enabled))

@@ -1,0 +1,244 @@
+"""The CLIP-embedding explorer's maths: slerp, text diffs (paper §3.3), decoding any point with fixed noise,
+nearest neighbours and the modality gap (Liang et al. 2022, "Mind the Gap").
+
+    slerp(a, b, t)            true spherical interpolation on the unit sphere, angle from the FULL vectors
+    text_diff_direction       z_d = normalise(z_t - z_t0)                              (paper §3.3)
+    text_diff_path            slerp(z_i, z_d, theta) for theta in [0, max_theta]      (paper §3.3)
+    decode_stream             embeddings (N, D) -> images, every row with the SAME decoder noise (one seed)
+    interpolate_stream        two endpoints (text / image / embedding) -> a strip of N decoded steps
+    text_diff_stream          an image + "from" and "to" captions -> a strip of N decoded edits
+    nearest / modality_gap    cosine neighbours; image-text centroid distance
+
+diffusers' community "unclip interpolation" computes its slerp angle element by element, which is not a slerp;
+here the angle is one number, arccos(a . b) of the unit vectors. Every generator is explicit; nothing here
+imports gradio.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps
+from torch import Tensor
+
+from unclip import pipeline
+from unclip.images import to_pil, to_tensor
+from unclip.sampling import Progress
+from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_float, as_int, as_prompt
+
+if TYPE_CHECKING:
+    from unclip.backend import UnCLIP
+
+STRIP_STEPS = (2, 16)  # frames in an interpolation / text-diff strip
+MAX_THETA = (0.0, 1.0)  # text diffs: the paper shows theta up to about 0.25-0.5
+NEAREST_K = 8
+_PARALLEL = 1e-6  # 1 - |cos| below this: treat two directions as identical / opposite
+Endpoint = str | Image.Image | Tensor  # a caption, an image, or an embedding (D,)
+
+
+# -- geometry --------------------------------------------------------------------------------------------
+def _orthogonal_to(a: Tensor) -> Tensor:
+    """A unit vector orthogonal to unit `a` (D,): the coordinate axis where |a| is smallest, minus its
+    projection on a (Gram-Schmidt). Deterministic, so the path between opposite points is reproducible."""
+    axis = torch.zeros_like(a)
+    axis[a.abs().argmin()] = 1.0
+    u = axis - (axis @ a) * a
+    return u / u.norm()
+
+
+def slerp(a: Tensor, b: Tensor, t: Tensor | Sequence[float]) -> Tensor:
+    """Spherical interpolation (Shoemake 1985) from a (D,) to b (D,) at fractions t (N,) -> (N, D).
+
+    The direction moves along the great circle through a/|a| and b/|b| at constant angular speed (the angle
+    between them, omega = arccos(a.b / |a||b|), is computed from the full vectors); the length is interpolated
+    linearly between |a| and |b| (so unit inputs give unit outputs). t = 0 and t = 1 return a and b exactly.
+    Identical directions give a constant path (no NaN). Opposite directions are joined by the great circle
+    through `_orthogonal_to(a)` (every great circle through a reaches -a; this one is documented and fixed).
+    """
+    t = torch.as_tensor(t, dtype=torch.float64).reshape(-1, 1)  # (N, 1)
+    a64, b64 = a.double().reshape(-1), b.double().reshape(-1)  # (D,)
+    na, nb = a64.norm(), b64.norm()
+    if na == 0 or nb == 0:
+        raise InvalidInput("slerp needs two non-zero vectors: a zero embedding has no direction")
+    ua, ub = a64 / na, b64 / nb
+    cos = (ua @ ub).clamp(-1.0, 1.0)
+    if cos > 1 - _PARALLEL:  # same direction: the normalised lerp is the (constant) arc
+        direction = F.normalize((1 - t) * ua + t * ub, dim=-1)
+    elif cos < -1 + _PARALLEL:  # opposite: half a turn through a fixed orthogonal direction
+        u = _orthogonal_to(ua)
+        direction = torch.cos(math.pi * t) * ua + torch.sin(math.pi * t) * u
+    else:
+        omega = torch.arccos(cos)
+        direction = (torch.sin((1 - t) * omega) * ua + torch.sin(t * omega) * ub) / torch.sin(omega)
+    out = (direction * ((1 - t) * na + t * nb)).to(a.dtype)  # (N, D)
+    out[(t == 0).reshape(-1)] = a.reshape(-1)
+    out[(t == 1).reshape(-1)] = b.reshape(-1).to(a.dtype)
+    return out
+
+
+def angles_deg(path: Tensor, start: Tensor) -> list[float]:
+    """Angle (degrees) between each row of path (N, D) and start (D,)."""
+    cos = F.cosine_similarity(path.double(), start.double().reshape(1, -1), dim=-1).clamp(-1, 1)
+    return [round(math.degrees(x), 2) for x in torch.arccos(cos).tolist()]
+
+
+def text_diff_direction(from_text: Tensor, to_text: Tensor) -> Tensor:
+    """z_d = normalise(z_t - z_t0) (D,): the direction the caption edit moves in CLIP text space (§3.3)."""
+    diff = to_text.double() - from_text.double()
+    if diff.norm() < 1e-6:
+        raise InvalidInput("to caption must differ from the from caption: their difference is the edit")
+    return (diff / diff.norm()).to(from_text.dtype)
+
+
+def text_diff_path(image: Tensor, direction: Tensor, steps: int, max_theta: float) -> tuple[Tensor, list[float]]:
+    """slerp(z_i, z_d, theta) for theta = 0 .. max_theta in `steps` even steps -> ((steps, D), thetas)."""
+    thetas = torch.linspace(0.0, max_theta, steps, dtype=torch.float64)
+    return slerp(image, direction, thetas), [round(x, 4) for x in thetas.tolist()]
+
+
+def nearest(query: Tensor, bank: Tensor, k: int = NEAREST_K, exclude: int | None = None
+            ) -> tuple[list[int], list[float]]:  # fmt: skip
+    """The k rows of bank (N, D) with the highest cosine similarity to query (D,): (indices, similarities)."""
+    sims = F.cosine_similarity(bank.float(), query.float().reshape(1, -1), dim=-1)  # (N,)
+    if exclude is not None:
+        sims[exclude] = -float("inf")
+    k = min(k, bank.shape[0] - (exclude is not None))
+    top = sims.topk(max(k, 0))
+    return top.indices.tolist(), [round(x, 4) for x in top.values.tolist()]
+
+
+@dataclass(frozen=True)
+class GapStats:
+    """The modality gap of a collection: how far apart CLIP keeps images and texts (Liang et al. 2022)."""
+
+    centroid_distance: float  # |mean(unit image embeds) - mean(unit text embeds)|; 0.82 in their measurement
+    centroid_cosine: float  # cosine between the two centroids
+    images: int
+    texts: int
+
+
+def modality_gap(image_embeds: Tensor, text_embeds: Tensor) -> GapStats:
+    """image_embeds (Ni, D), text_embeds (Nt, D), each row normalised first."""
+    if len(image_embeds) == 0 or len(text_embeds) == 0:
+        raise InvalidInput("the modality gap needs at least one image and one text in the collection")
+    ci = F.normalize(image_embeds.float(), dim=-1).mean(0)  # (D,)
+    ct = F.normalize(text_embeds.float(), dim=-1).mean(0)
+    return GapStats(round(float((ci - ct).norm()), 4), round(float(F.cosine_similarity(ci, ct, dim=0)), 4),
+                    len(image_embeds), len(text_embeds))
+
+
+# -- validation ------------------------------------------------------------------------------------------
+def check_strip(steps: Any, seed: Any) -> tuple[int, int]:
+    return as_int("steps", steps, *STRIP_STEPS), as_int("seed", seed, *LIMITS["seed"])
+
+
+def check_settings(backend: UnCLIP, settings: GenerateSettings | None) -> GenerateSettings:
+    return (settings or backend.default_settings()).validated(backend.schedulers)
+
+
+def strip_steps(settings: GenerateSettings, prior_runs: int) -> int:
+    """Denoising steps a strip runs (progress bars): the prior once per text endpoint, then one decode."""
+    up = settings.upsampler.steps if settings.upsampler.enabled else 0
+    return prior_runs * settings.prior.steps + settings.decoder.steps + up
+
+
+def square(image: Image.Image, size: int = 256) -> Image.Image:
+    """Any upload -> an RGB square (centre crop, CLIP's own preprocessing does the same)."""
+    return ImageOps.fit(image.convert("RGB"), (size, size), Image.Resampling.BICUBIC)
+
+
+# -- decoding ----------------------------------------------------------------------------------------------
+@dataclass
+class Strip:
+    """A decoded path through CLIP image-embedding space."""
+
+    images: list[Image.Image]  # one per step, settings in info['parameters']
+    embeds: Tensor  # (N, D) the embeddings that were decoded
+    fractions: list[float]  # t (interpolation) or theta (text diff) of each step
+    angles: list[float]  # degrees from the first step
+    seed: int
+
+
+def decode_stream(backend: UnCLIP, embeds: Tensor, seed: int = 0, settings: GenerateSettings | None = None,
+                  caption: str = "", metadata: Sequence[dict[str, Any]] | None = None
+                  ) -> Generator[Progress, None, list[Image.Image]]:  # fmt: skip
+    """Decode any CLIP image embeddings (N, D) -> N images, every one from the SAME noise (N generators seeded
+    alike), so the only thing that changes along a strip is the embedding. The caption (default: none) is
+    what the decoder's token branch reads; with "" the embedding alone drives the picture."""
+    s = check_settings(backend, settings)
+    seed = as_int("seed", seed, *LIMITS["seed"])
+    models, n = backend.models, embeds.shape[0]
+    if embeds.ndim != 2 or embeds.shape[1] != models.embed_dim:
+        raise InvalidInput(f"embeddings must have shape (N, {models.embed_dim}), got {tuple(embeds.shape)}")
+    gens = [torch.Generator("cpu").manual_seed(seed) for _ in range(n)]  # identical noise for every row
+    text = backend.encode_text([caption] * n)
+    z = embeds.to(models.device, models.dtype)  # (N, D)
+    low = yield from pipeline.decode(models, z, text, backend.empty_text(), s.decoder, gens)  # (N, 3, 64, 64)
+    final = (yield from pipeline.upsample(models, low, s.upsampler, gens)) if s.upsampler.enabled else low
+    base = {"seed": seed, "model": backend.name, "caption": caption, **s.to_dict()}
+    return to_pil(final, [{**base, **m} for m in (metadata or [{}] * n)])
+
+
+def endpoint_stream(backend: UnCLIP, end: Endpoint, name: str, use_prior: bool, seed: int,
+                    settings: GenerateSettings) -> Generator[Progress, None, Tensor]:  # fmt: skip
+    """A caption (through the prior, or its text embedding), an image (CLIP) or an embedding -> (D,)."""
+    if isinstance(end, Tensor):
+        if end.shape != (backend.models.embed_dim,):
+            d = backend.models.embed_dim
+            raise InvalidInput(f"{name} embedding must have shape ({d},), got {tuple(end.shape)}")
+        return end.float().cpu()
+    if isinstance(end, Image.Image):
+        return backend.encode_image(to_tensor(square(end)))[0].float().cpu()
+    text = backend.encode_text([as_prompt(end, name)])
+    if not use_prior:
+        return text.embeds[0].float().cpu()
+    gens = [torch.Generator("cpu").manual_seed(seed)]
+    z = yield from pipeline.sample_prior(backend.models, text, backend.empty_text(), settings.prior, gens)
+    return z[0].float().cpu()
+
+
+def interpolate_stream(backend: UnCLIP, start: Endpoint, end: Endpoint, steps: int = 8, seed: int = 0,
+                       use_prior: bool = True, settings: GenerateSettings | None = None
+                       ) -> Generator[Progress, None, Strip]:  # fmt: skip
+    """Slerp between two endpoints in `steps` even steps; decode every step with the same noise."""
+    steps, seed = check_strip(steps, seed)
+    s = check_settings(backend, settings)
+    a = yield from endpoint_stream(backend, start, "start", bool(use_prior), seed, s)
+    b = yield from endpoint_stream(backend, end, "end", bool(use_prior), seed, s)
+    t = torch.linspace(0.0, 1.0, steps, dtype=torch.float64)
+    path = slerp(a, b, t)  # (steps, D)
+    meta = [{"tool": "interpolate", "t": round(x, 4), "use_prior": bool(use_prior)} for x in t.tolist()]
+    images = yield from decode_stream(backend, path, seed, s, metadata=meta)
+    return Strip(images, path, [round(x, 4) for x in t.tolist()], angles_deg(path, a), seed)
+
+
+def text_diff_stream(backend: UnCLIP, image: Image.Image | Tensor, from_caption: str, to_caption: str,
+                     steps: int = 6, max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None
+                     ) -> Generator[Progress, None, Strip]:  # fmt: skip
+    """Paper §3.3: z_d = normalise(z_t - z_t0); decode slerp(z_i, z_d, theta), theta = 0 .. max_theta."""
+    steps, seed = check_strip(steps, seed)
+    max_theta = as_float("max theta", max_theta, *MAX_THETA)
+    src, dst = as_prompt(from_caption, "from caption"), as_prompt(to_caption, "to caption")
+    s = check_settings(backend, settings)
+    if image is None:
+        raise InvalidInput("image is missing: give the picture to edit")
+    z_i = yield from endpoint_stream(backend, image, "image", False, seed, s)
+    texts = backend.encode_text([src, dst]).embeds.float().cpu()  # (2, D)
+    z_d = text_diff_direction(texts[0], texts[1])
+    path, thetas = text_diff_path(z_i, z_d, steps, max_theta)  # (steps, D)
+    meta = [{"tool": "text_diff", "from": src, "to": dst, "theta": th} for th in thetas]
+    images = yield from decode_stream(backend, path, seed, s, metadata=meta)
+    return Strip(images, path, thetas, angles_deg(path, z_i), seed)
+
+
+def with_decoder(settings: GenerateSettings, steps: Any = None, guidance: Any = None,
+                 upsampler: Any = None) -> GenerateSettings:  # fmt: skip
+    """Settings with the explorer's few overrides (unchecked: `check_settings` validates them)."""
+    d, u = settings.decoder, settings.upsampler
+    d = replace(d, steps=d.steps if steps is None else steps, guidance=d.guidance if guidance is None else guidance)
+    return replace(settings, decoder=d, upsampler=replace(u, enabled=u.enabled if upsampler is None else upsampler))

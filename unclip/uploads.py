@@ -1,0 +1,204 @@
+"""The one place user uploads become images: any file (or PIL image) -> a checked, normalised RGB picture.
+
+Every tab, the CLI and the API go through `inspect_upload` / `load_upload`, so a bad file always gets the same
+clear message (an `InvalidInput` naming the field) and every odd format gets the same treatment:
+
+    bytes that are not an image   -> "image is not an image file PIL can read (PNG, JPEG, WebP, GIF, BMP, TIFF)"
+    fewer than MIN_SIDE px a side -> "image is too small: 1×1 px; it must be at least 16 px on each side"
+    more than MAX_PIXELS pixels   -> refused before decoding (decompression bombs)
+    animated GIF / APNG / WebP    -> the first frame, with a note saying so
+    EXIF orientation              -> applied (the picture as a phone shows it)
+    RGBA / LA / palette + alpha   -> composited on white; the alpha is kept apart (DALL·E: transparent = repaint)
+    16-bit / 32-bit grey, float   -> scaled to 8 bits (not clipped to white)
+    CMYK, YCbCr, LAB, HSV, 1-bit  -> converted to RGB
+
+`working_image` then centre-crops to a square and resizes to the size the model works at, returning the crop
+box so the UI can show what the model sees. Nothing here touches tensors.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from unclip.settings import InvalidInput
+
+MIN_SIDE = 16  # px: anything smaller carries no picture worth editing
+MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (a 10 MB PNG can claim billions of pixels)
+FORMATS = "PNG, JPEG, WebP, GIF, BMP, TIFF"
+Source = str | Path | bytes | Image.Image  # a path, raw file bytes, or an already opened image
+
+
+@dataclass
+class Upload:
+    """A checked upload: RGB on white, its transparency (if any), and what was done to it."""
+
+    image: Image.Image  # RGB, EXIF orientation applied, alpha composited on white
+    alpha: Image.Image | None  # L, 0 = fully transparent; None when the file had no transparency
+    notes: list[str] = field(default_factory=list)  # e.g. "animated GIF: used its first frame of 12"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size
+
+
+def _open(source: Source, name: str) -> Image.Image:
+    """Open lazily (header only) and refuse non-images and decompression bombs before any pixel is decoded."""
+    if isinstance(source, Image.Image):
+        return source
+    if source is None or (isinstance(source, (str, bytes)) and not source):
+        raise InvalidInput(f"{name} is missing: upload an image")
+    stream: Any = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else Path(source)
+    if isinstance(stream, Path) and not stream.is_file():
+        raise InvalidInput(f"{name} file not found: {stream.name}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(stream)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidInput(f"{name} is too large to decode safely (at most {MAX_PIXELS:,} pixels)") from None
+    except UnidentifiedImageError:
+        raise InvalidInput(f"{name} is not an image file PIL can read ({FORMATS})") from None
+    except OSError as e:
+        raise InvalidInput(f"{name} could not be read: {e}") from None
+    return im
+
+
+def _check_size(im: Image.Image, name: str) -> None:
+    w, h = im.size
+    if w * h > MAX_PIXELS:
+        raise InvalidInput(f"{name} is too large: {w}×{h} = {w * h:,} pixels (at most {MAX_PIXELS:,}); "
+                           "downscale it first")  # fmt: skip
+    if min(w, h) < MIN_SIDE:
+        raise InvalidInput(f"{name} is too small: {w}×{h} px; it must be at least {MIN_SIDE} px on each side")
+
+
+def _first_frame(im: Image.Image, notes: list[str]) -> Image.Image:
+    frames = getattr(im, "n_frames", 1)
+    if frames > 1:
+        im.seek(0)
+        notes.append(f"animated {im.format or 'image'} ({frames} frames): used its first frame")
+    return im
+
+
+def _to_8bit(im: Image.Image, notes: list[str]) -> Image.Image:
+    """High-bit-depth grey ('I;16', 'I', 'F') -> 'L' scaled by the data's range (PIL's convert would clip)."""
+    a = np.asarray(im).astype(np.float64)  # (H, W)
+    top = 65535.0 if a.max(initial=0) > 255 else 255.0
+    if im.mode == "F":
+        top = 1.0 if a.max(initial=0) <= 1.0 else max(a.max(initial=0), 1.0)
+    notes.append(f"{im.mode} image scaled to 8 bits")
+    return Image.fromarray(np.clip(a / top * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+
+
+def _split_alpha(im: Image.Image, notes: list[str]) -> tuple[Image.Image, Image.Image | None]:
+    """Any mode -> (RGB on white, alpha L or None)."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        im = _to_8bit(im, notes)
+    if im.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        notes.append(f"converted from {im.mode} to RGB")
+    has_alpha = "A" in im.getbands() or "transparency" in im.info
+    if not has_alpha:
+        return im.convert("RGB"), None
+    rgba = im.convert("RGBA")
+    alpha = rgba.getchannel("A")
+    if alpha.getextrema()[0] == 255:  # an alpha channel with nothing transparent
+        return rgba.convert("RGB"), None
+    flat = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
+    return flat, alpha
+
+
+def inspect_upload(source: Source, name: str = "image") -> Upload:
+    """Open, check and normalise one upload; raises InvalidInput naming `name` with what is wrong."""
+    im = _open(source, name)
+    _check_size(im, name)  # before decoding: the header already knows the size
+    notes: list[str] = []
+    try:
+        im = _first_frame(im, notes)
+        im.load()
+        if im.getexif().get(274, 1) != 1:  # 274 = Orientation; 1 = upright
+            notes.append("rotated as its EXIF orientation says")
+        im = ImageOps.exif_transpose(im)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise InvalidInput(f"{name} is damaged or truncated: {e}") from None
+    rgb, alpha = _split_alpha(im, notes)
+    return Upload(rgb, alpha, notes)
+
+
+def load_upload(source: Source, name: str = "image") -> Image.Image:
+    """Any upload -> RGB PIL image (see the module docstring for what is checked and converted)."""
+    return inspect_upload(source, name).image
+
+
+# -- the square the model works on ---------------------------------------------------------------------------
+def centre_box(size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The largest centred square (left, top, right, bottom) of an image of `size` (w, h)."""
+    w, h = size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    return left, top, left + side, top + side
+
+
+def working_image(image: Image.Image, side: int) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """Centre-crop to a square and resize to side×side (Lanczos); returns the image and the crop box.
+
+    An RGB image that is already side×side is returned unchanged (pixel-exact: edits keep its pixels)."""
+    box = centre_box(image.size)
+    if image.size == (side, side) and image.mode == "RGB":
+        return image, box
+    return image.convert("RGB").crop(box).resize((side, side), Image.Resampling.LANCZOS), box
+
+
+def describe_crop(size: tuple[int, int], side: int) -> str:
+    """What `working_image` did, in words: 'cropped 1024×768 to its centre 768×768, resized to 256×256'."""
+    left, top, right, bottom = centre_box(size)
+    steps = [] if size == (right - left, bottom - top) else [
+        f"cropped {size[0]}×{size[1]} to its centre {right - left}×{bottom - top}"]
+    if right - left != side:
+        steps.append(f"resized to {side}×{side}")
+    return ", ".join(steps) or f"used as is ({side}×{side})"
+
+
+# -- masks: white (or opaque paint, or transparency) = repaint ------------------------------------------------------
+def mask_from_image(source: Source, name: str = "mask") -> Image.Image:
+    """An uploaded mask -> L, 255 = repaint. With transparent pixels, those are the region (DALL·E's API
+    convention); an opaque mask: white (brightness > 127) is the region. `invert` in the tabs flips either."""
+    up = inspect_upload(source, name)
+    from_alpha = mask_from_alpha(up.alpha)
+    if from_alpha is not None:
+        return from_alpha
+    return up.image.convert("L").point(lambda v: 255 if v > 127 else 0)
+
+
+def mask_from_layers(layers: list[Source], size: tuple[int, int], name: str = "mask") -> Image.Image | None:
+    """Brush strokes (gr.ImageEditor layers, RGBA): painted = alpha > 0 in any layer. None when nothing is painted."""
+    painted = np.zeros((size[1], size[0]), dtype=bool)
+    for layer in layers:
+        im = _open(layer, name)
+        _check_size(im, name)
+        rgba = im.convert("RGBA")
+        if rgba.size != size:
+            rgba = rgba.resize(size, Image.Resampling.NEAREST)
+        painted |= np.asarray(rgba.getchannel("A")) > 0
+    return Image.fromarray(painted.astype(np.uint8) * 255, mode="L") if painted.any() else None
+
+
+def mask_from_alpha(alpha: Image.Image | None) -> Image.Image | None:
+    """DALL·E's convention: fully transparent pixels are the ones to repaint. None when nothing is transparent."""
+    if alpha is None:
+        return None
+    mask = alpha.point(lambda v: 255 if v == 0 else 0)
+    return mask if mask.getextrema()[1] == 255 else None
+
+
+def working_mask(mask: Image.Image, image_size: tuple[int, int], side: int) -> Image.Image:
+    """A mask for the original upload -> the working square (same crop as `working_image`), L side×side."""
+    if mask.size != image_size:
+        mask = mask.resize(image_size, Image.Resampling.NEAREST)
+    return mask.convert("L").crop(centre_box(image_size)).resize((side, side), Image.Resampling.BILINEAR)
