@@ -29,9 +29,9 @@ def test_fidelity_is_perfect_for_the_truth_and_zero_for_blank(world):
     truth = fidelity(world, scenes, _oracle(world, scenes))
     assert truth["object_recall"] == truth["background_accuracy"] == 1.0
     assert truth["relation_accuracy"] == 1.0 and truth["n_relations"] > 10
-    blank = _oracle(world, scenes)
-    blank["presence"][:] = 0
-    assert fidelity(world, scenes, blank)["object_recall"] == 0.0
+    wrong = _oracle(world, scenes)
+    wrong["presence"] = 1.0 - wrong["presence"]  # every label but the true ones
+    assert fidelity(world, scenes, wrong)["object_recall"] == 0.0
 
 
 def test_frechet_is_zero_for_identical_sets_and_grows_with_shift():

@@ -25,21 +25,24 @@ from unclip.world.catalog import SHAPE_COLORS, SHAPES
 JUDGE_DIR = Path(__file__).resolve().parents[2] / "models" / "judge-emoji"
 
 
-def _block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.SiLU(), nn.MaxPool2d(2))
+def _block(cin: int, cout: int, convs: int = 2) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(convs):
+        layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.SiLU()]
+    return nn.Sequential(*layers, nn.MaxPool2d(2))
 
 
 class Judge(nn.Module):
     def __init__(self, n_labels: int, n_backgrounds: int, n_shapes: int, n_colors: int, width: int = 32):
         super().__init__()
         self.sizes = (n_labels, n_backgrounds, n_shapes, n_colors)
-        self.features = nn.Sequential(_block(5, width), _block(width, 2 * width), _block(2 * width, 3 * width))
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(3 * width * 64, 512), nn.SiLU(),
+        self.features = nn.Sequential(_block(5, width, 1), _block(width, 2 * width), _block(2 * width, 4 * width))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * width * 64, 512), nn.SiLU(),
                                   nn.Linear(512, 3 * n_labels + n_backgrounds + n_shapes * (n_colors + 1)))
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
-        """(B, 3, 64, 64) in [-1, 1] -> presence logits (B, L), centres (B, L, 2) in [0, 1], background
-        logits (B, G), shape colour logits (B, S, C + 1) (last = shape absent)."""
+        """(B, 3, 64, 64) in [-1, 1] -> label logits (B, L) (a softmax: which objects), centres (B, L, 2) in
+        [0, 1], background logits (B, G), shape colour logits (B, S, C + 1) (last = shape absent)."""
         b, _, h, w = x.shape
         ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
         coords = torch.stack([xs, ys]).to(x).expand(b, 2, h, w)  # CoordConv: position is what relations need
@@ -72,7 +75,8 @@ def targets(world: EmojiWorld, scenes: list[Scene]) -> dict[str, Tensor]:
 def judge_loss(pred: dict[str, Tensor], tgt: dict[str, Tensor]) -> Tensor:
     present = tgt["presence"][..., None]
     centre = (F.l1_loss(pred["centre"], tgt["centre"], reduction="none") * present).sum() / present.sum().clamp_min(1)
-    return (F.binary_cross_entropy_with_logits(pred["presence"], tgt["presence"]) * 10
+    share = tgt["presence"] / tgt["presence"].sum(1, keepdim=True)  # soft target: uniform over the scene's labels
+    return (-(share * F.log_softmax(pred["presence"], dim=1)).sum(1).mean()
             + F.cross_entropy(pred["background"], tgt["background"])
             + F.cross_entropy(pred["shape_color"].flatten(0, 1), tgt["shape_color"].flatten()) + 5 * centre)
 
@@ -81,7 +85,7 @@ def new_judge(world: EmojiWorld) -> Judge:
     return Judge(len(world.labels), len(world.backgrounds), len(SHAPES), len(SHAPE_COLORS))
 
 
-def train_judge(out: Path = JUDGE_DIR, steps: int = 2000, batch: int = 64, seed: int = 0) -> Judge:
+def train_judge(out: Path = JUDGE_DIR, steps: int = 1200, batch: int = 64, seed: int = 0) -> Judge:
     """Train on freshly rendered scenes (split 'any': the judge may know every pair) and save safetensors."""
     torch.manual_seed(seed)
     world = EmojiWorld()
@@ -120,9 +124,9 @@ def load_judge(directory: Path = JUDGE_DIR) -> Judge | None:
 
 @torch.no_grad()
 def judge_images(judge: Judge, images: Tensor) -> dict[str, np.ndarray]:
-    """(B, 3, H, W) in [-1, 1] -> numpy predictions (probabilities, centres, argmax classes)."""
+    """(B, 3, H, W) in [-1, 1] -> numpy predictions: label probabilities (softmax), centres, argmax classes."""
     if images.shape[-1] != 64:
         images = F.interpolate(images, size=(64, 64), mode="bilinear", antialias=True)
     p = judge(images.float().cpu())
-    return {"presence": p["presence"].sigmoid().numpy(), "centre": p["centre"].numpy(),
+    return {"presence": p["presence"].softmax(-1).numpy(), "centre": p["centre"].numpy(),
             "background": p["background"].argmax(-1).numpy(), "shape_color": p["shape_color"].argmax(-1).numpy()}

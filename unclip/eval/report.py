@@ -38,12 +38,14 @@ SPATIAL = {"left of": (0, -1), "right of": (0, 1), "above": (1, -1), "below": (1
 
 
 def fidelity(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]) -> dict[str, float]:
-    """Judge predictions vs each caption's ground truth."""
+    """Judge predictions vs each caption's ground truth. An object counts as found when it is among the judge's
+    k likeliest labels, k = the number of distinct objects the caption names."""
     index, shapes = {name: i for i, name in enumerate(world.labels)}, list(SHAPES)
     recall, bg, rel, col = [], [], [], []
     for k, scene in enumerate(scenes):
         labels = sorted(set(scene.labels))
-        found = {lab: pred["presence"][k, index[lab]] > 0.5 for lab in labels}
+        top = set(np.argsort(-pred["presence"][k])[: len(labels)].tolist())  # the judge's k likeliest labels
+        found = {lab: index[lab] in top for lab in labels}
         recall.append(np.mean(list(found.values())))
         bg.append(world.backgrounds[pred["background"][k]] == scene.background)
         for o in scene.objects:
