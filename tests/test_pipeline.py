@@ -219,3 +219,21 @@ def test_bad_settings_name_the_field(backend: UnCLIP, change: dict, message: str
 def test_bad_requests_name_the_field(backend: UnCLIP, prompt: object, n: object, seed: object, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         backend.check(prompt, n, seed, None)
+
+
+def test_an_untrained_residual_upsampler_is_exactly_bicubic() -> None:
+    """The upsampler predicts x0 = bicubic + residual with a zero-initialised output layer (config.UpsamplerConfig)."""
+    import torch.nn.functional as F
+
+    from unclip.families import tiny
+    from unclip.sampling import drain
+    from unclip.settings import UpsamplerSettings
+
+    models = tiny.build_random()
+    assert models.upsampler_residual and models.scheduler_configs["upsampler"]["prediction_type"] == "sample"
+    low = torch.rand(2, 3, 16, 16) * 2 - 1
+    gens = [torch.Generator().manual_seed(i) for i in range(2)]
+    out = drain(P.upsample(models, low, UpsamplerSettings(steps=3, scheduler="ddim"), gens))
+    factor = models.upsample_factor
+    bicubic = F.interpolate(low, scale_factor=factor, mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+    torch.testing.assert_close(out, bicubic, atol=1e-5, rtol=0)

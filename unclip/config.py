@@ -127,11 +127,16 @@ class UpsamplerConfig:
 
     `patch_size` p > 1 runs the UNet on p x p space-to-depth patches (pixel_unshuffle, as in Hoogeboom et al.
     2023, "simple diffusion"): 16x fewer positions at p = 4, which is what makes 256 px affordable on a CPU.
-    Karlo's upsampler is the p = 1 case.
+    Karlo's upsampler is the p = 1 case (and predicts epsilon).
+
+    With `residual`, the UNet predicts the clean image x0 as a correction to the bicubic upsample instead of
+    the noise: a p x p patch of white noise (3 p^2 numbers) does not fit through a narrow first level, a patch
+    of a clean image does, and an untrained (zero-output) upsampler is already bicubic.
     """
 
     sample_size: int = 256  # output size
     patch_size: int = 4
+    residual: bool = True  # predict x0 as bicubic + residual (zero-initialised: starts as exactly bicubic)
     block_out_channels: tuple[int, ...] = (32, 64, 96, 128)
     layers_per_block: int = 1
     num_train_timesteps: int = 1000

@@ -64,6 +64,7 @@ class UnCLIPModels:
     image_std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     normalize_embeddings: bool = True  # tiny: every embedding lives on the unit sphere
     upsampler_patch: int = 1  # the upsampler UNet sees p x p space-to-depth patches (config.UpsamplerConfig)
+    upsampler_residual: bool = False  # it predicts x0 - bicubic (its scheduler's prediction_type is "sample")
     upsampler_last: nn.Module | None = None  # Karlo runs its last super-res step with a second UNet
     defaults: Defaults = field(default_factory=Defaults)
     notice: str = ""  # shown in the UI, e.g. "bundled weights missing: running tiny-random"

@@ -114,7 +114,8 @@ def upsample(models: UnCLIPModels, low_res: Tensor, settings: UpsamplerSettings,
     def denoise(x: Tensor, t: Tensor) -> Tensor:
         unet = models.upsampler_last if (models.upsampler_last is not None and int(t) == last_t) else models.upsampler
         inp = F.pixel_unshuffle(torch.cat([x, up], dim=1), patch)  # (B, 6 p^2, H/p, W/p)
-        return F.pixel_shuffle(unet(inp, t).sample, patch)  # (B, 3, H, W) epsilon
+        out = F.pixel_shuffle(unet(inp, t).sample, patch)  # (B, 3, H, W): epsilon, or x0 - bicubic
+        return up + out if models.upsampler_residual else out
 
     x = randn((3, h, w), generators, models.device, models.dtype)
     image = yield from sample_loop(denoise, scheduler, x, steps=settings.steps, generators=generators,

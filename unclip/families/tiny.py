@@ -31,13 +31,14 @@ FAMILY = "tiny"
 CONFIG_FILE = "unclip_config.json"
 
 
-def scheduler_configs(num_train_timesteps: int = 1000) -> dict[str, dict[str, Any]]:
+def scheduler_configs(num_train_timesteps: int = 1000, residual_upsampler: bool = True) -> dict[str, dict[str, Any]]:
     """Training schedules (cosine, Nichol & Dhariwal 2021). Samplers are built from these per request."""
     base = {"num_train_timesteps": num_train_timesteps, "beta_schedule": "squaredcos_cap_v2"}
+    upsampler_target = "sample" if residual_upsampler else "epsilon"
     return {
         "prior": {**base, "prediction_type": "sample", "clip_sample": True, "clip_sample_range": 5.0},
         "decoder": {**base, "prediction_type": "epsilon", "clip_sample": True, "clip_sample_range": 1.0},
-        "upsampler": {**base, "prediction_type": "epsilon", "clip_sample": True, "clip_sample_range": 1.0},
+        "upsampler": {**base, "prediction_type": upsampler_target, "clip_sample": True, "clip_sample_range": 1.0},
     }
 
 
@@ -53,21 +54,26 @@ def build_components(config: TinyConfig, seed: int = 0) -> dict[str, torch.nn.Mo
     with torch.no_grad():  # identity normalisation until the trainer measures CLIP's statistics
         prior.clip_mean.zero_()
         prior.clip_std.fill_(c.clip.embed_dim**-0.5)
+    upsampler = UNet2DModel(**c.upsampler.kwargs())
+    if c.upsampler.residual:  # zero output: an untrained residual upsampler is exactly bicubic
+        torch.nn.init.zeros_(upsampler.conv_out.weight)
+        torch.nn.init.zeros_(upsampler.conv_out.bias)
     return {
         "clip": build_clip(c),
         "prior": prior,
         "text_proj": UnCLIPTextProjModel(**c.decoder.text_proj_kwargs(c.clip)),
         "decoder": UNet2DConditionModel(**c.decoder.unet_kwargs(c.clip)),
-        "upsampler": UNet2DModel(**c.upsampler.kwargs()),
+        "upsampler": upsampler,
     }
 
 
 def assemble(parts: dict[str, torch.nn.Module], config: TinyConfig, defaults: Defaults, name: str,
              notice: str = "", schedules: dict[str, dict[str, Any]] | None = None) -> UnCLIPModels:
-    return UnCLIPModels(upsampler_patch=config.upsampler.patch_size,
+    return UnCLIPModels(upsampler_patch=config.upsampler.patch_size, upsampler_residual=config.upsampler.residual,
         family=FAMILY, clip=parts["clip"], tokenizer=open_clip.tokenizer.SimpleTokenizer(),
         prior=parts["prior"], text_proj=parts["text_proj"], decoder=parts["decoder"],
-        upsampler=parts["upsampler"], scheduler_configs=schedules or scheduler_configs(),
+        upsampler=parts["upsampler"], scheduler_configs=schedules or scheduler_configs(
+            residual_upsampler=config.upsampler.residual),
         defaults=defaults, name=name, notice=notice)
 
 
@@ -132,6 +138,8 @@ def load(directory: str | Path, name: str | None = None) -> UnCLIPModels:
     clip_cfg = json.loads((d / "clip" / "open_clip_config.json").read_text()).get("preprocess_cfg", {})
     schedules = json.loads((d / "scheduler_configs.json").read_text())
     config = TinyConfig.from_dict(meta["config"])
+    # what the upsampler predicts follows from its config (x0 as a residual, or epsilon)
+    schedules["upsampler"]["prediction_type"] = "sample" if config.upsampler.residual else "epsilon"
     models = assemble(parts, config, Defaults(**meta.get("defaults", {})), name or d.name, schedules=schedules)
     models.image_mean = tuple(clip_cfg.get("mean", models.image_mean))
     models.image_std = tuple(clip_cfg.get("std", models.image_std))

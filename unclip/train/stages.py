@@ -172,8 +172,10 @@ def upsampler_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs, cr
         low = low + sigma * torch.randn(low.shape, generator=g).to(low)
         up = F.interpolate(low, scale_factor=factor, mode="bicubic", align_corners=False).clamp(-1, 1)
         xt, t, noise = _noised(scheduler, hi, g)
-        eps = F.pixel_shuffle(module(F.pixel_unshuffle(torch.cat([xt, up], 1), p), t).sample, p)
-        return min_snr_mse(scheduler, eps, noise, t)
+        out = F.pixel_shuffle(module(F.pixel_unshuffle(torch.cat([xt, up], 1), p), t).sample, p)
+        if models.upsampler_residual:  # x0-prediction as bicubic + residual (config.UpsamplerConfig)
+            return F.mse_loss((up + out).float(), hi.float())
+        return min_snr_mse(scheduler, out, noise, t)
 
     return Stage("upsampler", module, loss, lambda ema: models.upsampler.load_state_dict(ema.state_dict()))
 
