@@ -106,7 +106,8 @@ def train_judge(out: Path = JUDGE_DIR, steps: int = 1200, batch: int = 64, seed:
             print(f"[judge] step {step + 1}/{steps} loss {loss.item():.4f} ({time.time() - t0:.0f} s)", flush=True)
     judge.eval()
     out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in judge.state_dict().items()}, out / "judge.safetensors")
+    half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in judge.state_dict().items()}
+    save_file(half, out / "judge.safetensors")  # fp16 on disk, float32 once loaded
     (out / "judge.json").write_text(json.dumps({"labels": world.labels, "backgrounds": world.backgrounds,
                                                 "shapes": list(SHAPES), "colors": list(SHAPE_COLORS),
                                                 "steps": steps, "batch": batch, "seconds": round(time.time() - t0)}))

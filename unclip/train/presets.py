@@ -1,8 +1,9 @@
 """Whole-model recipes: `python -m unclip train all --preset cpu|gpu` runs the four stages in order.
 
-    cpu   what the shipped tiny-emoji weights were trained with, on 2 CPU cores (one thread per stage; the
-          stage time limits add up to about 2 hours). A reduced run: see the model card.
-    gpu   the intended recipe for one H100/H200 (bf16 autocast), sized to finish in under an hour.
+    cpu   what the shipped tiny-emoji weights were trained with, on 2 shared CPU cores (one thread per stage;
+          the stage time limits add up to about 2.8 hours). A reduced run: see the model card.
+    gpu   the intended recipe for one H100/H200 (bf16 autocast), sized for under an hour; NOT yet run (no GPU
+          was lent to the session that wrote it), so its step times are estimates.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from typing import Any
 ORDER = ("clip", "prior", "decoder", "upsampler")
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "cpu": {
-        "clip": {"steps": 4000, "batch": 96, "lr": 5e-4, "warmup": 200, "time_limit": 1080, "threads": 1},
-        "prior": {"steps": 6000, "batch": 128, "lr": 3e-4, "warmup": 200, "time_limit": 900, "threads": 1},
-        "decoder": {"steps": 20000, "batch": 24, "lr": 5e-4, "warmup": 200, "time_limit": 3900, "threads": 1},
-        "upsampler": {"steps": 8000, "batch": 12, "lr": 5e-4, "warmup": 100, "time_limit": 1500, "threads": 1},
+    "cpu": {  # the shipped weights' recipe (run in legs with resume; see models/tiny-emoji/README.md)
+        "clip": {"steps": 1400, "batch": 96, "lr": 5e-4, "warmup": 200, "time_limit": 2400, "threads": 1},
+        "prior": {"steps": 800, "batch": 128, "lr": 3e-4, "warmup": 200, "time_limit": 2400, "threads": 1},
+        "decoder": {"steps": 1200, "batch": 16, "lr": 6e-4, "warmup": 100, "time_limit": 3900, "threads": 1},
+        "upsampler": {"steps": 1500, "batch": 12, "lr": 5e-4, "warmup": 50, "time_limit": 1260, "threads": 1},
     },
     "gpu": {
         "clip": {"steps": 12000, "batch": 512, "lr": 1e-3, "warmup": 500, "time_limit": 900},
