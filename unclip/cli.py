@@ -30,13 +30,18 @@ def _generate_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, default="prior", help="what the decoder is conditioned on")
     p.add_argument("--compare", action="store_true", help="all three modes (the paper's prior ablation)")
     p.add_argument("--device", default=None)
+    add_stage_args(p)
+    return p
+
+
+def add_stage_args(p: argparse.ArgumentParser) -> None:
+    """Per-stage sampling flags (steps, scheduler, guidance, --no-upsample); read back by `_settings`."""
     for stage in ("prior", "decoder", "upsampler"):
         p.add_argument(f"--{stage}-steps", type=int, default=None)
         p.add_argument(f"--{stage}-scheduler", default=None)
     for stage in ("prior", "decoder"):
         p.add_argument(f"--{stage}-guidance", type=float, default=None)
     p.add_argument("--no-upsample", action="store_true", help="stop at the decoder's 64 px")
-    return p
 
 
 def _settings(backend, ns: argparse.Namespace, mode: str):

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from unclip.cli import add_stage_args
 from unclip.settings import MODES, InvalidInput
 
 ANCHORS = ("center", "left", "right", "top", "bottom")
@@ -29,12 +30,7 @@ def _common(p: argparse.ArgumentParser, n: int) -> None:
     p.add_argument("--model", default=os.environ.get("UNCLIP_MODEL", "tiny-emoji"))
     p.add_argument("--device", default=None)
     p.add_argument("--mode", choices=MODES, default="prior", help="with --condition prompt: how the prompt is used")
-    for stage in ("prior", "decoder", "upsampler"):
-        p.add_argument(f"--{stage}-steps", type=int, default=None)
-        p.add_argument(f"--{stage}-scheduler", default=None)
-    for stage in ("prior", "decoder"):
-        p.add_argument(f"--{stage}-guidance", type=float, default=None)
-    p.add_argument("--no-upsample", action="store_true", help="stop at the decoder's 64 px")
+    add_stage_args(p)
 
 
 def parser(verb: str) -> argparse.ArgumentParser:
