@@ -9,7 +9,6 @@ device, per stage; the app's start-up time to its first HTTP response; and the p
 from __future__ import annotations
 
 import argparse
-import collections
 import os
 import resource
 import socket
@@ -23,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_edit import timed  # noqa: E402  (one timing loop for every benchmark)
+
 
 def time_generate(model: str, runs: int, n: int) -> dict:
     from unclip import load_backend
@@ -30,21 +31,8 @@ def time_generate(model: str, runs: int, n: int) -> dict:
     t0 = time.perf_counter()
     backend = load_backend(model)
     load_s = time.perf_counter() - t0
-    backend.generate("a red apple left of a cat", n=n, seed=0)  # warm-up (allocator, lazy inits)
-    totals, stages = [], collections.defaultdict(list)
-    for r in range(runs):
-        per_stage, last = collections.defaultdict(float), time.perf_counter()
-        start = last
-        gen = backend.generate_stream("a red apple left of a cat", n=n, seed=r)
-        for progress in gen:
-            now = time.perf_counter()
-            per_stage[progress.stage] += now - last
-            last = now
-        totals.append(time.perf_counter() - start)
-        for k, v in per_stage.items():
-            stages[k].append(v)
-    return {"model": backend.name, "device": str(backend.models.device), "load_s": load_s, "totals": totals,
-            "stages": {k: statistics.median(v) for k, v in stages.items()},
+    t = timed(lambda seed: backend.generate_stream("a red apple left of a cat", n=n, seed=seed), runs)
+    return {"model": backend.name, "device": str(backend.models.device), "load_s": load_s, **t,
             "settings": backend.default_settings().to_dict()}
 
 

@@ -13,7 +13,8 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from components.common import raw, save_outputs
+from components import send_to
+from components.common import png_gallery, raw, save_outputs
 from components.stage_settings import MODE_LABELS, to_settings
 from unclip import InvalidInput, UnCLIP
 from unclip.edit import Edit
@@ -150,3 +151,17 @@ def summary(backend: UnCLIP, edit: Edit, seconds: float, what: str) -> str:
     return (f"**{n} {what}{'s' if n > 1 else ''}** from {seed_text}{caption} in {seconds:.1f} s with model "
             f"`{backend.name}`. Input: {edit.options.get('input', '')}. Each PNG keeps the settings in its "
             f"`parameters` metadata.{format_warnings(edit.warnings)}")  # fmt: skip
+
+
+def results_column(prefix: str, tab: str, seen_label: str, gallery_label: str) -> dict[str, gr.components.Component]:
+    """What the model saw, the live preview, a PNG gallery (a send-to source), a summary and the PNG files."""
+    with gr.Row():
+        seen = gr.Image(label=seen_label, height=200, interactive=False, buttons=[], elem_id=f"{prefix}-seen")
+        preview = gr.Image(label="Live preview", height=200, interactive=False, buttons=[],
+                           elem_id=f"{prefix}-preview", elem_classes=["pixelated"])  # fmt: skip
+    gallery = png_gallery(gallery_label, columns=4, elem_id=f"{prefix}-gallery")
+    send_to.gallery_source(gallery, prefix, exclude=tab)
+    info = gr.Markdown(elem_id=f"{prefix}-info")
+    files = gr.File(label="PNG files (settings in their metadata)", file_count="multiple", interactive=False,
+                    height=140, elem_id=f"{prefix}-files")  # fmt: skip
+    return {"seen": seen, "preview": preview, "gallery": gallery, "info": info, "files": files}

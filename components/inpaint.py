@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 
 from components import send_to
-from components.common import follow, how_it_works, pick_seed, png_gallery, preview_grid, raw, seed_row, user_errors
+from components.common import follow, how_it_works, pick_seed, preview_grid, raw, seed_row, user_errors
 from components.edit_common import (
     Number,
     crop_preview,
@@ -23,6 +23,7 @@ from components.edit_common import (
     example,
     file_input,
     gallery_items,
+    results_column,
     save_pngs,
     seen_image,
     settings_from,
@@ -146,16 +147,9 @@ def build(backend: UnCLIP) -> None:
             w = inputs_column(backend)
             controls = edit_controls(backend, "inpaint", with_prior=True)
         with gr.Column(scale=3, min_width=340):
-            with gr.Row():
-                seen = gr.Image(label=f"What the model sees ({side}×{side}, region tinted)", height=200,
-                                interactive=False, buttons=[], elem_id="inpaint-seen")  # fmt: skip
-                preview = gr.Image(label="Live preview", height=200, interactive=False, buttons=[],
-                                   elem_id="inpaint-preview", elem_classes=["pixelated"])  # fmt: skip
-            gallery = png_gallery("Results", columns=4, elem_id="inpaint-gallery")
-            send_to.gallery_source(gallery, "inpaint", exclude="Inpaint")
-            info = gr.Markdown(elem_id="inpaint-info")
-            files = gr.File(label="PNG files (settings in their metadata)", file_count="multiple", interactive=False,
-                            height=140, elem_id="inpaint-files")  # fmt: skip
+            out = results_column("inpaint", "Inpaint", f"What the model sees ({side}×{side}, region tinted)",
+                                 "Results")
+            seen, preview, gallery, info, files = (out[k] for k in ("seen", "preview", "gallery", "info", "files"))
     how_it_works("How inpainting works", HOW)
     send_to.target("Inpaint", w["image"])
     w["image"].upload(lambda v: crop_preview((v or {}).get("background"), side), inputs=w["image"],

@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from components import send_to
-from components.common import follow, how_it_works, pick_seed, png_gallery, preview_grid, raw, seed_row, user_errors
+from components.common import follow, how_it_works, pick_seed, preview_grid, raw, seed_row, user_errors
 from components.edit_common import (
     Number,
     crop_preview,
@@ -21,6 +21,7 @@ from components.edit_common import (
     example,
     file_input,
     gallery_items,
+    results_column,
     save_pngs,
     seen_image,
     settings_from,
@@ -95,16 +96,8 @@ def build(backend: UnCLIP) -> None:
                 stop = gr.Button("Stop", variant="stop", elem_id="vary-stop")
             controls = edit_controls(backend, "vary", with_prior=False)
         with gr.Column(scale=3, min_width=340):
-            with gr.Row():
-                seen = gr.Image(label=f"What the model sees ({side}×{side})", height=200, interactive=False,
-                                buttons=[], elem_id="vary-seen")  # fmt: skip
-                preview = gr.Image(label="Live preview", height=200, interactive=False, buttons=[],
-                                   elem_id="vary-preview", elem_classes=["pixelated"])  # fmt: skip
-            gallery = png_gallery("Variations", columns=4, elem_id="vary-gallery")
-            send_to.gallery_source(gallery, "vary", exclude="Variations")
-            info = gr.Markdown(elem_id="vary-info")
-            files = gr.File(label="PNG files (settings in their metadata)", file_count="multiple", interactive=False,
-                            height=140, elem_id="vary-files")  # fmt: skip
+            out = results_column("vary", "Variations", f"What the model sees ({side}×{side})", "Variations")
+            seen, preview, gallery, info, files = (out[k] for k in ("seen", "preview", "gallery", "info", "files"))
     how_it_works("How variations work", HOW)
     send_to.target("Variations", image)
     image.change(lambda path: crop_preview(path, side), inputs=image, outputs=[seen, crop_note],
