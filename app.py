@@ -1,9 +1,10 @@
 """unCLIP Studio: compose the Gradio app from components/ over ONE backend, then launch it.
 
-    python app.py [--model tiny-emoji|tiny-random|DIR] [--host 127.0.0.1] [--port 7860]
+    python app.py [--model tiny-emoji|tiny-random|karlo|kandinsky-2.2|DIR] [--offload] [--host 127.0.0.1] [--port 7860]
 
-Environment (as Hugging Face Spaces sets it): UNCLIP_MODEL, GRADIO_SERVER_NAME, GRADIO_SERVER_PORT; with
-SPACE_ID set the app binds 0.0.0.0. Each tab is one `components/<tab>.py::build(backend)` call.
+Environment (as Hugging Face Spaces sets it): UNCLIP_MODEL, UNCLIP_OFFLOAD=1, GRADIO_SERVER_NAME,
+GRADIO_SERVER_PORT, HF_HOME / HF_HUB_OFFLINE (where hub models are looked for); with SPACE_ID set the app binds
+0.0.0.0. Each tab is one `components/<tab>.py::build(backend)` call.
 """
 
 from __future__ import annotations
@@ -77,7 +78,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--model",
         default=env.get("UNCLIP_MODEL", "tiny-emoji"),
-        help="tiny-emoji (bundled, default), tiny-random, or a model directory (env UNCLIP_MODEL)",
+        help="tiny-emoji (bundled, default), tiny-random, karlo, kandinsky-2.2, or a model directory: a tiny model "
+        "you trained, or karlo / kandinsky-2.2 in the hub's layout (env UNCLIP_MODEL)",
+    )
+    parser.add_argument(
+        "--offload",
+        action="store_true",
+        default=env.get("UNCLIP_OFFLOAD", "") in ("1", "true", "yes"),
+        help="GPU: keep weights in CPU memory, move each component to the GPU only while it runs (env UNCLIP_OFFLOAD)",
     )
     parser.add_argument(
         "--host",
@@ -96,7 +104,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     try:
-        backend = load_backend(args.model)
+        backend = load_backend(args.model, offload=args.offload)
     except ValueError as e:
         sys.exit(f"error: {e}")
     if backend.notice:

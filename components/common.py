@@ -11,7 +11,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,18 @@ RANDOM_SEED_MAX = 999_999  # random seeds stay short enough to read out in class
 
 # -- inputs that leave validation to the backend --------------------------------------------------------
 C = TypeVar("C", bound=gr.components.Component)
+F = TypeVar("F", bound=Callable[..., Any])
+GPU_SECONDS = 120  # ZeroGPU time asked per call (Karlo's 25/25/7 steps at batch 8 fit well inside)
+
+
+def on_gpu(fn: F) -> F:
+    """Hugging Face ZeroGPU: `spaces.GPU(fn)` when the `spaces` package is installed (a Space), else `fn` itself.
+    Every handler that runs a model goes through this; the signature (which Gradio reads) is preserved."""
+    try:
+        import spaces  # type: ignore[import-not-found]
+    except ImportError:
+        return fn
+    return spaces.GPU(duration=GPU_SECONDS)(fn)
 
 
 def raw(component: C) -> C:

@@ -15,8 +15,9 @@ from PIL import Image
 
 from components import send_to
 from components.common import png_gallery, raw, save_outputs
-from components.stage_settings import MODE_LABELS, to_settings
+from components.stage_settings import MODE_LABELS, to_settings, upsampler_checkbox
 from unclip import InvalidInput, UnCLIP
+from unclip.analysis import stage_shapes
 from unclip.edit import Edit
 from unclip.masks import overlay
 from unclip.settings import LIMITS, MODE_HELP, GenerateSettings
@@ -58,6 +59,7 @@ def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, g
     """The Advanced accordion for an image tool; keys = handler parameter names, elem_ids `prefix-<key>`.
     `with_prior`: the conditioning mode and the prior (used when the embedding comes from the prompt)."""
     d = backend.default_settings()
+    shapes = stage_shapes(backend)
     lo, hi = LIMITS["steps"]
     glo, ghi = LIMITS["guidance"]
     schedulers = list(backend.schedulers)
@@ -82,14 +84,13 @@ def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, g
                 slider("prior_candidates", *LIMITS["candidates"], d.prior.candidates, 1, "Prior candidates")
                 scheduler("prior_scheduler", d.prior.scheduler)
         with gr.Column(min_width=150):
-            gr.Markdown("**Decoder** (→ 64 px)")
+            gr.Markdown(f"**Decoder** (→ {shapes['low_res']} px)")
             slider("decoder_steps", lo, hi, d.decoder.steps, 1, "Steps")
             slider("decoder_guidance", glo, ghi, d.decoder.guidance, 0.25, "Guidance scale", "higher = closer to it")
             scheduler("decoder_scheduler", d.decoder.scheduler)
         with gr.Column(min_width=150):
-            gr.Markdown("**Upsampler** (→ 256 px)")
-            c["upsampler"] = gr.Checkbox(value=d.upsampler.enabled, label="On (off: 64 px)",
-                                         elem_id=f"{prefix}-upsampler")  # fmt: skip
+            gr.Markdown(f"**Upsampler** (→ {shapes['high_res']} px)")
+            c["upsampler"] = upsampler_checkbox(backend, d.upsampler.enabled, shapes["low_res"], f"{prefix}-upsampler")
             slider("upsampler_steps", lo, hi, d.upsampler.steps, 1, "Steps")
             scheduler("upsampler_scheduler", d.upsampler.scheduler)
     return c

@@ -20,7 +20,7 @@ from typing import Any
 
 import gradio as gr
 
-from components.common import how_it_works, pick_seed, png_gallery, raw, seed_row
+from components.common import how_it_works, on_gpu, pick_seed, png_gallery, raw, seed_row
 from components.explorer_handlers import ExplorerHandlers
 from components.explorer_plot import COLOR_BY
 from unclip import UnCLIP
@@ -164,7 +164,7 @@ def hook_generations(handlers: ExplorerHandlers, state: gr.State, view: list[Any
     galleries = [b for b in (root.blocks.values() if root else []) if isinstance(b, gr.Gallery)
                  and "unclip-gallery" in (b.elem_classes or []) and not str(b.elem_id or "").startswith("explorer")]
     for gallery in galleries:
-        gallery.change(handlers.record_generated, inputs=[gallery, state], outputs=view, show_progress="hidden",
+        gallery.change(on_gpu(handlers.record_generated), inputs=[gallery, state], outputs=view, show_progress="hidden",
                        **PRIVATE)  # fmt: skip
     return len(galleries)
 
@@ -196,12 +196,12 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
                "remove_modality_gap": m["remove_gap"], "state": state}  # fmt: skip
     gr.on([m["project"].click, m["method"].input, m["dims"].input, m["color_by"].input, m["remove_gap"].input],
           handlers.project, inputs_kwargs=project, outputs=view, api_name="project")  # fmt: skip
-    m["refit"].click(handlers.refit, inputs_kwargs=project, outputs=view, **PRIVATE)
+    m["refit"].click(on_gpu(handlers.refit), inputs_kwargs=project, outputs=view, **PRIVATE)
     p["picker"].input(handlers.pick, inputs=[p["picker"], state],
                       outputs=[p["thumb"], p["details"], p["neighbours"], m["map"], state], **PRIVATE)  # fmt: skip
     for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"]), (p["to_diff"], t["point"])):
         button.click(copy_value, inputs=p["picker"], outputs=target, queue=False, **PRIVATE)
-    t["add"].click(handlers.add_points, inputs=[t["texts"], t["files"], state], outputs=view, **PRIVATE)
+    t["add"].click(on_gpu(handlers.add_points), inputs=[t["texts"], t["files"], state], outputs=view, **PRIVATE)
     seed = {"seed": t["seed"].seed}
     decoding = {"decoder_steps": t["decoder_steps"], "decoder_guidance": t["decoder_guidance"],
                 "upsampler": t["upsampler"], "state": state}  # fmt: skip
@@ -210,17 +210,18 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
     strip_out = [t["preview"], t["strip"], *view]
     runs = [
         t["interpolate"].click(**roll).then(
-            handlers.interpolate, inputs_kwargs={"start": t["start"], "end": t["end"], "steps": t["steps"], **seed,
-                                                 "use_prior": t["use_prior"], **decoding},
+            on_gpu(handlers.interpolate),
+            inputs_kwargs={"start": t["start"], "end": t["end"], "steps": t["steps"], **seed,
+                           "use_prior": t["use_prior"], **decoding},
             outputs=strip_out, api_name="interpolate", show_progress_on=[t["strip"]]),
         t["text_diff"].click(**roll).then(
-            handlers.text_diff, inputs_kwargs={"image": t["image"], "point": t["point"],
+            on_gpu(handlers.text_diff), inputs_kwargs={"image": t["image"], "point": t["point"],
                                                "from_caption": t["from_caption"], "to_caption": t["to_caption"],
                                                "steps": t["diff_steps"], "max_theta": t["max_theta"], **seed,
                                                **decoding},
             outputs=strip_out, api_name="text_diff", show_progress_on=[t["strip"]]),
         t["gap"].click(**roll).then(
-            handlers.modality_gap, inputs_kwargs={"prompt": t["gap_prompt"], "k": t["k"], **seed, **decoding},
+            on_gpu(handlers.modality_gap), inputs_kwargs={"prompt": t["gap_prompt"], "k": t["k"], **seed, **decoding},
             outputs=[t["preview"], t["strip"], t["table"], *view], show_progress_on=[t["strip"]], **PRIVATE),
     ]  # fmt: skip
     t["stop"].click(None, cancels=runs, **PRIVATE)

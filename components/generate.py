@@ -18,6 +18,7 @@ from components.common import (
     follow,
     format_warnings,
     how_it_works,
+    on_gpu,
     pick_seed,
     planned_steps,
     png_gallery,
@@ -155,15 +156,17 @@ def build(backend: UnCLIP) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=340):
             prompt = gr.Textbox(label="Prompt", placeholder=EXAMPLES[0], lines=2, max_lines=4, elem_id="prompt")
-            gr.Examples([[e] for e in EXAMPLES], inputs=prompt, label="Examples", api_visibility="private")
+            cached = backend.models.device.type == "cuda"  # GPU: examples run once, then are served (below)
+            if not cached:
+                gr.Examples([[e] for e in EXAMPLES], inputs=prompt, label="Examples", api_visibility="private")
             n = raw(gr.Slider(*LIMITS["n"], value=4, step=1, label="Number of images", elem_id="n"))
             seed = seed_row()
             with gr.Row():
                 run = gr.Button("Generate", variant="primary", elem_id="generate-btn")
-                run_compare = gr.Button("Compare 3 modes", elem_id="compare-btn")
+                run_compare = gr.Button(f"Compare {len(backend.modes)} modes", elem_id="compare-btn")
                 stop = gr.Button("Stop", variant="stop", elem_id="stop-btn")
             controls = stage_controls(backend, backend.default_settings())
-        with gr.Column(scale=3, min_width=340):
+        with gr.Column(scale=3, min_width=340) as results_column:
             preview = gr.Image(label="Live preview: the model's current guess of the clean image", height=160,
                                interactive=False, buttons=[], elem_id="preview")  # fmt: skip
             gallery = png_gallery("Results", columns=4, elem_id="generate-gallery")
@@ -175,7 +178,10 @@ def build(backend: UnCLIP) -> None:
                                  interactive=False, elem_id="generate-table")  # fmt: skip
     compare_outputs = compare_section(backend)
     how_it_works("How this works: the four stages", stage_sections(backend), open=True)
-    generate, compare = make_handlers(backend)
+    generate, compare = (on_gpu(h) for h in make_handlers(backend))
+    if cached:
+        with results_column:
+            cached_examples(backend, generate, prompt, [preview, gallery, files, table, info])
     common = {"prompt": prompt, "n": n, "seed": seed.seed}
     stages = {k: v for k, v in controls.items() if k != "mode"}
     pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
@@ -189,6 +195,22 @@ def build(backend: UnCLIP) -> None:
         show_progress_on=compare_outputs[: len(backend.modes)],
     )  # fmt: skip
     stop.click(None, cancels=[generating, comparing])
+
+
+def cached_examples(backend: UnCLIP, generate: Callable[..., Iterator[tuple]], prompt: gr.Textbox,
+                    outputs: list[Any]) -> gr.Examples:
+    """On a GPU: examples with the default settings, each generated on its first click and cached after
+    (cache_mode "lazy": start-up does not wait for them)."""
+    d = backend.default_settings()
+
+    def example(prompt: str) -> Iterator[tuple]:
+        yield from generate(prompt, 4, 0, d.mode, d.prior.steps, d.prior.guidance, d.prior.candidates,
+                            d.prior.scheduler, d.decoder.steps, d.decoder.guidance, d.decoder.scheduler,
+                            d.upsampler.steps, d.upsampler.scheduler, d.upsampler.enabled)
+
+    return gr.Examples([[e] for e in EXAMPLES], inputs=prompt, fn=example, outputs=outputs, cache_examples=True,
+                       cache_mode="lazy", label="Examples (seed 0, default settings; cached after their first run)",
+                       api_visibility="private")
 
 
 def compare_section(backend: UnCLIP) -> list[Any]:

@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 
 from components import send_to
-from components.common import follow, how_it_works, pick_seed, preview_grid, raw, seed_row, user_errors
+from components.common import follow, how_it_works, on_gpu, pick_seed, preview_grid, raw, seed_row, user_errors
 from components.edit_common import (
     Number,
     crop_preview,
@@ -98,7 +98,7 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
                   "upsampler_scheduler": upsampler_scheduler, "upsampler": upsampler}  # fmt: skip
         start = time.monotonic()
         with user_errors():
-            settings = settings_from(backend, values).validated(backend.schedulers)
+            settings = backend.validate(settings_from(backend, values))
             picture, region = resolve(image, mask, mask_source)
         stream = backend.inpaint_stream(picture, region, prompt or "", n, seed, feather, bool(invert), condition,
                                         settings)  # fmt: skip
@@ -160,7 +160,7 @@ def build(backend: UnCLIP) -> None:
             "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
     names = ("image", "mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
     running = w["run"].click(**pick).then(
-        make_handler(backend), inputs_kwargs={**{k: w[k] for k in names}, "seed": seed.seed, **controls},
+        on_gpu(make_handler(backend)), inputs_kwargs={**{k: w[k] for k in names}, "seed": seed.seed, **controls},
         outputs=[preview, seen, gallery, files, info], api_name="inpaint", show_progress_on=[gallery],
     )  # fmt: skip
     w["stop"].click(None, cancels=[running])

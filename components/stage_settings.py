@@ -56,8 +56,19 @@ def mode_radio(backend: UnCLIP, value: str) -> gr.Radio:
             elem_id="mode",
         )
     )
-    gr.Markdown("\n".join(f"- **{MODE_LABELS[m]}**: {MODE_HELP[m]}" for m in backend.modes))
+    lines = [f"- **{MODE_LABELS[m]}**: {MODE_HELP[m]}" for m in backend.modes]
+    lines += [f"- ~~{MODE_LABELS[m]}~~: unavailable with {backend.name}: {why}"
+              for m, why in backend.unavailable.items() if m in MODE_LABELS]
+    gr.Markdown("\n".join(lines))
     return radio
+
+
+def upsampler_checkbox(backend: UnCLIP, value: bool, low_res: int, elem_id: str) -> gr.Checkbox:
+    """On/off for the upsampler; disabled, with the reason, for a family that has none (Kandinsky 2.2)."""
+    if backend.models.upsampler is None:
+        why = backend.unavailable.get("upsampler", "this model has no upsampler")
+        return gr.Checkbox(value=False, label="Off", info=why, interactive=False, elem_id=elem_id)
+    return gr.Checkbox(value=value, label=f"On (off: stop at {low_res} px)", elem_id=elem_id)
 
 
 def stage_controls(backend: UnCLIP, d: GenerateSettings) -> dict[str, gr.components.Component]:
@@ -95,8 +106,7 @@ def stage_controls(backend: UnCLIP, d: GenerateSettings) -> dict[str, gr.compone
                 c["decoder_scheduler"] = scheduler("decoder_scheduler", d.decoder.scheduler)
             with gr.Column(min_width=150):
                 gr.Markdown(f"**Upsampler** (→ {shapes['high_res']} px)")
-                off = f"On (off: stop at {shapes['low_res']} px)"
-                c["upsampler"] = gr.Checkbox(value=d.upsampler.enabled, label=off, elem_id="upsampler")
+                c["upsampler"] = upsampler_checkbox(backend, d.upsampler.enabled, shapes["low_res"], "upsampler")
                 c["upsampler_steps"] = steps("upsampler_steps", d.upsampler.steps)
                 c["upsampler_scheduler"] = scheduler("upsampler_scheduler", d.upsampler.scheduler)
     return c

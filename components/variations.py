@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from components import send_to
-from components.common import follow, how_it_works, pick_seed, preview_grid, raw, seed_row, user_errors
+from components.common import follow, how_it_works, on_gpu, pick_seed, preview_grid, raw, seed_row, user_errors
 from components.edit_common import (
     Number,
     crop_preview,
@@ -58,7 +58,7 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
         settings = settings_from(backend, stages)
         start = time.monotonic()
         with user_errors():
-            settings = settings.validated(backend.schedulers)
+            settings = backend.validate(settings)
         stream = backend.vary_stream(image, n, seed, strength, prompt or "", settings)  # checks the rest
         total = planned_steps(settings, "image", _strength(strength))
         edit = yield from follow(stream, progress, total, other_outputs=4)
@@ -105,7 +105,7 @@ def build(backend: UnCLIP) -> None:
     pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
             "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
     running = run.click(**pick).then(
-        make_handler(backend), inputs_kwargs={"image": image, "n": n, "seed": seed.seed, "strength": strength,
+        on_gpu(make_handler(backend)), inputs_kwargs={"image": image, "n": n, "seed": seed.seed, "strength": strength,
                                               "prompt": prompt, **controls},
         outputs=[preview, seen, gallery, files, info], api_name="vary", show_progress_on=[gallery],
     )  # fmt: skip

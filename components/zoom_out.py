@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 
 from components import send_to
-from components.common import follow, how_it_works, pick_seed, preview_grid, raw, seed_row, user_errors
+from components.common import follow, how_it_works, on_gpu, pick_seed, preview_grid, raw, seed_row, user_errors
 from components.edit_common import (
     BORDER,
     Number,
@@ -71,7 +71,7 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
             feather: Any, seed: Any, stages: dict[str, Any], progress: gr.Progress) -> Iterator[tuple]:  # fmt: skip
         start = time.monotonic()
         with user_errors():
-            settings = settings_from(backend, stages).validated(backend.schedulers)
+            settings = backend.validate(settings_from(backend, stages))
         stream = backend.zoom_out_stream(image, factor, anchor, prompt or "", 1, seed, feather, condition, settings)
         edit: Edit = yield from follow(stream, progress, planned_steps(settings, str(condition)), other_outputs=7)
         files = save_pngs(edit)
@@ -170,7 +170,7 @@ def build(backend: UnCLIP) -> None:
     gr.on([w["image"].change, w["factor"].change, w["anchor"].change],
           lambda p, f, a: canvas_preview(p, f, a, side), inputs=[w["image"], w["factor"], w["anchor"]],
           outputs=o["seen"], **private)  # fmt: skip
-    zoom_out, zoom_again = make_handlers(backend)
+    zoom_out, zoom_again = (on_gpu(h) for h in make_handlers(backend))
     seed = w["seed"]
     pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed, **private}
     common = {k: w[k] for k in ("factor", "anchor", "prompt", "condition", "feather")}

@@ -216,7 +216,8 @@ def test_args_defaults_and_environment(monkeypatch: Any) -> None:
 
 
 def test_unknown_model_exits_with_a_clear_message() -> None:
-    with pytest.raises(SystemExit, match="model must be one of tiny-emoji, tiny-random or a model directory"):
+    allowed = "model must be one of tiny-emoji, tiny-random, karlo, kandinsky-2.2 or a model directory"
+    with pytest.raises(SystemExit, match=allowed):
         app.main(["--model", "no-such-model"])
 
 

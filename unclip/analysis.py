@@ -40,7 +40,7 @@ def stage_similarities(generation: Generation) -> dict[str, list[Any]]:
 def stage_shapes(backend: UnCLIP) -> dict[str, int]:
     """The sizes the 'how this works' panels quote: tokens, embedding width D, decoder and final image sides."""
     models = backend.models
-    low = int(models.decoder.config.sample_size)
+    low = models.low_res_size
     return {
         "tokens": models.context_length,
         "embed_dim": models.embed_dim,

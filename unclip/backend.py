@@ -7,8 +7,10 @@ batch of n equals n single runs with those seeds.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,7 +24,7 @@ from unclip.edit_methods import EditMethods
 from unclip.explore_methods import ExploreMethods
 from unclip.images import to_pil
 from unclip.models import TextEncoding, UnCLIPModels, encode_image, encode_text
-from unclip.sampling import SCHEDULERS, Progress, drain
+from unclip.sampling import SCHEDULERS, Progress, drain, make_scheduler
 from unclip.settings import (
     LIMITS,
     MODES,
@@ -81,7 +83,13 @@ class UnCLIP(EditMethods, ExploreMethods):
 
     @property
     def modes(self) -> tuple[str, ...]:
-        return MODES
+        """The ablation modes this family can run (Kandinsky's decoder reads no caption: no caption_only)."""
+        return tuple(m for m in MODES if m not in self.models.unavailable)
+
+    @property
+    def unavailable(self) -> dict[str, str]:
+        """Feature ('caption_only', 'upsampler', ...) -> why this family cannot do it (for the UI)."""
+        return dict(self.models.unavailable)
 
     @property
     def schedulers(self) -> tuple[str, ...]:
@@ -93,7 +101,26 @@ class UnCLIP(EditMethods, ExploreMethods):
             mode=mode,
             prior=PriorSettings(d.prior_steps, d.prior_guidance, d.prior_candidates, d.prior_scheduler),
             decoder=DecoderSettings(d.decoder_steps, d.decoder_guidance, d.decoder_scheduler),
-            upsampler=UpsamplerSettings(d.upsampler_steps, d.upsampler_scheduler))
+            upsampler=UpsamplerSettings(d.upsampler_steps, d.upsampler_scheduler,
+                                        enabled=self.models.upsampler is not None))
+
+    def validate(self, settings: GenerateSettings) -> GenerateSettings:
+        """Every field checked (`GenerateSettings.validated`), then against what this family can do."""
+        s = settings.validated(self.schedulers)
+        why = self.models.unavailable
+        if s.mode in why:
+            raise InvalidInput(f"mode {s.mode!r} is not available with {self.name}: {why[s.mode]}")
+        if s.upsampler.enabled and self.models.upsampler is None:
+            raise InvalidInput(f"upsampler: {self.name} has none ({why.get('upsampler', 'not loaded')}); turn it off")
+        stages = {"prior": s.prior.scheduler, "decoder": s.decoder.scheduler}
+        if s.upsampler.enabled:
+            stages["upsampler"] = s.upsampler.scheduler
+        for stage, name in stages.items():
+            try:
+                make_scheduler(name, self.models.scheduler_configs[stage])
+            except ValueError as e:
+                raise InvalidInput(f"{stage} scheduler: {e}") from None
+        return s
 
     # -- stages ----------------------------------------------------------------------------------------
     def encode_text(self, prompts: list[str]) -> TextEncoding:
@@ -127,7 +154,7 @@ class UnCLIP(EditMethods, ExploreMethods):
         if mode is not None:
             settings = replace(settings, mode=as_choice("mode", mode, MODES))
         return (text, as_int("n", n, *LIMITS["n"]), as_int("seed", seed, *LIMITS["seed"]),
-                settings.validated(self.schedulers))
+                self.validate(settings))
 
     def generate_stream(self, prompt: str, n: int = 4, seed: int = 0, mode: str | None = None,
                         settings: GenerateSettings | None = None) -> Generator[Progress, None, Generation]:
@@ -159,7 +186,7 @@ class UnCLIP(EditMethods, ExploreMethods):
                        ) -> Generator[Progress, None, dict[str, Generation]]:
         """The prior ablation (paper §5.1, Fig. 8): all three modes from the same seed."""
         results = {}
-        for mode in MODES:
+        for mode in self.modes:
             results[mode] = yield from self.generate_stream(prompt, n, seed, mode, settings)
         return results
 
@@ -169,14 +196,52 @@ class UnCLIP(EditMethods, ExploreMethods):
 
 
 def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | None = None,
-                 dtype: torch.dtype | None = None) -> UnCLIP:
-    """Load a model family by name or directory onto `device` (default: CUDA if present, else CPU)."""
-    from unclip.families import load_models
+                 dtype: torch.dtype | None = None, offload: bool = False) -> UnCLIP:
+    """Load a model family by name or directory onto `device` (default: CUDA if present, else CPU).
+
+    dtype defaults to float16 for the hub families on CUDA (Karlo and Kandinsky were trained for it) and float32
+    otherwise. offload=True (CUDA only) keeps the weights in CPU memory and moves each component to the GPU
+    while it runs, for GPUs too small to hold a whole family."""
+    from unclip.families import HUB_FAMILIES, load_models
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    models = load_models(name_or_path).to(device, dtype or torch.float32)
+    device = torch.device(device)
+    hub = name_or_path in HUB_FAMILIES or (Path(name_or_path).expanduser() / "model_index.json").is_file() or (
+        Path(name_or_path).expanduser() / "kandinsky-2-2-prior").is_dir()
+    if dtype is None:
+        dtype = torch.float16 if (hub and device.type == "cuda") else torch.float32
+    models = load_models(name_or_path, dtype if hub else torch.float32)
+    if offload and device.type == "cuda":
+        offload_to(models.to("cpu", dtype), device)
+    else:
+        models.to(device, dtype)
     return UnCLIP(models)
+
+
+def offload_to(models: UnCLIPModels, device: torch.device) -> None:
+    """Model offload (as diffusers' enable_model_cpu_offload): each component moves to `device` when it is
+    called and the previous one goes back to the CPU, so one component at a time occupies the GPU."""
+    lock, state = threading.Lock(), {"on": None}
+
+    def hook(module: torch.nn.Module, args: Any, kwargs: Any) -> None:
+        with lock:
+            if state["on"] is not module:
+                if state["on"] is not None:
+                    state["on"].to("cpu")
+                module.to(device)
+                state["on"] = module
+
+    leaves = [m for k, m in models.modules().items() if k != "clip"]
+    leaves += [m for m in (models.clip.text_encoder, models.clip.image_encoder) if m is not None] \
+        if models.hf_clip else [models.clip]
+    for m in leaves:
+        m.register_forward_pre_hook(hook, with_kwargs=True)
+    models.execution_device = device
+    if models.hf_clip:
+        models.clip.execution_device = device
+    if models.null_image_embeds is not None:
+        models.null_image_embeds = models.null_image_embeds.to(device)
 
 
 __all__ = ["Edit", "Generation", "InvalidInput", "UnCLIP", "load_backend"]

@@ -103,6 +103,8 @@ def stage_hook(models: Any, stage: str, scheduler: str, job: EditJob, known: Ten
     """The hook for one stage at the known image's size, or None when nothing is masked (vary)."""
     if job.mask is None:
         return None
+    if stage == "decoder" and models.latent:  # Kandinsky: re-inject in MoVQ latent space
+        known = pipeline.to_latents(models, known)  # (1, 4, H/8, W/8)
     mask = resize_mask(job.mask, known.shape[-1]).to(known)  # (1, 1, H, W)
     noise = randn(known.shape[1:], gens, models.device, models.dtype)  # (B, 3, H, W)
     abar = make_scheduler(scheduler, models.scheduler_configs[stage]).alphas_cumprod
@@ -124,7 +126,7 @@ def run_edit(backend: Any, job: EditJob) -> Generator[Progress, None, Edit]:
     models, s, n = backend.models, job.settings, len(job.seeds)
     side = job.source.size[0]
     source = to_tensor(job.source).to(models.device, models.dtype)  # (1, 3, side, side) in [-1, 1]
-    low_side = models.decoder.config.sample_size
+    low_side = models.low_res_size
     source_low = F.interpolate(source, size=(low_side, low_side), mode="area")  # (1, 3, 64, 64)
     gens = [torch.Generator("cpu").manual_seed(sd) for sd in job.seeds]
     known_gens = [torch.Generator("cpu").manual_seed(sd + KNOWN_NOISE_SEED) for sd in job.seeds]
@@ -132,8 +134,9 @@ def run_edit(backend: Any, job: EditJob) -> Generator[Progress, None, Edit]:
     source_embeds = backend.encode_image(source)[0]  # (D,)
     embeds = yield from image_embeds(backend, job, text, gens, source_embeds)
     hook = stage_hook(models, "decoder", s.decoder.scheduler, job, source_low, known_gens)
+    extra = None if job.mask is None else pipeline.inpaint_channels(models, source_low, job.mask, n)
     low = yield from pipeline.decode(models, embeds, text, backend.empty_text(), s.decoder, gens, hook=hook,
-                                     init=source_low.expand(n, -1, -1, -1), strength=job.strength)
+                                     init=source_low.expand(n, -1, -1, -1), strength=job.strength, extra=extra)
     final = low
     if s.upsampler.enabled:
         hook = stage_hook(models, "upsampler", s.upsampler.scheduler, job, source, known_gens)

@@ -44,7 +44,7 @@ class EditMethods:
     # -- shared checks ---------------------------------------------------------------------------------------
     def output_side(self, settings: GenerateSettings) -> int:
         """The side of the images an edit returns: the decoder's (64) times the upsampler's factor when on."""
-        low = int(self.models.decoder.config.sample_size)
+        low = self.models.low_res_size
         return low * self.models.upsample_factor if settings.upsampler.enabled else low
 
     def _check_edit(self, n: Any, seed: Any, settings: GenerateSettings | None, prompt: Any, condition: Any
@@ -53,7 +53,7 @@ class EditMethods:
         prompt = as_prompt(prompt, allow_empty=True)
         if not prompt and condition == "prompt":
             raise InvalidInput("prompt is empty: describe what to paint, e.g. 'a dog', or condition on the image")
-        settings = (settings or self.default_settings()).validated(self.schedulers)  # type: ignore[attr-defined]
+        settings = self.validate(settings or self.default_settings())  # type: ignore[attr-defined]
         return as_int("n", n, *LIMITS["n"]), as_int("seed", seed, *LIMITS["seed"]), settings, prompt, condition
 
     def _working(self, image: Source | Upload, settings: GenerateSettings) -> tuple[Upload, Image.Image, str]:

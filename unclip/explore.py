@@ -138,7 +138,7 @@ def check_strip(steps: Any, seed: Any) -> tuple[int, int]:
 
 
 def check_settings(backend: UnCLIP, settings: GenerateSettings | None) -> GenerateSettings:
-    return (settings or backend.default_settings()).validated(backend.schedulers)
+    return backend.validate(settings or backend.default_settings())
 
 
 def strip_steps(settings: GenerateSettings, prior_runs: int) -> int:

@@ -53,12 +53,12 @@ class UnCLIPModels:
     """Read-only weights shared by every request. Nothing here is mutated after loading."""
 
     family: str
-    clip: nn.Module  # open_clip CLIP: encode_image, token tower
-    tokenizer: Any  # open_clip SimpleTokenizer (callable: list[str] -> (B, L) tokens)
+    clip: nn.Module  # open_clip CLIP (tiny), or families.hf_clip.HFClip (transformers CLIP: karlo, kandinsky)
+    tokenizer: Any  # open_clip SimpleTokenizer (callable: list[str] -> (B, L) tokens); HFClip has its own
     prior: nn.Module  # diffusers PriorTransformer
-    text_proj: nn.Module  # diffusers UnCLIPTextProjModel
-    decoder: nn.Module  # diffusers UNet2DConditionModel, 64 px
-    upsampler: nn.Module  # diffusers UNet2DModel, 64 -> 256 px
+    text_proj: nn.Module | None  # diffusers UnCLIPTextProjModel (None: Kandinsky's decoder reads no caption)
+    decoder: nn.Module  # diffusers UNet2DConditionModel: 64 px pixels (tiny, karlo) or MoVQ latents (kandinsky)
+    upsampler: nn.Module | None  # diffusers UNet2DModel, 64 -> 256 px (None: the decoder's output is final)
     scheduler_configs: dict[str, dict[str, Any]]  # stage -> base (training) scheduler config
     image_mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     image_std: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -66,25 +66,49 @@ class UnCLIPModels:
     upsampler_patch: int = 1  # the upsampler UNet sees p x p space-to-depth patches (config.UpsamplerConfig)
     upsampler_residual: bool = False  # it predicts x0 - bicubic (its scheduler's prediction_type is "sample")
     upsampler_last: nn.Module | None = None  # Karlo runs its last super-res step with a second UNet
+    clamp_bicubic: bool = True  # clamp the upsampler's bicubic input to [-1, 1] (Karlo's pipeline does not)
+    movq: nn.Module | None = None  # Kandinsky: the decoder denoises MoVQ latents; this VQModel maps them to pixels
+    decoder_inpaint: nn.Module | None = None  # Kandinsky's inpainting decoder (latents + masked latents + mask)
+    null_image_embeds: Tensor | None = None  # (1, D) guidance baseline when there is no text_proj (Kandinsky)
+    output_size: int = 0  # latent decoders: the pixel side they decode to (Kandinsky: 512)
+    unavailable: dict[str, str] = field(default_factory=dict)  # feature -> why this family cannot do it
     defaults: Defaults = field(default_factory=Defaults)
     notice: str = ""  # shown in the UI, e.g. "bundled weights missing: running tiny-random"
     name: str = ""
 
+    execution_device: torch.device | None = None  # set by backend.offload_to: where inputs go while weights move
+
     @property
     def device(self) -> torch.device:
-        return next(self.decoder.parameters()).device
+        return self.execution_device or next(self.decoder.parameters()).device
 
     @property
     def dtype(self) -> torch.dtype:
         return next(self.decoder.parameters()).dtype
 
     @property
+    def latent(self) -> bool:
+        """True when the decoder works in a VQ latent space (Kandinsky) rather than on pixels."""
+        return self.movq is not None
+
+    @property
+    def low_res_size(self) -> int:
+        """The pixel side the decoder stage returns: 64 (pixel decoders) or output_size (latent decoders)."""
+        return self.output_size if self.latent else int(self.decoder.config.sample_size)
+
+    @property
     def upsample_factor(self) -> int:
+        if self.upsampler is None:
+            return 1
         return self.upsampler.config.sample_size * self.upsampler_patch // self.decoder.config.sample_size
 
     @property
+    def hf_clip(self) -> bool:
+        return hasattr(self.clip, "encode_captions")
+
+    @property
     def context_length(self) -> int:
-        return int(self.clip.positional_embedding.shape[0])
+        return int(self.clip.context_length if self.hf_clip else self.clip.positional_embedding.shape[0])
 
     @property
     def embed_dim(self) -> int:
@@ -92,21 +116,22 @@ class UnCLIPModels:
 
     @property
     def clip_image_size(self) -> int:
-        size = self.clip.visual.image_size
+        size = self.clip.image_size if self.hf_clip else self.clip.visual.image_size
         return int(size[0] if isinstance(size, (tuple, list)) else size)
 
     def modules(self) -> dict[str, nn.Module]:
-        mods = {"clip": self.clip, "prior": self.prior, "text_proj": self.text_proj,
-                "decoder": self.decoder, "upsampler": self.upsampler}
-        if self.upsampler_last is not None:
-            mods["upsampler_last"] = self.upsampler_last
-        return mods
+        mods = {"clip": self.clip, "prior": self.prior, "text_proj": self.text_proj, "decoder": self.decoder,
+                "upsampler": self.upsampler, "upsampler_last": self.upsampler_last, "movq": self.movq,
+                "decoder_inpaint": self.decoder_inpaint}
+        return {k: m for k, m in mods.items() if m is not None}
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> UnCLIPModels:
         for m in self.modules().values():
             m.to(device=device).eval().requires_grad_(False)
             if dtype is not None and next(m.parameters()).dtype != dtype:
                 m.to(dtype=dtype)
+        if self.null_image_embeds is not None:
+            self.null_image_embeds = self.null_image_embeds.to(device=device, dtype=dtype or self.dtype)
         return self
 
 
@@ -142,6 +167,8 @@ def text_tower(clip: nn.Module, tokens: Tensor) -> tuple[Tensor, Tensor]:
 @torch.no_grad()
 def encode_text(models: UnCLIPModels, prompts: list[str]) -> TextEncoding:
     """Captions -> CLIP text embeddings and token states (what the prior and decoder read)."""
+    if models.hf_clip:  # transformers CLIP (karlo, kandinsky): exactly as their diffusers pipelines encode
+        return models.clip.encode_captions(prompts)
     tokens, mask, truncated = tokenize(models, prompts)
     used = int(mask.sum(dim=1).max())  # up to the longest caption's end-of-text token
     states, embeds = text_tower(models.clip, tokens[:, :used])  # causal: same values as all 77 positions

@@ -61,7 +61,10 @@ def sample_prior(models: UnCLIPModels, text: TextEncoding, empty: TextEncoding, 
 
 
 def decoder_conditioning(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding) -> dict[str, Tensor]:
-    """Karlo/GLIDE conditioning: z_i -> 4 extra context tokens + additive time embedding, plus caption tokens."""
+    """Karlo/GLIDE conditioning: z_i -> 4 extra context tokens + additive time embedding, plus caption tokens.
+    Kandinsky 2.2 (no text_proj): z_i alone, which its UNet projects itself (encoder_hid_dim_type 'image_proj')."""
+    if models.text_proj is None:
+        return {"image_embeds": image_embeds}
     hidden, additive = models.text_proj(image_embeddings=image_embeds, prompt_embeds=text.embeds,
                                         text_encoder_hidden_states=text.states, do_classifier_free_guidance=False)
     extra = models.text_proj.clip_extra_context_tokens
@@ -70,32 +73,79 @@ def decoder_conditioning(models: UnCLIPModels, image_embeds: Tensor, text: TextE
 
 
 def null_embeds(models: UnCLIPModels, batch: int) -> Tensor:
-    """The learned 'no image embedding' vector (B, D): caption-only decoding and the guidance baseline."""
+    """The 'no image embedding' vector (B, D): caption-only decoding and the guidance baseline. Karlo and tiny
+    learn it (text_proj); Kandinsky uses the CLIP embedding of an all-zero image."""
+    if models.text_proj is None:
+        return models.null_image_embeds.expand(batch, -1)
     return models.text_proj.learned_classifier_free_guidance_embeddings.expand(batch, -1)
+
+
+def movq_factor(models: UnCLIPModels) -> int:
+    """Pixels per latent side of a MoVQ/VQ autoencoder (Kandinsky 2.2: 8)."""
+    return 2 ** (len(models.movq.config.block_out_channels) - 1)
+
+
+@torch.no_grad()
+def to_latents(models: UnCLIPModels, pixels: Tensor) -> Tensor:
+    """(B, 3, H, W) in [-1, 1] -> the decoder's space: itself (pixel decoders) or MoVQ latents (B, 4, H/8, W/8)."""
+    if not models.latent:
+        return pixels
+    return models.movq.encode(pixels.to(models.device, models.dtype)).latents
+
+
+def inpaint_channels(models: UnCLIPModels, known: Tensor, mask: Tensor, batch: int) -> Tensor | None:
+    """The extra input of an inpainting decoder (Kandinsky's decoder-inpaint): the known image's latents with the
+    repaint region zeroed, and the keep mask, (B, C + 1, h, w); None when the family has no such decoder."""
+    if models.decoder_inpaint is None:
+        return None
+    latents = to_latents(models, known)  # (1, C, h, w)
+    keep = (F.interpolate(mask.to(latents), size=latents.shape[-2:], mode="area") < 0.5).to(latents)
+    return torch.cat([latents * keep, keep], dim=1).expand(batch, -1, -1, -1)
+
+
+def _decoder_model(models: UnCLIPModels, extra: Tensor | None):
+    unet = models.decoder if extra is None else models.decoder_inpaint
+    if models.text_proj is None:
+        def model(x: Tensor, t: Tensor, c: dict[str, Tensor]) -> Tensor:
+            x = x if extra is None else torch.cat([x, c["extra"]], dim=1)
+            return unet(x, t, encoder_hidden_states=None, added_cond_kwargs={"image_embeds": c["image_embeds"]}).sample
+        return model
+
+    def model(x: Tensor, t: Tensor, c: dict[str, Tensor]) -> Tensor:
+        return unet(x, t, encoder_hidden_states=c["hidden"], class_labels=c["additive"],
+                    attention_mask=c["mask"]).sample
+    return model
 
 
 @torch.no_grad()
 def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty: TextEncoding,
            settings: DecoderSettings, generators: Sequence[torch.Generator], hook: StepHook | None = None,
-           size: tuple[int, int] | None = None, init: Tensor | None = None, strength: float = 1.0) -> Stage:
-    """z_i (B, D) + caption -> (B, 3, 64, 64) in [-1, 1]. `hook` re-injects known pixels (inpaint, zoom-out);
-    `init` (B, 3, 64, 64) in [-1, 1] with strength < 1 starts from a noised copy of it (SDEdit, variations)."""
+           size: tuple[int, int] | None = None, init: Tensor | None = None, strength: float = 1.0,
+           extra: Tensor | None = None) -> Stage:
+    """z_i (B, D) + caption -> (B, 3, 64, 64) in [-1, 1] (latent decoders: (B, 3, S, S) via MoVQ). `hook`
+    re-injects known values in the decoder's space (inpaint, zoom-out); `init` (B, 3, H, W) in [-1, 1] with
+    strength < 1 starts from a noised copy of it (SDEdit, variations); `extra` is an inpainting decoder's
+    additional input (`inpaint_channels`)."""
     batch = image_embeds.shape[0]
     cond = decoder_conditioning(models, image_embeds, text)
     uncond = decoder_conditioning(models, null_embeds(models, batch), expand(empty, batch))
-
-    def model(x: Tensor, t: Tensor, c: dict[str, Tensor]) -> Tensor:
-        return models.decoder(x, t, encoder_hidden_states=c["hidden"], class_labels=c["additive"],
-                              attention_mask=c["mask"]).sample
-
-    denoise = classifier_free_guidance(model, settings.guidance, cond, uncond)
+    if extra is not None:
+        cond, uncond = {**cond, "extra": extra}, {**uncond, "extra": extra}
+    denoise = classifier_free_guidance(_decoder_model(models, extra), settings.guidance, cond, uncond)
     scheduler = make_scheduler(settings.scheduler, models.scheduler_configs["decoder"])
-    s = models.decoder.config.sample_size
-    h, w = size or (s, s)
-    x = randn((3, h, w), generators, models.device, models.dtype)  # (B, 3, 64, 64)
-    image = yield from sample_loop(denoise, scheduler, x, steps=settings.steps, generators=generators,
-                                   stage="decoder", hook=hook, init=init, strength=strength)
-    return image.clamp(-1, 1)
+    h, w = size or (models.low_res_size, models.low_res_size)
+    if models.latent:
+        f = movq_factor(models)
+        shape = (models.decoder.config.in_channels, h // f, w // f)
+        init = None if init is None else to_latents(models, init)
+    else:
+        shape = (3, h, w)
+    x = randn(shape, generators, models.device, models.dtype)  # (B, 3, 64, 64) or (B, 4, S/8, S/8)
+    out = yield from sample_loop(denoise, scheduler, x, steps=settings.steps, generators=generators,
+                                 stage="decoder", hook=hook, init=init, strength=strength, preview=not models.latent)
+    if models.latent:
+        out = models.movq.decode(out, force_not_quantize=True).sample
+    return out.clamp(-1, 1)
 
 
 @torch.no_grad()
@@ -106,7 +156,8 @@ def upsample(models: UnCLIPModels, low_res: Tensor, settings: UpsamplerSettings,
     `hook` and `init`/`strength` as in `decode`, at the output size."""
     factor, patch = models.upsample_factor, models.upsampler_patch
     h, w = low_res.shape[-2] * factor, low_res.shape[-1] * factor
-    up = F.interpolate(low_res, size=(h, w), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+    up = F.interpolate(low_res, size=(h, w), mode="bicubic", antialias=True, align_corners=False)
+    up = up.clamp(-1, 1) if models.clamp_bicubic else up
     scheduler = make_scheduler(settings.scheduler, models.scheduler_configs["upsampler"])
     scheduler.set_timesteps(settings.steps)
     last_t = int(scheduler.timesteps[-1])

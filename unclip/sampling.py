@@ -59,10 +59,15 @@ def make_scheduler(name: str, base_config: dict[str, Any]):
     if name not in SCHEDULERS:
         raise ValueError(f"scheduler must be one of {sorted(SCHEDULERS)}, got {name!r}")
     config = {**base_config, **_EXTRA[name]}
-    if name == "dpm++" and base_config.get("prediction_type") == "epsilon":
-        config.update(thresholding=True, dynamic_thresholding_ratio=1.0, sample_max_value=1.0)
-    if name == "unclip" and config.get("variance_type") not in ("fixed_small_log", "learned_range"):
-        config["variance_type"] = "fixed_small_log"
+    if name == "dpm++" and base_config.get("prediction_type") == "epsilon" and base_config.get("clip_sample"):
+        limit = float(base_config.get("clip_sample_range", 1.0))  # pixel models only; latents are not clipped
+        config.update(thresholding=True, dynamic_thresholding_ratio=1.0, sample_max_value=limit)
+    if name == "unclip":
+        if config.get("beta_schedule", "squaredcos_cap_v2") != "squaredcos_cap_v2":
+            raise ValueError(f"the 'unclip' scheduler needs the cosine noise schedule; this stage was trained "
+                             f"with {config['beta_schedule']!r}: pick ddim, dpm++ or ddpm")
+        if config.get("variance_type") not in ("fixed_small_log", "learned_range"):
+            config["variance_type"] = "fixed_small_log"
     return SCHEDULERS[name].from_config(config)
 
 
@@ -128,7 +133,9 @@ def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generato
     else:
         x = x * scheduler.init_noise_sigma
     channels = x.shape[1] if x.ndim == 4 else None
-    learned_variance = scheduler.config.get("variance_type") == "learned_range"
+    # only these two read a predicted variance (other schedulers may carry the key from a shared config, unused)
+    learned_variance = isinstance(scheduler, (DDPMScheduler, UnCLIPScheduler)) and \
+        scheduler.config.get("variance_type") in ("learned", "learned_range")
     # Stochastic steps draw one row per image, like `randn`, so a batch equals its single runs.
     step_gen = list(generators) if len(generators) == x.shape[0] else None
     for i, t in enumerate(timesteps):

@@ -1,24 +1,36 @@
 """Model families: each turns a name or a directory into the same `UnCLIPModels` container.
 
-    tiny-random   the bundled architecture with random weights (tests, CI)
-    tiny-emoji    the bundled model in models/tiny-emoji/ (falls back to tiny-random, and says so, if missing)
-    DIR           a directory saved by `unclip.families.tiny.save` (a model you trained)
+    tiny-random    the bundled architecture with random weights (tests, CI)
+    tiny-emoji     the bundled model in models/tiny-emoji/ (falls back to tiny-random, and says so, if missing)
+    karlo          kakaobrain/karlo-v1-alpha (+ the image encoder of karlo-v1-alpha-image-variations)
+    kandinsky-2.2  kandinsky-community/kandinsky-2-2-prior, -decoder and -decoder-inpaint
+    DIR            a directory: a tiny model you trained (unclip_config.json), or karlo / kandinsky-2.2
+                   in the hub's layout (model_index.json)
+
+Hub models come from the Hugging Face cache, or fail within a second when absent and unreachable (hub.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from unclip.families import tiny
+from unclip.families.hub import ModelUnavailable
 from unclip.models import UnCLIPModels
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = REPO_ROOT / "models" / "tiny-emoji"
-NAMES = ("tiny-emoji", "tiny-random")
+NAMES = ("tiny-emoji", "tiny-random", "karlo", "kandinsky-2.2")
+HUB_FAMILIES = ("karlo", "kandinsky-2.2")
 
 
-def load_models(name_or_path: str) -> UnCLIPModels:
-    """Resolve a model name or directory; raises ValueError naming what is allowed."""
+def load_models(name_or_path: str, dtype: torch.dtype = torch.float32) -> UnCLIPModels:
+    """Resolve a model name or directory; raises ValueError (ModelUnavailable for absent hub models) naming
+    what is allowed or how to get it. Hub families load in `dtype`; tiny ones in float32 (cast later)."""
+    from unclip.families import kandinsky, karlo
+
     if name_or_path == "tiny-random":
         return tiny.build_random()
     if name_or_path == "tiny-emoji":
@@ -26,9 +38,21 @@ def load_models(name_or_path: str) -> UnCLIPModels:
             return tiny.load(BUNDLED, name="tiny-emoji")
         return tiny.build_random(notice=f"The bundled tiny-emoji weights were not found in {BUNDLED}: "
                                         "running tiny-random (random weights, images are noise).")
+    if name_or_path == "karlo":
+        return karlo.load(None, dtype)
+    if name_or_path == "kandinsky-2.2":
+        return kandinsky.load(None, dtype)
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         if tiny.is_tiny_dir(path):
             return tiny.load(path)
-        raise ValueError(f"model directory {path} has no {tiny.CONFIG_FILE} of a known family")
+        if karlo.is_karlo_dir(path):
+            return karlo.load(path, dtype)
+        if kandinsky.is_kandinsky_dir(path):
+            return kandinsky.load(path, dtype)
+        raise ValueError(f"model directory {path} is not a known family: expected {tiny.CONFIG_FILE} (tiny), or a "
+                         "model_index.json of karlo (UnCLIPPipeline) or kandinsky-2.2 (kandinsky-2-2-prior/...)")
     raise ValueError(f"model must be one of {', '.join(NAMES)} or a model directory, got {name_or_path!r}")
+
+
+__all__ = ["HUB_FAMILIES", "NAMES", "ModelUnavailable", "load_models"]

@@ -1,0 +1,286 @@
+"""Karlo and Kandinsky 2.2 through the same backend, with no network: tiny random components saved in each
+family's exact hub layout (unclip.families.fake_hub), loaded by the family loaders, run through every backend
+method; plus the offline fast-fail and the equivalence with diffusers' own UnCLIPPipeline."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from unclip import InvalidInput, UnCLIP, load_backend
+from unclip.families import ModelUnavailable, fake_hub, kandinsky, karlo
+from unclip.sampling import drain
+from unclip.settings import GenerateSettings
+
+SMALL = 64  # Kandinsky decodes to this many pixels in tests (512 in use)
+
+
+def quick(backend: UnCLIP, scheduler: str = "ddim") -> GenerateSettings:
+    s = backend.default_settings()
+    return replace(s, prior=replace(s.prior, steps=3, scheduler=scheduler),
+                   decoder=replace(s.decoder, steps=3, scheduler=scheduler),
+                   upsampler=replace(s.upsampler, steps=2, scheduler=scheduler))
+
+
+@pytest.fixture(scope="module")
+def hub_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("hub")
+    fake_hub.save_karlo(root, fake_hub.karlo_components("tiny"))
+    fake_hub.save_kandinsky(root, fake_hub.kandinsky_components())
+    return root
+
+
+@pytest.fixture(scope="module")
+def karlo_backend(hub_root: Path) -> UnCLIP:
+    return load_backend(str(hub_root / fake_hub.KARLO_DIR), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def kandinsky_backend(hub_root: Path) -> UnCLIP:
+    backend = load_backend(str(hub_root), device="cpu")
+    backend.models.output_size = SMALL
+    return backend
+
+
+def pixels(images: list[Image.Image]) -> np.ndarray:
+    return np.stack([np.asarray(im.convert("RGB")) for im in images])
+
+
+# -- karlo ------------------------------------------------------------------------------------------------
+def test_karlo_layout_loads_every_part_with_its_library(karlo_backend: UnCLIP) -> None:
+    m = karlo_backend.models
+    assert m.family == "karlo" and m.hf_clip and not m.normalize_embeddings and not m.clamp_bicubic
+    assert type(m.clip.text_encoder).__name__ == "CLIPTextModelWithProjection"
+    assert type(m.clip.image_encoder).__name__ == "CLIPVisionModelWithProjection"
+    assert m.upsampler_last is not None and m.upsampler_last is not m.upsampler
+    assert (m.context_length, m.embed_dim, m.low_res_size, m.upsample_factor) == (77, 32, 16, 4)
+    assert karlo_backend.modes == ("prior", "text_embedding", "caption_only") and not karlo_backend.unavailable
+    d = karlo_backend.default_settings()  # Karlo's own defaults: 25/25/7 steps, guidance 4 and 8
+    assert (d.prior.steps, d.decoder.steps, d.upsampler.steps) == (25, 25, 7)
+    assert (d.prior.guidance, d.decoder.guidance, d.decoder.scheduler) == (4.0, 8.0, "unclip")
+
+
+def test_karlo_gives_exactly_the_stock_unclip_pipelines_pixels(karlo_backend: UnCLIP) -> None:
+    """Our staged loop over Karlo's components == diffusers' UnCLIPPipeline on the same components, seeds and
+    UnCLIPScheduler (one prior candidate, as Karlo), to the last 8-bit pixel."""
+    from diffusers import UnCLIPPipeline, UnCLIPScheduler
+
+    m, prompts, seeds = karlo_backend.models, ["a red cat", "two dogs"], [3, 7]
+    s = quick(karlo_backend, "unclip")
+    ours = pixels(drain(karlo_backend.run_stream(prompts, seeds, s)).images)
+    pipe = UnCLIPPipeline(
+        prior=m.prior, decoder=m.decoder, text_encoder=m.clip.text_encoder, tokenizer=m.clip.tokenizer,
+        text_proj=m.text_proj, super_res_first=m.upsampler, super_res_last=m.upsampler_last,
+        prior_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["prior"]),
+        decoder_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["decoder"]),
+        super_res_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["upsampler"]))
+    pipe.set_progress_bar_config(disable=True)
+    stock = pipe(prompts, prior_num_inference_steps=3, decoder_num_inference_steps=3, super_res_num_inference_steps=2,
+                 generator=[torch.Generator("cpu").manual_seed(x) for x in seeds], prior_guidance_scale=4.0,
+                 decoder_guidance_scale=8.0, output_type="np").images
+    assert ours.shape == (2, 64, 64, 3)
+    assert np.array_equal(ours, (stock * 255).round().astype(np.uint8))
+
+
+def test_karlo_runs_every_backend_method(karlo_backend: UnCLIP) -> None:
+    b, s = karlo_backend, quick(karlo_backend)
+    images = b.generate("a cat", n=2, seed=0, settings=s)
+    assert [im.size for im in images] == [(64, 64)] * 2
+    assert np.array_equal(pixels(images), pixels(b.generate("a cat", n=2, seed=0, settings=s)))  # same seed
+    assert set(b.compare("a cat", n=1, seed=0, settings=s)) == {"prior", "text_embedding", "caption_only"}
+    vary = b.vary(images[0], n=2, seed=1, strength=0.6, settings=s)
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    inpaint = b.inpaint(images[0], mask, prompt="a dog", seed=1, feather=0, settings=s)
+    outside = np.asarray(mask) == 0
+    assert np.array_equal(pixels(inpaint.images)[0][outside], np.asarray(images[0])[outside])  # untouched
+    zoom = b.zoom_out(images[0], factor=2.0, seed=1, settings=s)
+    strip = b.interpolate("a cat", "a dog", steps=3, seed=0, use_prior=False, settings=s)
+    diff = b.text_diff(images[0], "a cat", "a dog", steps=2, settings=s)
+    assert [len(vary.images), len(inpaint.images), len(zoom.images), len(strip.images), len(diff.images)] == \
+        [2, 1, 1, 3, 2]
+
+
+# -- kandinsky 2.2 ----------------------------------------------------------------------------------------
+def test_kandinsky_layout_loads_and_says_what_it_cannot_do(kandinsky_backend: UnCLIP) -> None:
+    b = kandinsky_backend
+    m = b.models
+    assert m.family == "kandinsky-2.2" and m.latent and m.text_proj is None and m.upsampler is None
+    assert m.decoder_inpaint is not None and m.decoder_inpaint.config.in_channels == 9
+    assert m.null_image_embeds.shape == (1, 32)
+    assert b.modes == ("prior", "text_embedding") and set(b.unavailable) == {"caption_only", "upsampler"}
+    assert b.default_settings().upsampler.enabled is False
+    s = quick(b)
+    for bad, message in [
+        (replace(s, mode="caption_only"), "never reads the caption"),
+        (replace(s, upsampler=replace(s.upsampler, enabled=True)), "upsampler: .* has none"),
+        (replace(s, decoder=replace(s.decoder, scheduler="unclip")), "decoder scheduler: .*cosine"),
+    ]:
+        with pytest.raises(InvalidInput, match=message):
+            b.generate("a cat", n=1, settings=bad)
+        assert len(b.generate("a cat", n=1, settings=s)) == 1  # and the next good request works
+
+
+def test_kandinsky_runs_every_backend_method(kandinsky_backend: UnCLIP) -> None:
+    b, s = kandinsky_backend, quick(kandinsky_backend)
+    for scheduler in ("ddim", "dpm++", "ddpm"):
+        images = b.generate("a cat", n=2, seed=0, settings=replace(s, decoder=replace(s.decoder, scheduler=scheduler)))
+        assert [im.size for im in images] == [(SMALL, SMALL)] * 2
+    images = b.generate("a cat", n=2, seed=0, settings=s)
+    assert np.array_equal(pixels(images), pixels(b.generate("a cat", n=2, seed=0, settings=s)))
+    assert set(b.compare("a cat", n=1, seed=0, settings=s)) == {"prior", "text_embedding"}
+    assert len(b.vary(images[0], n=2, seed=1, strength=0.5, settings=s).images) == 2
+    zoom = b.zoom_out(images[0], factor=2.0, seed=1, settings=s)
+    strip = b.interpolate("a cat", "a dog", steps=3, seed=0, use_prior=False, settings=s)
+    assert zoom.images[0].size == (SMALL, SMALL) and len(strip.images) == 3
+
+
+def test_kandinsky_inpaints_with_its_inpainting_decoder(kandinsky_backend: UnCLIP) -> None:
+    b, s = kandinsky_backend, quick(kandinsky_backend)
+    image = b.generate("a cat", n=1, seed=0, settings=s)[0]
+    mask = Image.new("L", (SMALL, SMALL), 0)
+    mask.paste(255, (0, 0, SMALL // 2, SMALL))
+    seen: list[int] = []
+    hook = b.models.decoder_inpaint.register_forward_pre_hook(lambda mod, args: seen.append(args[0].shape[1]))
+    try:
+        edit = b.inpaint(image, mask, prompt="a dog", seed=2, feather=0, settings=s)
+    finally:
+        hook.remove()
+    assert seen and set(seen) == {9}  # latents + masked-image latents + keep mask
+    out, src = np.asarray(edit.images[0]), np.asarray(image)
+    assert np.array_equal(out[:, SMALL // 2:], src[:, SMALL // 2:])  # the kept half is the original's
+
+
+def test_kandinsky_without_inpaint_decoder_falls_back_to_repaint(hub_root: Path, tmp_path: Path) -> None:
+    for name in ("kandinsky-2-2-prior", "kandinsky-2-2-decoder"):
+        shutil.copytree(hub_root / name, tmp_path / name)
+    b = load_backend(str(tmp_path / "kandinsky-2-2-prior"), device="cpu")  # the prior's folder, decoder beside it
+    b.models.output_size = SMALL
+    assert b.models.decoder_inpaint is None
+    mask = Image.new("L", (SMALL, SMALL), 255)
+    image = Image.new("RGB", (SMALL, SMALL), (200, 30, 30))
+    assert b.inpaint(image, mask, prompt="a dog", settings=quick(b)).images[0].size == (SMALL, SMALL)
+
+
+# -- finding models, fast -----------------------------------------------------------------------------------
+def cache_snapshot(cache: Path, repo_id: str, source: Path) -> None:
+    """`source` placed in the Hugging Face cache layout, as `hf download` leaves it."""
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    shutil.copytree(source, repo / "snapshots" / "0123abcd")
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0123abcd")
+
+
+def test_karlo_by_name_from_the_cache_offline(hub_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:  # fmt: skip
+    cache_snapshot(tmp_path / "hub", karlo.REPO, hub_root / fake_hub.KARLO_DIR)
+    cache_snapshot(tmp_path / "hub", karlo.IMAGE_REPO, hub_root / fake_hub.KARLO_IMAGE_DIR)
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # HF_HOME respected: the cache is HF_HOME/hub
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    b = load_backend("karlo", device="cpu")
+    assert b.name == "karlo" and len(b.generate("a cat", n=1, settings=quick(b))) == 1
+
+
+@pytest.mark.parametrize("name,repo", [("karlo", karlo.REPO), ("kandinsky-2.2", kandinsky.REPOS["prior"])])
+@pytest.mark.parametrize("offline", [True, False])
+def test_missing_hub_model_fails_fast_with_how_to_get_it(name: str, repo: str, offline: bool, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    if offline:
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    else:  # online mode with an unreachable hub (a closed local port): no retry loop either
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    start = time.monotonic()
+    with pytest.raises(ModelUnavailable) as info:
+        load_backend(name, device="cpu")
+    elapsed = time.monotonic() - start
+    message = str(info.value)
+    assert repo in message and f"hf download {repo}" in message and "--model" in message
+    assert ("HF_HUB_OFFLINE" in message) == offline and ("cannot be reached" in message) != offline
+    assert elapsed < 5.0  # the target is < 1 s (benchmarks/bench_families.py); this only catches a retry loop
+
+
+def test_directories_that_are_no_family_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a known family"):
+        load_backend(str(tmp_path), device="cpu")
+    (tmp_path / "model_index.json").write_text('{"_class_name": "UnCLIPPipeline"}')
+    with pytest.raises(ModelUnavailable, match="missing prior/, prior_scheduler/"):
+        load_backend(str(tmp_path), device="cpu")
+
+
+def test_handlers_go_through_spaces_gpu_only_when_it_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from components.common import GPU_SECONDS, on_gpu
+
+    def handler(prompt: str, n: int = 1) -> str:
+        return prompt * n
+
+    monkeypatch.setitem(sys.modules, "spaces", None)  # not installed: on_gpu is the identity
+    assert on_gpu(handler) is handler
+    calls: list[int] = []
+    fake = types.ModuleType("spaces")
+    fake.GPU = lambda duration: (calls.append(duration), lambda fn: fn)[1]  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "spaces", fake)
+    assert on_gpu(handler)("ab", 2) == "abab" and calls == [GPU_SECONDS]
+
+
+# -- every tab's handler, through the real app ----------------------------------------------------------------
+@pytest.fixture(scope="module", params=["karlo", "kandinsky-2.2"])
+def family_client(request: pytest.FixtureRequest, hub_root: Path) -> Any:
+    from conftest import free_port
+    from gradio_client import Client
+
+    from app import build_demo, launch
+
+    path = hub_root / fake_hub.KARLO_DIR if request.param == "karlo" else hub_root
+    backend = load_backend(str(path), device="cpu")
+    backend.models.output_size = SMALL
+    blocks = build_demo(backend)
+    launch(blocks, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield request.param, Client(blocks.local_url, verbose=False)
+    blocks.close()
+
+
+def test_every_tab_works_over_each_hub_family(family_client: Any, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    family, client = family_client
+    stages = {"decoder_steps": 2, "decoder_scheduler": "ddim", "upsampler_steps": 2, "upsampler_scheduler": "ddim"}
+    prior = {"prior_steps": 2, "prior_scheduler": "ddim"}
+    side = 64
+    _, gallery, *_ = client.predict(prompt="a cat", n=1, seed=0, **prior, **stages, api_name="/generate")
+    assert Image.open(gallery[0]["image"]).size == (side, side)
+    galleries = client.predict(prompt="a cat", n=1, seed=0, **prior, **stages, api_name="/compare")[1:-3]
+    assert len(galleries) == (3 if family == "karlo" else 2)
+    image, mask = tmp_path / "image.png", tmp_path / "mask.png"
+    Image.open(gallery[0]["image"]).save(image)
+    m = Image.new("L", (side, side), 0)
+    m.paste(255, (0, 0, side // 2, side))
+    m.save(mask)
+    assert client.predict(image=handle_file(str(image)), n=1, seed=0, **stages, api_name="/vary")[2]
+    editor = {"background": handle_file(str(image)), "layers": [], "composite": None, "id": None}
+    out = client.predict(image=editor, mask=handle_file(str(mask)), prompt="a dog", n=1, seed=0, **prior, **stages,
+                         api_name="/inpaint")  # fmt: skip
+    assert Image.open(out[2][0]["image"]).size == (side, side)
+    assert client.predict(image=handle_file(str(image)), factor=2, seed=0, **prior, **stages, api_name="/zoom_out")
+    plot, info, _ = client.predict(method="pca", dims=2, color_by="kind", remove_modality_gap=False,
+                                   api_name="/project")  # fmt: skip
+    assert "500 emoji-world scenes" in info
+    strip = client.predict(start="a cat", end="a dog", steps=2, seed=0, use_prior=False, decoder_steps=2,
+                           api_name="/interpolate")[1]  # fmt: skip
+    assert len(strip) == 2
+    strip = client.predict(point="#0", from_caption="a cat", to_caption="a dog", steps=2, max_theta=0.25, seed=0,
+                           decoder_steps=2, api_name="/text_diff")[1]  # fmt: skip
+    assert len(strip) == 2

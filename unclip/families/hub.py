@@ -1,0 +1,93 @@
+"""Finding a hub checkpoint on disk, fast, and saying clearly when it is not there.
+
+Order (never a 20-second retry loop, FACTS.md "Offline behaviour"):
+  1. a local directory the user named (`--model /path/to/karlo-v1-alpha`);
+  2. the Hugging Face cache (HF_HOME / HF_HUB_CACHE are respected), read with `local_files_only=True`;
+  3. a download, only when HF_HUB_OFFLINE is unset and the hub accepts a connection within a second.
+Otherwise `ModelUnavailable`, naming the model and how to get it, in well under a second.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+OFFLINE_VALUES = ("1", "true", "yes", "on")
+WEIGHT_PATTERNS = ["*.json", "*.txt", "*.safetensors"]  # configs, tokenizer files, weights (no pickles)
+
+
+class ModelUnavailable(ValueError):
+    """A named model is not on this machine and cannot be fetched now; the message says how to get it."""
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in OFFLINE_VALUES
+
+
+def cache_dir() -> str:
+    """The hub cache, read from the environment at call time: HF_HUB_CACHE, else HF_HOME/hub, else the default."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return str(Path(os.environ["HF_HOME"]) / "hub")
+    from huggingface_hub import constants
+
+    return str(constants.HF_HUB_CACHE)
+
+
+def hub_reachable(timeout: float = 1.0) -> bool:
+    """Can we open a TCP connection to the hub endpoint within `timeout` seconds? (DNS included: it runs in a
+    daemon thread, because getaddrinfo has no timeout of its own.)"""
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    ok: list[bool] = []
+
+    def attempt() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            ok.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(ok)
+
+
+def how_to_get(label: str, repo_ids: list[str], why: str) -> str:
+    ids = " and ".join(repo_ids)
+    gets = "; ".join(f"`hf download {r}`" for r in repo_ids)
+    return (f"{label} is not available: {ids} {why}. Get it on a machine with internet ({gets}, into the "
+            f"cache at {cache_dir()}, or set HF_HOME to a copied cache), or pass --model with a local directory "
+            f"in the hub's layout.")
+
+
+def locate(repo_id: str, label: str, allow_patterns: list[str] | None = None, download: bool = True) -> Path:
+    """The snapshot directory of `repo_id`: from the cache, else downloaded when that can work quickly."""
+    from huggingface_hub import snapshot_download
+
+    patterns = allow_patterns or WEIGHT_PATTERNS
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=True, allow_patterns=patterns, cache_dir=cache_dir()))
+    except Exception:  # not cached (LocalEntryNotFoundError and friends): decide below, quickly
+        pass
+    if offline():
+        raise ModelUnavailable(how_to_get(label, [repo_id], "is not in the Hugging Face cache and HF_HUB_OFFLINE "
+                                          "is set"))
+    if not download or not hub_reachable():
+        raise ModelUnavailable(how_to_get(label, [repo_id], "is not in the Hugging Face cache and the hub cannot "
+                                          "be reached"))
+    return Path(snapshot_download(repo_id, allow_patterns=patterns, cache_dir=cache_dir()))
+
+
+def require(directory: Path, parts: list[str], label: str) -> Path:
+    """Refuse a directory that lacks one of the component folders a family needs, naming them."""
+    missing = [p for p in parts if not (directory / p).is_dir()]
+    if missing:
+        raise ModelUnavailable(f"{label}: {directory} is not in the expected hub layout: missing "
+                               f"{', '.join(p + '/' for p in missing)}")
+    return directory

@@ -1,0 +1,94 @@
+"""The karlo family: kakaobrain/karlo-v1-alpha (Kakao Brain's open unCLIP, DALL·E 2's architecture at 256 px).
+
+Each component loads with its own class (diffusers' UnCLIPPipeline is deprecated and cannot skip the prior or
+load its own layout any more, FACTS.md); the pipeline then runs our staged loop over them:
+
+    text_encoder + tokenizer   transformers CLIP ViT-L/14 text tower (768-d), 77 tokens
+    prior (+ prior_scheduler)  PriorTransformer, 20 layers; predicts the un-normalised image embedding
+    text_proj, decoder         UnCLIPTextProjModel + UNet2DConditionModel at 64 px (learned variance)
+    super_res_first / _last    two UNet2DModels 64 -> 256 px; the last step runs on super_res_last
+    image_encoder              CLIP ViT-L/14 vision tower, from kakaobrain/karlo-v1-alpha-image-variations
+                               (variations, inpaint/zoom-out with image conditioning, the explorer)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from unclip.families.hf_clip import load_hf_clip
+from unclip.families.hub import ModelUnavailable, locate, require
+from unclip.models import Defaults, UnCLIPModels
+
+NAME = "karlo"
+REPO = "kakaobrain/karlo-v1-alpha"
+IMAGE_REPO = "kakaobrain/karlo-v1-alpha-image-variations"
+PIPELINE_CLASS = "UnCLIPPipeline"
+PARTS = ["prior", "prior_scheduler", "text_encoder", "tokenizer", "text_proj", "decoder", "decoder_scheduler",
+         "super_res_first", "super_res_last", "super_res_scheduler"]
+IMAGE_PARTS = ["image_encoder", "feature_extractor"]
+# Karlo's own sampling defaults (diffusers UnCLIPPipeline): 25/25/7 steps, prior guidance 4, decoder guidance 8.
+DEFAULTS = Defaults(prior_steps=25, prior_guidance=4.0, prior_candidates=1, prior_scheduler="unclip",
+                    decoder_steps=25, decoder_guidance=8.0, decoder_scheduler="unclip",
+                    upsampler_steps=7, upsampler_scheduler="unclip")
+
+
+def pipeline_class(directory: Path) -> str:
+    index = directory / "model_index.json"
+    return json.loads(index.read_text()).get("_class_name", "") if index.is_file() else ""
+
+
+def is_karlo_dir(directory: Path) -> bool:
+    return pipeline_class(directory) == PIPELINE_CLASS
+
+
+def scheduler_config(directory: Path) -> dict[str, Any]:
+    """A saved scheduler's config without diffusers' bookkeeping keys."""
+    config = json.loads((directory / "scheduler_config.json").read_text())
+    return {k: v for k, v in config.items() if not k.startswith("_")}
+
+
+def _image_encoder_dir(directory: Path | None) -> Path:
+    """image_encoder/ + feature_extractor/: inside the given directory, beside it, or from the cache/hub."""
+    if directory is not None:
+        for candidate in (directory, directory.parent / IMAGE_REPO.split("/")[1]):
+            if all((candidate / p).is_dir() for p in IMAGE_PARTS):
+                return candidate
+    return locate(IMAGE_REPO, f"{NAME} (its CLIP image encoder)",
+                  allow_patterns=[f"{p}/*" for p in IMAGE_PARTS] + ["model_index.json"])
+
+
+def load(directory: str | Path | None = None, dtype: torch.dtype = torch.float32) -> UnCLIPModels:
+    """karlo from a local directory in the hub's layout, else from the Hugging Face cache (or hub)."""
+    from diffusers import PriorTransformer, UNet2DConditionModel, UNet2DModel
+    from diffusers.pipelines.deprecated.unclip.text_proj import UnCLIPTextProjModel
+
+    local = Path(directory) if directory is not None else None
+    root = require(local if local is not None else locate(REPO, NAME), PARTS, NAME)
+    images = _image_encoder_dir(local)
+    clip = load_hf_clip(root / "text_encoder", root / "tokenizer", images / "image_encoder",
+                        images / "feature_extractor", dtype)
+    kw: dict[str, Any] = {"use_safetensors": True, "torch_dtype": dtype, "low_cpu_mem_usage": False}
+    try:
+        parts = {name: cls.from_pretrained(root, subfolder=name, **kw) for name, cls in (
+            ("prior", PriorTransformer), ("text_proj", UnCLIPTextProjModel), ("decoder", UNet2DConditionModel),
+            ("super_res_first", UNet2DModel), ("super_res_last", UNet2DModel))}
+    except OSError as e:  # e.g. only .bin weights: we load safetensors only
+        raise ModelUnavailable(f"{NAME}: could not load the weights in {root}: {e}") from None
+    schedules = {"prior": scheduler_config(root / "prior_scheduler"),
+                 "decoder": scheduler_config(root / "decoder_scheduler"),
+                 "upsampler": scheduler_config(root / "super_res_scheduler")}
+    return assemble(clip, parts, schedules, NAME if local is None else f"{NAME} ({local.name})")
+
+
+def assemble(clip: Any, parts: dict[str, Any], schedules: dict[str, dict[str, Any]], name: str = NAME
+             ) -> UnCLIPModels:  # fmt: skip
+    """Karlo's components (loaded, or built in memory by fake_hub for the benchmark) as unCLIP stages."""
+    return UnCLIPModels(
+        family=NAME, clip=clip, tokenizer=clip.tokenizer, prior=parts["prior"], text_proj=parts["text_proj"],
+        decoder=parts["decoder"], upsampler=parts["super_res_first"], upsampler_last=parts["super_res_last"],
+        scheduler_configs=schedules, image_mean=clip.mean, image_std=clip.std, normalize_embeddings=False,
+        clamp_bicubic=False, defaults=DEFAULTS, name=name)
