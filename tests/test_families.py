@@ -109,6 +109,20 @@ def test_karlo_runs_every_backend_method(karlo_backend: UnCLIP) -> None:
         [2, 1, 1, 3, 2]
 
 
+def test_offload_hooks_keep_the_pixels(hub_root: Path) -> None:
+    """Model offload (--offload) only moves weights: the same seed gives the same pixels. (On CPU the move is
+    CPU -> CPU; the GPU case runs the same hooks.)"""
+    from unclip.backend import offload_to
+
+    b = load_backend(str(hub_root / fake_hub.KARLO_DIR), device="cpu")
+    s = quick(b)
+    before = pixels(b.generate("a cat", n=2, seed=5, settings=s))
+    offload_to(b.models, torch.device("cpu"))
+    assert b.models.device == torch.device("cpu") == b.models.clip.device
+    assert np.array_equal(pixels(b.generate("a cat", n=2, seed=5, settings=s)), before)
+    assert b.vary(Image.fromarray(before[0]), n=1, settings=s).images[0].size == (64, 64)
+
+
 # -- kandinsky 2.2 ----------------------------------------------------------------------------------------
 def test_kandinsky_layout_loads_and_says_what_it_cannot_do(kandinsky_backend: UnCLIP) -> None:
     b = kandinsky_backend

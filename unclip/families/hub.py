@@ -59,29 +59,47 @@ def hub_reachable(timeout: float = 1.0) -> bool:
 
 
 def how_to_get(label: str, repo_ids: list[str], why: str) -> str:
-    ids = " and ".join(repo_ids)
+    ids = " and ".join(repo_ids) + (" is" if len(repo_ids) == 1 else " are")
     gets = "; ".join(f"`hf download {r}`" for r in repo_ids)
     return (f"{label} is not available: {ids} {why}. Get it on a machine with internet ({gets}, into the "
             f"cache at {cache_dir()}, or set HF_HOME to a copied cache), or pass --model with a local directory "
             f"in the hub's layout.")
 
 
-def locate(repo_id: str, label: str, allow_patterns: list[str] | None = None, download: bool = True) -> Path:
-    """The snapshot directory of `repo_id`: from the cache, else downloaded when that can work quickly."""
+def _cached(repo_id: str, patterns: list[str]) -> Path | None:
     from huggingface_hub import snapshot_download
 
-    patterns = allow_patterns or WEIGHT_PATTERNS
     try:
         return Path(snapshot_download(repo_id, local_files_only=True, allow_patterns=patterns, cache_dir=cache_dir()))
-    except Exception:  # not cached (LocalEntryNotFoundError and friends): decide below, quickly
-        pass
+    except Exception:  # not cached (LocalEntryNotFoundError and friends)
+        return None
+
+
+def locate(repo_id: str, label: str, allow_patterns: list[str] | None = None) -> Path:
+    """The snapshot directory of `repo_id`: from the cache, else downloaded when that can work quickly."""
+    return locate_all({repo_id: allow_patterns}, label)[repo_id]
+
+
+def locate_all(repos: dict[str, list[str] | None], label: str, optional: tuple[str, ...] = ()
+               ) -> dict[str, Path | None]:  # fmt: skip
+    """Every repository a family needs (repo id -> file patterns, None: configs + safetensors), from the cache or
+    downloaded; if any required one is missing and cannot be fetched now, one error naming all that are missing.
+    Optional repositories that are missing come back as None (never downloaded)."""
+    from huggingface_hub import snapshot_download
+
+    found = {repo: _cached(repo, patterns or WEIGHT_PATTERNS) for repo, patterns in repos.items()}
+    missing = [repo for repo, path in found.items() if path is None and repo not in optional]
+    if not missing:
+        return found
     if offline():
-        raise ModelUnavailable(how_to_get(label, [repo_id], "is not in the Hugging Face cache and HF_HUB_OFFLINE "
-                                          "is set"))
-    if not download or not hub_reachable():
-        raise ModelUnavailable(how_to_get(label, [repo_id], "is not in the Hugging Face cache and the hub cannot "
-                                          "be reached"))
-    return Path(snapshot_download(repo_id, allow_patterns=patterns, cache_dir=cache_dir()))
+        raise ModelUnavailable(how_to_get(label, missing, "not in the Hugging Face cache and HF_HUB_OFFLINE is set"))
+    if not hub_reachable():
+        raise ModelUnavailable(how_to_get(label, missing, "not in the Hugging Face cache and the hub cannot be "
+                                          "reached"))
+    for repo in missing:
+        found[repo] = Path(snapshot_download(repo, allow_patterns=repos[repo] or WEIGHT_PATTERNS,
+                                             cache_dir=cache_dir()))
+    return found
 
 
 def require(directory: Path, parts: list[str], label: str) -> Path:

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from unclip.families.hf_clip import load_hf_clip
-from unclip.families.hub import ModelUnavailable, locate, require
+from unclip.families.hub import ModelUnavailable, locate_all, require
 from unclip.families.karlo import pipeline_class, scheduler_config
 from unclip.models import Defaults, UnCLIPModels
 
@@ -63,15 +63,6 @@ def _layout(directory: Path) -> dict[str, Path] | None:
     return {role: path for role, path in found.items() if path.is_dir()}
 
 
-def _locate(role: str, optional: bool = False) -> Path | None:
-    try:
-        return locate(REPOS[role], f"{NAME} ({role})")
-    except ModelUnavailable:
-        if optional:
-            return None
-        raise
-
-
 def load(directory: str | Path | None = None, dtype: torch.dtype = torch.float32) -> UnCLIPModels:
     from diffusers import PriorTransformer, UNet2DConditionModel, VQModel
 
@@ -82,7 +73,8 @@ def load(directory: str | Path | None = None, dtype: torch.dtype = torch.float32
                                    "in the hub's layout")
         dirs: dict[str, Path | None] = {role: found.get(role) for role in REPOS}
     else:
-        dirs = {"prior": _locate("prior"), "decoder": _locate("decoder"), "inpaint": _locate("inpaint", True)}
+        found = locate_all(dict.fromkeys(REPOS.values()), NAME, optional=(REPOS["inpaint"],))
+        dirs = {role: found[repo] for role, repo in REPOS.items()}
     for role, path in dirs.items():
         if path is not None:
             require(path, PARTS[role], f"{NAME} ({role})")

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from unclip.families.hf_clip import load_hf_clip
-from unclip.families.hub import ModelUnavailable, locate, require
+from unclip.families.hub import ModelUnavailable, locate_all, require
 from unclip.models import Defaults, UnCLIPModels
 
 NAME = "karlo"
@@ -51,14 +51,18 @@ def scheduler_config(directory: Path) -> dict[str, Any]:
     return {k: v for k, v in config.items() if not k.startswith("_")}
 
 
-def _image_encoder_dir(directory: Path | None) -> Path:
-    """image_encoder/ + feature_extractor/: inside the given directory, beside it, or from the cache/hub."""
-    if directory is not None:
-        for candidate in (directory, directory.parent / IMAGE_REPO.split("/")[1]):
-            if all((candidate / p).is_dir() for p in IMAGE_PARTS):
-                return candidate
-    return locate(IMAGE_REPO, f"{NAME} (its CLIP image encoder)",
-                  allow_patterns=[f"{p}/*" for p in IMAGE_PARTS] + ["model_index.json"])
+def _locate(directory: Path | None) -> tuple[Path, Path]:
+    """(karlo-v1-alpha, the folder with image_encoder/ + feature_extractor/): the given directory (the image
+    encoder inside it or in karlo-v1-alpha-image-variations/ beside it), else the cache or the hub."""
+    image_patterns = [f"{p}/*" for p in IMAGE_PARTS] + ["model_index.json"]
+    if directory is None:
+        found = locate_all({REPO: None, IMAGE_REPO: image_patterns}, NAME)
+        return require(found[REPO], PARTS, NAME), found[IMAGE_REPO]
+    require(directory, PARTS, NAME)
+    for candidate in (directory, directory.parent / IMAGE_REPO.split("/")[1]):
+        if all((candidate / p).is_dir() for p in IMAGE_PARTS):
+            return directory, candidate
+    return directory, locate_all({IMAGE_REPO: image_patterns}, f"{NAME} (its CLIP image encoder)")[IMAGE_REPO]
 
 
 def load(directory: str | Path | None = None, dtype: torch.dtype = torch.float32) -> UnCLIPModels:
@@ -67,8 +71,7 @@ def load(directory: str | Path | None = None, dtype: torch.dtype = torch.float32
     from diffusers.pipelines.deprecated.unclip.text_proj import UnCLIPTextProjModel
 
     local = Path(directory) if directory is not None else None
-    root = require(local if local is not None else locate(REPO, NAME), PARTS, NAME)
-    images = _image_encoder_dir(local)
+    root, images = _locate(local)
     clip = load_hf_clip(root / "text_encoder", root / "tokenizer", images / "image_encoder",
                         images / "feature_extractor", dtype)
     kw: dict[str, Any] = {"use_safetensors": True, "torch_dtype": dtype, "low_cpu_mem_usage": False}
