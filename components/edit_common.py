@@ -65,12 +65,14 @@ def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, g
     schedulers = list(backend.schedulers)
     c: dict[str, gr.components.Component] = {}
 
-    def slider(key: str, lo_: float, hi_: float, value: float, step: float, label: str, info: str = "") -> None:
+    def slider(key: str, lo_: float, hi_: float, value: float, step: float, label: str, info: str = "",
+               interactive: bool = True) -> None:  # fmt: skip
         c[key] = raw(gr.Slider(lo_, hi_, value=value, step=step, label=label, info=info or None,
-                               elem_id=f"{prefix}-{key}"))  # fmt: skip
+                               elem_id=f"{prefix}-{key}", interactive=interactive))  # fmt: skip
 
-    def scheduler(key: str, value: str) -> None:
-        c[key] = raw(gr.Dropdown(schedulers, value=value, label="Scheduler", elem_id=f"{prefix}-{key}"))
+    def scheduler(key: str, value: str, interactive: bool = True) -> None:
+        c[key] = raw(gr.Dropdown(schedulers, value=value, label="Scheduler", elem_id=f"{prefix}-{key}",
+                                 interactive=interactive))  # fmt: skip
 
     with gr.Accordion("Advanced: per-stage sampling", open=False, elem_id=f"{prefix}-advanced"), gr.Row():
         if with_prior:
@@ -91,8 +93,9 @@ def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, g
         with gr.Column(min_width=150):
             gr.Markdown(f"**Upsampler** (→ {shapes['high_res']} px)")
             c["upsampler"] = upsampler_checkbox(backend, d.upsampler.enabled, shapes["low_res"], f"{prefix}-upsampler")
-            slider("upsampler_steps", lo, hi, d.upsampler.steps, 1, "Steps")
-            scheduler("upsampler_scheduler", d.upsampler.scheduler)
+            has = backend.models.upsampler is not None
+            slider("upsampler_steps", lo, hi, d.upsampler.steps, 1, "Steps", interactive=has)
+            scheduler("upsampler_scheduler", d.upsampler.scheduler, interactive=has)
     return c
 
 

@@ -156,7 +156,7 @@ def build(backend: UnCLIP) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=340):
             prompt = gr.Textbox(label="Prompt", placeholder=EXAMPLES[0], lines=2, max_lines=4, elem_id="prompt")
-            cached = backend.models.device.type == "cuda"  # GPU: examples run once, then are served (below)
+            cached = caches_examples(backend)  # GPU: examples run once, then are served (below)
             if not cached:
                 gr.Examples([[e] for e in EXAMPLES], inputs=prompt, label="Examples", api_visibility="private")
             n = raw(gr.Slider(*LIMITS["n"], value=4, step=1, label="Number of images", elem_id="n"))
@@ -195,6 +195,11 @@ def build(backend: UnCLIP) -> None:
         show_progress_on=compare_outputs[: len(backend.modes)],
     )  # fmt: skip
     stop.click(None, cancels=[generating, comparing])
+
+
+def caches_examples(backend: UnCLIP) -> bool:
+    """Cache the examples' results only on a GPU (on a CPU Space the first visitor would wait for all of them)."""
+    return backend.models.device.type == "cuda"
 
 
 def cached_examples(backend: UnCLIP, generate: Callable[..., Iterator[tuple]], prompt: gr.Textbox,

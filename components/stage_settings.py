@@ -78,14 +78,15 @@ def stage_controls(backend: UnCLIP, d: GenerateSettings) -> dict[str, gr.compone
     glo, ghi = LIMITS["guidance"]
     shapes = stage_shapes(backend)
 
-    def steps(name: str, value: int) -> gr.Slider:
-        return raw(gr.Slider(lo, hi, value=value, step=1, label="Steps", elem_id=name))
+    def steps(name: str, value: int, interactive: bool = True) -> gr.Slider:
+        return raw(gr.Slider(lo, hi, value=value, step=1, label="Steps", elem_id=name, interactive=interactive))
 
     def guidance(name: str, value: float, info: str) -> gr.Slider:
         return raw(gr.Slider(glo, ghi, value=value, step=0.25, label="Guidance scale", info=info, elem_id=name))
 
-    def scheduler(name: str, value: str) -> gr.Dropdown:
-        return raw(gr.Dropdown(list(backend.schedulers), value=value, label="Scheduler", elem_id=name))
+    def scheduler(name: str, value: str, interactive: bool = True) -> gr.Dropdown:
+        return raw(gr.Dropdown(list(backend.schedulers), value=value, label="Scheduler", elem_id=name,
+                               interactive=interactive))
 
     with gr.Accordion("Advanced: conditioning mode and per-stage sampling", open=False, elem_id="advanced"):
         c: dict[str, gr.components.Component] = {"mode": mode_radio(backend, d.mode)}
@@ -107,6 +108,7 @@ def stage_controls(backend: UnCLIP, d: GenerateSettings) -> dict[str, gr.compone
             with gr.Column(min_width=150):
                 gr.Markdown(f"**Upsampler** (→ {shapes['high_res']} px)")
                 c["upsampler"] = upsampler_checkbox(backend, d.upsampler.enabled, shapes["low_res"], "upsampler")
-                c["upsampler_steps"] = steps("upsampler_steps", d.upsampler.steps)
-                c["upsampler_scheduler"] = scheduler("upsampler_scheduler", d.upsampler.scheduler)
+                has = backend.models.upsampler is not None
+                c["upsampler_steps"] = steps("upsampler_steps", d.upsampler.steps, has)
+                c["upsampler_scheduler"] = scheduler("upsampler_scheduler", d.upsampler.scheduler, has)
     return c

@@ -298,3 +298,44 @@ def test_every_tab_works_over_each_hub_family(family_client: Any, tmp_path: Path
     strip = client.predict(point="#0", from_caption="a cat", to_caption="a dog", steps=2, max_theta=0.25, seed=0,
                            decoder_steps=2, api_name="/text_diff")[1]  # fmt: skip
     assert len(strip) == 2
+
+
+def test_the_ui_disables_what_kandinsky_cannot_do_and_says_why(kandinsky_backend: UnCLIP) -> None:
+    from app import build_demo
+
+    blocks = build_demo(kandinsky_backend)
+    props = {c["props"].get("elem_id"): c["props"] for c in blocks.config["components"]}
+    assert [value for _, value in props["mode"]["choices"]] == ["prior", "text_embedding"]
+    for key in ("upsampler", "vary-upsampler", "inpaint-upsampler", "zoom-upsampler"):
+        if key in props:
+            assert props[key]["interactive"] is False and props[key]["value"] is False
+    assert "no upsampler" in props["upsampler"]["info"]
+    assert props["upsampler_steps"]["interactive"] is False
+    markdown = " ".join(str(c["props"].get("value")) for c in blocks.config["components"] if c["type"] == "markdown")
+    assert "~~Caption only~~: unavailable" in markdown and "never reads the caption" in markdown
+    compare = next(c for c in blocks.config["components"] if c["props"].get("elem_id") == "compare-btn")
+    assert compare["props"]["value"] == "Compare 2 modes"
+
+
+def test_on_a_gpu_the_generate_examples_are_cached_lazily(karlo_backend: UnCLIP, monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:  # fmt: skip
+    """Built as on a GPU (only the device check is faked: nothing runs), the Generate tab's examples get a handler
+    and lazy caching, so a Space starts without generating them."""
+    import gradio as gr
+
+    from app import build_demo
+
+    made: list[dict[str, Any]] = []
+    real = gr.Examples
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        made.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gr, "Examples", spy)
+    from components import generate
+
+    monkeypatch.setattr(generate, "caches_examples", lambda backend: True)
+    build_demo(karlo_backend)
+    cached = [k for k in made if k.get("cache_examples")]
+    assert len(cached) == 1 and cached[0]["cache_mode"] == "lazy" and callable(cached[0]["fn"])
