@@ -339,3 +339,19 @@ def test_on_a_gpu_the_generate_examples_are_cached_lazily(karlo_backend: UnCLIP,
     build_demo(karlo_backend)
     cached = [k for k in made if k.get("cache_examples")]
     assert len(cached) == 1 and cached[0]["cache_mode"] == "lazy" and callable(cached[0]["fn"])
+
+
+@pytest.mark.parametrize("argv", [["generate", "a cat", "--model", "karlo"], ["eval", "--model", "kandinsky-2.2"],
+                                  ["vary", "IMAGE", "--model", "karlo"]])
+def test_cli_reports_a_missing_hub_model_in_one_line(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from unclip.cli import main as cli_main
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    image = tmp_path / "in.png"
+    Image.new("RGB", (32, 32)).save(image)
+    argv = [str(image) if a == "IMAGE" else a for a in argv] + ["--out", str(tmp_path)] * (argv[0] != "eval")
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "is not available" in err and "Traceback" not in err

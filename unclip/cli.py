@@ -63,12 +63,16 @@ def generate_main(argv: list[str]) -> int:
     from unclip.images import save_png
 
     ns = _generate_parser().parse_args(argv)
-    backend = load_backend(ns.model, device=ns.device)
+    try:
+        backend = load_backend(ns.model, device=ns.device)
+    except ValueError as e:  # unknown name, or a hub model that is not here (ModelUnavailable)
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if backend.notice:
         print(f"note: {backend.notice}", file=sys.stderr)
     out = Path(ns.out)
     out.mkdir(parents=True, exist_ok=True)
-    modes = MODES if ns.compare else (ns.mode,)
+    modes = backend.modes if ns.compare else (ns.mode,)
     try:
         for mode in modes:
             settings = _settings(backend, ns, mode)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import replace
 
@@ -124,7 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--upsample", action="store_true", help="judge the 256 px outputs (downscaled) instead of 64 px")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     ns = p.parse_args(argv)
-    report = evaluate(load_backend(ns.model), n=ns.n, seed=ns.seed, upsample=ns.upsample)
+    try:
+        backend = load_backend(ns.model)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    report = evaluate(backend, n=ns.n, seed=ns.seed, upsample=ns.upsample)
     print(json.dumps(report, indent=2) if ns.json else format_report(report))
     return 0
 
