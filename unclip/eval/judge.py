@@ -131,3 +131,24 @@ def judge_images(judge: Judge, images: Tensor) -> dict[str, np.ndarray]:
     p = judge(images.float().cpu())
     return {"presence": p["presence"].softmax(-1).numpy(), "centre": p["centre"].numpy(),
             "background": p["background"].argmax(-1).numpy(), "shape_color": p["shape_color"].argmax(-1).numpy()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m unclip.eval.judge [--steps N] [--batch B] [--threads T] [--out DIR]`: (re)train the judge."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m unclip.eval.judge", description=main.__doc__)
+    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=str(JUDGE_DIR))
+    ns = p.parse_args(argv)
+    if ns.threads:
+        torch.set_num_threads(ns.threads)
+    train_judge(Path(ns.out), ns.steps, ns.batch, ns.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
