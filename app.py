@@ -53,7 +53,8 @@ def build_demo(backend: UnCLIP) -> gr.Blocks:
             for label, build in TABS:
                 with gr.Tab(label, id=label):  # the id lets "send to" buttons switch tabs
                     build(backend)
-    demo.queue(default_concurrency_limit=2, max_size=32)
+    offloading = backend.models.onload_hook is not None  # components move between devices: one request at a time
+    demo.queue(default_concurrency_limit=1 if offloading else 2, max_size=32)
     return demo
 
 

@@ -24,6 +24,7 @@ from components.common import how_it_works, on_gpu, pick_seed, png_gallery, raw,
 from components.explorer_handlers import ExplorerHandlers
 from components.explorer_plot import COLOR_BY
 from unclip import UnCLIP
+from unclip.analysis import stage_shapes
 from unclip.explore import MAX_THETA, STRIP_STEPS
 from unclip.explore_collection import PROBE_SIZE
 from unclip.explore_projection import start_umap_warmup
@@ -101,7 +102,13 @@ def tools_panel(backend: UnCLIP) -> dict[str, Any]:
                                            elem_id="explorer-decoder-steps"))  # fmt: skip
         w["decoder_guidance"] = raw(gr.Slider(*LIMITS["guidance"], value=d.decoder.guidance, step=0.25,
                                               label="Decoder guidance", elem_id="explorer-decoder-guidance"))
-        w["upsampler"] = gr.Checkbox(False, label="Upsample to 256 px (slower)", elem_id="explorer-upsampler")
+        shapes = stage_shapes(backend)
+        if backend.models.upsampler is None:
+            w["upsampler"] = gr.Checkbox(False, label="Upsample", info=backend.unavailable.get("upsampler"),
+                                         interactive=False, elem_id="explorer-upsampler")  # fmt: skip
+        else:
+            w["upsampler"] = gr.Checkbox(False, label=f"Upsample to {shapes['high_res']} px (slower)",
+                                         elem_id="explorer-upsampler")  # fmt: skip
         w["stop"] = gr.Button("Stop", variant="stop", elem_id="explorer-stop", scale=0, min_width=80)
     for key, suffix in (("seed", ""), ("randomize", "-randomize"), ("dice", "-random")):
         getattr(w["seed"], key).elem_id = f"explorer-seed{suffix}"  # the Generate tab owns #seed

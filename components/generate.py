@@ -62,12 +62,21 @@ def stage_sections(backend: UnCLIP) -> dict[str, str]:
         "2 · Prior": f"**In:** the text embedding ({d}) and the tokens.  \n**Out:** an *image embedding* ({d}): "
         "CLIP's idea of a picture that fits the caption. A diffusion model over vectors: start from noise, "
         "denoise step by step; draw *candidates* and keep the one closest to the text.",
-        "3 · Decoder": f"**In:** the image embedding ({d}) and the caption.  \n**Out:** a {lo}×{lo}×3 image. "
-        "A U-Net removes noise step by step; *guidance* pushes harder towards the conditioning. The live "
-        "preview shows its current guess of the clean image.",
+        "3 · Decoder": decoder_section(backend, d, lo),
         "4 · Upsampler": f"**In:** the {lo}×{lo}×3 image.  \n**Out:** {hi}×{hi}×3. Another diffusion model "
-        "that invents fine detail on top of a blown-up copy. It never sees the caption.",
+        "that invents fine detail on top of a blown-up copy. It never sees the caption." if backend.models.upsampler
+        is not None else f"**None in {backend.name}.** {backend.unavailable.get('upsampler', '')}.",
     }
+
+
+def decoder_section(backend: UnCLIP, d: int, lo: int) -> str:
+    if backend.models.latent:  # Kandinsky 2.2: a latent decoder, image embedding only
+        return (f"**In:** the image embedding ({d}) only: this decoder never reads the caption.  \n**Out:** a "
+                f"{lo}×{lo}×3 image. A U-Net removes noise step by step in a compressed *latent* space (MoVQ), "
+                "which is then decoded to pixels; *guidance* pushes harder towards the embedding.")
+    return (f"**In:** the image embedding ({d}) and the caption.  \n**Out:** a {lo}×{lo}×3 image. "
+            "A U-Net removes noise step by step; *guidance* pushes harder towards the conditioning. The live "
+            "preview shows its current guess of the clean image.")
 
 
 # -- turning results into what the widgets show (numbers come from unclip.analysis) -------------------------

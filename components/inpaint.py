@@ -49,10 +49,10 @@ EXAMPLES = [
 HOW = {
     "1 · The mask": "White (or painted, or transparent) = repaint. *Feather* softens its edge over a few pixels "
     "so the seam blends; outside that band your pixels are kept exactly.",
-    "2 · Masked decoding": "The decoder denoises the whole 64 px picture, but after **every step** the part "
-    "you keep is replaced by your picture noised to that step's level (RePaint): the new region must grow "
-    "to fit what surrounds it.",
-    "3 · Upsampling": "The upsampler does the same at 256 px with your full-resolution pixels, then your "
+    "2 · Masked decoding": "The decoder denoises the whole small picture (64 px for tiny-emoji and Karlo), but "
+    "after **every step** the part you keep is replaced by your picture noised to that step's level (RePaint): "
+    "the new region must grow to fit what surrounds it.",
+    "3 · Upsampling": "The upsampler does the same at full size (256 px) with your pixels, then your "
     "original is pasted back outside the mask.",
     "4 · What guides it": "*Prompt*: your words go through the prior, as in Generate. *Image*: the picture's "
     "own CLIP embedding (fills the hole with more of the same). No resampling jumps: too slow on a CPU.",
@@ -126,7 +126,7 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
                                         sources=["upload", "clipboard"], elem_id="inpaint-mask"))  # fmt: skip
         w["invert"] = gr.Checkbox(value=False, label="Invert: repaint everything except the mask",
                                   elem_id="inpaint-invert")  # fmt: skip
-        w["feather"] = raw(gr.Slider(*EDIT_LIMITS["feather"], value=8, step=1, label="Feather (px at 256)",
+        w["feather"] = raw(gr.Slider(*EDIT_LIMITS["feather"], value=8, step=1, label="Feather (px at the output size)",
                                      info="soft edge outside the mask", elem_id="inpaint-feather"))  # fmt: skip
     w["condition"] = raw(gr.Radio([("Prompt (through the prior)", "prompt"), ("The image itself", "image")],
                                   value="prompt", label="Guide the new pixels by", elem_id="inpaint-condition"))

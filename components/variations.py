@@ -36,11 +36,12 @@ EXAMPLES = [[example("snow-cat.png"), 1.0], [example("underwater-tiger.png"), 0.
 HOW = {
     "1 · Encode": "Your picture is cropped to a square and CLIP turns it into one vector, its *image embedding*: "
     "what is in the picture, not where each pixel is.",
-    "2 · Decode": "The decoder paints a new 64 px picture from that vector, exactly as it does for a caption's "
-    "embedding in Generate. Different seeds, different pictures with the same meaning (DALL·E 2, §3.1).",
+    "2 · Decode": "The decoder paints a new small picture (64 px for tiny-emoji and Karlo) from that vector, "
+    "exactly as it does for a caption's embedding in Generate. Different seeds, different pictures with the "
+    "same meaning (DALL·E 2, §3.1).",
     "3 · Strength": "At **1** the decoder starts from pure noise: only the embedding is kept. Lower, it starts from "
     "*your* picture with noise added (SDEdit) and runs only the last part of its steps, so layout and colours "
-    "survive. The upsampler does the same at 256 px.",
+    "survive. The upsampler does the same at full size.",
     "4 · Read the numbers": "Each result shows cos(input, result): how similar CLIP finds it to your picture.",
 }
 

@@ -122,7 +122,7 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
                              elem_id="zoom-prompt")  # fmt: skip
     w["condition"] = raw(gr.Radio([("The original image (continue the scene)", "image"), ("The prompt", "prompt")],
                                   value="image", label="Guide the border by", elem_id="zoom-condition"))  # fmt: skip
-    w["feather"] = raw(gr.Slider(*EDIT_LIMITS["feather"], value=8, step=1, label="Feather (px at 256)",
+    w["feather"] = raw(gr.Slider(*EDIT_LIMITS["feather"], value=8, step=1, label="Feather (px at the output size)",
                                  elem_id="zoom-feather"))  # fmt: skip
     gr.Examples(EXAMPLES, inputs=[w["image"], w["factor"], w["anchor"]], label="Examples", api_visibility="private")
     w["seed"] = seed_row(prefix="zoom-")

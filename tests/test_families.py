@@ -129,7 +129,9 @@ def test_kandinsky_layout_loads_and_says_what_it_cannot_do(kandinsky_backend: Un
     m = b.models
     assert m.family == "kandinsky-2.2" and m.latent and m.text_proj is None and m.upsampler is None
     assert m.decoder_inpaint is not None and m.decoder_inpaint.config.in_channels == 9
-    assert m.null_image_embeds.shape == (1, 32)
+    from unclip.pipeline import null_embeds
+
+    assert null_embeds(m, 2).shape == (2, 32)  # the CLIP embedding of an all-zero image, computed on first use
     assert b.modes == ("prior", "text_embedding") and set(b.unavailable) == {"caption_only", "upsampler"}
     assert b.default_settings().upsampler.enabled is False
     s = quick(b)
@@ -355,3 +357,41 @@ def test_cli_reports_a_missing_hub_model_in_one_line(argv: list[str], tmp_path: 
     assert cli_main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "is not available" in err and "Traceback" not in err
+
+
+def test_cli_generates_with_a_family_that_has_no_upsampler(hub_root: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    from unclip.cli import main as cli_main
+
+    argv = ["generate", "a cat", "--model", str(hub_root), "-n", "1", "--prior-steps", "2", "--decoder-steps", "2",
+            "--prior-scheduler", "ddim", "--decoder-scheduler", "ddim", "--compare", "--out", str(tmp_path)]
+    assert cli_main(argv) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["prior_00000000.png", "text_embedding_00000000.png"]
+
+
+def test_an_incomplete_download_is_one_clear_error(hub_root: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "models"
+    shutil.copytree(hub_root / fake_hub.KARLO_DIR, broken / fake_hub.KARLO_DIR)
+    shutil.copytree(hub_root / fake_hub.KARLO_IMAGE_DIR, broken / fake_hub.KARLO_IMAGE_DIR)
+    (broken / fake_hub.KARLO_DIR / "text_encoder" / "model.safetensors").unlink()
+    with pytest.raises(ModelUnavailable, match="karlo: could not load .*incomplete download"):
+        load_backend(str(broken / fake_hub.KARLO_DIR), device="cpu")
+
+
+def test_offload_moves_every_component_a_kandinsky_request_uses(hub_root: Path, tmp_path: Path) -> None:
+    """Under offload each component must be brought to the execution device before use, including the ones
+    used through methods rather than forward calls (MoVQ's encode/decode): recorded here on CPU."""
+    from unclip.backend import offload_to
+
+    b = load_backend(str(hub_root), device="cpu")
+    b.models.output_size = SMALL
+    offload_to(b.models, torch.device("cpu"))
+    hook, used = b.models.onload_hook, set()
+    names = {id(m): k for k, m in {**b.models.modules(), "text_encoder": b.models.clip.text_encoder,
+                                   "image_encoder": b.models.clip.image_encoder}.items()}
+    b.models.onload_hook = lambda module, args, kwargs: (used.add(names.get(id(module))), hook(module, args, kwargs))
+    image = b.generate("a cat", n=1, settings=quick(b))[0]
+    mask = Image.new("L", (SMALL, SMALL), 0)
+    mask.paste(255, (0, 0, SMALL // 2, SMALL))
+    b.inpaint(image, mask, prompt="a dog", settings=quick(b))
+    assert used == {"text_encoder", "image_encoder", "prior", "decoder", "decoder_inpaint", "movq"}

@@ -213,6 +213,8 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
         dtype = torch.float16 if (hub and device.type == "cuda") else torch.float32
     models = load_models(name_or_path, dtype if hub else torch.float32)
     if offload and device.type == "cuda":
+        if not hub:
+            raise ValueError("offload is for the hub families (karlo, kandinsky-2.2); the tiny models fit anywhere")
         offload_to(models.to("cpu", dtype), device)
     else:
         models.to(device, dtype)
@@ -221,7 +223,9 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
 
 def offload_to(models: UnCLIPModels, device: torch.device) -> None:
     """Model offload (as diffusers' enable_model_cpu_offload): each component moves to `device` when it is
-    called and the previous one goes back to the CPU, so one component at a time occupies the GPU."""
+    called (or `models.onload(component)` is asked for) and the previous one goes back to the CPU, so one
+    component at a time occupies the GPU. One request at a time: the app runs with concurrency 1 when
+    offloading, because a second request could move a component another one is using."""
     lock, state = threading.Lock(), {"on": None}
 
     def hook(module: torch.nn.Module, args: Any, kwargs: Any) -> None:
@@ -235,13 +239,13 @@ def offload_to(models: UnCLIPModels, device: torch.device) -> None:
     leaves = [m for k, m in models.modules().items() if k != "clip"]
     leaves += [m for m in (models.clip.text_encoder, models.clip.image_encoder) if m is not None] \
         if models.hf_clip else [models.clip]
-    for m in leaves:
-        m.register_forward_pre_hook(hook, with_kwargs=True)
+    for m in leaves:  # forward calls go through models.onload too: one place decides what moves
+        m.register_forward_pre_hook(lambda module, args, kwargs: (models.onload(module), None)[1], with_kwargs=True)
+    models.onload_hook = hook
     models.execution_device = device
     if models.hf_clip:
         models.clip.execution_device = device
-    if models.null_image_embeds is not None:
-        models.null_image_embeds = models.null_image_embeds.to(device)
+    models.null_image_embeds = None  # recomputed on first use, on `device`
 
 
 __all__ = ["Edit", "Generation", "InvalidInput", "UnCLIP", "load_backend"]

@@ -55,7 +55,7 @@ def _settings(backend, ns: argparse.Namespace, mode: str):
         prior=pick(s.prior, steps=ns.prior_steps, scheduler=ns.prior_scheduler, guidance=ns.prior_guidance),
         decoder=pick(s.decoder, steps=ns.decoder_steps, scheduler=ns.decoder_scheduler, guidance=ns.decoder_guidance),
         upsampler=pick(s.upsampler, steps=ns.upsampler_steps, scheduler=ns.upsampler_scheduler,
-                       enabled=not ns.no_upsample))
+                       enabled=s.upsampler.enabled and not ns.no_upsample))
 
 
 def generate_main(argv: list[str]) -> int:

@@ -77,6 +77,14 @@ class UnCLIPModels:
     name: str = ""
 
     execution_device: torch.device | None = None  # set by backend.offload_to: where inputs go while weights move
+    onload_hook: Any = None  # set by backend.offload_to: moves a component to the GPU before it is used
+
+    def onload(self, module: nn.Module) -> nn.Module:
+        """The component, on the execution device (a no-op unless offloading): for uses that are not a forward
+        call (movq.encode/decode, text_proj's learned null embedding)."""
+        if self.onload_hook is not None:
+            self.onload_hook(module, (), {})
+        return module
 
     @property
     def device(self) -> torch.device:

@@ -29,8 +29,10 @@ def expand(enc: TextEncoding, batch: int) -> TextEncoding:
 
 
 def closest_to_text(candidates: Tensor, text_embeds: Tensor) -> Tensor:
-    """(B, k, D) prior samples -> (B, D): the one with the highest dot product with z_t (paper §2.2)."""
-    scores = torch.einsum("bkd,bd->bk", candidates, text_embeds)  # (B, k)
+    """(B, k, D) prior samples -> (B, D): the one with the highest dot product with z_t (paper §2.2; our and the
+    paper's embeddings are unit vectors). Cosine, so un-normalised embeddings (Karlo, Kandinsky) do not simply
+    favour the longest candidate."""
+    scores = torch.einsum("bkd,bd->bk", F.normalize(candidates, dim=-1), F.normalize(text_embeds, dim=-1))
     return candidates[torch.arange(candidates.shape[0]), scores.argmax(dim=1)]
 
 
@@ -76,8 +78,11 @@ def null_embeds(models: UnCLIPModels, batch: int) -> Tensor:
     """The 'no image embedding' vector (B, D): caption-only decoding and the guidance baseline. Karlo and tiny
     learn it (text_proj); Kandinsky uses the CLIP embedding of an all-zero image."""
     if models.text_proj is None:
+        if models.null_image_embeds is None:  # computed once, on the device the model runs on
+            models.null_image_embeds = models.clip.zero_image_embeds().to(models.dtype)
         return models.null_image_embeds.expand(batch, -1)
-    return models.text_proj.learned_classifier_free_guidance_embeddings.expand(batch, -1)
+    null = models.onload(models.text_proj).learned_classifier_free_guidance_embeddings
+    return null.expand(batch, -1)
 
 
 def movq_factor(models: UnCLIPModels) -> int:
@@ -90,7 +95,7 @@ def to_latents(models: UnCLIPModels, pixels: Tensor) -> Tensor:
     """(B, 3, H, W) in [-1, 1] -> the decoder's space: itself (pixel decoders) or MoVQ latents (B, 4, H/8, W/8)."""
     if not models.latent:
         return pixels
-    return models.movq.encode(pixels.to(models.device, models.dtype)).latents
+    return models.onload(models.movq).encode(pixels.to(models.device, models.dtype)).latents
 
 
 def inpaint_channels(models: UnCLIPModels, known: Tensor, mask: Tensor, batch: int) -> Tensor | None:
@@ -99,7 +104,8 @@ def inpaint_channels(models: UnCLIPModels, known: Tensor, mask: Tensor, batch: i
     if models.decoder_inpaint is None:
         return None
     latents = to_latents(models, known)  # (1, C, h, w)
-    keep = (F.interpolate(mask.to(latents), size=latents.shape[-2:], mode="area") < 0.5).to(latents)
+    # a latent cell is kept only if none of its pixels is repainted (diffusers grows the hole the same way)
+    keep = 1 - (F.adaptive_max_pool2d(mask.to(latents), latents.shape[-2:]) > 0).to(latents)
     return torch.cat([latents * keep, keep], dim=1).expand(batch, -1, -1, -1)
 
 
@@ -144,7 +150,7 @@ def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty
     out = yield from sample_loop(denoise, scheduler, x, steps=settings.steps, generators=generators,
                                  stage="decoder", hook=hook, init=init, strength=strength, preview=not models.latent)
     if models.latent:
-        out = models.movq.decode(out, force_not_quantize=True).sample
+        out = models.onload(models.movq).decode(out, force_not_quantize=True).sample
     return out.clamp(-1, 1)
 
 

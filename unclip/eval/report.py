@@ -31,7 +31,6 @@ from unclip.eval.metrics import clip_retrieval, prior_alignment
 from unclip.images import to_tensor
 from unclip.models import encode_image
 from unclip.sampling import drain
-from unclip.settings import MODES
 from unclip.world import EmojiWorld, Scene
 from unclip.world.catalog import SHAPE_COLORS, SHAPES
 
@@ -99,7 +98,7 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
               "prior_alignment": prior_alignment(backend, world),
               "judge_on_renders": fidelity(world, seen, judge_images(judge, renders))}
     ablation, seen_images = {}, None
-    for mode in MODES:
+    for mode in backend.modes:
         images, scores = generate_for(backend, seen, mode, seed, upsample)
         ablation[mode] = {**fidelity(world, seen, judge_images(judge, images)),
                           "clip_score": round(float(np.mean(scores)), 2)}
@@ -130,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if ns.upsample and backend.models.upsampler is None:
+        print(f"error: --upsample: {backend.name} has no upsampler", file=sys.stderr)
+        return 2
     report = evaluate(backend, n=ns.n, seed=ns.seed, upsample=ns.upsample)
     print(json.dumps(report, indent=2) if ns.json else format_report(report))
     return 0
@@ -145,7 +147,7 @@ def format_report(r: dict) -> str:
     lines = [head, "",
              f"{'':22}" + "".join(f"{c[:14]:>16}" for c in cols)]
     rows = [("judge on renders", r["judge_on_renders"]), ("prior, seen pairs", r["fidelity"]["seen"]),
-            ("prior, held-out pairs", r["fidelity"]["heldout"])] + [(m, r["ablation"][m]) for m in MODES]
+            ("prior, held-out pairs", r["fidelity"]["heldout"])] + [(m, r["ablation"][m]) for m in r["ablation"]]
     for name, row in rows:
         lines.append(f"{name:22}" + "".join(f"{row.get(c) if row.get(c) is not None else '-':>16}" for c in cols))
     return "\n".join(lines)

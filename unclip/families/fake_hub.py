@@ -7,7 +7,7 @@
     kandinsky_components("tiny"), save_kandinsky(dir, parts)
                                            -> kandinsky-2-2-prior/, -decoder/, -decoder-inpaint/ under dir
 
-The tokenizer is a real CLIP BPE tokenizer built from open_clip's bundled vocabulary (FACTS.md: its ids equal
+The tokenizer is a real CLIP BPE tokenizer built from open_clip's bundled vocabulary (its ids equal
 open_clip's), so nothing is downloaded.
 """
 
@@ -190,9 +190,11 @@ def kandinsky_components(seed: int = 0) -> dict[str, Any]:
         "prior": prior,
         "unet": unet(4),
         "inpaint_unet": unet(9),
+        # 4 levels like the real MoVQ (8 pixels per latent), so attention runs on the latent grid, not on pixels
         "movq": VQModel(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, norm_num_groups=8,
-                        block_out_channels=(32, 64), down_block_types=("DownEncoderBlock2D", "AttnDownEncoderBlock2D"),
-                        up_block_types=("AttnUpDecoderBlock2D", "UpDecoderBlock2D"), norm_type="spatial",
+                        block_out_channels=(32, 32, 32, 32),  # SpatialNorm needs multiples of 32
+                        down_block_types=("DownEncoderBlock2D",) * 3 + ("AttnDownEncoderBlock2D",),
+                        up_block_types=("AttnUpDecoderBlock2D",) + ("UpDecoderBlock2D",) * 3, norm_type="spatial",
                         num_vq_embeddings=12, vq_embed_dim=4),
         "prior_scheduler": {"_class_name": "UnCLIPScheduler", "variance_type": "fixed_small_log",
                             "prediction_type": "sample", "num_train_timesteps": 1000, "clip_sample": True,

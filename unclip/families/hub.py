@@ -1,6 +1,6 @@
 """Finding a hub checkpoint on disk, fast, and saying clearly when it is not there.
 
-Order (never a 20-second retry loop, FACTS.md "Offline behaviour"):
+Order (never the ~20-second retry loop `from_pretrained(hub_id)` runs with no network):
   1. a local directory the user named (`--model /path/to/karlo-v1-alpha`);
   2. the Hugging Face cache (HF_HOME / HF_HUB_CACHE are respected), read with `local_files_only=True`;
   3. a download, only when HF_HUB_OFFLINE is unset and the hub accepts a connection within a second.
@@ -30,9 +30,9 @@ def offline() -> bool:
 def cache_dir() -> str:
     """The hub cache, read from the environment at call time: HF_HUB_CACHE, else HF_HOME/hub, else the default."""
     if os.environ.get("HF_HUB_CACHE"):
-        return os.environ["HF_HUB_CACHE"]
+        return str(Path(os.environ["HF_HUB_CACHE"]).expanduser())
     if os.environ.get("HF_HOME"):
-        return str(Path(os.environ["HF_HOME"]) / "hub")
+        return str(Path(os.environ["HF_HOME"]).expanduser() / "hub")
     from huggingface_hub import constants
 
     return str(constants.HF_HUB_CACHE)
@@ -42,6 +42,10 @@ def hub_reachable(timeout: float = 1.0) -> bool:
     """Can we open a TCP connection to the hub endpoint within `timeout` seconds? (DNS included: it runs in a
     daemon thread, because getaddrinfo has no timeout of its own.)"""
     url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    proxy = next((os.environ[k] for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+                  if os.environ.get(k)), None) if url.scheme == "https" else None
+    if proxy:  # behind a proxy, the proxy is what must answer
+        url = urlparse(proxy if "://" in proxy else f"http://{proxy}")
     host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
     ok: list[bool] = []
 
@@ -97,8 +101,12 @@ def locate_all(repos: dict[str, list[str] | None], label: str, optional: tuple[s
         raise ModelUnavailable(how_to_get(label, missing, "not in the Hugging Face cache and the hub cannot be "
                                           "reached"))
     for repo in missing:
-        found[repo] = Path(snapshot_download(repo, allow_patterns=repos[repo] or WEIGHT_PATTERNS,
-                                             cache_dir=cache_dir()))
+        try:
+            found[repo] = Path(snapshot_download(repo, allow_patterns=repos[repo] or WEIGHT_PATTERNS,
+                                                 cache_dir=cache_dir()))
+        except Exception as e:  # gated repo, HTTP error, a network that accepts connections but not requests
+            raise ModelUnavailable(how_to_get(label, [repo], f"could not be downloaded ({type(e).__name__}: {e})"
+                                              )) from None
     return found
 
 

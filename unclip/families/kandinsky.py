@@ -79,21 +79,22 @@ def load(directory: str | Path | None = None, dtype: torch.dtype = torch.float32
         if path is not None:
             require(path, PARTS[role], f"{NAME} ({role})")
     prior_dir, decoder_dir, inpaint_dir = dirs["prior"], dirs["decoder"], dirs["inpaint"]
-    clip = load_hf_clip(prior_dir / "text_encoder", prior_dir / "tokenizer", prior_dir / "image_encoder",
-                        prior_dir / "image_processor", dtype)
     kw: dict[str, Any] = {"use_safetensors": True, "torch_dtype": dtype, "low_cpu_mem_usage": False}
-    try:
+    try:  # a partial download or .bin-only weights: one clear error, not a traceback
+        clip = load_hf_clip(prior_dir / "text_encoder", prior_dir / "tokenizer", prior_dir / "image_encoder",
+                            prior_dir / "image_processor", dtype)
         prior = PriorTransformer.from_pretrained(prior_dir, subfolder="prior", **kw)
         decoder = UNet2DConditionModel.from_pretrained(decoder_dir, subfolder="unet", **kw)
         movq = VQModel.from_pretrained(decoder_dir, subfolder="movq", **kw)
         inpaint = UNet2DConditionModel.from_pretrained(inpaint_dir, subfolder="unet", **kw) if inpaint_dir else None
-    except OSError as e:
-        raise ModelUnavailable(f"{NAME}: could not load the weights: {e}") from None
-    schedules = {"prior": scheduler_config(prior_dir / "scheduler"),
-                 "decoder": scheduler_config(decoder_dir / "scheduler")}
+        schedules = {"prior": scheduler_config(prior_dir / "scheduler"),
+                     "decoder": scheduler_config(decoder_dir / "scheduler")}
+    except (OSError, ValueError) as e:
+        raise ModelUnavailable(f"{NAME}: could not load the weights (incomplete download? safetensors weights "
+                               f"are required): {e}") from None
     return UnCLIPModels(
         family=NAME, clip=clip, tokenizer=clip.tokenizer, prior=prior, text_proj=None, decoder=decoder,
         upsampler=None, scheduler_configs=schedules, image_mean=clip.mean, image_std=clip.std,
-        normalize_embeddings=False, movq=movq, decoder_inpaint=inpaint, null_image_embeds=clip.zero_image_embeds(),
+        normalize_embeddings=False, movq=movq, decoder_inpaint=inpaint,
         output_size=OUTPUT_SIZE, unavailable=dict(UNAVAILABLE), defaults=DEFAULTS,
         name=NAME if directory is None else f"{NAME} ({Path(directory).name})")

@@ -1,7 +1,7 @@
 """The karlo family: kakaobrain/karlo-v1-alpha (Kakao Brain's open unCLIP, DALL·E 2's architecture at 256 px).
 
 Each component loads with its own class (diffusers' UnCLIPPipeline is deprecated and cannot skip the prior or
-load its own layout any more, FACTS.md); the pipeline then runs our staged loop over them:
+load its own layout any more with diffusers 0.42); the pipeline then runs our staged loop over them:
 
     text_encoder + tokenizer   transformers CLIP ViT-L/14 text tower (768-d), 77 tokens
     prior (+ prior_scheduler)  PriorTransformer, 20 layers; predicts the un-normalised image embedding
@@ -54,7 +54,7 @@ def scheduler_config(directory: Path) -> dict[str, Any]:
 def _locate(directory: Path | None) -> tuple[Path, Path]:
     """(karlo-v1-alpha, the folder with image_encoder/ + feature_extractor/): the given directory (the image
     encoder inside it or in karlo-v1-alpha-image-variations/ beside it), else the cache or the hub."""
-    image_patterns = [f"{p}/*" for p in IMAGE_PARTS] + ["model_index.json"]
+    image_patterns = [f"{p}/*.json" for p in IMAGE_PARTS] + ["image_encoder/model.safetensors", "model_index.json"]
     if directory is None:
         found = locate_all({REPO: None, IMAGE_REPO: image_patterns}, NAME)
         return require(found[REPO], PARTS, NAME), found[IMAGE_REPO]
@@ -72,18 +72,19 @@ def load(directory: str | Path | None = None, dtype: torch.dtype = torch.float32
 
     local = Path(directory) if directory is not None else None
     root, images = _locate(local)
-    clip = load_hf_clip(root / "text_encoder", root / "tokenizer", images / "image_encoder",
-                        images / "feature_extractor", dtype)
     kw: dict[str, Any] = {"use_safetensors": True, "torch_dtype": dtype, "low_cpu_mem_usage": False}
-    try:
+    try:  # a partial download or .bin-only weights: one clear error, not a traceback
+        clip = load_hf_clip(root / "text_encoder", root / "tokenizer", images / "image_encoder",
+                            images / "feature_extractor", dtype)
         parts = {name: cls.from_pretrained(root, subfolder=name, **kw) for name, cls in (
             ("prior", PriorTransformer), ("text_proj", UnCLIPTextProjModel), ("decoder", UNet2DConditionModel),
             ("super_res_first", UNet2DModel), ("super_res_last", UNet2DModel))}
-    except OSError as e:  # e.g. only .bin weights: we load safetensors only
-        raise ModelUnavailable(f"{NAME}: could not load the weights in {root}: {e}") from None
-    schedules = {"prior": scheduler_config(root / "prior_scheduler"),
-                 "decoder": scheduler_config(root / "decoder_scheduler"),
-                 "upsampler": scheduler_config(root / "super_res_scheduler")}
+        schedules = {"prior": scheduler_config(root / "prior_scheduler"),
+                     "decoder": scheduler_config(root / "decoder_scheduler"),
+                     "upsampler": scheduler_config(root / "super_res_scheduler")}
+    except (OSError, ValueError) as e:
+        raise ModelUnavailable(f"{NAME}: could not load {root} (incomplete download? safetensors weights are "
+                               f"required): {e}") from None
     return assemble(clip, parts, schedules, NAME if local is None else f"{NAME} ({local.name})")
 
 
