@@ -113,3 +113,16 @@ def test_unknown_stage_and_preset_are_refused(tmp_path):
         train(_args(tmp_path, "vae"))
     with pytest.raises(ValueError, match="preset must be one of"):
         train_all("tpu", {})
+
+
+def test_high_noise_draws_that_share_of_timesteps_from_the_noisiest_tenth():
+    from diffusers import DDPMScheduler
+
+    from unclip.train.stages import _noised
+
+    scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+    x0 = torch.zeros(4000, 1)
+    for share, expected in ((0.0, 0.1), (0.4, 0.4 + 0.6 * 0.1)):
+        _, t, _ = _noised(scheduler, x0, torch.Generator().manual_seed(0), high_noise=share)
+        assert t.min() >= 0 and t.max() <= 999
+        assert abs((t >= 900).float().mean().item() - expected) < 0.03

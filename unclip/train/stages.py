@@ -52,9 +52,21 @@ def _where_rows(drop: Tensor, a: TextEncoding, b: TextEncoding) -> TextEncoding:
                         pick(a.states, b.states), a.truncated)
 
 
-def _noised(scheduler: DDPMScheduler, x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
-    """q(x_t | x0): (x_t, t, noise) for a random timestep per row (Ho et al. eq. 4)."""
-    t = torch.randint(0, scheduler.config.num_train_timesteps, (x0.shape[0],), generator=g).to(x0.device)
+def _noised(scheduler: DDPMScheduler, x0: Tensor, g: torch.Generator, high_noise: float = 0.0
+            ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+    """q(x_t | x0): (x_t, t, noise) for a random timestep per row (Ho et al. eq. 4).
+
+    high_noise = p draws a share p of the timesteps from the noisiest 10% (t >= 0.9 T) instead of uniformly.
+    Why the decoder needs it: with the cosine schedule a 64 px x_t still shows the scene's mean colour up to
+    t ~ 0.98 T (the mean of 4096 pixels averages the noise away), so under uniform sampling only ~2% of draws
+    ever require the CLIP embedding to know the background, and the decoder learns to ignore it (measured
+    here: identical x0 predictions for the true embedding and the null one after 1,900 steps)."""
+    n, T = x0.shape[0], scheduler.config.num_train_timesteps
+    t = torch.randint(0, T, (n,), generator=g)
+    if high_noise > 0:
+        high = torch.randint(int(0.9 * T), T, (n,), generator=g)
+        t = torch.where(torch.rand(n, generator=g) < high_noise, high, t)
+    t = t.to(x0.device)
     noise = torch.randn(x0.shape, generator=g).to(x0.device, x0.dtype)
     return scheduler.add_noise(x0, noise, t), t, noise
 
@@ -135,7 +147,7 @@ def decoder_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> S
         null = module["text_proj"].learned_classifier_free_guidance_embeddings[None]
         cond = decoder_conditioning(view, torch.where(drop_emb, null, emb),
                                     _where_rows(drop_cap, encode_text(models, captions), empty))
-        xt, t, noise = _noised(scheduler, x0, g)
+        xt, t, noise = _noised(scheduler, x0, g, args.high_noise)
         eps = module["decoder"](xt, t, encoder_hidden_states=cond["hidden"], class_labels=cond["additive"],
                                 attention_mask=cond["mask"]).sample
         return min_snr_mse(scheduler, eps, noise, t)
