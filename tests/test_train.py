@@ -126,3 +126,19 @@ def test_high_noise_draws_that_share_of_timesteps_from_the_noisiest_tenth():
         _, t, _ = _noised(scheduler, x0, torch.Generator().manual_seed(0), high_noise=share)
         assert t.min() >= 0 and t.max() <= 999
         assert abs((t >= 900).float().mean().item() - expected) < 0.03
+
+
+def test_v_weighting_emphasises_high_noise_and_bad_names_are_refused():
+    import pytest
+    from diffusers import DDPMScheduler
+
+    from unclip.train.stages import min_snr_mse
+
+    scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+    eps, noise = torch.zeros(2, 3, 4, 4), torch.ones(2, 3, 4, 4)  # per-image MSE = 1: the loss is the mean weight
+    low, high = torch.tensor([100, 100]), torch.tensor([980, 980])
+    assert min_snr_mse(scheduler, eps, noise, high, weighting="v") == 100.0  # capped
+    assert min_snr_mse(scheduler, eps, noise, high) == 1.0  # min-SNR: weight 1 when SNR < gamma
+    assert 1.0 < min_snr_mse(scheduler, eps, noise, low, weighting="v") < 1.1  # ~1 at low noise
+    with pytest.raises(ValueError, match="weighting must be min-snr or v"):
+        min_snr_mse(scheduler, eps, noise, low, weighting="p2")

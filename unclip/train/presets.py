@@ -17,13 +17,13 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "clip": {"steps": 1400, "batch": 96, "lr": 5e-4, "warmup": 200, "time_limit": 2400, "threads": 1},
         "prior": {"steps": 1600, "batch": 128, "lr": 3e-4, "warmup": 200, "time_limit": 3600, "threads": 1},
         "decoder": {"steps": 3800, "batch": 16, "lr": 6e-4, "warmup": 100, "time_limit": 9000, "threads": 1,
-                    "high_noise": 0.4},
+                    "high_noise": 0.4, "weighting": "v"},
         "upsampler": {"steps": 1500, "batch": 12, "lr": 5e-4, "warmup": 50, "time_limit": 1260, "threads": 1},
     },
     "gpu": {
         "clip": {"steps": 12000, "batch": 512, "lr": 1e-3, "warmup": 500, "time_limit": 900},
         "prior": {"steps": 20000, "batch": 512, "lr": 5e-4, "warmup": 500, "time_limit": 600},
-        "decoder": {"steps": 20000, "batch": 128, "lr": 3e-4, "warmup": 500, "time_limit": 1500, "high_noise": 0.4},
+        "decoder": {"steps": 20000, "batch": 128, "lr": 3e-4, "warmup": 500, "time_limit": 1500, "high_noise": 0.4, "weighting": "v"},
         "upsampler": {"steps": 8000, "batch": 64, "lr": 3e-4, "warmup": 300, "time_limit": 500},
     },
 }

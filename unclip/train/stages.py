@@ -71,11 +71,20 @@ def _noised(scheduler: DDPMScheduler, x0: Tensor, g: torch.Generator, high_noise
     return scheduler.add_noise(x0, noise, t), t, noise
 
 
-def min_snr_mse(scheduler: DDPMScheduler, eps: Tensor, noise: Tensor, t: Tensor, gamma: float = 5.0) -> Tensor:
-    """Epsilon MSE weighted by min(SNR, gamma) / SNR (Hang et al. 2023, "Min-SNR"): faster convergence."""
+def min_snr_mse(scheduler: DDPMScheduler, eps: Tensor, noise: Tensor, t: Tensor, gamma: float = 5.0,
+                weighting: str = "min-snr", cap: float = 100.0) -> Tensor:
+    """Weighted epsilon MSE.
+
+    min-snr  weight min(SNR, gamma) / SNR (Hang et al. 2023, "Min-SNR"): faster convergence of detail.
+    v        weight 1 / abar = (SNR + 1) / SNR, capped at `cap`: the plain loss of v-prediction (Salimans & Ho
+             2022) written for an epsilon model. In x0 terms it stays ~1 at high noise, where an epsilon loss
+             (and Min-SNR) gives an error in the image's colours a weight of only SNR ~ 1e-3: those steps are
+             the only ones where the decoder must read the CLIP embedding to know the scene."""
     abar = scheduler.alphas_cumprod.to(t.device)[t]
     snr = abar / (1 - abar)
-    weight = snr.clamp(max=gamma) / snr  # (B,)
+    if weighting not in ("min-snr", "v"):
+        raise ValueError(f"weighting must be min-snr or v, got {weighting!r}")
+    weight = snr.clamp(max=gamma) / snr if weighting == "min-snr" else (1 / abar).clamp(max=cap)  # (B,)
     per_image = F.mse_loss(eps.float(), noise.float(), reduction="none").mean(dim=(1, 2, 3))
     return (weight * per_image).mean()
 
@@ -150,7 +159,7 @@ def decoder_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> S
         xt, t, noise = _noised(scheduler, x0, g, args.high_noise)
         eps = module["decoder"](xt, t, encoder_hidden_states=cond["hidden"], class_labels=cond["additive"],
                                 attention_mask=cond["mask"]).sample
-        return min_snr_mse(scheduler, eps, noise, t)
+        return min_snr_mse(scheduler, eps, noise, t, weighting=args.weighting)
 
     def export(ema: nn.Module) -> None:
         models.decoder.load_state_dict(ema["decoder"].state_dict())
