@@ -23,7 +23,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "gpu": {
         "clip": {"steps": 12000, "batch": 512, "lr": 1e-3, "warmup": 500, "time_limit": 900},
         "prior": {"steps": 20000, "batch": 512, "lr": 5e-4, "warmup": 500, "time_limit": 600},
-        "decoder": {"steps": 20000, "batch": 128, "lr": 3e-4, "warmup": 500, "time_limit": 1500, "high_noise": 0.4, "weighting": "v"},
+        "decoder": {"steps": 20000, "batch": 128, "lr": 3e-4, "warmup": 500, "time_limit": 1500, "high_noise": 0.4,
+                    "weighting": "v"},
         "upsampler": {"steps": 8000, "batch": 64, "lr": 3e-4, "warmup": 300, "time_limit": 500},
     },
 }
