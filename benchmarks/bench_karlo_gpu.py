@@ -52,20 +52,6 @@ def build(size: str, device: torch.device, dtype: torch.dtype) -> UnCLIP:
     return UnCLIP(models.to(device, dtype))
 
 
-def stock_pipeline(backend: UnCLIP):
-    from diffusers import UnCLIPPipeline, UnCLIPScheduler
-
-    m = backend.models
-    pipe = UnCLIPPipeline(
-        prior=m.prior, decoder=m.decoder, text_encoder=m.clip.text_encoder, tokenizer=m.clip.tokenizer,
-        text_proj=m.text_proj, super_res_first=m.upsampler, super_res_last=m.upsampler_last,
-        prior_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["prior"]),
-        decoder_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["decoder"]),
-        super_res_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["upsampler"]))
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
 def timed(fn, device: torch.device, repeats: int) -> tuple[float, float, np.ndarray]:
     """(median seconds, peak GiB, uint8 images of the last run) over `repeats` runs after one warm-up."""
     fn()
@@ -105,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     s = backend.default_settings()
     s = replace(s, prior=replace(s.prior, steps=p), decoder=replace(s.decoder, steps=d),
                 upsampler=replace(s.upsampler, steps=u))
-    pipe = stock_pipeline(backend)
+    pipe = karlo.stock_pipeline(backend.models)
 
     def run_stock() -> np.ndarray:
         gens = [torch.Generator("cpu").manual_seed(x) for x in SEEDS]

@@ -71,18 +71,10 @@ def test_karlo_layout_loads_every_part_with_its_library(karlo_backend: UnCLIP) -
 def test_karlo_gives_exactly_the_stock_unclip_pipelines_pixels(karlo_backend: UnCLIP) -> None:
     """Our staged loop over Karlo's components == diffusers' UnCLIPPipeline on the same components, seeds and
     UnCLIPScheduler (one prior candidate, as Karlo), to the last 8-bit pixel."""
-    from diffusers import UnCLIPPipeline, UnCLIPScheduler
-
-    m, prompts, seeds = karlo_backend.models, ["a red cat", "two dogs"], [3, 7]
+    prompts, seeds = ["a red cat", "two dogs"], [3, 7]
     s = quick(karlo_backend, "unclip")
     ours = pixels(drain(karlo_backend.run_stream(prompts, seeds, s)).images)
-    pipe = UnCLIPPipeline(
-        prior=m.prior, decoder=m.decoder, text_encoder=m.clip.text_encoder, tokenizer=m.clip.tokenizer,
-        text_proj=m.text_proj, super_res_first=m.upsampler, super_res_last=m.upsampler_last,
-        prior_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["prior"]),
-        decoder_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["decoder"]),
-        super_res_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["upsampler"]))
-    pipe.set_progress_bar_config(disable=True)
+    pipe = karlo.stock_pipeline(karlo_backend.models)
     stock = pipe(prompts, prior_num_inference_steps=3, decoder_num_inference_steps=3, super_res_num_inference_steps=2,
                  generator=[torch.Generator("cpu").manual_seed(x) for x in seeds], prior_guidance_scale=4.0,
                  decoder_guidance_scale=8.0, output_type="np").images

@@ -96,3 +96,19 @@ def assemble(clip: Any, parts: dict[str, Any], schedules: dict[str, dict[str, An
         decoder=parts["decoder"], upsampler=parts["super_res_first"], upsampler_last=parts["super_res_last"],
         scheduler_configs=schedules, image_mean=clip.mean, image_std=clip.std, normalize_embeddings=False,
         clamp_bicubic=False, defaults=DEFAULTS, name=name)
+
+
+def stock_pipeline(models: UnCLIPModels) -> Any:
+    """diffusers' own (deprecated) UnCLIPPipeline over the same loaded components, for comparisons: our staged
+    loop gives its pixels (tests/test_families.py) and is benchmarked against it (benchmarks/bench_karlo_gpu.py)."""
+    from diffusers import UnCLIPPipeline, UnCLIPScheduler
+
+    m = models
+    pipe = UnCLIPPipeline(
+        prior=m.prior, decoder=m.decoder, text_encoder=m.clip.text_encoder, tokenizer=m.clip.tokenizer,
+        text_proj=m.text_proj, super_res_first=m.upsampler, super_res_last=m.upsampler_last,
+        prior_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["prior"]),
+        decoder_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["decoder"]),
+        super_res_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["upsampler"]))
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
