@@ -1,7 +1,7 @@
 """Whole-model recipes: `python -m unclip train all --preset cpu|gpu` runs the four stages in order.
 
     cpu   the shipped tiny-emoji weights' recipe, on 2 shared CPU cores (one thread per stage; the stage time
-          limits add up to about 4.5 hours). A reduced run, trained in legs: see the model card for what ran.
+          limits add up to about 4.2 hours). A reduced run, trained in legs: see the model card for what ran.
     gpu   the intended recipe for one H100/H200 (bf16 autocast), sized for under an hour; NOT yet run (no GPU
           was lent to the session that wrote it), so its step times are estimates.
 """
@@ -15,7 +15,7 @@ ORDER = ("clip", "prior", "decoder", "upsampler")
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "cpu": {  # the shipped weights' recipe (run in legs with resume; see models/tiny-emoji/README.md)
         "clip": {"steps": 1400, "batch": 96, "lr": 5e-4, "warmup": 200, "time_limit": 2400, "threads": 1},
-        "prior": {"steps": 1600, "batch": 128, "lr": 3e-4, "warmup": 200, "time_limit": 3600, "threads": 1},
+        "prior": {"steps": 800, "batch": 128, "lr": 3e-4, "warmup": 200, "time_limit": 2400, "threads": 1},
         "decoder": {"steps": 3800, "batch": 16, "lr": 6e-4, "warmup": 100, "time_limit": 9000, "threads": 1,
                     "high_noise": 0.4, "weighting": "v"},
         "upsampler": {"steps": 1500, "batch": 12, "lr": 5e-4, "warmup": 50, "time_limit": 1260, "threads": 1},
