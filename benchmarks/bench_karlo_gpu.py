@@ -46,8 +46,8 @@ def build(size: str, device: torch.device, dtype: torch.dtype) -> UnCLIP:
     tokenizer = fake_hub.clip_tokenizer(Path(tempfile.mkdtemp()) / "tokenizer")
     clip = HFClip(parts["text_encoder"], tokenizer, parts["image_encoder"],
                   parts["image_encoder"].config.image_size)
-    schedules = {stage: {k: v for k, v in parts["schedulers"][f"{name}_scheduler"].items() if k != "_class_name"}
-                 for stage, name in (("prior", "prior"), ("decoder", "decoder"), ("upsampler", "super_res"))}
+    schedules = {stage: {k: v for k, v in parts["schedulers"][folder].items() if k != "_class_name"}
+                 for stage, folder in karlo.SCHEDULERS.items()}
     models = karlo.assemble(clip, parts, schedules, f"karlo-{size}-random")
     return UnCLIP(models.to(device, dtype))
 

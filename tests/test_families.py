@@ -381,7 +381,7 @@ def test_offload_moves_every_component_a_kandinsky_request_uses(hub_root: Path, 
     hook, used = b.models.onload_hook, set()
     names = {id(m): k for k, m in {**b.models.modules(), "text_encoder": b.models.clip.text_encoder,
                                    "image_encoder": b.models.clip.image_encoder}.items()}
-    b.models.onload_hook = lambda module, args, kwargs: (used.add(names.get(id(module))), hook(module, args, kwargs))
+    b.models.onload_hook = lambda module: (used.add(names.get(id(module))), hook(module))
     image = b.generate("a cat", n=1, settings=quick(b))[0]
     mask = Image.new("L", (SMALL, SMALL), 0)
     mask.paste(255, (0, 0, SMALL // 2, SMALL))

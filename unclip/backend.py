@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -202,13 +201,12 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
     dtype defaults to float16 for the hub families on CUDA (Karlo and Kandinsky were trained for it) and float32
     otherwise. offload=True (CUDA only) keeps the weights in CPU memory and moves each component to the GPU
     while it runs, for GPUs too small to hold a whole family."""
-    from unclip.families import HUB_FAMILIES, load_models
+    from unclip.families import is_hub, load_models
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(device)
-    hub = name_or_path in HUB_FAMILIES or (Path(name_or_path).expanduser() / "model_index.json").is_file() or (
-        Path(name_or_path).expanduser() / "kandinsky-2-2-prior").is_dir()
+    hub = is_hub(name_or_path)
     if dtype is None:
         dtype = torch.float16 if (hub and device.type == "cuda") else torch.float32
     models = load_models(name_or_path, dtype if hub else torch.float32)
@@ -228,7 +226,7 @@ def offload_to(models: UnCLIPModels, device: torch.device) -> None:
     offloading, because a second request could move a component another one is using."""
     lock, state = threading.Lock(), {"on": None}
 
-    def hook(module: torch.nn.Module, args: Any, kwargs: Any) -> None:
+    def hook(module: torch.nn.Module) -> None:
         with lock:
             if state["on"] is not module:
                 if state["on"] is not None:
@@ -240,7 +238,7 @@ def offload_to(models: UnCLIPModels, device: torch.device) -> None:
     leaves += [m for m in (models.clip.text_encoder, models.clip.image_encoder) if m is not None] \
         if models.hf_clip else [models.clip]
     for m in leaves:  # forward calls go through models.onload too: one place decides what moves
-        m.register_forward_pre_hook(lambda module, args, kwargs: (models.onload(module), None)[1], with_kwargs=True)
+        m.register_forward_pre_hook(lambda module, args: (models.onload(module), None)[1])
     models.onload_hook = hook
     models.execution_device = device
     if models.hf_clip:

@@ -58,18 +58,28 @@ def _settings(backend, ns: argparse.Namespace, mode: str):
                        enabled=s.upsampler.enabled and not ns.no_upsample))
 
 
-def generate_main(argv: list[str]) -> int:
+def open_backend(model: str, device: str | None):
+    """The backend for a CLI verb, or None after printing one 'error:' line (an unknown name, or a hub model
+    that is not here); a fallback notice goes to stderr."""
     from unclip import load_backend
+
+    try:
+        backend = load_backend(model, device=device)
+    except ValueError as e:  # includes ModelUnavailable
+        print(f"error: {e}", file=sys.stderr)
+        return None
+    if backend.notice:
+        print(f"note: {backend.notice}", file=sys.stderr)
+    return backend
+
+
+def generate_main(argv: list[str]) -> int:
     from unclip.images import save_png
 
     ns = _generate_parser().parse_args(argv)
-    try:
-        backend = load_backend(ns.model, device=ns.device)
-    except ValueError as e:  # unknown name, or a hub model that is not here (ModelUnavailable)
-        print(f"error: {e}", file=sys.stderr)
+    backend = open_backend(ns.model, ns.device)
+    if backend is None:
         return 2
-    if backend.notice:
-        print(f"note: {backend.notice}", file=sys.stderr)
     out = Path(ns.out)
     out.mkdir(parents=True, exist_ok=True)
     modes = backend.modes if ns.compare else (ns.mode,)

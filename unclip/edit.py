@@ -100,11 +100,10 @@ def known_region_hook(known: Tensor, mask: Tensor, noise: Tensor, alphas_cumprod
 
 def stage_hook(models: Any, stage: str, scheduler: str, job: EditJob, known: Tensor,
                gens: list[torch.Generator]) -> StepHook | None:
-    """The hook for one stage at the known image's size, or None when nothing is masked (vary)."""
+    """The hook for one stage at the known image's size (in that stage's space: pixels, or the latents of a
+    latent decoder), or None when nothing is masked (vary)."""
     if job.mask is None:
         return None
-    if stage == "decoder" and models.latent:  # Kandinsky: re-inject in MoVQ latent space
-        known = pipeline.to_latents(models, known)  # (1, 4, H/8, W/8)
     mask = resize_mask(job.mask, known.shape[-1]).to(known)  # (1, 1, H, W)
     noise = randn(known.shape[1:], gens, models.device, models.dtype)  # (B, 3, H, W)
     abar = make_scheduler(scheduler, models.scheduler_configs[stage]).alphas_cumprod
@@ -133,8 +132,9 @@ def run_edit(backend: Any, job: EditJob) -> Generator[Progress, None, Edit]:
     text = backend.encode_text([job.caption] * n)
     source_embeds = backend.encode_image(source)[0]  # (D,)
     embeds = yield from image_embeds(backend, job, text, gens, source_embeds)
-    hook = stage_hook(models, "decoder", s.decoder.scheduler, job, source_low, known_gens)
-    extra = None if job.mask is None else pipeline.inpaint_channels(models, source_low, job.mask, n)
+    known = None if job.mask is None else pipeline.to_latents(models, source_low)  # the decoder's space, once
+    hook = None if known is None else stage_hook(models, "decoder", s.decoder.scheduler, job, known, known_gens)
+    extra = None if known is None else pipeline.inpaint_channels(models, known, job.mask, n)
     low = yield from pipeline.decode(models, embeds, text, backend.empty_text(), s.decoder, gens, hook=hook,
                                      init=source_low.expand(n, -1, -1, -1), strength=job.strength, extra=extra)
     final = low

@@ -102,17 +102,12 @@ def zoom_sequence(backend: Any, ns: argparse.Namespace, settings: Any, out: Path
 
 
 def main(verb: str, argv: list[str]) -> int:
-    from unclip import load_backend
-    from unclip.cli import _settings
+    from unclip.cli import _settings, open_backend
 
     ns = parser(verb).parse_intermixed_args(argv)  # IMAGE --mask MASK PROMPT
-    try:
-        backend = load_backend(ns.model, device=ns.device)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+    backend = open_backend(ns.model, ns.device)
+    if backend is None:
         return 2
-    if backend.notice:
-        print(f"note: {backend.notice}", file=sys.stderr)
     out = Path(ns.out)
     out.mkdir(parents=True, exist_ok=True)
     try:

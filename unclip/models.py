@@ -50,7 +50,8 @@ class Defaults:
 
 @dataclass
 class UnCLIPModels:
-    """Read-only weights shared by every request. Nothing here is mutated after loading."""
+    """Weights shared by every request, read-only after loading. Two fields are filled later, once: Kandinsky's
+    null_image_embeds (on first use, on the device that runs it) and the offload fields (backend.offload_to)."""
 
     family: str
     clip: nn.Module  # open_clip CLIP (tiny), or families.hf_clip.HFClip (transformers CLIP: karlo, kandinsky)
@@ -77,13 +78,13 @@ class UnCLIPModels:
     name: str = ""
 
     execution_device: torch.device | None = None  # set by backend.offload_to: where inputs go while weights move
-    onload_hook: Any = None  # set by backend.offload_to: moves a component to the GPU before it is used
+    onload_hook: Any = None  # set by backend.offload_to: module -> None, moves it to the GPU before it is used
 
     def onload(self, module: nn.Module) -> nn.Module:
-        """The component, on the execution device (a no-op unless offloading): for uses that are not a forward
-        call (movq.encode/decode, text_proj's learned null embedding)."""
+        """The component, on the execution device (a no-op unless offloading). Forward calls come here through
+        pre-hooks; other uses (movq.encode/decode, text_proj's learned null embedding) call it directly."""
         if self.onload_hook is not None:
-            self.onload_hook(module, (), {})
+            self.onload_hook(module)
         return module
 
     @property

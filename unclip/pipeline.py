@@ -98,12 +98,12 @@ def to_latents(models: UnCLIPModels, pixels: Tensor) -> Tensor:
     return models.onload(models.movq).encode(pixels.to(models.device, models.dtype)).latents
 
 
-def inpaint_channels(models: UnCLIPModels, known: Tensor, mask: Tensor, batch: int) -> Tensor | None:
-    """The extra input of an inpainting decoder (Kandinsky's decoder-inpaint): the known image's latents with the
-    repaint region zeroed, and the keep mask, (B, C + 1, h, w); None when the family has no such decoder."""
+def inpaint_channels(models: UnCLIPModels, latents: Tensor, mask: Tensor, batch: int) -> Tensor | None:
+    """The extra input of an inpainting decoder (Kandinsky's decoder-inpaint): the known image's latents
+    (1, C, h, w) with the repaint region zeroed, and the keep mask, (B, C + 1, h, w); None when the family has
+    no such decoder."""
     if models.decoder_inpaint is None:
         return None
-    latents = to_latents(models, known)  # (1, C, h, w)
     # a latent cell is kept only if none of its pixels is repainted (diffusers grows the hole the same way)
     keep = 1 - (F.adaptive_max_pool2d(mask.to(latents), latents.shape[-2:]) > 0).to(latents)
     return torch.cat([latents * keep, keep], dim=1).expand(batch, -1, -1, -1)
@@ -143,7 +143,7 @@ def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty
     if models.latent:
         f = movq_factor(models)
         shape = (models.decoder.config.in_channels, h // f, w // f)
-        init = None if init is None else to_latents(models, init)
+        init = None if (init is None or strength >= 1.0) else to_latents(models, init)  # SDEdit start only
     else:
         shape = (3, h, w)
     x = randn(shape, generators, models.device, models.dtype)  # (B, 3, 64, 64) or (B, 4, S/8, S/8)

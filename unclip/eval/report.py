@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from scipy import linalg
 
-from unclip.backend import UnCLIP, load_backend
+from unclip.backend import UnCLIP
 from unclip.eval.judge import Judge, judge_images, load_judge, train_judge
 from unclip.eval.metrics import clip_retrieval, prior_alignment
 from unclip.images import to_tensor
@@ -124,10 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--upsample", action="store_true", help="judge the 256 px outputs (downscaled) instead of 64 px")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     ns = p.parse_args(argv)
-    try:
-        backend = load_backend(ns.model)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+    from unclip.cli import open_backend
+
+    backend = open_backend(ns.model, None)
+    if backend is None:
         return 2
     if ns.upsample and backend.models.upsampler is None:
         print(f"error: --upsample: {backend.name} has no upsampler", file=sys.stderr)

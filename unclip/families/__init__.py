@@ -26,6 +26,16 @@ NAMES = ("tiny-emoji", "tiny-random", "karlo", "kandinsky-2.2")
 HUB_FAMILIES = ("karlo", "kandinsky-2.2")
 
 
+def is_hub(name_or_path: str) -> bool:
+    """A hub family by name, or a directory in one of their layouts (these load in fp16 on CUDA)."""
+    from unclip.families import kandinsky, karlo
+
+    if name_or_path in HUB_FAMILIES:
+        return True
+    path = Path(name_or_path).expanduser()
+    return path.is_dir() and (karlo.is_karlo_dir(path) or kandinsky.is_kandinsky_dir(path))
+
+
 def load_models(name_or_path: str, dtype: torch.dtype = torch.float32) -> UnCLIPModels:
     """Resolve a model name or directory; raises ValueError (ModelUnavailable for absent hub models) naming
     what is allowed or how to get it. Hub families load in `dtype`; tiny ones in float32 (cast later)."""
@@ -55,4 +65,4 @@ def load_models(name_or_path: str, dtype: torch.dtype = torch.float32) -> UnCLIP
     raise ValueError(f"model must be one of {', '.join(NAMES)} or a model directory, got {name_or_path!r}")
 
 
-__all__ = ["HUB_FAMILIES", "NAMES", "ModelUnavailable", "load_models"]
+__all__ = ["HUB_FAMILIES", "NAMES", "ModelUnavailable", "is_hub", "load_models"]

@@ -9,10 +9,12 @@ Otherwise `ModelUnavailable`, naming the model and how to get it, in well under 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 OFFLINE_VALUES = ("1", "true", "yes", "on")
@@ -108,6 +110,18 @@ def locate_all(repos: dict[str, list[str] | None], label: str, optional: tuple[s
             raise ModelUnavailable(how_to_get(label, [repo], f"could not be downloaded ({type(e).__name__}: {e})"
                                               )) from None
     return found
+
+
+def pipeline_class(directory: Path) -> str:
+    """The `_class_name` of a hub layout's model_index.json ("" when there is none): which family it is."""
+    index = directory / "model_index.json"
+    return json.loads(index.read_text()).get("_class_name", "") if index.is_file() else ""
+
+
+def scheduler_config(directory: Path) -> dict[str, Any]:
+    """A saved scheduler's config without diffusers' bookkeeping keys."""
+    config = json.loads((directory / "scheduler_config.json").read_text())
+    return {k: v for k, v in config.items() if not k.startswith("_")}
 
 
 def require(directory: Path, parts: list[str], label: str) -> Path:

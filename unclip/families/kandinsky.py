@@ -24,8 +24,7 @@ from typing import Any
 import torch
 
 from unclip.families.hf_clip import load_hf_clip
-from unclip.families.hub import ModelUnavailable, locate_all, require
-from unclip.families.karlo import pipeline_class, scheduler_config
+from unclip.families.hub import ModelUnavailable, locate_all, pipeline_class, require, scheduler_config
 from unclip.models import Defaults, UnCLIPModels
 
 NAME = "kandinsky-2.2"

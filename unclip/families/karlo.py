@@ -13,14 +13,13 @@ load its own layout any more with diffusers 0.42); the pipeline then runs our st
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from unclip.families.hf_clip import load_hf_clip
-from unclip.families.hub import ModelUnavailable, locate_all, require
+from unclip.families.hub import ModelUnavailable, locate_all, pipeline_class, require, scheduler_config
 from unclip.models import Defaults, UnCLIPModels
 
 NAME = "karlo"
@@ -30,25 +29,15 @@ PIPELINE_CLASS = "UnCLIPPipeline"
 PARTS = ["prior", "prior_scheduler", "text_encoder", "tokenizer", "text_proj", "decoder", "decoder_scheduler",
          "super_res_first", "super_res_last", "super_res_scheduler"]
 IMAGE_PARTS = ["image_encoder", "feature_extractor"]
+SCHEDULERS = {"prior": "prior_scheduler", "decoder": "decoder_scheduler", "upsampler": "super_res_scheduler"}
 # Karlo's own sampling defaults (diffusers UnCLIPPipeline): 25/25/7 steps, prior guidance 4, decoder guidance 8.
 DEFAULTS = Defaults(prior_steps=25, prior_guidance=4.0, prior_candidates=1, prior_scheduler="unclip",
                     decoder_steps=25, decoder_guidance=8.0, decoder_scheduler="unclip",
                     upsampler_steps=7, upsampler_scheduler="unclip")
 
 
-def pipeline_class(directory: Path) -> str:
-    index = directory / "model_index.json"
-    return json.loads(index.read_text()).get("_class_name", "") if index.is_file() else ""
-
-
 def is_karlo_dir(directory: Path) -> bool:
     return pipeline_class(directory) == PIPELINE_CLASS
-
-
-def scheduler_config(directory: Path) -> dict[str, Any]:
-    """A saved scheduler's config without diffusers' bookkeeping keys."""
-    config = json.loads((directory / "scheduler_config.json").read_text())
-    return {k: v for k, v in config.items() if not k.startswith("_")}
 
 
 def _locate(directory: Path | None) -> tuple[Path, Path]:
@@ -79,9 +68,7 @@ def load(directory: str | Path | None = None, dtype: torch.dtype = torch.float32
         parts = {name: cls.from_pretrained(root, subfolder=name, **kw) for name, cls in (
             ("prior", PriorTransformer), ("text_proj", UnCLIPTextProjModel), ("decoder", UNet2DConditionModel),
             ("super_res_first", UNet2DModel), ("super_res_last", UNet2DModel))}
-        schedules = {"prior": scheduler_config(root / "prior_scheduler"),
-                     "decoder": scheduler_config(root / "decoder_scheduler"),
-                     "upsampler": scheduler_config(root / "super_res_scheduler")}
+        schedules = {stage: scheduler_config(root / folder) for stage, folder in SCHEDULERS.items()}
     except (OSError, ValueError) as e:
         raise ModelUnavailable(f"{NAME}: could not load {root} (incomplete download? safetensors weights are "
                                f"required): {e}") from None
