@@ -48,11 +48,63 @@ def test_clip_retrieval_is_a_fraction(backend, world):
 def test_eval_runs_end_to_end_on_tiny_random(backend, world):
     judge = new_judge(world).eval()
     report = evaluate(backend, n=4, judge=judge)
-    for key in ("clip_r1", "prior_alignment", "judge_on_renders", "fidelity", "ablation", "frechet_clip"):
+    for key in ("clip_r1", "prior_alignment", "judge_on_renders", "fidelity", "ablation", "frechet_clip",
+                "embedding_reliance"):
         assert key in report
     assert set(report["ablation"]) == {"prior", "text_embedding", "caption_only"}
     assert 0 <= report["fidelity"]["heldout"]["object_recall"] <= 1
-    assert "CLIP R@1" in format_report(report)
+    assert set(report["embedding_reliance"]) == {"100", "300", "500", "700", "850", "950", "990"}
+    text = format_report(report)
+    assert "CLIP R@1" in text and "decoder's use of z_i" in text and "t=990" in text
+    assert "decoder's use of z_i" not in format_report({**report, "embedding_reliance": None})  # latent decoders
     preds = judge_images(judge, torch.zeros(2, 3, 256, 256))  # any size: the judge resizes to 64 px
     assert preds["presence"].shape == (2, len(world.labels))
     assert preds["centre"].min() >= 0 and preds["centre"].max() <= 1
+
+
+def test_embedding_reliance_measures_how_much_the_decoder_reads_z_i(backend, world):
+    import copy
+
+    from unclip.eval.reliance import TIMESTEPS, embedding_reliance
+
+    r = embedding_reliance(backend.models, world, n=3, timesteps=(500, 990))
+    assert list(r) == ["500", "990"]
+    for row in r.values():
+        assert set(row) == {"own", "shuffled", "null", "gain"}
+        assert all(np.isfinite(v) and v >= 0 for k, v in row.items() if k != "gain")
+        assert row["gain"] == pytest.approx(row["shuffled"] - row["own"], abs=2e-5)
+    assert r == embedding_reliance(backend.models, world, n=3, timesteps=(500, 990))  # deterministic
+    assert any(abs(row["gain"]) > 0 for row in r.values())  # random weights do react to z_i
+
+    deaf = copy.copy(backend.models)  # a decoder whose text_proj drops the image embedding entirely
+    deaf.text_proj = copy.deepcopy(backend.models.text_proj)
+    for name in ("embedding_proj", "clip_image_embeddings_project_to_time_embeddings",
+                 "clip_extra_context_tokens_proj"):
+        torch.nn.init.zeros_(getattr(deaf.text_proj, name).weight)
+        torch.nn.init.zeros_(getattr(deaf.text_proj, name).bias)
+    deaf_r = embedding_reliance(deaf, world, n=3, timesteps=TIMESTEPS[-2:])
+    assert all(row["gain"] == 0 and row["own"] == row["shuffled"] == row["null"] for row in deaf_r.values())
+
+
+def test_embedding_reliance_refuses_what_it_cannot_measure(backend, world):
+    import copy
+
+    from unclip.eval.reliance import embedding_reliance
+
+    with pytest.raises(ValueError, match="n must be at least 2"):
+        embedding_reliance(backend.models, world, n=1)
+    latent = copy.copy(backend.models)
+    latent.text_proj = None  # Kandinsky's kind: the UNet projects z_i itself
+    with pytest.raises(ValueError, match="pixel-space decoder with a text_proj"):
+        embedding_reliance(latent, world, n=2)
+
+
+def test_embedding_reliance_cli_prints_a_table_and_json(capsys):
+    import json
+
+    from unclip.eval.reliance import main
+
+    assert main(["--model", "tiny-random", "--n", "2", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"100", "300", "500", "700", "850", "950", "990"}
+    assert main(["--model", "tiny-random", "--n", "2"]) == 0
+    assert "gain" in capsys.readouterr().out

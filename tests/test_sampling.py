@@ -10,7 +10,15 @@ import pytest
 import torch
 
 from unclip.families.tiny import scheduler_configs
-from unclip.sampling import SCHEDULERS, classifier_free_guidance, drain, make_scheduler, randn, sample_loop
+from unclip.sampling import (
+    SCHEDULERS,
+    classifier_free_guidance,
+    drain,
+    make_scheduler,
+    predict_x0,
+    randn,
+    sample_loop,
+)
 
 
 def oracle(scheduler, x0: torch.Tensor, error: float = 0.02):
@@ -22,17 +30,27 @@ def oracle(scheduler, x0: torch.Tensor, error: float = 0.02):
         if scheduler.config.prediction_type == "sample":
             return x0 + wobble
         abar = scheduler.alphas_cumprod[int(t)]
-        return (x - abar.sqrt() * x0) / (1 - abar).sqrt() + wobble
+        eps = (x - abar.sqrt() * x0) / (1 - abar).sqrt()
+        if scheduler.config.prediction_type == "v_prediction":
+            return abar.sqrt() * eps - (1 - abar).sqrt() * x0 + wobble
+        return eps + wobble
     return denoise
 
 
-@pytest.mark.parametrize("stage", ["decoder", "upsampler", "prior"])
+def config(stage: str) -> dict:
+    """The tiny model's training schedules; "decoder-eps" is an epsilon decoder (Karlo's kind, older tiny)."""
+    if stage == "decoder-eps":
+        return scheduler_configs(decoder_target="epsilon")["decoder"]
+    return scheduler_configs()[stage]
+
+
+@pytest.mark.parametrize("stage", ["decoder", "decoder-eps", "upsampler", "prior"])
 @pytest.mark.parametrize("name", sorted(SCHEDULERS))
 @pytest.mark.parametrize("steps", [4, 12])
 def test_every_scheduler_reaches_the_oracles_sample(stage, name, steps):
     if name == "unclip" and stage != "prior":
         pytest.skip("UnCLIPScheduler is for Karlo's learned-variance decoder")
-    scheduler = make_scheduler(name, scheduler_configs()[stage])
+    scheduler = make_scheduler(name, config(stage))
     gens = [torch.Generator().manual_seed(i) for i in range(2)]
     shape = (8,) if stage == "prior" else (3, 8, 8)
     x0 = torch.rand((2, *shape), generator=torch.Generator().manual_seed(9)) * 1.6 - 0.8  # inside [-1, 1]
@@ -42,13 +60,13 @@ def test_every_scheduler_reaches_the_oracles_sample(stage, name, steps):
     torch.testing.assert_close(out, x0, atol=0.1, rtol=0)
 
 
-@pytest.mark.parametrize("stage", ["decoder", "upsampler"])
+@pytest.mark.parametrize("stage", ["decoder", "decoder-eps", "upsampler"])
 @pytest.mark.parametrize("name", ["ddim", "dpm++", "ddpm"])
 def test_a_models_error_is_not_amplified_at_the_first_step(stage, name):
     """At t = T-1 the cosine schedule has abar ~ 0: an unclipped x0 estimate turns a 0.1 error in eps into ~60,
     and a real model then sees an input far outside anything it was trained on. Every intermediate sample
     must stay in the range of unit noise."""
-    scheduler = make_scheduler(name, scheduler_configs()[stage])
+    scheduler = make_scheduler(name, config(stage))
     x0 = torch.zeros(2, 3, 8, 8)
     peaks = []
 
@@ -84,3 +102,19 @@ def test_guidance_of_one_is_the_conditional_model_and_scale_extrapolates():
 def test_unknown_scheduler_is_refused():
     with pytest.raises(ValueError, match="scheduler must be one of"):
         make_scheduler("euler", scheduler_configs()["decoder"])
+
+
+def test_the_unclip_scheduler_refuses_a_v_prediction_model():
+    with pytest.raises(ValueError, match="'unclip' scheduler reads epsilon or x0 predictions.*'v_prediction'"):
+        make_scheduler("unclip", scheduler_configs()["decoder"])
+    make_scheduler("unclip", config("decoder-eps"))  # Karlo's kind is fine
+
+
+@pytest.mark.parametrize("stage", ["decoder", "decoder-eps"])
+def test_the_x0_preview_matches_the_models_prediction_type(stage):
+    scheduler = make_scheduler("ddim", config(stage))
+    x0 = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(1)) - 0.5
+    x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    t = torch.tensor(500)
+    torch.testing.assert_close(predict_x0(scheduler, oracle(scheduler, x0, error=0.0)(x, t), x, t), x0,
+                               atol=1e-4, rtol=0)

@@ -132,13 +132,37 @@ def test_v_weighting_emphasises_high_noise_and_bad_names_are_refused():
     import pytest
     from diffusers import DDPMScheduler
 
-    from unclip.train.stages import min_snr_mse
+    from unclip.train.stages import diffusion_loss
 
     scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+    x0 = torch.zeros(2, 3, 4, 4)
     eps, noise = torch.zeros(2, 3, 4, 4), torch.ones(2, 3, 4, 4)  # per-image MSE = 1: the loss is the mean weight
     low, high = torch.tensor([100, 100]), torch.tensor([980, 980])
-    assert min_snr_mse(scheduler, eps, noise, high, weighting="v") == 100.0  # capped
-    assert min_snr_mse(scheduler, eps, noise, high) == 1.0  # min-SNR: weight 1 when SNR < gamma
-    assert 1.0 < min_snr_mse(scheduler, eps, noise, low, weighting="v") < 1.1  # ~1 at low noise
+    assert diffusion_loss(scheduler, eps, x0, noise, high, weighting="v") == 100.0  # capped
+    assert diffusion_loss(scheduler, eps, x0, noise, high) == 1.0  # min-SNR: weight 1 when SNR < gamma
+    assert 1.0 < diffusion_loss(scheduler, eps, x0, noise, low, weighting="v") < 1.1  # ~1 at low noise
     with pytest.raises(ValueError, match="weighting must be min-snr or v"):
-        min_snr_mse(scheduler, eps, noise, low, weighting="p2")
+        diffusion_loss(scheduler, eps, x0, noise, low, weighting="p2")
+    sample = DDPMScheduler(num_train_timesteps=1000, prediction_type="sample")
+    with pytest.raises(ValueError, match="prediction_type must be epsilon or v_prediction, got 'sample'"):
+        diffusion_loss(sample, eps, x0, noise, low)
+
+
+def test_the_v_loss_is_zero_at_the_velocity_and_weighs_x0_errors_fully_at_high_noise():
+    from diffusers import DDPMScheduler
+
+    from unclip.train.stages import diffusion_loss
+
+    scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2",
+                              prediction_type="v_prediction")
+    g = torch.Generator().manual_seed(0)
+    x0, noise = torch.rand(2, 3, 4, 4, generator=g) * 2 - 1, torch.randn(2, 3, 4, 4, generator=g)
+    for t in (torch.tensor([10, 990]), torch.tensor([500, 500])):
+        v = scheduler.alphas_cumprod[t].sqrt().view(-1, 1, 1, 1) * noise \
+            - (1 - scheduler.alphas_cumprod[t]).sqrt().view(-1, 1, 1, 1) * x0
+        assert diffusion_loss(scheduler, v, x0, noise, t, weighting="v") < 1e-10
+    # at t = 990 an output off by d in v is off by ~d in x0 (x0_hat = sqrt(abar) x_t - sqrt(1 - abar) v_hat),
+    # and the plain v loss counts it with weight 1 (an epsilon loss would weigh it ~1 / 4000)
+    high = torch.tensor([990, 990])
+    v = scheduler.get_velocity(x0, noise, high)
+    assert abs(diffusion_loss(scheduler, v + 0.1, x0, noise, high, weighting="v").item() - 0.01) < 1e-6

@@ -84,6 +84,10 @@ class DecoderConfig:
     attention_head_dim: int = 32
     extra_context_tokens: int = 4
     num_train_timesteps: int = 1000
+    # "v_prediction" (Salimans & Ho 2022) rather than Karlo's epsilon: at high noise an epsilon model's x0
+    # estimate divides its error by sqrt(abar) (x 64 at t = 0.99 T), so the scene's colours, which only the CLIP
+    # embedding can tell there, came out the same whatever the embedding (see unclip/eval/reliance.py)
+    prediction_type: str = "v_prediction"
 
     def unet_kwargs(self, clip: ClipConfig) -> dict[str, Any]:
         down = ["SimpleCrossAttnDownBlock2D" if a else "ResnetDownsampleBlock2D" for a in self.attention]
@@ -91,7 +95,7 @@ class DecoderConfig:
         return {
             "sample_size": self.sample_size,
             "in_channels": 3,
-            "out_channels": 3,  # epsilon; Karlo's real decoder also predicts a variance (6 channels)
+            "out_channels": 3,  # v (or epsilon); Karlo's real decoder also predicts a variance (6 channels)
             "down_block_types": tuple(down),
             "up_block_types": tuple(up),
             "mid_block_type": "UNetMidBlock2DSimpleCrossAttn",

@@ -40,8 +40,9 @@ _EXTRA: dict[str, dict[str, Any]] = {  # what each needs beyond the base (traini
     "unclip": {},
 }
 # "trailing" spacing starts at t = T - 1, where the cosine schedule has abar ~ 0: an epsilon model's x0 estimate
-# (x - sqrt(1 - abar) eps) / sqrt(abar) divides by ~0 there. DDIM/DDPM keep the training config's x0 clipping
-# (clip_sample); DPM-Solver++ gets the equivalent clamp through thresholding at 1.0 (images live in [-1, 1]).
+# (x - sqrt(1 - abar) eps) / sqrt(abar) divides by ~0 there (a v model's, sqrt(abar) x - sqrt(1 - abar) v, does
+# not). DDIM/DDPM keep the training config's x0 clipping (clip_sample); DPM-Solver++ gets the equivalent clamp
+# through thresholding at 1.0 (images live in [-1, 1]).
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,17 @@ def make_scheduler(name: str, base_config: dict[str, Any]):
     if name not in SCHEDULERS:
         raise ValueError(f"scheduler must be one of {sorted(SCHEDULERS)}, got {name!r}")
     config = {**base_config, **_EXTRA[name]}
-    if name == "dpm++" and base_config.get("prediction_type") == "epsilon" and base_config.get("clip_sample"):
+    kind = base_config.get("prediction_type", "epsilon")
+    if name == "dpm++" and kind in ("epsilon", "v_prediction") and base_config.get("clip_sample"):
         limit = float(base_config.get("clip_sample_range", 1.0))  # pixel models only; latents are not clipped
         config.update(thresholding=True, dynamic_thresholding_ratio=1.0, sample_max_value=limit)
     if name == "unclip":
         if config.get("beta_schedule", "squaredcos_cap_v2") != "squaredcos_cap_v2":
             raise ValueError(f"the 'unclip' scheduler needs the cosine noise schedule; this stage was trained "
                              f"with {config['beta_schedule']!r}: pick ddim, dpm++ or ddpm")
+        if kind not in ("epsilon", "sample"):
+            raise ValueError(f"the 'unclip' scheduler reads epsilon or x0 predictions; this stage predicts "
+                             f"{kind!r}: pick ddim, dpm++ or ddpm")
         if config.get("variance_type") not in ("fixed_small_log", "learned_range"):
             config["variance_type"] = "fixed_small_log"
     return SCHEDULERS[name].from_config(config)
@@ -96,7 +101,7 @@ def classifier_free_guidance(model: Callable[[Tensor, Tensor, dict[str, Tensor]]
 
 
 def predict_x0(scheduler, output: Tensor, x: Tensor, t: Tensor) -> Tensor:
-    """x0 from the model output, eq. 15 of Ho et al. for epsilon prediction."""
+    """x0 from the model output: eq. 15 of Ho et al. for epsilon prediction, Salimans & Ho (2022) for v."""
     if scheduler.config.prediction_type == "sample":
         return output
     abar = scheduler.alphas_cumprod.to(x.device)[int(t)].to(x.dtype)

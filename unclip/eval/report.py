@@ -10,6 +10,9 @@ JSON keys (documented in the README):
                             relation_accuracy, color_accuracy, clip_score, n
     ablation.<mode>         the same on the seen captions for prior / text_embedding / caption_only (§5.1)
     frechet_clip            Fréchet distance between CLIP image features of generated and rendered scenes
+    embedding_reliance      per timestep t: the decoder's x0 error with the scene's own CLIP image embedding,
+                            another scene's and the null one (empty caption); gain = shuffled - own > 0 when
+                            the decoder reads z_i (unclip/eval/reliance.py); null for latent decoders
     settings, model, seconds
 """
 
@@ -28,6 +31,7 @@ from scipy import linalg
 from unclip.backend import UnCLIP
 from unclip.eval.judge import Judge, judge_images, load_judge, train_judge
 from unclip.eval.metrics import clip_retrieval, prior_alignment
+from unclip.eval.reliance import embedding_reliance
 from unclip.images import to_tensor
 from unclip.models import encode_image
 from unclip.sampling import drain
@@ -111,6 +115,8 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
     feats = [encode_image(backend.models, x.to(backend.models.device)).cpu().numpy()
              for x in (seen_images, to_tensor(ref))]
     report["frechet_clip"] = round(frechet(*feats), 4)
+    pixel_decoder = backend.models.text_proj is not None and not backend.models.latent
+    report["embedding_reliance"] = embedding_reliance(backend.models, world) if pixel_decoder else None
     report["seconds"] = round(time.time() - t0, 1)
     return report
 
@@ -150,4 +156,7 @@ def format_report(r: dict) -> str:
             ("prior, held-out pairs", r["fidelity"]["heldout"])] + [(m, r["ablation"][m]) for m in r["ablation"]]
     for name, row in rows:
         lines.append(f"{name:22}" + "".join(f"{row.get(c) if row.get(c) is not None else '-':>16}" for c in cols))
+    if r.get("embedding_reliance"):
+        gains = ", ".join(f"t={t} {row['gain']:+.3f}" for t, row in r["embedding_reliance"].items())
+        lines += ["", f"decoder's use of z_i (x0 MSE, shuffled minus own embedding): {gains}"]
     return "\n".join(lines)

@@ -31,13 +31,14 @@ FAMILY = "tiny"
 CONFIG_FILE = "unclip_config.json"
 
 
-def scheduler_configs(num_train_timesteps: int = 1000, residual_upsampler: bool = True) -> dict[str, dict[str, Any]]:
+def scheduler_configs(num_train_timesteps: int = 1000, residual_upsampler: bool = True,
+                      decoder_target: str = "v_prediction") -> dict[str, dict[str, Any]]:
     """Training schedules (cosine, Nichol & Dhariwal 2021). Samplers are built from these per request."""
     base = {"num_train_timesteps": num_train_timesteps, "beta_schedule": "squaredcos_cap_v2"}
     upsampler_target = "sample" if residual_upsampler else "epsilon"
     return {
         "prior": {**base, "prediction_type": "sample", "clip_sample": True, "clip_sample_range": 5.0},
-        "decoder": {**base, "prediction_type": "epsilon", "clip_sample": True, "clip_sample_range": 1.0},
+        "decoder": {**base, "prediction_type": decoder_target, "clip_sample": True, "clip_sample_range": 1.0},
         "upsampler": {**base, "prediction_type": upsampler_target, "clip_sample": True, "clip_sample_range": 1.0},
     }
 
@@ -73,7 +74,7 @@ def assemble(parts: dict[str, torch.nn.Module], config: TinyConfig, defaults: De
         family=FAMILY, clip=parts["clip"], tokenizer=open_clip.tokenizer.SimpleTokenizer(),
         prior=parts["prior"], text_proj=parts["text_proj"], decoder=parts["decoder"],
         upsampler=parts["upsampler"], scheduler_configs=schedules or scheduler_configs(
-            residual_upsampler=config.upsampler.residual),
+            residual_upsampler=config.upsampler.residual, decoder_target=config.decoder.prediction_type),
         defaults=defaults, name=name, notice=notice)
 
 

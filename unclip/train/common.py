@@ -118,6 +118,8 @@ def save_state(path: Path, stage: Stage, ema: EMA, opt: torch.optim.Optimizer, s
 def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs) -> dict:
     """Train `stage` to args.steps (resuming if a checkpoint exists); returns a summary with the loss log."""
     module = stage.module.train().requires_grad_(True)
+    if models.device.type == "cpu":  # oneDNN's convolutions are ~25% faster on NHWC (measured, 2 cores)
+        module.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(module.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ema, step, log, before = EMA(module, args.ema), 0, [], 0.0
     path = _state_path(args)

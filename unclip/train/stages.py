@@ -5,7 +5,8 @@ read from the model dir; the trained part is a copy whose EMA is exported back i
 
     clip       contrastive loss (open_clip's ClipLoss) on 64 px scenes and their captions
     prior      diffusion prior: x0-prediction of the normalised CLIP image embedding (paper §2.2, Karlo)
-    decoder    epsilon-prediction at 64 px, conditioned Karlo-style, caption drop 0.3 / embedding drop 0.1
+    decoder    v-prediction (or epsilon, per its scheduler config) at 64 px, conditioned Karlo-style,
+               caption drop 0.3 / embedding drop 0.1
     upsampler  epsilon-prediction on random 128 px crops, low-res input noise-augmented (paper §2.1)
 """
 
@@ -71,21 +72,31 @@ def _noised(scheduler: DDPMScheduler, x0: Tensor, g: torch.Generator, high_noise
     return scheduler.add_noise(x0, noise, t), t, noise
 
 
-def min_snr_mse(scheduler: DDPMScheduler, eps: Tensor, noise: Tensor, t: Tensor, gamma: float = 5.0,
-                weighting: str = "min-snr", cap: float = 100.0) -> Tensor:
-    """Weighted epsilon MSE.
+def diffusion_loss(scheduler: DDPMScheduler, out: Tensor, x0: Tensor, noise: Tensor, t: Tensor,
+                   weighting: str = "min-snr", gamma: float = 5.0, cap: float = 100.0) -> Tensor:
+    """Weighted MSE of a diffusion model's output against its target: the noise (prediction_type "epsilon") or
+    the velocity v = sqrt(abar) eps - sqrt(1 - abar) x0 ("v_prediction", Salimans & Ho 2022).
 
-    min-snr  weight min(SNR, gamma) / SNR (Hang et al. 2023, "Min-SNR"): faster convergence of detail.
-    v        weight 1 / abar = (SNR + 1) / SNR, capped at `cap`: the plain loss of v-prediction (Salimans & Ho
-             2022) written for an epsilon model. In x0 terms it stays ~1 at high noise, where an epsilon loss
-             (and Min-SNR) gives an error in the image's colours a weight of only SNR ~ 1e-3: those steps are
-             the only ones where the decoder must read the CLIP embedding to know the scene."""
-    abar = scheduler.alphas_cumprod.to(t.device)[t]
-    snr = abar / (1 - abar)
+    Weights are chosen in x0 terms, w(t) * |x0_hat - x0|^2, and converted: the epsilon loss equals the x0 loss
+    times SNR, the v loss the x0 loss times (SNR + 1).
+    min-snr  w = min(SNR, gamma) (Hang et al. 2023): faster convergence of detail; high noise barely counts.
+    v        w = SNR + 1, the plain v loss: x0 errors count fully at high noise, the only steps where the decoder
+             must read the CLIP embedding to know the scene. For an epsilon model the weight 1 / abar is capped
+             at `cap`, which is also why an epsilon model stays poor there: its x0 estimate divides the output's
+             error by sqrt(abar) (x 64 at t = 0.99 T). The bundled decoder therefore predicts v."""
     if weighting not in ("min-snr", "v"):
         raise ValueError(f"weighting must be min-snr or v, got {weighting!r}")
-    weight = snr.clamp(max=gamma) / snr if weighting == "min-snr" else (1 / abar).clamp(max=cap)  # (B,)
-    per_image = F.mse_loss(eps.float(), noise.float(), reduction="none").mean(dim=(1, 2, 3))
+    kind = scheduler.config.prediction_type
+    if kind not in ("epsilon", "v_prediction"):
+        raise ValueError(f"prediction_type must be epsilon or v_prediction, got {kind!r}")
+    abar = scheduler.alphas_cumprod.to(t.device)[t]
+    snr = abar / (1 - abar)
+    w_x0 = snr.clamp(max=gamma) if weighting == "min-snr" else snr + 1
+    if kind == "epsilon":
+        target, weight = noise, (w_x0 / snr).clamp(max=cap)
+    else:
+        target, weight = scheduler.get_velocity(x0, noise, t), w_x0 / (snr + 1)
+    per_image = F.mse_loss(out.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
     return (weight * per_image).mean()
 
 
@@ -157,9 +168,9 @@ def decoder_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> S
         cond = decoder_conditioning(view, torch.where(drop_emb, null, emb),
                                     _where_rows(drop_cap, encode_text(models, captions), empty))
         xt, t, noise = _noised(scheduler, x0, g, args.high_noise)
-        eps = module["decoder"](xt, t, encoder_hidden_states=cond["hidden"], class_labels=cond["additive"],
+        out = module["decoder"](xt, t, encoder_hidden_states=cond["hidden"], class_labels=cond["additive"],
                                 attention_mask=cond["mask"]).sample
-        return min_snr_mse(scheduler, eps, noise, t, weighting=args.weighting)
+        return diffusion_loss(scheduler, out, x0, noise, t, weighting=args.weighting)
 
     def export(ema: nn.Module) -> None:
         models.decoder.load_state_dict(ema["decoder"].state_dict())
@@ -196,7 +207,7 @@ def upsampler_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs, cr
         out = F.pixel_shuffle(module(F.pixel_unshuffle(torch.cat([xt, up], 1), p), t).sample, p)
         if models.upsampler_residual:  # x0-prediction as bicubic + residual (config.UpsamplerConfig)
             return F.mse_loss((up + out).float(), hi.float())
-        return min_snr_mse(scheduler, out, noise, t)
+        return diffusion_loss(scheduler, out, hi, noise, t)
 
     return Stage("upsampler", module, loss, lambda ema: models.upsampler.load_state_dict(ema.state_dict()))
 
