@@ -1,7 +1,7 @@
 """Whole-model recipes: `python -m unclip train all --preset cpu|gpu` runs the four stages in order.
 
-    cpu   the shipped tiny-emoji weights' recipe, on 2 shared CPU cores (one thread per stage; the stage time
-          limits add up to about 4.2 hours). A reduced run, trained in legs: see the model card for what ran.
+    cpu   the shipped tiny-emoji weights' recipe, on 2 shared CPU cores (the stage time limits add up to about
+          5.2 hours). A reduced run, trained in legs: see the model card for what ran.
     gpu   the intended recipe for one H100/H200 (bf16 autocast), sized for under an hour; NOT yet run (no GPU
           was lent to the session that wrote it), so its step times are estimates.
 """
@@ -16,14 +16,14 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "cpu": {  # the shipped weights' recipe (run in legs with resume; see models/tiny-emoji/README.md)
         "clip": {"steps": 1400, "batch": 96, "lr": 5e-4, "warmup": 200, "time_limit": 2400, "threads": 1},
         "prior": {"steps": 800, "batch": 128, "lr": 3e-4, "warmup": 200, "time_limit": 2400, "threads": 1},
-        "decoder": {"steps": 3800, "batch": 16, "lr": 6e-4, "warmup": 100, "time_limit": 9000, "threads": 1,
-                    "high_noise": 0.4, "weighting": "v"},
+        "decoder": {"steps": 7000, "batch": 16, "lr": 6e-4, "warmup": 100, "time_limit": 12600, "threads": 2,
+                    "high_noise": 0.2, "weighting": "v"},
         "upsampler": {"steps": 1500, "batch": 12, "lr": 5e-4, "warmup": 50, "time_limit": 1260, "threads": 1},
     },
     "gpu": {
         "clip": {"steps": 12000, "batch": 512, "lr": 1e-3, "warmup": 500, "time_limit": 900},
         "prior": {"steps": 20000, "batch": 512, "lr": 5e-4, "warmup": 500, "time_limit": 600},
-        "decoder": {"steps": 20000, "batch": 128, "lr": 3e-4, "warmup": 500, "time_limit": 1500, "high_noise": 0.4,
+        "decoder": {"steps": 20000, "batch": 128, "lr": 3e-4, "warmup": 500, "time_limit": 1500, "high_noise": 0.2,
                     "weighting": "v"},
         "upsampler": {"steps": 8000, "batch": 64, "lr": 3e-4, "warmup": 300, "time_limit": 500},
     },
