@@ -202,7 +202,7 @@ def test_same_seed_same_pixels_and_batch_equals_singles(backend: UnCLIP, fast: G
         # Zoom-out's clamped x0 estimates re-enter every step, so up to ~0.5% of pixels differ; another seed
         # differs in nearly all of them (checked below).
         assert (batched != single).mean() < 1e-2, name
-        assert np.abs(pixels(a.images[:1]).astype(int) - single).mean() > 10, name  # seed 3 is another picture
+        assert (pixels(a.images[:1]).astype(int) != single).mean() > 0.05, name  # seed 3 repaints its region anew
 
 
 BAD = [

@@ -121,7 +121,9 @@ def test_decode_uses_the_same_noise_for_every_row(backend: UnCLIP) -> None:
     px = [np.asarray(im) for im in same]
     assert np.array_equal(px[0], px[1]) and not np.array_equal(px[0], px[2])
     alone = np.asarray(backend.decode_embeddings(z[1:], seed=3, settings=FAST)[0])
-    assert np.array_equal(alone, px[2])  # a strip = its frames decoded one by one with the same seed
+    # a strip = its frames decoded one by one with the same seed (batched convolutions round differently, ~1e-7,
+    # which may move a random-weight model's pixel by one level)
+    assert np.abs(alone.astype(int) - px[2]).max() <= 1 and (alone != px[2]).mean() < 1e-2
     other = np.asarray(backend.decode_embeddings(z[1:], seed=4, settings=FAST)[0])
     assert not np.array_equal(other, px[2])
 
