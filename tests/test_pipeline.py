@@ -237,3 +237,11 @@ def test_an_untrained_residual_upsampler_is_exactly_bicubic() -> None:
     factor = models.upsample_factor
     bicubic = F.interpolate(low, scale_factor=factor, mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
     torch.testing.assert_close(out, bicubic, atol=1e-5, rtol=0)
+
+
+def test_a_v_prediction_decoder_refuses_the_unclip_scheduler_by_field(backend: UnCLIP):
+    assert backend.models.scheduler_configs["decoder"]["prediction_type"] == "v_prediction"
+    s = backend.default_settings()
+    with pytest.raises(InvalidInput, match="decoder scheduler: the 'unclip' scheduler reads epsilon or x0"):
+        backend.validate(replace(s, decoder=replace(s.decoder, scheduler="unclip")))
+    backend.validate(replace(s, prior=replace(s.prior, scheduler="unclip")))  # the x0 prior may use it
