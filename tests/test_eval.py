@@ -108,3 +108,10 @@ def test_embedding_reliance_cli_prints_a_table_and_json(capsys):
     assert set(json.loads(capsys.readouterr().out)) == {"100", "300", "500", "700", "850", "950", "990"}
     assert main(["--model", "tiny-random", "--n", "2"]) == 0
     assert "gain" in capsys.readouterr().out
+
+
+def test_embedding_reliance_cli_names_an_unknown_model_in_one_line(capsys):
+    from unclip.eval.reliance import main
+
+    assert main(["--model", "no-such-model"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")

@@ -166,3 +166,12 @@ def test_the_v_loss_is_zero_at_the_velocity_and_weighs_x0_errors_fully_at_high_n
     high = torch.tensor([990, 990])
     v = scheduler.get_velocity(x0, noise, high)
     assert abs(diffusion_loss(scheduler, v + 0.1, x0, noise, high, weighting="v").item() - 0.01) < 1e-6
+
+
+def test_a_config_saved_before_v_prediction_reads_as_epsilon():
+    from unclip.config import TinyConfig
+
+    d = TinyConfig().to_dict()
+    assert TinyConfig.from_dict(d).decoder.prediction_type == "v_prediction"
+    del d["decoder"]["prediction_type"]
+    assert TinyConfig.from_dict(d).decoder.prediction_type == "epsilon"

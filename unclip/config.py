@@ -192,6 +192,6 @@ class TinyConfig:
         return cls(
             clip=ClipConfig(**d["clip"]),
             prior=PriorConfig(**d["prior"]),
-            decoder=DecoderConfig(**tup(d["decoder"])),
+            decoder=DecoderConfig(**{"prediction_type": "epsilon", **tup(d["decoder"])}),  # no key: made before v
             upsampler=UpsamplerConfig(**tup(d["upsampler"])),
         )

@@ -29,11 +29,16 @@ from unclip.sampling import predict_x0, q_sample
 TIMESTEPS = (100, 300, 500, 700, 850, 950, 990)
 
 
+def measurable(models: UnCLIPModels) -> bool:
+    """A pixel-space decoder conditioned through a text_proj (tiny-emoji, Karlo); not Kandinsky's latent one."""
+    return models.text_proj is not None and not models.latent
+
+
 @torch.no_grad()
 def embedding_reliance(models: UnCLIPModels, world, n: int = 32, seed: int = 30_000,
                        timesteps: tuple[int, ...] = TIMESTEPS) -> dict[str, dict[str, float]]:
     """{str(t): {"own", "shuffled", "null": x0 MSE, "gain": shuffled - own}} for a pixel-space decoder."""
-    if models.latent or models.text_proj is None:
+    if not measurable(models):
         raise ValueError("embedding_reliance needs a pixel-space decoder with a text_proj (tiny-emoji, Karlo)")
     if n < 2:
         raise ValueError(f"n must be at least 2 (the shuffled embedding is another scene's), got {n}")
@@ -62,7 +67,7 @@ def embedding_reliance(models: UnCLIPModels, world, n: int = 32, seed: int = 30_
 
 
 def main(argv: list[str] | None = None) -> int:
-    from unclip.backend import load_backend
+    from unclip.cli import open_backend
     from unclip.world import EmojiWorld
 
     ap = argparse.ArgumentParser(prog="python -m unclip.eval.reliance", description=__doc__.split("\n")[0])
@@ -70,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=32, help="scenes (default 32)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    backend = load_backend(args.model)
+    backend = open_backend(args.model, None)
+    if backend is None:
+        return 2
     result = embedding_reliance(backend.models, EmojiWorld(), n=args.n)
     if args.json:
         print(json.dumps(result, indent=2))

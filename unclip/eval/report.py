@@ -31,7 +31,7 @@ from scipy import linalg
 from unclip.backend import UnCLIP
 from unclip.eval.judge import Judge, judge_images, load_judge, train_judge
 from unclip.eval.metrics import clip_retrieval, prior_alignment
-from unclip.eval.reliance import embedding_reliance
+from unclip.eval.reliance import embedding_reliance, measurable
 from unclip.images import to_tensor
 from unclip.models import encode_image
 from unclip.sampling import drain
@@ -115,8 +115,7 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
     feats = [encode_image(backend.models, x.to(backend.models.device)).cpu().numpy()
              for x in (seen_images, to_tensor(ref))]
     report["frechet_clip"] = round(frechet(*feats), 4)
-    pixel_decoder = backend.models.text_proj is not None and not backend.models.latent
-    report["embedding_reliance"] = embedding_reliance(backend.models, world) if pixel_decoder else None
+    report["embedding_reliance"] = embedding_reliance(backend.models, world) if measurable(backend.models) else None
     report["seconds"] = round(time.time() - t0, 1)
     return report
 

@@ -24,7 +24,7 @@ from diffusers import PriorTransformer, UNet2DConditionModel, UNet2DModel
 from diffusers.pipelines.deprecated.unclip.text_proj import UnCLIPTextProjModel
 from safetensors.torch import save_file
 
-from unclip.config import TinyConfig
+from unclip.config import DecoderConfig, TinyConfig
 from unclip.models import Defaults, UnCLIPModels
 
 FAMILY = "tiny"
@@ -32,7 +32,7 @@ CONFIG_FILE = "unclip_config.json"
 
 
 def scheduler_configs(num_train_timesteps: int = 1000, residual_upsampler: bool = True,
-                      decoder_target: str = "v_prediction") -> dict[str, dict[str, Any]]:
+                      decoder_target: str = DecoderConfig.prediction_type) -> dict[str, dict[str, Any]]:
     """Training schedules (cosine, Nichol & Dhariwal 2021). Samplers are built from these per request."""
     base = {"num_train_timesteps": num_train_timesteps, "beta_schedule": "squaredcos_cap_v2"}
     upsampler_target = "sample" if residual_upsampler else "epsilon"

@@ -47,7 +47,7 @@ class TrainArgs:
     time_limit: float = 0.0  # seconds; 0 = none. Stops cleanly (with a checkpoint) when reached.
     threads: int = 0  # CPU threads for torch; 0 = torch's default (all cores)
     high_noise: float = 0.0  # decoder: share of timesteps drawn from the noisiest 10% (t >= 0.9 T); see stages.py
-    weighting: str = "min-snr"  # decoder epsilon-loss weights: "min-snr" (Hang et al.) or "v" (see stages.py)
+    weighting: str = "min-snr"  # decoder loss weights, in x0 terms: "min-snr" (Hang et al.) or "v" (stages.py)
 
 
 def pick_device(name: str) -> torch.device:

@@ -7,7 +7,7 @@ read from the model dir; the trained part is a copy whose EMA is exported back i
     prior      diffusion prior: x0-prediction of the normalised CLIP image embedding (paper §2.2, Karlo)
     decoder    v-prediction (or epsilon, per its scheduler config) at 64 px, conditioned Karlo-style,
                caption drop 0.3 / embedding drop 0.1
-    upsampler  epsilon-prediction on random 128 px crops, low-res input noise-augmented (paper §2.1)
+    upsampler  x0 as bicubic + residual (or epsilon) on random 128 px crops, low-res input noise-augmented (§2.1)
 """
 
 from __future__ import annotations
