@@ -32,6 +32,8 @@ def test_fidelity_is_perfect_for_the_truth_and_zero_for_blank(world):
     wrong = _oracle(world, scenes)
     wrong["presence"] = 1.0 - wrong["presence"]  # every label but the true ones
     assert fidelity(world, scenes, wrong)["object_recall"] == 0.0
+    chance = fidelity(world, scenes[1:] + scenes[:1], _oracle(world, scenes))  # the report's judge_chance
+    assert chance["object_recall"] < 0.1 and chance["background_accuracy"] < 0.2
 
 
 def test_frechet_is_zero_for_identical_sets_and_grows_with_shift():
@@ -48,14 +50,14 @@ def test_clip_retrieval_is_a_fraction(backend, world):
 def test_eval_runs_end_to_end_on_tiny_random(backend, world):
     judge = new_judge(world).eval()
     report = evaluate(backend, n=4, judge=judge)
-    for key in ("clip_r1", "prior_alignment", "judge_on_renders", "fidelity", "ablation", "frechet_clip",
-                "embedding_reliance"):
+    for key in ("clip_r1", "prior_alignment", "judge_on_renders", "judge_chance", "fidelity", "ablation",
+                "frechet_clip", "embedding_reliance"):
         assert key in report
     assert set(report["ablation"]) == {"prior", "text_embedding", "caption_only"}
     assert 0 <= report["fidelity"]["heldout"]["object_recall"] <= 1
     assert set(report["embedding_reliance"]) == {"100", "300", "500", "700", "850", "950", "990"}
     text = format_report(report)
-    assert "CLIP R@1" in text and "decoder's use of z_i" in text and "t=990" in text
+    assert "CLIP R@1" in text and "decoder's use of z_i" in text and "t=990" in text and "chance" in text
     assert "decoder's use of z_i" not in format_report({**report, "embedding_reliance": None})  # latent decoders
     preds = judge_images(judge, torch.zeros(2, 3, 256, 256))  # any size: the judge resizes to 64 px
     assert preds["presence"].shape == (2, len(world.labels))
@@ -115,3 +117,63 @@ def test_embedding_reliance_cli_names_an_unknown_model_in_one_line(capsys):
 
     assert main(["--model", "no-such-model"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_judge_learns_a_fixed_batch_and_reads_positions(world):
+    from unclip.eval.judge import judge_loss
+    from unclip.images import to_tensor
+
+    torch.manual_seed(0)
+    judge = new_judge(world)
+    images, _, scenes = world.batch(8, seed=3, size=64, split="any")
+    x, tgt = to_tensor(images), targets(world, scenes)
+    opt = torch.optim.Adam(judge.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(40):
+        loss = judge_loss(judge(x), tgt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    out = judge.eval()(x)
+    assert out["presence"].shape == (8, len(world.labels)) and out["background"].shape == (8, len(world.backgrounds))
+    assert out["shape_color"].shape[1:] == (7, 11)
+    assert out["centre"].min() >= 0 and out["centre"].max() <= 1
+
+
+def test_degrade_is_seeded_bounded_and_changes_the_image(world):
+    from unclip.eval.judge import degrade
+    from unclip.images import to_tensor
+
+    x = to_tensor(world.batch(4, seed=1, size=64)[0])
+    a, b = (degrade(x, torch.Generator().manual_seed(5)) for _ in range(2))
+    assert torch.equal(a, b) and a.shape == x.shape
+    assert a.min() >= -1 and a.max() <= 1
+    assert 0.005 < (a - x).abs().mean() < 0.3
+    assert not torch.equal(a, degrade(x, torch.Generator().manual_seed(6)))
+
+
+def test_new_judge_refuses_a_world_whose_shapes_are_not_last(world):
+    import types
+
+    shuffled = types.SimpleNamespace(labels=list(reversed(world.labels)), backgrounds=world.backgrounds)
+    with pytest.raises(ValueError, match="shape labels last"):
+        new_judge(shuffled)
+
+
+def test_judge_round_trips_and_refuses_an_older_version(tmp_path):
+    import json
+
+    from unclip.eval.judge import load_judge, train_judge
+
+    trained = train_judge(tmp_path, steps=2, batch=4)
+    meta = json.loads((tmp_path / "judge.json").read_text())
+    assert meta["version"] == 2 and 0 <= meta["on_renders"]["object_recall"] <= 1
+    loaded = load_judge(tmp_path)
+    x = torch.zeros(1, 3, 64, 64)
+    assert torch.allclose(loaded(x)["presence"], trained(x)["presence"], atol=1e-2)  # stored in fp16
+    (tmp_path / "judge.json").write_text(json.dumps({**meta, "version": 1}))
+    with pytest.raises(ValueError, match="version-1 judge.*python -m unclip.eval.judge"):
+        load_judge(tmp_path)
+    assert load_judge(tmp_path / "nowhere") is None

@@ -3,12 +3,17 @@
 For a 64 px image it predicts, per world label, presence (multi-label) and the centre of that label's
 instances; the background; and each shape kind's colour. From these the eval computes object recall,
 background accuracy, relation accuracy (centres compared as the relation says) and colour binding.
-It never sees a generated image in training, so it cannot learn the generator's quirks.
+It never sees a generated image in training, so it cannot learn the generator's quirks; its renders are
+degraded (blur, contrast, noise) so that a slightly soft generated image is still in its training range.
+
+Version 2 (this file) is fully convolutional and reads positions from its own label maps: on 256 unseen renders
+it finds 99.8% of objects where version 1 (flatten and classify) found 70% (seen pairs) and 52% (held-out).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -23,33 +28,51 @@ from unclip.world import EmojiWorld, Scene
 from unclip.world.catalog import SHAPE_COLORS, SHAPES
 
 JUDGE_DIR = Path(__file__).resolve().parents[2] / "models" / "judge-emoji"
+VERSION = 2  # 1: a flatten-and-classify CNN; 2: fully convolutional label maps (this file)
 
 
-def _block(cin: int, cout: int, convs: int = 2) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i in range(convs):
-        layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.SiLU()]
-    return nn.Sequential(*layers, nn.MaxPool2d(2))
+def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation),
+                         nn.BatchNorm2d(cout), nn.SiLU())
 
 
 class Judge(nn.Module):
+    """Fully convolutional, so one detector is shared by every position: a 16x16 map of per-label scores.
+
+    Presence of a label is the log-mean-exp of its map (a soft max over positions); its centre is the
+    expectation of the position under the softmax of that map; a shape's colour is read from the features the
+    shape's own map attends to (so colour binds to the right shape). The background comes from pooled features.
+    """
+
     def __init__(self, n_labels: int, n_backgrounds: int, n_shapes: int, n_colors: int, width: int = 32):
         super().__init__()
         self.sizes = (n_labels, n_backgrounds, n_shapes, n_colors)
-        self.features = nn.Sequential(_block(5, width, 1), _block(width, 2 * width), _block(2 * width, 4 * width))
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * width * 64, 512), nn.SiLU(),
-                                  nn.Linear(512, 3 * n_labels + n_backgrounds + n_shapes * (n_colors + 1)))
+        w = width
+        self.features = nn.Sequential(  # 64 px -> 32 -> 16; receptive field about 45 px at the end
+            _conv(5, w // 2), _conv(w // 2, w, stride=2), _conv(w, w), _conv(w, 2 * w, stride=2),
+            _conv(2 * w, 2 * w), _conv(2 * w, 3 * w), _conv(3 * w, 3 * w, dilation=2))
+        self.label_map = nn.Conv2d(3 * w, n_labels, 1)
+        self.background = nn.Linear(2 * 3 * w, n_backgrounds)
+        self.shape_color = nn.Linear(3 * w + 1, n_colors + 1)
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         """(B, 3, 64, 64) in [-1, 1] -> label logits (B, L) (a softmax: which objects), centres (B, L, 2) in
         [0, 1], background logits (B, G), shape colour logits (B, S, C + 1) (last = shape absent)."""
         b, _, h, w = x.shape
         ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
-        coords = torch.stack([xs, ys]).to(x).expand(b, 2, h, w)  # CoordConv: position is what relations need
-        out = self.head(self.features(torch.cat([x, coords], 1)))
+        coords = torch.stack([xs, ys]).to(x).expand(b, 2, h, w)  # CoordConv: lets a border look different
+        f = self.features(torch.cat([x, coords], 1))  # (B, F, 16, 16)
         n, g, s, c = self.sizes
-        return {"presence": out[:, :n], "centre": out[:, n:3 * n].view(b, n, 2).sigmoid(),
-                "background": out[:, 3 * n:3 * n + g], "shape_color": out[:, 3 * n + g:].view(b, s, c + 1)}
+        scores = self.label_map(f).flatten(2)  # (B, L, P)
+        presence = scores.logsumexp(-1) - math.log(scores.shape[-1])
+        attend = scores.softmax(-1)  # (B, L, P): where each label is
+        gh, gw = f.shape[-2:]
+        cy, cx = torch.meshgrid((torch.arange(gh) + 0.5) / gh, (torch.arange(gw) + 0.5) / gw, indexing="ij")
+        grid = torch.stack([cx.flatten(), cy.flatten()], -1).to(x)  # (P, 2) in [0, 1]
+        shape_feats = torch.einsum("bsp,bfp->bsf", attend[:, n - s:], f.flatten(2))  # shapes are the last labels
+        pooled = torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1)
+        return {"presence": presence, "centre": attend @ grid, "background": self.background(pooled),
+                "shape_color": self.shape_color(torch.cat([shape_feats, presence[:, n - s:, None]], -1))}
 
 
 def targets(world: EmojiWorld, scenes: list[Scene]) -> dict[str, Tensor]:
@@ -82,22 +105,43 @@ def judge_loss(pred: dict[str, Tensor], tgt: dict[str, Tensor]) -> Tensor:
 
 
 def new_judge(world: EmojiWorld) -> Judge:
+    if world.labels[-len(SHAPES):] != list(SHAPES):
+        raise ValueError("the judge expects the world's shape labels last, in catalog order")
     return Judge(len(world.labels), len(world.backgrounds), len(SHAPES), len(SHAPE_COLORS))
 
 
-def train_judge(out: Path = JUDGE_DIR, steps: int = 1200, batch: int = 64, seed: int = 0) -> Judge:
-    """Train on freshly rendered scenes (split 'any': the judge may know every pair) and save safetensors."""
+def degrade(x: Tensor, gen: torch.Generator) -> Tensor:
+    """Make clean renders look more like generated 64 px images: per image, a random Gaussian blur (sigma up to
+    1.2 px), a contrast/brightness jitter of up to 10% and noise up to 0.08. x: (B, 3, H, W) in [-1, 1]."""
+    b = x.shape[0]
+    u = torch.rand(b, 4, generator=gen)
+    sigma = 1.2 * u[:, 0]
+    taps = torch.arange(-3, 4, dtype=x.dtype)
+    kernel = torch.exp(-0.5 * (taps[None] / sigma.clamp_min(1e-3)[:, None]) ** 2)
+    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(3, 0)  # (3B, 7): one kernel per channel
+    y = x.reshape(1, 3 * b, *x.shape[-2:])
+    y = F.conv2d(F.pad(y, (3, 3, 0, 0), mode="replicate"), kernel[:, None, None, :], groups=3 * b)
+    y = F.conv2d(F.pad(y, (0, 0, 3, 3), mode="replicate"), kernel[:, None, :, None], groups=3 * b)
+    y = y.view_as(x) * (0.9 + 0.2 * u[:, 1, None, None, None]) + (0.2 * u[:, 2, None, None, None] - 0.1)
+    noise = torch.randn(x.shape, generator=gen, dtype=x.dtype)
+    return (y + 0.08 * u[:, 3, None, None, None] * noise).clamp(-1, 1)
+
+
+def train_judge(out: Path = JUDGE_DIR, steps: int = 4000, batch: int = 64, seed: int = 0) -> Judge:
+    """Train on freshly rendered, degraded scenes (split 'any': the judge may know every pair), save safetensors,
+    and record its own scores on renders it never saw (the eval's seen-split scenes) in judge.json."""
+    from unclip.eval.report import fidelity
+
     torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
     world = EmojiWorld()
     judge = new_judge(world)
     opt = torch.optim.AdamW(judge.parameters(), lr=1e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.05)
     t0 = time.time()
     for step in range(steps):
         images, _, scenes = world.batch(batch, seed=10**9 + step, size=64, split="any")
-        x = to_tensor(images)
-        x = x + 0.05 * torch.randn_like(x)  # generated images are never this clean
-        loss = judge_loss(judge(x), targets(world, scenes))
+        loss = judge_loss(judge(degrade(to_tensor(images), gen)), targets(world, scenes))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -105,12 +149,18 @@ def train_judge(out: Path = JUDGE_DIR, steps: int = 1200, batch: int = 64, seed:
         if (step + 1) % 100 == 0:
             print(f"[judge] step {step + 1}/{steps} loss {loss.item():.4f} ({time.time() - t0:.0f} s)", flush=True)
     judge.eval()
+    scenes = [world.sample(seed=50_000 + i, split="train") for i in range(256)]  # the eval's seen captions
+    renders = to_tensor(np.stack([world.render(sc, 64) for sc in scenes]))
+    on_renders = fidelity(world, scenes, judge_images(judge, renders))
+    print(f"[judge] on 256 unseen renders: {on_renders}", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in judge.state_dict().items()}
     save_file(half, out / "judge.safetensors")  # fp16 on disk, float32 once loaded
     (out / "judge.json").write_text(json.dumps({"labels": world.labels, "backgrounds": world.backgrounds,
                                                 "shapes": list(SHAPES), "colors": list(SHAPE_COLORS),
-                                                "steps": steps, "batch": batch, "seconds": round(time.time() - t0)}))
+                                                "version": VERSION, "steps": steps, "batch": batch,
+                                                "seconds": round(time.time() - t0),
+                                                "on_renders": on_renders}))
     return judge
 
 
@@ -118,6 +168,10 @@ def load_judge(directory: Path = JUDGE_DIR) -> Judge | None:
     path = directory / "judge.safetensors"
     if not path.exists():
         return None
+    version = json.loads((directory / "judge.json").read_text()).get("version", 1)
+    if version != VERSION:
+        raise ValueError(f"judge: {directory} holds a version-{version} judge; this code reads version {VERSION}. "
+                         "Retrain it: python -m unclip.eval.judge")
     judge = new_judge(EmojiWorld())
     judge.load_state_dict(load_file(path))
     return judge.eval()
@@ -138,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     p = argparse.ArgumentParser(prog="python -m unclip.eval.judge", description=main.__doc__)
-    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=0)

@@ -5,6 +5,8 @@ JSON keys (documented in the README):
     prior_alignment         mean cos(prior sample, true image embedding) vs cos(text embedding, true image
                             embedding) on 100 unseen scenes: how much of the modality gap the prior closes
     judge_on_renders        the judge's own scores on real renders (how far to trust it)
+    judge_chance            the same renders scored against another scene's caption: what an image that
+                            ignores its caption would get (the floor every generated score is read against)
     fidelity.seen/heldout   judge scores of images generated (mode "prior") from captions of training-split
                             scenes / held-out-pair scenes: object_recall, background_accuracy,
                             relation_accuracy, color_accuracy, clip_score, n
@@ -76,9 +78,10 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def generate_for(backend: UnCLIP, scenes: list[Scene], mode: str, seed: int, upsample: bool,
-                 batch: int = 16) -> tuple[torch.Tensor, list[float]]:
-    """One image per scene caption, batched; returns (N, 3, 64, 64) images and CLIP scores."""
-    s = backend.default_settings(mode)
+                 batch: int = 16, settings=None) -> tuple[torch.Tensor, list[float]]:
+    """One image per scene caption, batched; returns (N, 3, 64, 64) images and CLIP scores. `settings`
+    (default: the model's defaults for `mode`) is what benchmarks/sweep_settings.py varies."""
+    s = settings or backend.default_settings(mode)
     s = replace(s, upsampler=replace(s.upsampler, enabled=upsample))
     images, scores = [], []
     for i in range(0, len(scenes), batch):
@@ -95,12 +98,13 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
     world, judge = EmojiWorld(), judge or load_judge() or train_judge()
     seen = [world.sample(seed=50_000 + i, split="train") for i in range(n)]
     held = [world.sample(seed=60_000 + i, split="heldout") for i in range(n)]
-    renders = to_tensor(np.stack([world.render(s, 64) for s in seen]))
+    on_renders = judge_images(judge, to_tensor(np.stack([world.render(s, 64) for s in seen])))
     report = {"model": backend.name, "n": n, "seed": seed, "upsample": upsample,
               "settings": backend.default_settings().to_dict(),
               "clip_r1": round(clip_retrieval(backend.models, world, n=100, seed=10_000), 4),
               "prior_alignment": prior_alignment(backend, world),
-              "judge_on_renders": fidelity(world, seen, judge_images(judge, renders))}
+              "judge_on_renders": fidelity(world, seen, on_renders),
+              "judge_chance": fidelity(world, seen[1:] + seen[:1], on_renders)}
     ablation, seen_images = {}, None
     for mode in backend.modes:
         images, scores = generate_for(backend, seen, mode, seed, upsample)
@@ -151,7 +155,8 @@ def format_report(r: dict) -> str:
             f"text embedding {pa['cos_text_truth']:.3f}")
     lines = [head, "",
              f"{'':22}" + "".join(f"{c[:14]:>16}" for c in cols)]
-    rows = [("judge on renders", r["judge_on_renders"]), ("prior, seen pairs", r["fidelity"]["seen"]),
+    rows = [("judge on renders", r["judge_on_renders"]), ("chance (wrong caption)", r["judge_chance"]),
+            ("prior, seen pairs", r["fidelity"]["seen"]),
             ("prior, held-out pairs", r["fidelity"]["heldout"])] + [(m, r["ablation"][m]) for m in r["ablation"]]
     for name, row in rows:
         lines.append(f"{name:22}" + "".join(f"{row.get(c) if row.get(c) is not None else '-':>16}" for c in cols))
