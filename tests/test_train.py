@@ -175,3 +175,18 @@ def test_a_config_saved_before_v_prediction_reads_as_epsilon():
     assert TinyConfig.from_dict(d).decoder.prediction_type == "v_prediction"
     del d["decoder"]["prediction_type"]
     assert TinyConfig.from_dict(d).decoder.prediction_type == "epsilon"
+
+
+def test_scenes_rendered_ahead_in_workers_equal_inline_ones_and_follow_a_resume(tmp_path):
+    from unclip.train.data import Scenes, auto_workers
+
+    world, cpu = EmojiWorld(), torch.device("cpu")
+    inline = Scenes(world, _args(tmp_path, "decoder", steps=10, workers=0), 32, cpu)
+    ahead = Scenes(world, _args(tmp_path, "decoder", steps=10, workers=2), 32, cpu)
+    assert ahead.workers == 2 and inline.workers == 0
+    for step in (0, 1, 2, 7, 8, 3):  # in order, then a jump ahead (resume) and one back (restart)
+        (a, ca), (b, cb) = inline(step), ahead(step)
+        assert a.shape == (4, 3, 32, 32) and a.min() >= -1 and a.max() <= 1
+        assert torch.equal(a, b) and ca == cb, step
+    assert not torch.equal(inline(0)[0], inline(1)[0])
+    assert auto_workers(cpu) == 0 and 0 <= auto_workers(torch.device("cuda")) <= 8

@@ -48,6 +48,7 @@ class TrainArgs:
     threads: int = 0  # CPU threads for torch; 0 = torch's default (all cores)
     high_noise: float = 0.0  # decoder: share of timesteps drawn from the noisiest 10% (t >= 0.9 T); see stages.py
     weighting: str = "min-snr"  # decoder loss weights, in x0 terms: "min-snr" (Hang et al.) or "v" (stages.py)
+    workers: int = -1  # processes rendering batches ahead (data.py); -1: 0 on CPU, up to 8 on an accelerator
 
 
 def pick_device(name: str) -> torch.device:

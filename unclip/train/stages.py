@@ -26,17 +26,12 @@ from unclip.images import grid, to_tensor
 from unclip.models import TextEncoding, UnCLIPModels, clip_preprocess, encode_image, encode_text, text_tower
 from unclip.pipeline import decoder_conditioning
 from unclip.train.common import Stage, TrainArgs, batch_seed
+from unclip.train.data import Scenes
 from unclip.world import EmojiWorld
 
 CAPTION_DROP, EMBEDDING_DROP, PRIOR_TEXT_DROP = 0.3, 0.1, 0.1
 PREVIEW_PROMPTS = ["a red apple left of a cat", "two dogs", "a blue circle above a yellow star",
                    "a pizza at night", "an elephant on the beach", "a car below a tree"]
-
-
-def _scenes(world: EmojiWorld, args: TrainArgs, step: int, size: int, device: torch.device
-            ) -> tuple[Tensor, list[str]]:
-    images, captions, _ = world.batch(args.batch, batch_seed(args.stage, step, args.seed), size=size)
-    return to_tensor(images).to(device), list(captions)  # (B, 3, size, size) in [-1, 1]
 
 
 def _rand(step: int) -> torch.Generator:
@@ -103,9 +98,10 @@ def diffusion_loss(scheduler: DDPMScheduler, out: Tensor, x0: Tensor, noise: Ten
 def clip_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> Stage:
     module = copy.deepcopy(models.clip)
     loss_fn = ClipLoss()
+    scenes = Scenes(world, args, models.clip_image_size, models.device)
 
     def loss(step: int) -> Tensor:
-        images, captions = _scenes(world, args, step, models.clip_image_size, models.device)
+        images, captions = scenes(step)
         img = module.encode_image(clip_preprocess(models, images), normalize=True)  # (B, D)
         tokens = models.tokenizer(captions).to(models.device)  # (B, 77)
         used = int(tokens.argmax(dim=1).max()) + 1  # positions up to the last end-of-text token
@@ -135,10 +131,11 @@ def prior_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> Sta
     set_prior_statistics(models, world, module)
     scheduler = DDPMScheduler.from_config(models.scheduler_configs["prior"])
     empty = encode_text(models, [""])
+    scenes = Scenes(world, args, models.clip_image_size, models.device)
 
     def loss(step: int) -> Tensor:
         g = _rand(step)
-        images, captions = _scenes(world, args, step, models.clip_image_size, models.device)
+        images, captions = scenes(step)
         mean, std = module.clip_mean.detach(), module.clip_std.detach()  # fixed statistics, not trained
         target = (encode_image(models, images) - mean) / std  # (B, D) normalised
         drop = (torch.rand(args.batch, generator=g) < PRIOR_TEXT_DROP).to(models.device)
@@ -157,10 +154,11 @@ def decoder_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> S
     empty = encode_text(models, [""])
     view = copy.copy(models)  # the frozen parts + the module being trained, for decoder_conditioning
     view.decoder, view.text_proj = module["decoder"], module["text_proj"]
+    scenes = Scenes(world, args, models.decoder.config.sample_size, models.device)
 
     def loss(step: int) -> Tensor:
         g = _rand(step)
-        x0, captions = _scenes(world, args, step, models.decoder.config.sample_size, models.device)
+        x0, captions = scenes(step)
         emb = encode_image(models, x0)  # (B, D) unit norm
         drop_cap = (torch.rand(args.batch, generator=g) < CAPTION_DROP).to(models.device)
         drop_emb = (torch.rand(args.batch, generator=g) < EMBEDDING_DROP).to(models.device)[:, None]
@@ -193,10 +191,11 @@ def upsampler_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs, cr
     module = copy.deepcopy(models.upsampler)
     scheduler = DDPMScheduler.from_config(models.scheduler_configs["upsampler"])
     p, factor = models.upsampler_patch, models.upsample_factor
+    scenes = Scenes(world, args, models.upsampler.config.sample_size * p, models.device)
 
     def loss(step: int) -> Tensor:
         g = _rand(step)
-        hi, _ = _scenes(world, args, step, models.upsampler.config.sample_size * p, models.device)
+        hi, _ = scenes(step)
         i, j = (torch.randint(0, hi.shape[-1] - crop + 1, (2,), generator=g)).tolist()
         hi = hi[..., i:i + crop, j:j + crop]  # (B, 3, crop, crop)
         low = F.interpolate(hi, scale_factor=1 / factor, mode="bilinear", antialias=True)
