@@ -1,0 +1,77 @@
+"""Which default settings? Decoder guidance (and prior guidance) swept on the eval's seen captions.
+
+    python benchmarks/sweep_settings.py [--model tiny-emoji] [--n 48] [--decoder-guidance 1.5 3 5 7]
+                                        [--prior-guidance 2] [--mode prior] [--threads 2]
+
+For every combination: images from the eval's seen-pair captions and seeds (unclip/eval/report.py), judged at
+64 px by the saved judge, printed as one row (object recall, background accuracy, relation and colour accuracy,
+CLIP score, seconds). Fixed seeds, so rows differ only by the setting. The model's defaults live in its
+unclip_config.json ("defaults"); this script is how they were chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="tiny-emoji")
+    p.add_argument("--n", type=int, default=48, help="seen-pair captions per setting")
+    p.add_argument("--decoder-guidance", type=float, nargs="+", default=[1.5, 3.0, 5.0, 7.0])
+    p.add_argument("--prior-guidance", type=float, nargs="+", default=None, help="default: the model's")
+    p.add_argument("--mode", default="prior", choices=["prior", "text_embedding", "caption_only"])
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    ns = p.parse_args(argv)
+
+    import numpy as np
+    import torch
+
+    from unclip.cli import open_backend
+    from unclip.eval.judge import judge_images, load_judge
+    from unclip.eval.report import fidelity, generate_for
+    from unclip.world import EmojiWorld
+
+    if ns.threads:
+        torch.set_num_threads(ns.threads)
+    backend = open_backend(ns.model, None)
+    if backend is None:
+        return 2
+    judge = load_judge()
+    if judge is None:
+        print("error: no trained judge in models/judge-emoji (python -m unclip.eval.judge trains one)", file=sys.stderr)
+        return 2
+    world = EmojiWorld()
+    scenes = [world.sample(seed=50_000 + i, split="train") for i in range(ns.n)]  # the eval's seen captions
+    base = backend.default_settings(ns.mode)
+    base = replace(base, upsampler=replace(base.upsampler, enabled=False))
+    rows = []
+    for dg, pg in itertools.product(ns.decoder_guidance, ns.prior_guidance or [base.prior.guidance]):
+        s = replace(base, decoder=replace(base.decoder, guidance=dg), prior=replace(base.prior, guidance=pg))
+        backend.validate(s)
+        t0 = time.perf_counter()
+        images, scores = generate_for(backend, scenes, ns.mode, 0, False, settings=s)
+        row = {"decoder_guidance": dg, "prior_guidance": pg, **fidelity(world, scenes, judge_images(judge, images)),
+               "clip_score": round(float(np.mean(scores)), 2), "seconds": round(time.perf_counter() - t0, 1)}
+        rows.append(row)
+        if not ns.json:
+            print(f"decoder guidance {dg:4.1f}  prior guidance {pg:4.1f}  recall {row['object_recall']:.3f}  "
+                  f"background {row['background_accuracy']:.3f}  relation {row['relation_accuracy']}  "
+                  f"colour {row['color_accuracy']}  CLIP {row['clip_score']:.1f}  ({row['seconds']} s)", flush=True)
+    if ns.json:
+        print(json.dumps({"model": backend.name, "mode": ns.mode, "n": ns.n, "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
