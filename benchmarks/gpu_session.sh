@@ -67,10 +67,22 @@ EOF
   ;;
 install)
   from=${2:?"install FILES_AT: the folder the device call's files came back to"}
+  stages=""
   for part in decoder text_proj prior clip upsampler; do
-    if [ -d "$from/$part" ]; then cp "$from/$part"/* "models/tiny-emoji/$part/" && echo "installed $part"; fi
+    if [ -d "$from/$part" ]; then
+      cp "$from/$part"/* "models/tiny-emoji/$part/" && echo "installed $part"
+      [ "$part" = text_proj ] || stages="$stages $part"
+    fi
   done
-  cp "$from/unclip_config.json" models/tiny-emoji/unclip_config.json
+  # keep this checkout's training record; add the leg's (its step count and seconds are the leg's own)
+  # shellcheck disable=SC2086
+  "$PY" - "$from/unclip_config.json" models/tiny-emoji/unclip_config.json $stages <<'EOF'
+import json, sys
+leg, ours = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+legs = ours["training"].setdefault("gpu_legs", [])
+legs += [{"stage": stage, **leg["training"][stage]} for stage in sys.argv[3:]]
+open(sys.argv[2], "w").write(json.dumps(ours, indent=2) + "\n")
+EOF
   echo "now: python -m unclip eval --model tiny-emoji --json"
   ;;
 *)
