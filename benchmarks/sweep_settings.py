@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from unclip.cli import open_backend
     from unclip.eval.judge import judge_images, load_judge
-    from unclip.eval.report import fidelity, generate_for
+    from unclip.eval.report import eval_scenes, fidelity, generate_for
     from unclip.world import EmojiWorld
 
     if ns.threads:
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no trained judge in models/judge-emoji (python -m unclip.eval.judge trains one)", file=sys.stderr)
         return 2
     world = EmojiWorld()
-    scenes = [world.sample(seed=50_000 + i, split="train") for i in range(ns.n)]  # the eval's seen captions
+    scenes = eval_scenes(world, ns.n)  # the eval's seen captions
     base = backend.default_settings(ns.mode)
     base = replace(base, upsampler=replace(base.upsampler, enabled=False))
     rows = []

@@ -130,7 +130,7 @@ def degrade(x: Tensor, gen: torch.Generator) -> Tensor:
 def train_judge(out: Path = JUDGE_DIR, steps: int = 4000, batch: int = 64, seed: int = 0) -> Judge:
     """Train on freshly rendered, degraded scenes (split 'any': the judge may know every pair), save safetensors,
     and record its own scores on renders it never saw (the eval's seen-split scenes) in judge.json."""
-    from unclip.eval.report import fidelity
+    from unclip.eval.report import eval_scenes, fidelity, renders
 
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -149,9 +149,8 @@ def train_judge(out: Path = JUDGE_DIR, steps: int = 4000, batch: int = 64, seed:
         if (step + 1) % 100 == 0:
             print(f"[judge] step {step + 1}/{steps} loss {loss.item():.4f} ({time.time() - t0:.0f} s)", flush=True)
     judge.eval()
-    scenes = [world.sample(seed=50_000 + i, split="train") for i in range(256)]  # the eval's seen captions
-    renders = to_tensor(np.stack([world.render(sc, 64) for sc in scenes]))
-    on_renders = fidelity(world, scenes, judge_images(judge, renders))
+    scenes = eval_scenes(world, 256)  # the eval's seen captions
+    on_renders = fidelity(world, scenes, judge_images(judge, renders(world, scenes)))
     print(f"[judge] on 256 unseen renders: {on_renders}", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     half = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in judge.state_dict().items()}

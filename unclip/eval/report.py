@@ -69,6 +69,19 @@ def fidelity(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]
             "color_accuracy": mean(col), "n": len(scenes), "n_relations": len(rel)}
 
 
+EVAL_SEEDS = {"train": 50_000, "heldout": 60_000}  # the eval's scenes: seen-pair and held-out-pair captions
+
+
+def eval_scenes(world: EmojiWorld, n: int, split: str = "train") -> list[Scene]:
+    """The eval's fixed scenes for a split (also what the judge and benchmarks/sweep_settings.py score)."""
+    return [world.sample(seed=EVAL_SEEDS[split] + i, split=split) for i in range(n)]
+
+
+def renders(world: EmojiWorld, scenes: list[Scene]) -> torch.Tensor:
+    """The scenes' ground-truth renders, (N, 3, 64, 64) in [-1, 1]."""
+    return to_tensor(np.stack([world.render(s, 64) for s in scenes]))
+
+
 def frechet(a: np.ndarray, b: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (Heusel et al. 2017)."""
     mu_a, mu_b = a.mean(0), b.mean(0)
@@ -96,9 +109,8 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
     """The whole report card (keys in the module docstring). Trains the judge first if none is saved."""
     t0 = time.time()
     world, judge = EmojiWorld(), judge or load_judge() or train_judge()
-    seen = [world.sample(seed=50_000 + i, split="train") for i in range(n)]
-    held = [world.sample(seed=60_000 + i, split="heldout") for i in range(n)]
-    on_renders = judge_images(judge, to_tensor(np.stack([world.render(s, 64) for s in seen])))
+    seen, held = eval_scenes(world, n, "train"), eval_scenes(world, n, "heldout")
+    on_renders = judge_images(judge, renders(world, seen))
     report = {"model": backend.name, "n": n, "seed": seed, "upsample": upsample,
               "settings": backend.default_settings().to_dict(),
               "clip_r1": round(clip_retrieval(backend.models, world, n=100, seed=10_000), 4),
