@@ -190,3 +190,18 @@ def test_scenes_rendered_ahead_in_workers_equal_inline_ones_and_follow_a_resume(
         assert torch.equal(a, b) and ca == cb, step
     assert not torch.equal(inline(0)[0], inline(1)[0])
     assert auto_workers(cpu) == 0 and 0 <= auto_workers(torch.device("cuda")) <= 8
+
+
+def test_seed_changes_every_random_draw_and_seed_zero_keeps_the_recorded_stream():
+    """--seed gives other scenes and other noise/timesteps/dropout; seed 0 is the stream the weights were trained on."""
+    from unclip.train.common import batch_seed
+    from unclip.train.stages import _rand
+
+    def draws(step: int, seed: int) -> torch.Tensor:
+        return torch.rand(8, generator=_rand(step, seed))
+
+    torch.testing.assert_close(draws(3, 0), draws(3, 0))
+    torch.testing.assert_close(draws(3, 0), torch.rand(8, generator=torch.Generator().manual_seed(
+        batch_seed("noise", 3))))
+    assert not torch.equal(draws(3, 0), draws(3, 7))
+    assert not torch.equal(draws(3, 7), draws(4, 7))

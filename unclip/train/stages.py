@@ -34,9 +34,10 @@ PREVIEW_PROMPTS = ["a red apple left of a cat", "two dogs", "a blue circle above
                    "a pizza at night", "an elephant on the beach", "a car below a tree"]
 
 
-def _rand(step: int) -> torch.Generator:
-    """The step's own generator for timesteps, noise and dropout: resuming replays the same draws."""
-    return torch.Generator("cpu").manual_seed(batch_seed("noise", step))
+def _rand(step: int, seed: int = 0) -> torch.Generator:
+    """The step's own generator for timesteps, noise and dropout: resuming replays the same draws, and another
+    --seed gives other draws (as it gives other scenes)."""
+    return torch.Generator("cpu").manual_seed(batch_seed("noise", step, seed))
 
 
 def _where_rows(drop: Tensor, a: TextEncoding, b: TextEncoding) -> TextEncoding:
@@ -134,7 +135,7 @@ def prior_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> Sta
     scenes = Scenes(world, args, models.clip_image_size, models.device)
 
     def loss(step: int) -> Tensor:
-        g = _rand(step)
+        g = _rand(step, args.seed)
         images, captions = scenes(step)
         mean, std = module.clip_mean.detach(), module.clip_std.detach()  # fixed statistics, not trained
         target = (encode_image(models, images) - mean) / std  # (B, D) normalised
@@ -157,7 +158,7 @@ def decoder_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> S
     scenes = Scenes(world, args, models.decoder.config.sample_size, models.device)
 
     def loss(step: int) -> Tensor:
-        g = _rand(step)
+        g = _rand(step, args.seed)
         x0, captions = scenes(step)
         emb = encode_image(models, x0)  # (B, D) unit norm
         drop_cap = (torch.rand(args.batch, generator=g) < CAPTION_DROP).to(models.device)
@@ -194,7 +195,7 @@ def upsampler_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs, cr
     scenes = Scenes(world, args, models.upsampler.config.sample_size * p, models.device)
 
     def loss(step: int) -> Tensor:
-        g = _rand(step)
+        g = _rand(step, args.seed)
         hi, _ = scenes(step)
         i, j = (torch.randint(0, hi.shape[-1] - crop + 1, (2,), generator=g)).tolist()
         hi = hi[..., i:i + crop, j:j + crop]  # (B, 3, crop, crop)
