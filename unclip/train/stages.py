@@ -34,7 +34,7 @@ PREVIEW_PROMPTS = ["a red apple left of a cat", "two dogs", "a blue circle above
                    "a pizza at night", "an elephant on the beach", "a car below a tree"]
 
 
-def _rand(step: int, seed: int = 0) -> torch.Generator:
+def _rand(step: int, seed: int) -> torch.Generator:
     """The step's own generator for timesteps, noise and dropout: resuming replays the same draws, and another
     --seed gives other draws (as it gives other scenes)."""
     return torch.Generator("cpu").manual_seed(batch_seed("noise", step, seed))
