@@ -1,7 +1,8 @@
 """Whole-model recipes: `python -m unclip train all --preset cpu|gpu` runs the four stages in order.
 
-    cpu   the shipped tiny-emoji weights' recipe, on 2 shared CPU cores (the stage time limits add up to about
-          5.2 hours). A reduced run, trained in legs: see the model card for what ran.
+    cpu   the tiny-emoji recipe in one go on 2 shared CPU cores (the stage time limits add up to about 5.2 hours),
+          decoder to 7,000 steps. The shipped weights were trained in legs and the decoder continued to far more
+          steps: see the model card for what ran.
     gpu   the intended recipe for one H100/H200 (bf16 autocast), sized for under an hour; NOT yet run (no GPU
           was lent to the session that wrote it), so its step times are estimates.
 """
@@ -13,7 +14,7 @@ from typing import Any
 ORDER = ("clip", "prior", "decoder", "upsampler")
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "cpu": {  # the shipped weights' recipe (run in legs with resume; see models/tiny-emoji/README.md)
+    "cpu": {  # the shipped weights' recipe, decoder shortened (they ran in legs; see models/tiny-emoji/README.md)
         "clip": {"steps": 1400, "batch": 96, "lr": 5e-4, "warmup": 200, "time_limit": 2400, "threads": 1},
         "prior": {"steps": 800, "batch": 128, "lr": 3e-4, "warmup": 200, "time_limit": 2400, "threads": 1},
         "decoder": {"steps": 7000, "batch": 16, "lr": 6e-4, "warmup": 100, "time_limit": 12600, "threads": 2,
