@@ -192,7 +192,7 @@ def prune_outputs(keep: int = KEEP_REQUESTS, min_age_s: float = 60.0) -> None:
                 folders.append((path.stat().st_mtime, path))
             except OSError:  # deleted meanwhile by another process
                 continue
-        for mtime, old in sorted(folders)[:-keep]:
+        for mtime, old in sorted(folders)[: max(0, len(folders) - keep)]:
             if now - mtime > min_age_s:
                 shutil.rmtree(old, ignore_errors=True)
 

@@ -38,7 +38,7 @@ from unclip.explore_collection import (
 )
 from unclip.explore_projection import check_projection, umap_ready, wait_for_umap
 from unclip.images import read_metadata
-from unclip.settings import InvalidInput, as_choice, as_prompt
+from unclip.settings import LIMITS, InvalidInput, as_choice, as_int, as_prompt
 from unclip.uploads import load_upload
 
 Number = float | int | str
@@ -288,6 +288,7 @@ class ExplorerHandlers:
         st = self.current(state)
         with user_errors():
             settings = self.settings(decoder_steps, decoder_guidance, upsampler)
+            k = as_int("prior samples k", k, *LIMITS["n"])  # checked here so the message names this field, not n
             prompt, k, seed, settings = self.backend.check(prompt, k, seed, settings, mode="prior")
         up = settings.upsampler.steps if settings.upsampler.enabled else 0
         total = settings.prior.steps + settings.decoder.steps + up

@@ -312,6 +312,9 @@ def test_mask_conventions() -> None:
     assert np.array_equal(np.asarray(mask_from_layers([encode(stroke, "PNG")], (256, 256))) > 0,
                           np.asarray(box_image()) > 0)  # fmt: skip
     assert mask_from_layers([encode(Image.new("RGBA", (256, 256)), "PNG")], (256, 256)) is None
+    truncated = encode(stroke, "PNG")[:-200]  # the header reads; the pixels do not
+    with pytest.raises(InvalidInput, match="mask is damaged or truncated"):
+        mask_from_layers([truncated], (256, 256))
 
 
 def test_feather_is_exact_inside_and_beyond_its_band() -> None:

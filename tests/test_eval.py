@@ -117,6 +117,8 @@ def test_embedding_reliance_cli_names_an_unknown_model_in_one_line(capsys):
 
     assert main(["--model", "no-such-model"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+    assert main(["--model", "tiny-random", "--n", "1"]) == 2  # no other scene to shuffle in: an error, no traceback
+    assert capsys.readouterr().err.startswith("error: n must be at least 2")
 
 
 def test_judge_learns_a_fixed_batch_and_reads_positions(world):

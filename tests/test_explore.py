@@ -166,6 +166,14 @@ def test_text_diff_validation_names_the_field(backend: UnCLIP) -> None:
         backend.text_diff(z, "a cat", "a dog", max_theta=2, settings=FAST)
     with pytest.raises(InvalidInput, match="from caption is empty"):
         backend.text_diff(z, "", "a dog", settings=FAST)
+    with pytest.raises(InvalidInput, match="image is missing: give the picture to edit"):
+        backend.text_diff(None, "a cat", "a dog", settings=FAST)
+
+
+@pytest.mark.parametrize("shape", [(2, 5), (4,), ()])
+def test_decode_refuses_embeddings_of_the_wrong_shape(backend: UnCLIP, shape: tuple[int, ...]) -> None:
+    with pytest.raises(InvalidInput, match=rf"embeddings must have shape \(N, {backend.models.embed_dim}\), got"):
+        backend.decode_embeddings(torch.zeros(shape), seed=0, settings=FAST)
 
 
 # -- nearest neighbours and the modality gap ----------------------------------------------------------------------

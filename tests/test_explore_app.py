@@ -114,6 +114,7 @@ def test_text_diff_from_a_point_and_from_an_upload(handlers: ExplorerHandlers, s
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"point": ""}, "image is missing"),
     ({"point": "#1"}, "image must be an image point such as '#0' \\(#1 is a text point\\)"),
+    ({"point": "a red apple"}, "image must be an image point such as '#0' \\(a caption\\)"),
     ({"point": "#9999"}, "image: there is no point #9999"),
     ({"to_caption": "a cat"}, "to caption must differ from the from caption"),
     ({"max_theta": 3}, "max theta must be between 0 and 1, got 3"),
@@ -132,6 +133,13 @@ def test_modality_gap_puts_text_prior_and_images_on_the_map(handlers: ExplorerHa
     assert kinds == ["image", "image", "prior sample", "prior sample", "text"] and len(st.session.links) == 4
     assert "cos(text, prior sample) averages" in info
     assert any(t.name == "prompt → prior → image" for t in fig.data)
+
+
+@pytest.mark.parametrize(("k", "message"), [(0, "prior samples k must be a whole number between 1 and 8, got 0"),
+                                            (9, "prior samples k must be a whole number between 1 and 8, got 9")])
+def test_modality_gap_names_the_k_field(handlers: ExplorerHandlers, state: ExplorerState, k: int, message: str) -> None:
+    with pytest.raises(gr.Error, match=message):
+        last(handlers.modality_gap("a red apple", k, 5, **FAST, state=state))
 
 
 def test_pick_shows_the_point_and_its_eight_nearest(handlers: ExplorerHandlers, state: ExplorerState) -> None:

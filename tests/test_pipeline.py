@@ -193,6 +193,7 @@ BAD_SETTINGS = [
     ({"prior": PriorSettings(candidates=9)}, "prior candidates"),
     ({"upsampler": UpsamplerSettings(scheduler="euler")}, "upsampler scheduler must be one of"),
     ({"mode": "no_prior"}, "mode must be one of prior, text_embedding, caption_only"),
+    ({"prior": PriorSettings(steps=1, scheduler="unclip")}, "prior steps must be at least 2 with the 'unclip'"),
 ]
 
 

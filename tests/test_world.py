@@ -280,8 +280,10 @@ def test_heldout_split_only_heldout_pairs(world: EmojiWorld) -> None:
         assert frozenset(s.labels) in pairs
         seen.add(frozenset(s.labels))
     assert len(seen) > 200  # spread over many held-out pairs
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="split must be one of"):
         world.sample(0, split="test")
+    with pytest.raises(ValueError, match="aspect must be >= 1"):
+        world.sample(0, aspect=0.5)
 
 
 # ---- CLI ---------------------------------------------------------------------------
@@ -297,3 +299,6 @@ def test_cli_writes_grid_and_captions(tmp_path: Path, capsys: pytest.CaptureFixt
     lines = out.with_suffix(".txt").read_text().splitlines()
     assert len(lines) == 4 and capsys.readouterr().out.splitlines() == lines
     assert lines[0] == EmojiWorld().sample(EmojiWorld.item_seed(3, 0)).caption
+    assert main(["--n", "0", "--out", str(tmp_path / "none.png")]) == 2
+    assert capsys.readouterr().err == "error: --n must be at least 1, got 0\n"
+    assert not (tmp_path / "none.png").exists()

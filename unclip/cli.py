@@ -104,8 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     verbs = {"generate", "train", "eval", "world", "vary", "inpaint", "zoom-out"}
     if not argv or argv[0] not in verbs:
-        print(__doc__.strip())
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+        if argv and argv[0] in ("-h", "--help"):
+            print(__doc__.strip())
+            return 0
+        print(__doc__.strip(), file=sys.stderr)
+        what = f"unknown command {argv[0]!r}" if argv else "no command given"
+        print(f"error: {what}; choose one of {', '.join(sorted(verbs))}", file=sys.stderr)
+        return 2
     verb, rest = argv[0], argv[1:]
     if verb in ("vary", "inpaint", "zoom-out"):
         from unclip.edit_cli import main as edit_main

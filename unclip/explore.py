@@ -172,9 +172,10 @@ def decode_stream(backend: UnCLIP, embeds: Tensor, seed: int = 0, settings: Gene
     what the decoder's token branch reads; with "" the embedding alone drives the picture."""
     s = check_settings(backend, settings)
     seed = as_int("seed", seed, *LIMITS["seed"])
-    models, n = backend.models, embeds.shape[0]
+    models = backend.models
     if embeds.ndim != 2 or embeds.shape[1] != models.embed_dim:
         raise InvalidInput(f"embeddings must have shape (N, {models.embed_dim}), got {tuple(embeds.shape)}")
+    n = embeds.shape[0]
     gens = [torch.Generator("cpu").manual_seed(seed) for _ in range(n)]  # identical noise for every row
     text = backend.encode_text([caption] * n)
     z = embeds.to(models.device, models.dtype)  # (N, D)

@@ -117,7 +117,7 @@ class GenerateSettings:
         upsampler = UpsamplerSettings(
             steps=as_int("upsampler steps", u.steps, lo, hi),
             scheduler=as_choice("upsampler scheduler", u.scheduler, schedulers), enabled=bool(u.enabled))
-        for stage in (prior, decoder, upsampler):
+        for name, stage in (("prior", prior), ("decoder", decoder), ("upsampler", upsampler)):
             if stage.scheduler == "unclip" and stage.steps < 2:
-                raise InvalidInput("the 'unclip' scheduler needs at least 2 steps")
+                raise InvalidInput(f"{name} steps must be at least 2 with the 'unclip' scheduler, got {stage.steps}")
         return GenerateSettings(as_choice("mode", self.mode, MODES), prior, decoder, upsampler)

@@ -182,7 +182,10 @@ def mask_from_layers(layers: list[Source], size: tuple[int, int], name: str = "m
     for layer in layers:
         im = _open(layer, name)
         _check_size(im, name)
-        rgba = im.convert("RGBA")
+        try:  # the pixels are decoded here, so a truncated layer fails here, not in _open
+            rgba = im.convert("RGBA")
+        except (OSError, ValueError, SyntaxError) as e:
+            raise InvalidInput(f"{name} is damaged or truncated: {e}") from None
         if rgba.size != size:
             rgba = rgba.resize(size, Image.Resampling.NEAREST)
         painted |= np.asarray(rgba.getchannel("A")) > 0

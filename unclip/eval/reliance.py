@@ -78,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     backend = open_backend(args.model, None)
     if backend is None:
         return 2
-    result = embedding_reliance(backend.models, EmojiWorld(), n=args.n)
+    try:
+        result = embedding_reliance(backend.models, EmojiWorld(), n=args.n)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

@@ -145,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--upsample", action="store_true", help="judge the 256 px outputs (downscaled) instead of 64 px")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     ns = p.parse_args(argv)
+    if ns.n < 2:
+        print(f"error: --n must be at least 2 (a Fréchet distance needs two images per set), got {ns.n}",
+              file=sys.stderr)
+        return 2
     from unclip.cli import open_backend
 
     backend = open_backend(ns.model, None)

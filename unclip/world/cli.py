@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     if args.n < 1:
-        raise SystemExit("--n must be >= 1")
+        print(f"error: --n must be at least 1, got {args.n}", file=sys.stderr)
+        return 2
     world = EmojiWorld()
     scenes = [world.sample(world.item_seed(args.seed, i), args.split) for i in range(args.n)]
     images = [world.render(s, args.size, args.width) for s in scenes]
