@@ -221,6 +221,16 @@ def test_unknown_model_exits_with_a_clear_message() -> None:
         app.main(["--model", "no-such-model"])
 
 
+def test_offload_with_a_tiny_model_is_refused_before_any_gpu_is_touched(monkeypatch: Any) -> None:
+    from unclip import load_backend
+
+    with pytest.raises(ValueError, match="offload is for the hub families .karlo, kandinsky-2.2.; the tiny models"):
+        load_backend("tiny-random", device="cuda", offload=True)  # raises before .to("cuda"): runs on CPU machines
+    monkeypatch.setattr(app, "load_backend", lambda *a, **k: load_backend("tiny-random", device="cuda", offload=True))
+    with pytest.raises(SystemExit, match="error: offload is for the hub families"):
+        app.main(["--model", "tiny-random", "--offload"])
+
+
 def test_notice_is_shown(backend: UnCLIP, monkeypatch: Any) -> None:
     monkeypatch.setattr(backend.models, "notice", "running tiny-random: bundled weights missing")
     blocks = app.build_demo(backend)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import numpy as np
 import pytest
 from gradio_client import handle_file
@@ -145,6 +146,20 @@ def test_zoom_out_end_to_end(client: Any, files: dict[str, str]) -> None:
 
 
 # -- bad uploads: a clear error, and the server keeps serving -------------------------------------------------------
+@pytest.mark.parametrize("endpoint", ["vary", "inpaint", "zoom_out"])
+def test_a_missing_image_is_refused_by_name(client: Any, files: dict[str, str], endpoint: str) -> None:
+    calls = {
+        "vary": lambda: client.predict(image=None, **{"n": 1, "seed": 0, **STAGES}, api_name="/vary"),
+        "inpaint": lambda: inpaint_call(client, {"background": None, "layers": [], "composite": None, "id": None}),
+        "zoom_out": lambda: client.predict(image=None, **{"factor": 2, "seed": 0, **STAGES, **PRIOR},
+                                           api_name="/zoom_out"),  # fmt: skip
+    }
+    with pytest.raises(AppError, match="image is missing"):
+        calls[endpoint]()
+    good = vary(client, files["scene"])  # still serving
+    assert Path(good[2][0]["image"]).is_file()
+
+
 BAD_UPLOADS = [
     ("text", "image is not an image file PIL can read"),
     ("tiny", "image is too small: 1×1 px; it must be at least 16 px on each side"),
@@ -213,7 +228,7 @@ def test_zoom_out_again_grows_the_sequence_and_the_gif(backend: UnCLIP, files: d
     out = list(again(sequence=sequence, **common, **stages))[-1]
     assert len(out[5]) == 3 and [c for _, c in out[6]] == ["original", "zoom 1", "zoom 2"]
     assert Image.open(out[7]).n_frames == 1 + 2 * 12
-    with pytest.raises(Exception, match="Zoom out once first"):
+    with pytest.raises(gr.Error, match="Zoom out once first"):
         list(again(sequence=[], **common, **stages))
 
 

@@ -277,12 +277,14 @@ def test_every_tab_works_over_each_hub_family(family_client: Any, tmp_path: Path
     m = Image.new("L", (side, side), 0)
     m.paste(255, (0, 0, side // 2, side))
     m.save(mask)
-    assert client.predict(image=handle_file(str(image)), n=1, seed=0, **stages, api_name="/vary")[2]
+    varied = client.predict(image=handle_file(str(image)), n=1, seed=0, **stages, api_name="/vary")[2]
+    assert len(varied) == 1 and Image.open(varied[0]["image"]).size == (side, side)
     editor = {"background": handle_file(str(image)), "layers": [], "composite": None, "id": None}
     out = client.predict(image=editor, mask=handle_file(str(mask)), prompt="a dog", n=1, seed=0, **prior, **stages,
                          api_name="/inpaint")  # fmt: skip
     assert Image.open(out[2][0]["image"]).size == (side, side)
-    assert client.predict(image=handle_file(str(image)), factor=2, seed=0, **prior, **stages, api_name="/zoom_out")
+    zoomed = client.predict(image=handle_file(str(image)), factor=2, seed=0, **prior, **stages, api_name="/zoom_out")
+    assert Image.open(zoomed[2]).size == (side, side) and len(zoomed[5]) == 2  # the result; original + zoom 1
     plot, info, _ = client.predict(method="pca", dims=2, color_by="kind", remove_modality_gap=False,
                                    api_name="/project")  # fmt: skip
     assert "500 emoji-world scenes" in info
@@ -301,8 +303,7 @@ def test_the_ui_disables_what_kandinsky_cannot_do_and_says_why(kandinsky_backend
     props = {c["props"].get("elem_id"): c["props"] for c in blocks.config["components"]}
     assert [value for _, value in props["mode"]["choices"]] == ["prior", "text_embedding"]
     for key in ("upsampler", "vary-upsampler", "inpaint-upsampler", "zoom-upsampler"):
-        if key in props:
-            assert props[key]["interactive"] is False and props[key]["value"] is False
+        assert props[key]["interactive"] is False and props[key]["value"] is False, key
     assert "no upsampler" in props["upsampler"]["info"]
     assert props["upsampler_steps"]["interactive"] is False
     markdown = " ".join(str(c["props"].get("value")) for c in blocks.config["components"] if c["type"] == "markdown")
@@ -368,6 +369,28 @@ def test_an_incomplete_download_is_one_clear_error(hub_root: Path, tmp_path: Pat
     (broken / fake_hub.KARLO_DIR / "text_encoder" / "model.safetensors").unlink()
     with pytest.raises(ModelUnavailable, match="karlo: could not load .*incomplete download"):
         load_backend(str(broken / fake_hub.KARLO_DIR), device="cpu")
+
+
+def test_a_kandinsky_dir_missing_a_part_is_one_clear_error(hub_root: Path, tmp_path: Path) -> None:
+    prior, decoder = (fake_hub.KANDINSKY_DIRS[role] for role in ("prior", "decoder"))
+    only_prior = tmp_path / "only-prior"
+    shutil.copytree(hub_root / prior, only_prior / prior)
+    with pytest.raises(ModelUnavailable, match="holds no kandinsky-2-2-prior/ and kandinsky-2-2-decoder/"):
+        kandinsky.load(only_prior)
+    broken = tmp_path / "broken"
+    for d in (prior, decoder):
+        shutil.copytree(hub_root / d, broken / d)
+    (broken / decoder / "movq" / "diffusion_pytorch_model.safetensors").unlink()
+    with pytest.raises(ModelUnavailable, match="kandinsky-2.2"):
+        load_backend(str(broken), device="cpu")
+
+
+def test_eval_upsample_is_refused_without_an_upsampler(hub_root: Path, capsys: pytest.CaptureFixture) -> None:
+    from unclip.eval.report import main
+
+    assert main(["--model", str(hub_root), "--upsample", "--n", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --upsample: kandinsky-2.2") and err.rstrip().endswith("has no upsampler")
 
 
 def test_offload_moves_every_component_a_kandinsky_request_uses(hub_root: Path, tmp_path: Path) -> None:

@@ -44,12 +44,15 @@ def config(stage: str) -> dict:
     return scheduler_configs()[stage]
 
 
-@pytest.mark.parametrize("stage", ["decoder", "decoder-eps", "upsampler", "prior"])
-@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+# UnCLIPScheduler reads epsilon or x0 only (refused for the v-prediction tiny decoder and upsampler, tested below),
+# so it runs on the prior and on an epsilon decoder (Karlo's kind).
+CASES = [(stage, name) for stage in ("decoder", "decoder-eps", "upsampler", "prior") for name in sorted(SCHEDULERS)
+         if name != "unclip" or stage in ("prior", "decoder-eps")]
+
+
+@pytest.mark.parametrize(("stage", "name"), CASES)
 @pytest.mark.parametrize("steps", [4, 12])
 def test_every_scheduler_reaches_the_oracles_sample(stage, name, steps):
-    if name == "unclip" and stage != "prior":
-        pytest.skip("UnCLIPScheduler is for Karlo's learned-variance decoder")
     scheduler = make_scheduler(name, config(stage))
     gens = [torch.Generator().manual_seed(i) for i in range(2)]
     shape = (8,) if stage == "prior" else (3, 8, 8)
