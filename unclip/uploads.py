@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,19 +116,26 @@ def _split_alpha(im: Image.Image, notes: list[str]) -> tuple[Image.Image, Image.
     return flat, alpha
 
 
+@contextmanager
+def _decoding(name: str) -> Iterator[None]:
+    """Around pixel decoding: a damaged file whose header read fine fails here, as one message naming `name`."""
+    try:
+        yield
+    except (OSError, ValueError, SyntaxError) as e:
+        raise InvalidInput(f"{name} is damaged or truncated: {e}") from None
+
+
 def inspect_upload(source: Source, name: str = "image") -> Upload:
     """Open, check and normalise one upload; raises InvalidInput naming `name` with what is wrong."""
     im = _open(source, name)
     _check_size(im, name)  # before decoding: the header already knows the size
     notes: list[str] = []
-    try:
+    with _decoding(name):
         im = _first_frame(im, notes)
         im.load()
         if im.getexif().get(274, 1) != 1:  # 274 = Orientation; 1 = upright
             notes.append("rotated as its EXIF orientation says")
         im = ImageOps.exif_transpose(im)
-    except (OSError, ValueError, SyntaxError) as e:
-        raise InvalidInput(f"{name} is damaged or truncated: {e}") from None
     rgb, alpha = _split_alpha(im, notes)
     return Upload(rgb, alpha, notes)
 
@@ -182,10 +191,8 @@ def mask_from_layers(layers: list[Source], size: tuple[int, int], name: str = "m
     for layer in layers:
         im = _open(layer, name)
         _check_size(im, name)
-        try:  # the pixels are decoded here, so a truncated layer fails here, not in _open
+        with _decoding(name):
             rgba = im.convert("RGBA")
-        except (OSError, ValueError, SyntaxError) as e:
-            raise InvalidInput(f"{name} is damaged or truncated: {e}") from None
         if rgba.size != size:
             rgba = rgba.resize(size, Image.Resampling.NEAREST)
         painted |= np.asarray(rgba.getchannel("A")) > 0
