@@ -99,6 +99,22 @@ def test_send_to_buttons_switch_tab_and_fill_the_input(demo: Any) -> None:
     assert "vary-to-variations" not in comps and "zoom-to-zoom-out" not in comps
 
 
+def test_send_to_with_nothing_selected_warns_and_changes_nothing(demo: Any) -> None:
+    import gradio as gr
+
+    from components.send_to import NOTHING
+
+    comps = {c["props"].get("elem_id"): c["id"] for c in demo.config["components"] if c["props"].get("elem_id")}
+    dep = next(d for d in demo.config["dependencies"] if [comps["generate-to-inpaint"], "click"] in
+               [list(t) for t in d["targets"]])  # fmt: skip
+    send = demo.fns[dep["id"]].fn
+    with pytest.warns(UserWarning, match=NOTHING.split(":")[0]):  # a toast in the app
+        out = send(None, 0)  # an empty gallery, nothing selected
+    assert len(out) == 2 and all(o is gr.skip() or o == gr.skip() for o in out)  # neither the input nor the tab
+    path, tabs = send([("a.png", "x")], 0)
+    assert path == "a.png" and tabs.selected == "Inpaint"
+
+
 # -- end to end -----------------------------------------------------------------------------------------------
 def test_vary_end_to_end(client: Any, files: dict[str, str]) -> None:
     preview, seen, gallery, pngs, info = vary(client, files["scene"], n=2, seed=7, strength=0.5)

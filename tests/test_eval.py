@@ -58,6 +58,8 @@ def test_eval_runs_end_to_end_on_tiny_random(backend, world):
     assert set(report["embedding_reliance"]) == {"100", "300", "500", "700", "850", "950", "990"}
     text = format_report(report)
     assert "CLIP R@1" in text and "decoder's use of z_i" in text and "t=990" in text and "chance" in text
+    with pytest.raises(ValueError, match="n must be at least 2 .*got 1"):  # refused before any work
+        evaluate(backend, n=1, judge=judge)
     assert "decoder's use of z_i" not in format_report({**report, "embedding_reliance": None})  # latent decoders
     preds = judge_images(judge, torch.zeros(2, 3, 256, 256))  # any size: the judge resizes to 64 px
     assert preds["presence"].shape == (2, len(world.labels))

@@ -107,6 +107,8 @@ def generate_for(backend: UnCLIP, scenes: list[Scene], mode: str, seed: int, ups
 
 def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False, judge: Judge | None = None) -> dict:
     """The whole report card (keys in the module docstring). Trains the judge first if none is saved."""
+    if n < 2:
+        raise ValueError(f"n must be at least 2 (a Fréchet distance needs two images per set), got {n}")
     t0 = time.time()
     world, judge = EmojiWorld(), judge or load_judge() or train_judge()
     seen, held = eval_scenes(world, n, "train"), eval_scenes(world, n, "heldout")
