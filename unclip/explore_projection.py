@@ -81,12 +81,6 @@ def numba_cache_dir() -> Path:
     return base
 
 
-def umap_compiled() -> bool:
-    """Whether numba's disk cache already holds umap's kernels (then the first fit in a process is fast)."""
-    cache = Path(os.environ.get("NUMBA_CACHE_DIR") or numba_cache_dir())
-    return any(any(d.glob("layouts._optimize_layout_euclidean*.nbi")) for d in cache.glob("umap_*"))
-
-
 _UMAP_LOCK = threading.Lock()  # held while importing umap
 _WARMUP_LOCK = threading.Lock()
 _WARM = threading.Event()
