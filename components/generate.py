@@ -43,11 +43,11 @@ EXAMPLES = [
 ]
 TABLE_HEADERS = ["mode", "seed", "cos(text, input)", "cos(input, result)", "cos(text, result)", "CLIP score"]
 TABLE_NOTE = "input = the embedding the decoder was given; result = CLIP's embedding of the final image"
-COMPARE_NOTE = """The paper's prior ablation (§5.1, Fig. 8): **same caption, same seed, same decoder**; only the
-embedding the decoder is given changes. The paper found caption-only decoding clearly worst, the CLIP *text*
-embedding used as if it were an image embedding reasonable, and the prior best (FID 16.55 without the prior
-vs 7.99 with it). The stage view says why: text and image embeddings of the same scene are not the same
-vector (CLIP's "modality gap"); the prior's job is to translate one into the other.
+COMPARE_NOTE = """The paper's prior ablation (§5.1, Fig. 8): **same caption, same seed, same decoder, same
+noise**; only the embedding the decoder is given changes. The paper found caption-only decoding clearly
+worst, the CLIP *text* embedding used as if it were an image embedding reasonable, and the prior best
+(FID 16.55 without the prior vs 7.99 with it). The stage view says why: text and image embeddings of the
+same scene are not the same vector (CLIP's "modality gap"); the prior's job is to translate one into the other.
 In the table, *input* = the prior's sample, the text embedding itself, or the learned "no embedding" vector."""
 
 

@@ -93,6 +93,7 @@ def test_umap_layout_is_deterministic_and_stable(dims: int) -> None:
     b = P.fit_layout(ids, x, mods, "umap", dims)
     assert a.used == "umap" and a.array(ids).shape == (40, dims)
     np.testing.assert_array_equal(a.array(ids), b.array(ids))
+    assert not np.allclose(P.fit_layout(ids, x, mods, "umap", dims, seed=1).array(ids), a.array(ids))  # seed used
     grown = a.place(ids + [40], torch.cat([x, cloud(1, seed=5)]), mods + ["text"])
     np.testing.assert_array_equal(grown.array(ids), a.array(ids))
     assert np.isfinite(grown.array([40])).all()

@@ -153,6 +153,37 @@ def test_each_mode_gives_the_decoder_a_different_embedding(backend: UnCLIP, comp
     torch.testing.assert_close(given["caption_only"], null)  # the learned "no embedding" vector
 
 
+@pytest.mark.parametrize("scheduler,candidates", [("ddim", 2), ("ddpm", 1), ("ddpm", 3), ("unclip", 2), ("dpm++", 1)])
+def test_skip_prior_draws_exactly_what_the_prior_draws(backend: UnCLIP, scheduler: str, candidates: int) -> None:
+    s = PriorSettings(steps=3, candidates=candidates, scheduler=scheduler)
+    ran, skipped = generators(5, 2), generators(5, 2)
+    text = backend.encode_text([PROMPT] * 2)
+    drain(P.sample_prior(backend.models, text, backend.empty_text(), s, ran))
+    P.skip_prior(backend.models, s, skipped)
+    for a, b, fresh in zip(ran, skipped, generators(5, 2), strict=True):
+        assert torch.equal(a.get_state(), b.get_state())
+        assert not torch.equal(a.get_state(), fresh.get_state())  # it did draw
+
+
+def test_every_mode_decodes_from_the_same_noise(backend: UnCLIP, fast: GenerateSettings,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the embedding differs between the ablation modes: the decoder's starting noise is the same."""
+    starts: dict[int, list[torch.Tensor]] = {}
+    real = P.randn
+
+    def spy(shape, gens, device, dtype):
+        x = real(shape, gens, device, dtype)
+        starts.setdefault(len(shape), []).append(x)
+        return x
+
+    monkeypatch.setattr("unclip.pipeline.randn", spy)
+    backend.compare(PROMPT, n=2, seed=3, settings=fast)
+    decoder_noise = [x for x in starts[3] if x.shape[-1] == backend.models.low_res_size]
+    assert len(decoder_noise) == 3
+    for x in decoder_noise[1:]:
+        torch.testing.assert_close(x, decoder_noise[0], atol=0, rtol=0)
+
+
 def test_stage_similarities(compared: dict[str, Generation]) -> None:
     sims = {m: stage_similarities(r) for m, r in compared.items()}
     for s in sims.values():

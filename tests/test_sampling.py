@@ -92,6 +92,9 @@ def test_sample_loop_yields_one_progress_per_step_with_previews():
     events = list(gen)
     assert [e.step for e in events] == [1, 2, 3, 4, 5] and all(e.total == 5 for e in events)
     assert events[-1].preview.shape == (1, 3, 8, 8) and events[-1].preview.abs().max() <= 1
+    with pytest.raises(ValueError, match="decoder: 1 generators for a batch of 2; pass one per image"):
+        next(sample_loop(oracle(scheduler, x0), scheduler, torch.randn(2, 3, 8, 8), steps=5,
+                         generators=[torch.Generator()], stage="decoder"))  # fmt: skip
 
 
 def test_guidance_of_one_is_the_conditional_model_and_scale_extrapolates():

@@ -137,9 +137,11 @@ class UnCLIP(EditMethods, ExploreMethods):
 
     def image_embeds_for(self, mode: str, text: TextEncoding, settings: PriorSettings,
                          gens: list[torch.Generator]) -> Generator[Progress, None, Tensor]:
-        """The embedding the decoder gets in each ablation mode (paper §5.1), (B, D)."""
+        """The embedding the decoder gets in each ablation mode (paper §5.1), (B, D). The other modes still draw
+        the prior's noise from `gens`, so all three decode from the same noise."""
         if mode == "prior":
             return (yield from pipeline.sample_prior(self.models, text, self.empty_text(), settings, gens))
+        pipeline.skip_prior(self.models, settings, gens)
         if mode == "text_embedding":
             return text.embeds
         return pipeline.null_embeds(self.models, len(text)).clone()

@@ -225,7 +225,7 @@ def fit_layout(ids: list[int], embeds: Tensor, modalities: list[str], method: st
     means = modality_means(embeds, modalities) if remove_gap else None
     x = prepare(embeds, modalities, means)  # (N, D) float64
     if method == "umap" and len(ids) >= UMAP_MIN_POINTS:
-        model, xy = fit_umap(x.float().numpy(), dims)
+        model, xy = fit_umap(x.float().numpy(), dims, seed)
         used = "umap"
     else:
         model = fit_pca(x, dims)

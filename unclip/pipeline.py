@@ -62,6 +62,21 @@ def sample_prior(models: UnCLIPModels, text: TextEncoding, empty: TextEncoding, 
     return closest_to_text(embeds.view(batch, k, -1), text.embeds)  # (B, D)
 
 
+@torch.no_grad()
+def skip_prior(models: UnCLIPModels, settings: PriorSettings, generators: Sequence[torch.Generator]) -> None:
+    """Draw from each generator exactly what `sample_prior` would, without running the prior.
+
+    The generators go on to the decoder and upsampler, so the no-prior ablation modes call this first: then
+    every mode decodes from the same noise and only the embedding differs (the paper's §5.1 comparison). The
+    scheduler runs its real steps on a zero model output, so each draw has the prior's shape, dtype and order."""
+    gens = [g for g in generators for _ in range(settings.candidates)]
+    scheduler = make_scheduler(settings.scheduler, models.scheduler_configs["prior"])
+    x = randn((models.embed_dim,), gens, models.device, models.dtype)
+    for _ in sample_loop(lambda x, t: torch.zeros_like(x), scheduler, x, steps=settings.steps, generators=gens,
+                         stage="prior", preview=False):
+        pass
+
+
 def decoder_conditioning(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding) -> dict[str, Tensor]:
     """Karlo/GLIDE conditioning: z_i -> 4 extra context tokens + additive time embedding, plus caption tokens.
     Kandinsky 2.2 (no text_proj): z_i alone, which its UNet projects itself (encoder_hid_dim_type 'image_proj')."""

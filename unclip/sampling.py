@@ -142,7 +142,9 @@ def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generato
     learned_variance = isinstance(scheduler, (DDPMScheduler, UnCLIPScheduler)) and \
         scheduler.config.get("variance_type") in ("learned", "learned_range")
     # Stochastic steps draw one row per image, like `randn`, so a batch equals its single runs.
-    step_gen = list(generators) if len(generators) == x.shape[0] else None
+    if len(generators) != x.shape[0]:  # never fall back to the global RNG: same seed, same pixels
+        raise ValueError(f"{stage}: {len(generators)} generators for a batch of {x.shape[0]}; pass one per image")
+    step_gen = list(generators)
     for i, t in enumerate(timesteps):
         out = denoise(scheduler.scale_model_input(x, t), t)
         if channels is not None and out.shape[1] > channels and not learned_variance:
