@@ -17,7 +17,16 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from unclip.models import TextEncoding, UnCLIPModels
-from unclip.sampling import Progress, StepHook, classifier_free_guidance, make_scheduler, randn, sample_loop
+from unclip.sampling import (
+    Denoiser,
+    Progress,
+    StepHook,
+    classifier_free_guidance,
+    drain,
+    make_scheduler,
+    randn,
+    sample_loop,
+)
 from unclip.settings import DecoderSettings, PriorSettings, UpsamplerSettings
 
 Stage = Generator[Progress, None, Tensor]
@@ -41,7 +50,6 @@ def sample_prior(models: UnCLIPModels, text: TextEncoding, empty: TextEncoding, 
                  generators: Sequence[torch.Generator]) -> Stage:
     """Text -> CLIP image embedding (B, D), k candidates per caption from each caption's own generator."""
     batch, k = len(text), settings.candidates
-    gens = [g for g in generators for _ in range(k)]  # candidates of image i all come from generator i
     textk, emptyk = text.repeat(k), expand(empty, batch * k)
 
     def cond(enc: TextEncoding) -> dict[str, Tensor]:
@@ -52,14 +60,21 @@ def sample_prior(models: UnCLIPModels, text: TextEncoding, empty: TextEncoding, 
                             attention_mask=c["mask"]).predicted_image_embedding
 
     denoise = classifier_free_guidance(model, settings.guidance, cond(textk), cond(emptyk))
-    scheduler = make_scheduler(settings.scheduler, models.scheduler_configs["prior"])
-    x = randn((models.embed_dim,), gens, models.device, models.dtype)  # (B*k, D) normalised-space noise
-    latents = yield from sample_loop(denoise, scheduler, x, steps=settings.steps, generators=gens,
-                                     stage="prior", preview=False)
+    latents = yield from prior_loop(models, settings, generators, denoise)
     embeds = models.prior.post_process_latents(latents)  # un-normalise with CLIP image-embedding stats
     if models.normalize_embeddings:
         embeds = F.normalize(embeds, dim=-1)
     return closest_to_text(embeds.view(batch, k, -1), text.embeds)  # (B, D)
+
+
+def prior_loop(models: UnCLIPModels, settings: PriorSettings, generators: Sequence[torch.Generator],
+               denoise: Denoiser) -> Stage:
+    """The prior's sampling loop: every random draw it makes, from (B*k, D) normalised-space noise to latents."""
+    gens = [g for g in generators for _ in range(settings.candidates)]  # image i's candidates: generator i
+    scheduler = make_scheduler(settings.scheduler, models.scheduler_configs["prior"])
+    x = randn((models.embed_dim,), gens, models.device, models.dtype)
+    return (yield from sample_loop(denoise, scheduler, x, steps=settings.steps, generators=gens, stage="prior",
+                                   preview=False))
 
 
 @torch.no_grad()
@@ -68,13 +83,8 @@ def skip_prior(models: UnCLIPModels, settings: PriorSettings, generators: Sequen
 
     The generators go on to the decoder and upsampler, so the no-prior ablation modes call this first: then
     every mode decodes from the same noise and only the embedding differs (the paper's §5.1 comparison). The
-    scheduler runs its real steps on a zero model output, so each draw has the prior's shape, dtype and order."""
-    gens = [g for g in generators for _ in range(settings.candidates)]
-    scheduler = make_scheduler(settings.scheduler, models.scheduler_configs["prior"])
-    x = randn((models.embed_dim,), gens, models.device, models.dtype)
-    for _ in sample_loop(lambda x, t: torch.zeros_like(x), scheduler, x, steps=settings.steps, generators=gens,
-                         stage="prior", preview=False):
-        pass
+    same loop runs on a zero model output, so each draw has the prior's shape, dtype and order."""
+    drain(prior_loop(models, settings, generators, lambda x, t: torch.zeros_like(x)))
 
 
 def decoder_conditioning(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding) -> dict[str, Tensor]:
