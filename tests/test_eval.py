@@ -181,3 +181,21 @@ def test_judge_round_trips_and_refuses_an_older_version(tmp_path):
     with pytest.raises(ValueError, match="version-1 judge.*python -m unclip.eval.judge"):
         load_judge(tmp_path)
     assert load_judge(tmp_path / "nowhere") is None
+
+
+def test_the_judges_seed_chooses_its_training_scenes(tmp_path, monkeypatch):
+    from unclip.eval.judge import train_judge
+
+    class FirstBatch(Exception):
+        pass
+
+    def spy(self, n, seed, **kwargs):
+        raise FirstBatch(seed)
+
+    monkeypatch.setattr(EmojiWorld, "batch", spy)
+    seeds = []
+    for seed in (0, 0, 1):
+        with pytest.raises(FirstBatch) as caught:
+            train_judge(tmp_path, steps=2, batch=4, seed=seed)
+        seeds.append(caught.value.args[0])
+    assert seeds[0] == seeds[1] != seeds[2]

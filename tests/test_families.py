@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from unclip import InvalidInput, UnCLIP, load_backend
-from unclip.families import ModelUnavailable, fake_hub, kandinsky, karlo
+from unclip.families import ModelUnavailable, fake_hub, kandinsky, karlo, tiny
 from unclip.sampling import drain
 from unclip.settings import GenerateSettings
 
@@ -52,6 +52,23 @@ def kandinsky_backend(hub_root: Path) -> UnCLIP:
 
 def pixels(images: list[Image.Image]) -> np.ndarray:
     return np.stack([np.asarray(im.convert("RGB")) for im in images])
+
+
+@pytest.mark.parametrize("build", [lambda: tiny.build_components(tiny.TinyConfig.random(), seed=3),
+                                   lambda: fake_hub.karlo_components("tiny", seed=3),
+                                   lambda: fake_hub.kandinsky_components(seed=3)],
+                         ids=["tiny", "karlo", "kandinsky"])
+def test_random_components_are_seeded_without_touching_the_callers_rng(build: Any) -> None:
+    torch.manual_seed(123)
+    expected = torch.rand(4)
+    torch.manual_seed(123)
+    first = build()
+    assert torch.equal(torch.rand(4), expected)  # the caller's stream goes on as if nothing had been built
+    second = build()
+    for name, module in first.items():
+        if isinstance(module, torch.nn.Module):
+            for (key, a), b in zip(module.state_dict().items(), second[name].state_dict().values(), strict=True):
+                assert torch.equal(a, b), f"{name}.{key}: same seed, other weights"
 
 
 # -- karlo ------------------------------------------------------------------------------------------------

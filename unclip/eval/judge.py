@@ -140,7 +140,7 @@ def train_judge(out: Path = JUDGE_DIR, steps: int = 4000, batch: int = 64, seed:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.05)
     t0 = time.time()
     for step in range(steps):
-        images, _, scenes = world.batch(batch, seed=10**9 + step, size=64, split="any")
+        images, _, scenes = world.batch(batch, seed=10**9 + seed * 10**7 + step, size=64, split="any")
         loss = judge_loss(judge(degrade(to_tensor(images), gen)), targets(world, scenes))
         opt.zero_grad()
         loss.backward()

@@ -48,8 +48,13 @@ def build_clip(config: TinyConfig) -> torch.nn.Module:
 
 
 def build_components(config: TinyConfig, seed: int = 0) -> dict[str, torch.nn.Module]:
-    """Fresh (random) components, deterministic for `seed`."""
-    torch.manual_seed(seed)
+    """Fresh (random) components, deterministic for `seed`; the caller's global RNG is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _components(config)
+
+
+def _components(config: TinyConfig) -> dict[str, torch.nn.Module]:
     c = config
     prior = PriorTransformer(**c.prior.kwargs(c.clip))
     with torch.no_grad():  # identity normalisation until the trainer measures CLIP's statistics
