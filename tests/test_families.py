@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from unclip import InvalidInput, UnCLIP, load_backend
@@ -166,6 +167,51 @@ def test_kandinsky_runs_every_backend_method(kandinsky_backend: UnCLIP) -> None:
     zoom = b.zoom_out(images[0], factor=2.0, seed=1, settings=s)
     strip = b.interpolate("a cat", "a dog", steps=3, seed=0, use_prior=False, settings=s)
     assert zoom.images[0].size == (SMALL, SMALL) and len(strip.images) == 3
+
+
+def test_kandinsky_shows_a_live_preview_of_its_latents(kandinsky_backend: UnCLIP) -> None:
+    from unclip.images import to_tensor
+    from unclip.pipeline import latent_preview, movq_factor, to_latents
+    from unclip.world import EmojiWorld
+
+    b, s = kandinsky_backend, quick(kandinsky_backend)
+    before = b.generate("a cat", n=2, seed=0, settings=s)
+    b.models.latent_rgb = None  # the map is fitted during the next request
+    stream, events = b.generate_stream("a cat", 2, 0, settings=s), []
+    while True:
+        try:
+            events.append(next(stream))
+        except StopIteration as stop:
+            result = stop.value
+            break
+    side = SMALL // movq_factor(b.models)
+    previews = [p.preview for p in events if p.stage == "decoder"]
+    assert len(previews) == s.decoder.steps
+    assert all(x.shape == (2, 3, side, side) and x.dtype == torch.float32 and x.abs().max() <= 1 for x in previews)
+    assert b.models.latent_rgb is not None and b.models.latent_rgb.shape == (b.models.decoder.config.in_channels + 1, 3)
+    assert np.array_equal(pixels(result.images), pixels(before))  # fitting the preview changes no pixel
+
+    # The fit itself, on a stand-in autoencoder whose latents are a known affine function of each 8 x 8 cell's
+    # mean colour: the map must invert it on scenes it was not fitted on. (Random MoVQ weights say nothing about
+    # how good the preview of a trained MoVQ looks; a real checkpoint is needed for that.)
+    class LinearCells(torch.nn.Module):
+        config = type("Config", (), {"block_out_channels": (8, 8, 8, 8)})()  # 8 px per latent cell
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.mix = torch.nn.Conv2d(3, 4, 1)
+
+        def encode(self, x: torch.Tensor) -> Any:
+            return type("Out", (), {"latents": self.mix(F.avg_pool2d(x.float(), 8))})()
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        stand_in = replace(b.models, movq=LinearCells(), latent_rgb=None)
+    images, _, _ = EmojiWorld().batch(4, seed=99, size=SMALL, split="any")
+    truth = F.avg_pool2d(to_tensor(images), 8)
+    guess = latent_preview(stand_in, to_latents(stand_in, to_tensor(images)))
+    assert stand_in.latent_rgb is not None and b.models.latent_rgb is not stand_in.latent_rgb
+    torch.testing.assert_close(guess, truth, atol=1e-4, rtol=0)
 
 
 def test_kandinsky_inpaints_with_its_inpainting_decoder(kandinsky_backend: UnCLIP) -> None:

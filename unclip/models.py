@@ -50,8 +50,9 @@ class Defaults:
 
 @dataclass
 class UnCLIPModels:
-    """Weights shared by every request, read-only after loading. Two fields are filled later, once: Kandinsky's
-    null_image_embeds (on first use, on the device that runs it) and the offload fields (backend.offload_to)."""
+    """Weights shared by every request, read-only after loading. Some fields are filled later, once: Kandinsky's
+    null_image_embeds (on first use, on the device that runs it) and latent_rgb (on its first live preview), and
+    the offload fields (backend.offload_to)."""
 
     family: str
     clip: nn.Module  # open_clip CLIP (tiny), or families.hf_clip.HFClip (transformers CLIP: karlo, kandinsky)
@@ -72,6 +73,7 @@ class UnCLIPModels:
     decoder_inpaint: nn.Module | None = None  # Kandinsky's inpainting decoder (latents + masked latents + mask)
     null_image_embeds: Tensor | None = None  # (1, D) guidance baseline when there is no text_proj (Kandinsky)
     output_size: int = 0  # latent decoders: the pixel side they decode to (Kandinsky: 512)
+    latent_rgb: Tensor | None = None  # latent decoders: (C + 1, 3) affine latents -> RGB map for the live preview
     unavailable: dict[str, str] = field(default_factory=dict)  # feature -> why this family cannot do it
     defaults: Defaults = field(default_factory=Defaults)
     notice: str = ""  # shown in the UI, e.g. "bundled weights missing: running tiny-random"

@@ -123,6 +123,31 @@ def to_latents(models: UnCLIPModels, pixels: Tensor) -> Tensor:
     return models.onload(models.movq).encode(pixels.to(models.device, models.dtype)).latents
 
 
+def latent_preview(models: UnCLIPModels, latents: Tensor) -> Tensor:
+    """A cheap look at MoVQ latents for the live preview: (B, C, h, w) -> (B, 3, h, w) in [-1, 1], one affine map
+    per latent pixel (the idea of A1111's "approx cheap" preview). A MoVQ decode every step would cost about as
+    much as the step; the map costs nothing. It is fitted on the first call (`fit_latent_rgb`)."""
+    if models.latent_rgb is None:
+        models.latent_rgb = fit_latent_rgb(models)
+    w = models.latent_rgb.to(latents.device)
+    return (torch.einsum("bchw,cd->bdhw", latents.float(), w[:-1]) + w[-1, :, None, None]).clamp(-1, 1)
+
+
+@torch.no_grad()
+def fit_latent_rgb(models: UnCLIPModels, n: int = 8, size: int = 256, seed: int = 0) -> Tensor:
+    """Least-squares affine map (C + 1, 3) from a latent pixel to the mean colour of the f x f pixels it encodes,
+    fitted on `n` emoji-world scenes the model's own MoVQ encodes, so it suits whatever weights are loaded."""
+    from unclip.images import to_tensor
+    from unclip.world import EmojiWorld
+
+    images, _, _ = EmojiWorld().batch(n, seed=seed, size=size, split="any")
+    pixels = to_tensor(images)  # (n, 3, size, size)
+    latents = to_latents(models, pixels).float().cpu()  # (n, C, size/f, size/f)
+    colours = F.adaptive_avg_pool2d(pixels, latents.shape[-2:])
+    a = torch.cat([latents, torch.ones_like(latents[:, :1])], 1).permute(0, 2, 3, 1).flatten(0, 2)  # (N, C + 1)
+    return torch.linalg.lstsq(a, colours.permute(0, 2, 3, 1).flatten(0, 2)).solution  # (C + 1, 3)
+
+
 def inpaint_channels(models: UnCLIPModels, latents: Tensor, mask: Tensor, batch: int) -> Tensor | None:
     """The extra input of an inpainting decoder (Kandinsky's decoder-inpaint): the known image's latents
     (1, C, h, w) with the repaint region zeroed, and the keep mask, (B, C + 1, h, w); None when the family has
@@ -173,7 +198,8 @@ def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty
         shape = (3, h, w)
     x = randn(shape, generators, models.device, models.dtype)  # (B, 3, 64, 64) or (B, 4, S/8, S/8)
     out = yield from sample_loop(denoise, scheduler, x, steps=settings.steps, generators=generators,
-                                 stage="decoder", hook=hook, init=init, strength=strength, preview=not models.latent)
+                                 stage="decoder", hook=hook, init=init, strength=strength,
+                                 to_pixels=(lambda z: latent_preview(models, z)) if models.latent else None)
     if models.latent:
         out = models.onload(models.movq).decode(out, force_not_quantize=True).sample
     return out.clamp(-1, 1)

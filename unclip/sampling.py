@@ -125,8 +125,10 @@ def sdedit_steps(steps: int, strength: float) -> int:
 
 def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generators: Sequence[torch.Generator],
                 stage: str, hook: StepHook | None = None, preview: bool = True, init: Tensor | None = None,
-                strength: float = 1.0) -> Generator[Progress, None, Tensor]:
-    """Run `steps` denoising steps from noise `x`; yields Progress, returns the final sample.
+                strength: float = 1.0, to_pixels: Callable[[Tensor], Tensor] | None = None
+                ) -> Generator[Progress, None, Tensor]:
+    """Run `steps` denoising steps from noise `x`; yields Progress, returns the final sample. With `preview`, each
+    Progress carries the x0 estimate, through `to_pixels` when the stage denoises latents.
 
     With `init` and strength < 1 (SDEdit), start part-way: x = q(x_t | x0 = init) with noise `x` at the first
     of the last `sdedit_steps(steps, strength)` timesteps, and run only those."""
@@ -157,7 +159,9 @@ def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generato
         x = scheduler.step(out, t, x, **kwargs).prev_sample
         if hook is not None:
             x = hook(x, i, t_prev)
-        yield Progress(stage, i + 1, len(timesteps), x0.clamp(-1, 1) if (x0 is not None and channels) else None)
+        if x0 is not None and channels:
+            x0 = (to_pixels(x0) if to_pixels is not None else x0).clamp(-1, 1)
+        yield Progress(stage, i + 1, len(timesteps), x0 if channels else None)
     return x
 
 
