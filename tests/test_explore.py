@@ -118,14 +118,18 @@ def test_text_diff_on_the_backend_matches_the_formula(backend: UnCLIP) -> None:
 def test_decode_uses_the_same_noise_for_every_row(backend: UnCLIP) -> None:
     z = unit(2, backend.models.embed_dim, seed=14)
     same = backend.decode_embeddings(torch.stack([z[0], z[0], z[1]]), seed=3, settings=FAST)
-    px = [np.asarray(im) for im in same]
-    assert np.array_equal(px[0], px[1]) and not np.array_equal(px[0], px[2])
-    alone = np.asarray(backend.decode_embeddings(z[1:], seed=3, settings=FAST)[0])
-    # a strip = its frames decoded one by one with the same seed (batched convolutions round differently, ~1e-7,
-    # which may move a random-weight model's pixel by one level)
-    assert np.abs(alone.astype(int) - px[2]).max() <= 1 and (alone != px[2]).mean() < 1e-2
+    px = [np.asarray(im).astype(int) for im in same]
+
+    def nearly_equal(a: np.ndarray, b: np.ndarray) -> bool:
+        # batched convolutions may round rows differently (~1e-7; seen on an AVX2-only CPU, not on AVX-512 ones),
+        # which can move a random-weight model's pixel by one level
+        return np.abs(a - b).max() <= 1 and (a != b).mean() < 1e-2
+
+    assert nearly_equal(px[0], px[1]) and np.abs(px[0] - px[2]).max() > 8
+    alone = np.asarray(backend.decode_embeddings(z[1:], seed=3, settings=FAST)[0]).astype(int)
+    assert nearly_equal(alone, px[2])  # a strip = its frames decoded one by one with the same seed
     other = np.asarray(backend.decode_embeddings(z[1:], seed=4, settings=FAST)[0])
-    assert not np.array_equal(other, px[2])
+    assert np.abs(other.astype(int) - px[2]).max() > 8
 
 
 def test_interpolate_endpoints_and_metadata(backend: UnCLIP, tmp_path) -> None:
