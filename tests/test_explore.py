@@ -121,7 +121,7 @@ def test_decode_uses_the_same_noise_for_every_row(backend: UnCLIP) -> None:
     px = [np.asarray(im).astype(int) for im in same]
 
     def nearly_equal(a: np.ndarray, b: np.ndarray) -> bool:
-        # batched convolutions may round rows differently (~1e-7; seen on an AVX2-only CPU, not on AVX-512 ones),
+        # batched convolutions may round rows differently (~1e-7; seen on one AVX2-only host, not on earlier ones),
         # which can move a random-weight model's pixel by one level
         return np.abs(a - b).max() <= 1 and (a != b).mean() < 1e-2
 
