@@ -277,3 +277,18 @@ def test_a_v_prediction_decoder_refuses_the_unclip_scheduler_by_field(backend: U
     with pytest.raises(InvalidInput, match="decoder scheduler: the 'unclip' scheduler reads epsilon or x0"):
         backend.validate(replace(s, decoder=replace(s.decoder, scheduler="unclip")))
     backend.validate(replace(s, prior=replace(s.prior, scheduler="unclip")))  # the x0 prior may use it
+
+
+def test_on_cpu_the_unets_run_channels_last_for_speed_with_the_same_pixels(fast: GenerateSettings) -> None:
+    from unclip import load_backend
+
+    b = load_backend("tiny-random", device="cpu")
+    m = b.models
+    for net in (m.decoder, m.upsampler):
+        assert net.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    nhwc = pixels(run(b, fast, n=2, seed=5)).astype(int)
+    for net in (m.decoder, m.upsampler):
+        net.to(memory_format=torch.contiguous_format)
+    nchw = pixels(run(b, fast, n=2, seed=5)).astype(int)
+    assert np.abs(nhwc - nchw).max() <= 1 and (nhwc != nchw).mean() < 1e-2  # rounding only
+    assert np.array_equal(nhwc, pixels(run(b.__class__(m.channels_last()), fast, n=2, seed=5)))

@@ -218,6 +218,8 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
         offload_to(models.to("cpu", dtype), device)
     else:
         models.to(device, dtype)
+        if device.type == "cpu":
+            models.channels_last()
     return UnCLIP(models)
 
 
