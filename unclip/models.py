@@ -146,8 +146,8 @@ class UnCLIPModels:
         return self
 
     def channels_last(self) -> UnCLIPModels:
-        """The convolutional networks in NHWC layout, which oneDNN's CPU convolutions run faster (tiny-emoji:
-        4 images in 4.6 s instead of 5.7 s on 2 cores, `benchmarks/RESULTS.md`); pixels may move by one level."""
+        """The convolutional networks in NHWC layout, which oneDNN's CPU convolutions run faster (tiny-emoji, 4 images
+        on 2 cores: 5.49 s against 6.30 s median, `benchmarks/bench_layout.py`); pixels may move by one level."""
         for m in (self.decoder, self.decoder_inpaint, self.upsampler, self.upsampler_last, self.movq):
             if m is not None:
                 m.to(memory_format=torch.channels_last)
