@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +17,16 @@ FAST: dict[str, Any] = {"prior_steps": 2, "decoder_steps": 2, "upsampler_steps":
 @pytest.fixture(scope="session")
 def backend() -> UnCLIP:
     return load_backend("tiny-random", device="cpu")
+
+
+def events_and_result(stream: Generator[Any, None, Any]) -> tuple[list[Any], Any]:
+    """Everything a stream (`generate_stream`, a stage) yields, and the value it returns."""
+    events = []
+    while True:
+        try:
+            events.append(next(stream))
+        except StopIteration as stop:
+            return events, stop.value
 
 
 def free_port() -> int:

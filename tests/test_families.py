@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import events_and_result
 from PIL import Image
 
 from unclip import InvalidInput, UnCLIP, load_backend
@@ -177,13 +178,7 @@ def test_kandinsky_shows_a_live_preview_of_its_latents(kandinsky_backend: UnCLIP
     b, s = kandinsky_backend, quick(kandinsky_backend)
     before = b.generate("a cat", n=2, seed=0, settings=s)
     b.models.latent_rgb = None  # the map is fitted during the next request
-    stream, events = b.generate_stream("a cat", 2, 0, settings=s), []
-    while True:
-        try:
-            events.append(next(stream))
-        except StopIteration as stop:
-            result = stop.value
-            break
+    events, result = events_and_result(b.generate_stream("a cat", 2, 0, settings=s))
     side = SMALL // movq_factor(b.models)
     previews = [p.preview for p in events if p.stage == "decoder"]
     assert len(previews) == s.decoder.steps

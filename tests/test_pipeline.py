@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import events_and_result
 
 from unclip import Generation, InvalidInput, UnCLIP
 from unclip import pipeline as P
 from unclip.analysis import stage_shapes, stage_similarities
 from unclip.images import read_metadata, save_png
-from unclip.sampling import Progress, drain
+from unclip.sampling import drain
 from unclip.settings import MODES, DecoderSettings, GenerateSettings, PriorSettings, UpsamplerSettings
 
 PROMPT = "a red apple left of a cat"
@@ -75,14 +76,7 @@ def test_prior_decoder_upsampler_shapes_and_ranges(backend: UnCLIP, fast: Genera
 
 
 def test_stream_reports_every_step_of_every_stage(backend: UnCLIP, fast: GenerateSettings) -> None:
-    stream = backend.generate_stream(PROMPT, 2, 0, settings=fast)
-    steps: list[Progress] = []
-    while True:
-        try:
-            steps.append(next(stream))
-        except StopIteration as stop:
-            result = stop.value
-            break
+    steps, result = events_and_result(backend.generate_stream(PROMPT, 2, 0, settings=fast))
     stages = [p.stage for p in steps]
     assert stages == ["prior"] * 2 + ["decoder"] * 2 + ["upsampler"] * 2
     assert [(p.step, p.total) for p in steps if p.stage == "decoder"] == [(1, 2), (2, 2)]
