@@ -145,12 +145,14 @@ class UnCLIPModels:
             self.null_image_embeds = self.null_image_embeds.to(device=device, dtype=dtype or self.dtype)
         return self
 
-    def channels_last(self) -> UnCLIPModels:
-        """The convolutional networks in NHWC layout, which oneDNN's CPU convolutions run faster (tiny-emoji, 4 images
-        on 2 cores: 5.49 s against 6.30 s median, `benchmarks/bench_layout.py`); pixels may move by one level."""
+    def channels_last(self, on: bool = True) -> UnCLIPModels:
+        """The convolutional networks in NHWC layout (on=False: back to NCHW), which oneDNN's CPU convolutions run
+        faster (tiny-emoji, 4 images on 2 cores: 5.49 s against 6.30 s median, `benchmarks/bench_layout.py`);
+        pixels may move by one level."""
+        layout = torch.channels_last if on else torch.contiguous_format
         for m in (self.decoder, self.decoder_inpaint, self.upsampler, self.upsampler_last, self.movq):
             if m is not None:
-                m.to(memory_format=torch.channels_last)
+                m.to(memory_format=layout)
         return self
 
 

@@ -13,7 +13,6 @@ open_clip's), so nothing is downloaded.
 
 from __future__ import annotations
 
-import functools
 import gzip
 import json
 from pathlib import Path
@@ -22,18 +21,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from unclip.families.tiny import own_rng
+
 KARLO_DIR, KARLO_IMAGE_DIR = "karlo-v1-alpha", "karlo-v1-alpha-image-variations"
 KANDINSKY_DIRS = {"prior": "kandinsky-2-2-prior", "decoder": "kandinsky-2-2-decoder",
                   "inpaint": "kandinsky-2-2-decoder-inpaint"}
-
-
-def _own_rng(build: Any) -> Any:
-    """Seed `build`'s weights without touching the caller's global RNG."""
-    @functools.wraps(build)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        with torch.random.fork_rng(devices=[]):
-            return build(*args, **kwargs)
-    return wrapped
 
 
 def clip_tokenizer(directory: Path) -> Any:
@@ -81,7 +73,7 @@ def _vision_config(size: str, width: int, proj: int):
                             patch_size=8, image_size=32, projection_dim=proj, hidden_act="quick_gelu")
 
 
-@_own_rng
+@own_rng
 def karlo_components(size: str = "tiny", seed: int = 0) -> dict[str, Any]:
     """Karlo's modules and scheduler configs with random weights; `size` "tiny" (tests) or "full" (benchmark)."""
     from diffusers import PriorTransformer, UNet2DConditionModel, UNet2DModel
@@ -174,7 +166,7 @@ def save_karlo(root: str | Path, parts: dict[str, Any]) -> Path:
     return main
 
 
-@_own_rng
+@own_rng
 def kandinsky_components(seed: int = 0) -> dict[str, Any]:
     """Kandinsky 2.2's modules at toy sizes, every config key as in the real repositories."""
     from diffusers import PriorTransformer, UNet2DConditionModel, VQModel

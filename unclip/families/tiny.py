@@ -11,12 +11,14 @@ weights are missing). Weights load from safetensors only.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import open_clip
 import torch
@@ -28,6 +30,7 @@ from unclip.config import DecoderConfig, TinyConfig
 from unclip.models import Defaults, UnCLIPModels
 
 FAMILY = "tiny"
+T = TypeVar("T")
 CONFIG_FILE = "unclip_config.json"
 
 
@@ -47,14 +50,19 @@ def build_clip(config: TinyConfig) -> torch.nn.Module:
     return open_clip.model.CLIP(**config.clip.open_clip_cfg())
 
 
+def own_rng(build: Callable[..., T]) -> Callable[..., T]:
+    """Let `build` seed the global RNG for its weights without changing the caller's RNG stream."""
+    @functools.wraps(build)
+    def wrapped(*args: Any, **kwargs: Any) -> T:
+        with torch.random.fork_rng(devices=[]):
+            return build(*args, **kwargs)
+    return wrapped
+
+
+@own_rng
 def build_components(config: TinyConfig, seed: int = 0) -> dict[str, torch.nn.Module]:
     """Fresh (random) components, deterministic for `seed`; the caller's global RNG is left as it was."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return _components(config)
-
-
-def _components(config: TinyConfig) -> dict[str, torch.nn.Module]:
+    torch.manual_seed(seed)
     c = config
     prior = PriorTransformer(**c.prior.kwargs(c.clip))
     with torch.no_grad():  # identity normalisation until the trainer measures CLIP's statistics
