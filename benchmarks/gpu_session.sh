@@ -11,7 +11,8 @@
 #   back here, with the folder the call's files came back to:
 #       bash benchmarks/gpu_session.sh install FILES_AT     # into models/tiny-emoji; then run the eval
 #
-# Env: PYTHON (default python3), BENCH_ARGS (default "--steps 15 --warm 3"), OUT (set by the device tool).
+# Env: PYTHON (default python3), BENCH_ARGS (default "--steps 15 --warm 3"), LEG_ARGS (extra trainer flags, e.g.
+# "--seed 41"; later flags win), OUT (set by the device tool).
 # The leg starts from the shipped weights with a fresh optimiser (the resumable checkpoint is too large to carry
 # back: 4 x the fp32 weights); its step count is what the measured speed fits into SECONDS, so the learning rate's
 # cosine schedule ends with the leg.
@@ -58,7 +59,7 @@ EOF
 )
   echo "leg: $stage $flags" | tee -a "$log"
   # shellcheck disable=SC2086
-  "$PY" -m unclip train "$stage" --out "$leg/model" --run-dir "$leg/run" $flags --save-every 1000 \
+  "$PY" -m unclip train "$stage" --out "$leg/model" --run-dir "$leg/run" $flags ${LEG_ARGS:-} --save-every 1000 \
     --preview-every 1000000000 --log-every 100 2>&1 | tee -a "$log" | tail -n 5
   parts=$("$PY" -c "from unclip.train.common import OWNS; print(' '.join(OWNS['$stage']))")
   for part in $parts; do mkdir -p "$out/$part" && cp "$leg/model/$part"/* "$out/$part/"; done
