@@ -37,7 +37,7 @@ def time_stage(stage: str, numbers: dict, model: Path, scratch: Path, steps: int
     args = TrainArgs(**{**numbers, "stage": stage, "out": str(out), "run_dir": str(scratch / "run"),
                         "steps": warm + steps, "log_every": 1, "save_every": 10**9, "preview_every": 10**9,
                         "resume": False, "time_limit": 0.0, "workers": workers})
-    log = train(args)["log"]  # [step, loss, cumulative seconds] per step
+    log = train(args)["log"]  # [step, loss, cumulative seconds to the ms] per step
     per_step = [b[2] - a[2] for a, b in zip(log[warm:], log[warm + 1:], strict=False)]
     s = statistics.median(per_step)
     return {"stage": stage, "batch": numbers["batch"], "s_per_step": round(s, 4),

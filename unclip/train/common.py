@@ -148,7 +148,7 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs)
         step += 1
         recent.append(loss.item())
         if step % args.log_every == 0 or step == args.steps:
-            log.append([step, float(np.mean(recent)), round(before + time.time() - t0, 1)])  # cumulative seconds
+            log.append([step, float(np.mean(recent)), round(before + time.time() - t0, 3)])  # cumulative seconds
             print(f"[{args.stage}] step {step}/{args.steps} loss {log[-1][1]:.4f} "
                   f"({(time.time() - t0) / (step - start):.3f} s/step)", flush=True)
             recent = []
