@@ -51,9 +51,13 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
 
 
 def test_time_limit_stops_with_a_checkpoint(tmp_path):
-    summary = train(_args(tmp_path, "upsampler", steps=1000, time_limit=1e-9))
+    summary = train(_args(tmp_path, "upsampler", steps=1000, time_limit=1e-9, log_every=100))
     assert summary["step"] == 1
     assert (tmp_path / "run" / "upsampler.pt").exists()
+    # the saved record's step, seconds and loss come from the log, so it ends at the step the limit stopped at
+    assert [row[0] for row in summary["log"]] == [1]
+    record = json.loads((tmp_path / "model" / "unclip_config.json").read_text())["training"]["upsampler"]
+    assert record["steps"] == 1 and record["seconds"] == summary["log"][-1][2] > 0
 
 
 def test_the_log_times_every_step_to_the_millisecond(tmp_path):

@@ -147,12 +147,12 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs)
         ema.update(module, step)
         step += 1
         recent.append(loss.item())
-        if step % args.log_every == 0 or step == args.steps:
+        timed_out = args.time_limit and time.time() - t0 > args.time_limit
+        if step % args.log_every == 0 or step == args.steps or timed_out:  # the log ends at the last step run
             log.append([step, float(np.mean(recent)), round(before + time.time() - t0, 3)])  # cumulative seconds
             print(f"[{args.stage}] step {step}/{args.steps} loss {log[-1][1]:.4f} "
                   f"({(time.time() - t0) / (step - start):.3f} s/step)", flush=True)
             recent = []
-        timed_out = args.time_limit and time.time() - t0 > args.time_limit
         if step % args.save_every == 0 or step == args.steps or timed_out:
             _checkpoint(stage, ema, opt, step, log, models, config, args)
         if stage.preview and (step % args.preview_every == 0 or step == args.steps):
