@@ -78,19 +78,16 @@ install)
   # keep this checkout's training record; add the leg's (its step count and seconds are the leg's own)
   # shellcheck disable=SC2086
   "$PY" - "$from/unclip_config.json" models/tiny-emoji/unclip_config.json $stages <<'EOF'
-import json, sys
+import glob, json, sys
 leg, ours = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 legs = ours["training"].setdefault("gpu_legs", [])
 legs += [{"stage": stage, **leg["training"][stage]} for stage in sys.argv[3:]]
 open(sys.argv[2], "w").write(json.dumps(ours, indent=2) + "\n")
-for part in ["text_proj", *sys.argv[3:]]:  # diffusers wrote the device's scratch path here; keep ours
-    path = f"models/tiny-emoji/{part}/config.json"
-    try:
-        config = json.load(open(path))
-    except FileNotFoundError:
-        continue
-    config["_name_or_path"] = "models/tiny-emoji"
-    open(path, "w").write(json.dumps(config, indent=2, sort_keys=True) + "\n")
+for path in glob.glob("models/tiny-emoji/*/config.json"):  # diffusers wrote the device's scratch path; keep ours
+    config = json.load(open(path))
+    if config.get("_name_or_path", "models/tiny-emoji") != "models/tiny-emoji":
+        config["_name_or_path"] = "models/tiny-emoji"
+        open(path, "w").write(json.dumps(config, indent=2, sort_keys=True) + "\n")
 EOF
   echo "now: python -m unclip eval --model tiny-emoji --json"
   ;;
