@@ -36,6 +36,19 @@ def test_fidelity_is_perfect_for_the_truth_and_zero_for_blank(world):
     assert chance["object_recall"] < 0.1 and chance["background_accuracy"] < 0.2
 
 
+def test_background_accuracy_counts_only_captions_that_name_it(world):
+    scenes = [world.sample(seed=i, split="any") for i in range(200)]
+    naming = [s.names_background for s in scenes]
+    assert 20 < sum(naming) < 180  # both kinds of caption are common
+    pred = _oracle(world, scenes)
+    other = [(b + 1) % len(world.backgrounds) for b in pred["background"]]
+    pred["background"] = np.where(naming, pred["background"], other)  # wrong only where the caption is silent
+    f = fidelity(world, scenes, pred)
+    assert f["background_accuracy"] == 1.0 and f["n_backgrounds"] == sum(naming)
+    pred["background"] = np.where(naming, other, pred["background"])  # wrong where the caption names it
+    assert fidelity(world, scenes, pred)["background_accuracy"] == 0.0
+
+
 def test_frechet_is_zero_for_identical_sets_and_grows_with_shift():
     x = np.random.default_rng(0).normal(size=(400, 8))
     assert abs(frechet(x, x)) < 1e-6

@@ -8,8 +8,9 @@ JSON keys (documented in the README):
     judge_chance            the same renders scored against another scene's caption: what an image that
                             ignores its caption would get (the floor every generated score is read against)
     fidelity.seen/heldout   judge scores of images generated (mode "prior") from captions of training-split
-                            scenes / held-out-pair scenes: object_recall, background_accuracy,
-                            relation_accuracy, color_accuracy, clip_score, n
+                            scenes / held-out-pair scenes: object_recall, background_accuracy (captions that
+                            name the background), relation_accuracy, color_accuracy, clip_score, n and the
+                            number of captions each accuracy is over (n_backgrounds, n_relations)
     ablation.<mode>         the same on the seen captions for prior / text_embedding / caption_only (§5.1)
     frechet_clip            Fréchet distance between CLIP image features of generated and rendered scenes
     embedding_reliance      per timestep t: the decoder's x0 error with the scene's own CLIP image embedding,
@@ -45,7 +46,8 @@ SPATIAL = {"left of": (0, -1), "right of": (0, 1), "above": (1, -1), "below": (1
 
 def fidelity(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]) -> dict[str, float]:
     """Judge predictions vs each caption's ground truth. An object counts as found when it is among the judge's
-    k likeliest labels, k = the number of distinct objects the caption names."""
+    k likeliest labels, k = the number of distinct objects the caption names. Background accuracy is over the
+    captions that name the background (`Scene.names_background`): the others leave it to the model."""
     index, shapes = {name: i for i, name in enumerate(world.labels)}, list(SHAPES)
     recall, bg, rel, col = [], [], [], []
     for k, scene in enumerate(scenes):
@@ -53,7 +55,8 @@ def fidelity(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]
         top = set(np.argsort(-pred["presence"][k])[: len(labels)].tolist())  # the judge's k likeliest labels
         found = {lab: index[lab] in top for lab in labels}
         recall.append(np.mean(list(found.values())))
-        bg.append(world.backgrounds[pred["background"][k]] == scene.background)
+        if scene.names_background:
+            bg.append(world.backgrounds[pred["background"][k]] == scene.background)
         for o in scene.objects:
             if o.label in SHAPES and o.color:
                 c = pred["shape_color"][k, shapes.index(o.label)]  # len(SHAPE_COLORS) = "no such shape"
@@ -66,7 +69,7 @@ def fidelity(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]
             rel.append(bool(found[a[0]] and found[b[0]] and np.sign(ca - cb) == sign))
     mean = lambda xs: round(float(np.mean(xs)), 4) if xs else None
     return {"object_recall": mean(recall), "background_accuracy": mean(bg), "relation_accuracy": mean(rel),
-            "color_accuracy": mean(col), "n": len(scenes), "n_relations": len(rel)}
+            "color_accuracy": mean(col), "n": len(scenes), "n_backgrounds": len(bg), "n_relations": len(rel)}
 
 
 EVAL_SEEDS = {"train": 50_000, "heldout": 60_000}  # the eval's scenes: seen-pair and held-out-pair captions

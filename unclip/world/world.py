@@ -72,6 +72,12 @@ class Scene:
         return self.grid_width / GRID
 
     @property
+    def names_background(self) -> bool:
+        """Whether the caption says where the scene is (a template with {where}). Only then is a generated
+        image's background right or wrong: "a zebra" leaves it to the model."""
+        return "{where}" in self.template
+
+    @property
     def labels(self) -> list[str]:
         """Label of each group, subject ("a") first."""
         first: dict[int, str] = {}
