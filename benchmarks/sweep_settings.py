@@ -3,6 +3,10 @@
     python benchmarks/sweep_settings.py [--model tiny-emoji] [--n 48] [--decoder-guidance 1.5 3 5 7]
                                         [--prior-guidance 2] [--mode prior] [--threads 2]
 
+--mode prior | text_embedding | caption_only: the ablation's conditioning (paper §5.1); --mode reconstruction:
+the decoder given each render's own CLIP image embedding instead of the prior's sample, same noise (the eval's
+`reconstruction`: the decoder's ceiling).
+
 For every combination: images from the eval's seen-pair captions and seeds (unclip/eval/report.py), judged at
 64 px by the saved judge, printed as one row (object recall, background accuracy, relation and colour accuracy,
 CLIP score, seconds). Fixed seeds, so rows differ only by the setting. The model's defaults live in its
@@ -29,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=48, help="seen-pair captions per setting")
     p.add_argument("--decoder-guidance", type=float, nargs="+", default=[1.5, 3.0, 5.0, 7.0])
     p.add_argument("--prior-guidance", type=float, nargs="+", default=None, help="default: the model's")
-    p.add_argument("--mode", default="prior", choices=["prior", "text_embedding", "caption_only"])
+    p.add_argument("--mode", default="prior", choices=["prior", "text_embedding", "caption_only", "reconstruction"])
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--json", action="store_true")
     ns = p.parse_args(argv)
@@ -39,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from unclip.cli import open_backend
     from unclip.eval.judge import judge_images, load_judge
-    from unclip.eval.report import eval_scenes, fidelity, generate_for
+    from unclip.eval.report import eval_scenes, fidelity, generate_for, reconstruct_for
     from unclip.world import EmojiWorld
 
     if ns.threads:
@@ -53,14 +57,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     world = EmojiWorld()
     scenes = eval_scenes(world, ns.n)  # the eval's seen captions
-    base = backend.default_settings(ns.mode)
+    true_z = ns.mode == "reconstruction"
+    base = backend.default_settings("prior" if true_z else ns.mode)
     base = replace(base, upsampler=replace(base.upsampler, enabled=False))
     rows = []
     for dg, pg in itertools.product(ns.decoder_guidance, ns.prior_guidance or [base.prior.guidance]):
         s = replace(base, decoder=replace(base.decoder, guidance=dg), prior=replace(base.prior, guidance=pg))
         backend.validate(s)
         t0 = time.perf_counter()
-        images, scores = generate_for(backend, scenes, ns.mode, 0, False, settings=s)
+        images, scores = (reconstruct_for(backend, world, scenes, 0, False, settings=s) if true_z
+                          else generate_for(backend, scenes, ns.mode, 0, False, settings=s))
         row = {"decoder_guidance": dg, "prior_guidance": pg, **fidelity(world, scenes, judge_images(judge, images)),
                "clip_score": round(float(np.mean(scores)), 2), "seconds": round(time.perf_counter() - t0, 1)}
         rows.append(row)

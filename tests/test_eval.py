@@ -6,9 +6,19 @@ import numpy as np
 import pytest
 import torch
 
+from unclip import pipeline
 from unclip.eval.judge import judge_images, new_judge, targets
 from unclip.eval.metrics import clip_retrieval
-from unclip.eval.report import evaluate, fidelity, format_report, frechet
+from unclip.eval.report import (
+    eval_scenes,
+    evaluate,
+    fidelity,
+    format_report,
+    frechet,
+    generate_for,
+    reconstruct_for,
+    renders,
+)
 from unclip.world import EmojiWorld
 
 
@@ -60,17 +70,40 @@ def test_clip_retrieval_is_a_fraction(backend, world):
     assert 0.0 <= r <= 1.0
 
 
+def test_reconstruction_is_the_prior_row_with_the_true_embedding(backend, world, monkeypatch):
+    """reconstruct_for differs from generate_for(mode="prior") in z_i only: with a prior that returns the
+    renders' own embeddings (after drawing its noise) the two give the same pixels and scores."""
+    scenes = eval_scenes(world, 3)
+    true = backend.encode_image(renders(world, scenes))
+    real = pipeline.sample_prior
+
+    def oracle(models, *args):
+        yield from real(models, *args)  # draw from the generators exactly as the prior does
+        return true.to(models.dtype)
+
+    b, b_scores = reconstruct_for(backend, world, scenes, seed=5, upsample=False)
+    monkeypatch.setattr(pipeline, "sample_prior", oracle)
+    a, a_scores = generate_for(backend, scenes, "prior", seed=5, upsample=False)
+    assert a.shape == (3, 3, 64, 64) and a.min() >= -1 and a.max() <= 1
+    torch.testing.assert_close(a, b)
+    assert a_scores == pytest.approx(b_scores, abs=0.011)
+    monkeypatch.undo()
+    c, _ = generate_for(backend, scenes, "prior", seed=5, upsample=False)
+    assert (c - b).abs().max() > 1e-3  # the real prior's sample is another embedding: other pixels
+
+
 def test_eval_runs_end_to_end_on_tiny_random(backend, world):
     judge = new_judge(world).eval()
     report = evaluate(backend, n=4, judge=judge)
     for key in ("clip_r1", "prior_alignment", "judge_on_renders", "judge_chance", "fidelity", "ablation",
-                "frechet_clip", "embedding_reliance"):
+                "reconstruction", "frechet_clip", "embedding_reliance"):
         assert key in report
     assert set(report["ablation"]) == {"prior", "text_embedding", "caption_only"}
     assert 0 <= report["fidelity"]["heldout"]["object_recall"] <= 1
     assert set(report["embedding_reliance"]) == {"100", "300", "500", "700", "850", "950", "990"}
     text = format_report(report)
     assert "CLIP R@1" in text and "decoder's use of z_i" in text and "t=990" in text and "chance" in text
+    assert "true z_i" in text and 0 <= report["reconstruction"]["object_recall"] <= 1
     with pytest.raises(ValueError, match="n must be at least 2 .*got 1"):  # refused before any work
         evaluate(backend, n=1, judge=judge)
     assert "decoder's use of z_i" not in format_report({**report, "embedding_reliance": None})  # latent decoders

@@ -12,6 +12,9 @@ JSON keys (documented in the README):
                             name the background), relation_accuracy, color_accuracy, clip_score, n and the
                             number of captions each accuracy is over (n_backgrounds, n_relations)
     ablation.<mode>         the same on the seen captions for prior / text_embedding / caption_only (§5.1)
+    reconstruction          the same on the seen captions with each render's own CLIP image embedding in place
+                            of the prior's sample (same noise): the decoder's ceiling. Below judge_on_renders
+                            is lost in the decoder; between it and fidelity.seen, in the prior
     frechet_clip            Fréchet distance between CLIP image features of generated and rendered scenes
     embedding_reliance      per timestep t: the decoder's x0 error with the scene's own CLIP image embedding,
                             another scene's and the null one (empty caption); gain = shuffled - own > 0 when
@@ -29,8 +32,10 @@ from dataclasses import replace
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from scipy import linalg
 
+from unclip import pipeline
 from unclip.backend import UnCLIP
 from unclip.eval.judge import Judge, judge_images, load_judge, train_judge
 from unclip.eval.metrics import clip_retrieval, prior_alignment
@@ -108,6 +113,26 @@ def generate_for(backend: UnCLIP, scenes: list[Scene], mode: str, seed: int, ups
     return torch.cat(images), scores
 
 
+def reconstruct_for(backend: UnCLIP, world: EmojiWorld, scenes: list[Scene], seed: int, upsample: bool,
+                    batch: int = 16, settings=None) -> tuple[torch.Tensor, list[float]]:
+    """As `generate_for` in mode "prior", with each scene's true CLIP image embedding (of its render) in place
+    of the prior's sample, and the same noise: the decoder's ceiling, what a perfect prior would give."""
+    s = settings or backend.default_settings("prior")
+    models, images, scores = backend.models, [], []
+    for i in range(0, len(scenes), batch):
+        chunk = scenes[i:i + batch]
+        text = backend.encode_text([sc.caption for sc in chunk])
+        gens = [torch.Generator("cpu").manual_seed(seed + i + j) for j in range(len(chunk))]
+        pipeline.skip_prior(models, s.prior, gens)  # the generators now stand where the prior leaves them
+        true = backend.encode_image(renders(world, chunk)).to(models.dtype)  # (B, D)
+        low = drain(pipeline.decode(models, true, text, backend.empty_text(), s.decoder, gens))
+        final = drain(pipeline.upsample(models, low, s.upsampler, gens)) if upsample else low
+        cos = F.cosine_similarity(backend.encode_image(final).float(), text.embeds.float(), dim=-1)
+        images.append(low.float().cpu())
+        scores += [round(100 * max(c, 0.0), 2) for c in cos.tolist()]  # as Generation.clip_scores
+    return torch.cat(images), scores
+
+
 def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False, judge: Judge | None = None) -> dict:
     """The whole report card (keys in the module docstring). Trains the judge first if none is saved."""
     if n < 2:
@@ -132,6 +157,9 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
     report["fidelity"] = {"seen": ablation["prior"], "heldout": {**fidelity(world, held, judge_images(judge, images)),
                                                                  "clip_score": round(float(np.mean(scores)), 2)}}
     report["ablation"] = ablation
+    images, scores = reconstruct_for(backend, world, seen, seed, upsample)
+    report["reconstruction"] = {**fidelity(world, seen, judge_images(judge, images)),
+                                "clip_score": round(float(np.mean(scores)), 2)}
     ref = world.batch(4 * n, seed=70_000, size=64)[0]
     feats = [encode_image(backend.models, x.to(backend.models.device)).cpu().numpy()
              for x in (seen_images, to_tensor(ref))]
@@ -179,6 +207,7 @@ def format_report(r: dict) -> str:
     rows = [("judge on renders", r["judge_on_renders"]), ("chance (wrong caption)", r["judge_chance"]),
             ("prior, seen pairs", r["fidelity"]["seen"]),
             ("prior, held-out pairs", r["fidelity"]["heldout"])] + [(m, r["ablation"][m]) for m in r["ablation"]]
+    rows += [("true z_i (decoder cap)", r["reconstruction"])] if r.get("reconstruction") else []
     for name, row in rows:
         lines.append(f"{name:22}" + "".join(f"{row.get(c) if row.get(c) is not None else '-':>16}" for c in cols))
     if r.get("embedding_reliance"):
