@@ -1,7 +1,7 @@
-"""Which default settings? Decoder guidance (and prior guidance) swept on the eval's seen captions.
+"""Which default settings? Decoder guidance (and prior guidance, decoder steps) swept on the eval's seen captions.
 
     python benchmarks/sweep_settings.py [--model tiny-emoji] [--n 48] [--decoder-guidance 1.5 3 5 7]
-                                        [--prior-guidance 2] [--mode prior] [--threads 2]
+                                        [--prior-guidance 2] [--decoder-steps 12] [--mode prior] [--threads 2]
 
 --mode prior | text_embedding | caption_only: the ablation's conditioning (paper §5.1); --mode reconstruction:
 the decoder given each render's own CLIP image embedding instead of the prior's sample, same noise (the eval's
@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=48, help="seen-pair captions per setting")
     p.add_argument("--decoder-guidance", type=float, nargs="+", default=[1.5, 3.0, 5.0, 7.0])
     p.add_argument("--prior-guidance", type=float, nargs="+", default=None, help="default: the model's")
+    p.add_argument("--decoder-steps", type=int, nargs="+", default=None, help="default: the model's")
     p.add_argument("--mode", default="prior", choices=["prior", "text_embedding", "caption_only", "reconstruction"])
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--json", action="store_true")
@@ -61,17 +62,20 @@ def main(argv: list[str] | None = None) -> int:
     base = backend.default_settings("prior" if true_z else ns.mode)
     base = replace(base, upsampler=replace(base.upsampler, enabled=False))
     rows = []
-    for dg, pg in itertools.product(ns.decoder_guidance, ns.prior_guidance or [base.prior.guidance]):
-        s = replace(base, decoder=replace(base.decoder, guidance=dg), prior=replace(base.prior, guidance=pg))
+    for dg, pg, ds in itertools.product(ns.decoder_guidance, ns.prior_guidance or [base.prior.guidance],
+                                        ns.decoder_steps or [base.decoder.steps]):
+        s = replace(base, decoder=replace(base.decoder, guidance=dg, steps=ds), prior=replace(base.prior, guidance=pg))
         backend.validate(s)
         t0 = time.perf_counter()
         images, scores = (reconstruct_for(backend, world, scenes, 0, False, settings=s) if true_z
                           else generate_for(backend, scenes, ns.mode, 0, False, settings=s))
-        row = {"decoder_guidance": dg, "prior_guidance": pg, **fidelity(world, scenes, judge_images(judge, images)),
+        row = {"decoder_guidance": dg, "prior_guidance": pg, "decoder_steps": ds,
+               **fidelity(world, scenes, judge_images(judge, images)),
                "clip_score": round(float(np.mean(scores)), 2), "seconds": round(time.perf_counter() - t0, 1)}
         rows.append(row)
         if not ns.json:
-            print(f"decoder guidance {dg:4.1f}  prior guidance {pg:4.1f}  recall {row['object_recall']:.3f}  "
+            print(f"decoder guidance {dg:4.1f}  prior guidance {pg:4.1f}  decoder steps {ds:3d}  "
+                  f"recall {row['object_recall']:.3f}  "
                   f"background {row['background_accuracy']:.3f}  relation {row['relation_accuracy']}  "
                   f"colour {row['color_accuracy']}  CLIP {row['clip_score']:.1f}  ({row['seconds']} s)", flush=True)
     if ns.json:
