@@ -13,8 +13,8 @@ JSON keys (documented in the README):
                             number of captions each accuracy is over (n_backgrounds, n_relations)
     ablation.<mode>         the same on the seen captions for prior / text_embedding / caption_only (§5.1)
     reconstruction          the same on the seen captions with each render's own CLIP image embedding in place
-                            of the prior's sample (same noise): the decoder's ceiling. Below judge_on_renders
-                            is lost in the decoder; between it and fidelity.seen, in the prior
+                            of the prior's sample (same noise): the decoder's ceiling. The gap from
+                            judge_on_renders down to it is the decoder's; from it down to fidelity.seen, the prior's
     frechet_clip            Fréchet distance between CLIP image features of generated and rendered scenes
     embedding_reliance      per timestep t: the decoder's x0 error with the scene's own CLIP image embedding,
                             another scene's and the null one (empty caption); gain = shuffled - own > 0 when
