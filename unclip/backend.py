@@ -163,14 +163,19 @@ class UnCLIP(EditMethods, ExploreMethods):
         prompt, n, seed, s = self.check(prompt, n, seed, settings, mode)
         return (yield from self.run_stream([prompt] * n, [seed + i for i in range(n)], s))
 
-    def run_stream(self, prompts: list[str], seeds: list[int], s: GenerateSettings
-                   ) -> Generator[Progress, None, Generation]:
-        """The whole stack for already-validated input: image i from prompts[i] with its own seed."""
+    def run_stream(self, prompts: list[str], seeds: list[int], s: GenerateSettings,
+                   image_embeds: Tensor | None = None) -> Generator[Progress, None, Generation]:
+        """The whole stack for already-validated input: image i from prompts[i] with its own seed. `image_embeds`
+        (B, D), if given, replaces the mode's embedding, from the same noise (the eval's `reconstruction`)."""
         text = self.encode_text(prompts)  # one row per image
         warnings = [f"prompt is longer than {self.models.context_length} tokens; CLIP read only the first part"
                     ] if any(text.truncated) else []
         gens = [torch.Generator("cpu").manual_seed(sd) for sd in seeds]
-        embeds = yield from self.image_embeds_for(s.mode, text, s.prior, gens)
+        if image_embeds is None:
+            embeds = yield from self.image_embeds_for(s.mode, text, s.prior, gens)
+        else:
+            pipeline.skip_prior(self.models, s.prior, gens)  # the generators stand where the prior leaves them
+            embeds = image_embeds.to(self.models.device, self.models.dtype)
         low = yield from pipeline.decode(self.models, embeds, text, self.empty_text(), s.decoder, gens)
         final = (yield from pipeline.upsample(self.models, low, s.upsampler, gens)) if s.upsampler.enabled else low
         settings = s.to_dict()

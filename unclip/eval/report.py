@@ -32,10 +32,8 @@ from dataclasses import replace
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy import linalg
 
-from unclip import pipeline
 from unclip.backend import UnCLIP
 from unclip.eval.judge import Judge, judge_images, load_judge, train_judge
 from unclip.eval.metrics import clip_retrieval, prior_alignment
@@ -99,15 +97,18 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def generate_for(backend: UnCLIP, scenes: list[Scene], mode: str, seed: int, upsample: bool,
-                 batch: int = 16, settings=None) -> tuple[torch.Tensor, list[float]]:
+                 batch: int = 16, settings=None, embeds: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, list[float]]:  # fmt: skip
     """One image per scene caption, batched; returns (N, 3, 64, 64) images and CLIP scores. `settings`
-    (default: the model's defaults for `mode`) is what benchmarks/sweep_settings.py varies."""
+    (default: the model's defaults for `mode`) is what benchmarks/sweep_settings.py varies; `embeds` (N, D)
+    replaces the mode's image embeddings (see `reconstruct_for`)."""
     s = settings or backend.default_settings(mode)
     s = replace(s, upsampler=replace(s.upsampler, enabled=upsample))
     images, scores = [], []
     for i in range(0, len(scenes), batch):
         chunk = scenes[i:i + batch]
-        g = drain(backend.run_stream([sc.caption for sc in chunk], [seed + i + j for j in range(len(chunk))], s))
+        g = drain(backend.run_stream([sc.caption for sc in chunk], [seed + i + j for j in range(len(chunk))], s,
+                                     None if embeds is None else embeds[i:i + batch]))
         images.append(g.low_res.cpu())
         scores += g.clip_scores
     return torch.cat(images), scores
@@ -117,20 +118,8 @@ def reconstruct_for(backend: UnCLIP, world: EmojiWorld, scenes: list[Scene], see
                     batch: int = 16, settings=None) -> tuple[torch.Tensor, list[float]]:
     """As `generate_for` in mode "prior", with each scene's true CLIP image embedding (of its render) in place
     of the prior's sample, and the same noise: the decoder's ceiling, what a perfect prior would give."""
-    s = settings or backend.default_settings("prior")
-    models, images, scores = backend.models, [], []
-    for i in range(0, len(scenes), batch):
-        chunk = scenes[i:i + batch]
-        text = backend.encode_text([sc.caption for sc in chunk])
-        gens = [torch.Generator("cpu").manual_seed(seed + i + j) for j in range(len(chunk))]
-        pipeline.skip_prior(models, s.prior, gens)  # the generators now stand where the prior leaves them
-        true = backend.encode_image(renders(world, chunk)).to(models.dtype)  # (B, D)
-        low = drain(pipeline.decode(models, true, text, backend.empty_text(), s.decoder, gens))
-        final = drain(pipeline.upsample(models, low, s.upsampler, gens)) if upsample else low
-        cos = F.cosine_similarity(backend.encode_image(final).float(), text.embeds.float(), dim=-1)
-        images.append(low.float().cpu())
-        scores += [round(100 * max(c, 0.0), 2) for c in cos.tolist()]  # as Generation.clip_scores
-    return torch.cat(images), scores
+    true = backend.encode_image(renders(world, scenes))  # (N, D)
+    return generate_for(backend, scenes, "prior", seed, upsample, batch, settings, embeds=true)
 
 
 def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False, judge: Judge | None = None) -> dict:
