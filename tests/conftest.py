@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Generator, Iterator
 from typing import Any
@@ -9,6 +10,10 @@ from typing import Any
 import pytest
 
 from unclip import UnCLIP, load_backend
+
+# The suite's arithmetic is the same on every host: load_backend's "auto" would pick bf16 on CPUs with AMX. This
+# reaches the CLI and app subprocesses too. `UNCLIP_PRECISION=bf16 pytest` runs the suite in bf16 instead.
+os.environ.setdefault("UNCLIP_PRECISION", "fp32")
 
 # Sampling settings small enough for a request to take well under a second on 2 CPU cores.
 FAST: dict[str, Any] = {"prior_steps": 2, "decoder_steps": 2, "upsampler_steps": 1}

@@ -7,6 +7,7 @@ batch of n equals n single runs with those seeds.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
@@ -79,6 +80,12 @@ class UnCLIP(EditMethods, ExploreMethods):
     @property
     def notice(self) -> str:
         return self.models.notice
+
+    @property
+    def precision(self) -> str:
+        """The denoisers' arithmetic: 'fp32', 'fp16' (the weights' own dtype) or 'bf16' (autocast), kept in every
+        image's metadata because the same seed gives the same pixels only at the same precision."""
+        return DTYPE_NAMES[self.models.compute_dtype or self.models.dtype]
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -179,7 +186,8 @@ class UnCLIP(EditMethods, ExploreMethods):
         low = yield from pipeline.decode(self.models, embeds, text, self.empty_text(), s.decoder, gens)
         final = (yield from pipeline.upsample(self.models, low, s.upsampler, gens)) if s.upsampler.enabled else low
         settings = s.to_dict()
-        meta = [{"prompt": p, "seed": sd, "model": self.name, **settings} for p, sd in zip(prompts, seeds, strict=True)]
+        meta = [{"prompt": p, "seed": sd, "model": self.name, "precision": self.precision, **settings}
+                for p, sd in zip(prompts, seeds, strict=True)]
         return Generation(prompts[0], s.mode, list(seeds), to_pil(final, meta), low, text.embeds[0], embeds,
                           self.encode_image(final), s, warnings, text_embeds_all=text.embeds)
 
@@ -201,18 +209,46 @@ class UnCLIP(EditMethods, ExploreMethods):
         return drain(self.compare_stream(prompt, n, seed, settings))
 
 
+DTYPE_NAMES = {torch.float32: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def has_amx_bf16() -> bool:
+    """True on CPUs with AMX bf16 tiles (Intel Sapphire Rapids and later), where oneDNN runs bf16 convolutions
+    and matmuls about twice as fast as fp32; elsewhere bf16 is emulated and slower."""
+    return bool(torch.cpu.get_capabilities().get("amx_bf16", False))
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """'auto' | 'fp32' | 'bf16' -> the denoisers' autocast dtype on `device` (None: the weights' own dtype).
+    'auto' is bf16 on a CPU with AMX (tiny-emoji, 4 images on 2 cores: about twice as fast,
+    `benchmarks/bench_precision.py`), else the weights' dtype. bf16 on CUDA is allowed; on a CPU without AMX it
+    is allowed but slow."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision (env UNCLIP_PRECISION) must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "auto" and device.type == "cpu" and has_amx_bf16():
+        return torch.bfloat16
+    return None
+
+
 def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | None = None,
-                 dtype: torch.dtype | None = None, offload: bool = False) -> UnCLIP:
+                 dtype: torch.dtype | None = None, offload: bool = False, precision: str | None = None) -> UnCLIP:
     """Load a model family by name or directory onto `device` (default: CUDA if present, else CPU).
 
-    dtype defaults to float16 for the hub families on CUDA (Karlo and Kandinsky were trained for it) and float32
-    otherwise. offload=True (CUDA only) keeps the weights in CPU memory and moves each component to the GPU
-    while it runs, for GPUs too small to hold a whole family."""
+    dtype (the weights) defaults to float16 for the hub families on CUDA (Karlo and Kandinsky were trained for it)
+    and float32 otherwise. precision (`resolve_precision`; default: env UNCLIP_PRECISION, else 'auto') sets the
+    arithmetic of the prior, decoder and upsampler: 'auto' runs them under bf16 autocast on CPUs with AMX, 'fp32'
+    never does, 'bf16' always does. Pixels depend on it: same seed, same precision, same pixels.
+    offload=True (CUDA only) keeps the weights in CPU memory and moves each component to the GPU while it runs,
+    for GPUs too small to hold a whole family."""
     from unclip.families import is_hub, load_models
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(device)
+    compute_dtype = resolve_precision(precision or os.environ.get("UNCLIP_PRECISION", "auto"), device)
     hub = is_hub(name_or_path)
     if dtype is None:
         dtype = torch.float16 if (hub and device.type == "cuda") else torch.float32
@@ -225,6 +261,7 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
         models.to(device, dtype)
         if device.type == "cpu":
             models.channels_last()
+    models.compute_dtype = compute_dtype
     return UnCLIP(models)
 
 

@@ -30,8 +30,17 @@ def _generate_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, default="prior", help="what the decoder is conditioned on")
     p.add_argument("--compare", action="store_true", help="all three modes (the paper's prior ablation)")
     p.add_argument("--device", default=None)
+    add_precision_arg(p, None)
     add_stage_args(p)
     return p
+
+
+def add_precision_arg(p: argparse.ArgumentParser, default: str | None) -> None:
+    from unclip.backend import PRECISIONS
+
+    p.add_argument("--precision", choices=PRECISIONS, default=default,
+                   help="the denoisers' arithmetic: auto (bf16 on CPUs with AMX, else fp32), fp32, bf16 "
+                   f"(default: {default or 'env UNCLIP_PRECISION, else auto'})")
 
 
 def add_stage_args(p: argparse.ArgumentParser) -> None:
@@ -58,13 +67,13 @@ def _settings(backend, ns: argparse.Namespace, mode: str):
                        enabled=s.upsampler.enabled and not ns.no_upsample))
 
 
-def open_backend(model: str, device: str | None):
+def open_backend(model: str, device: str | None, precision: str | None = None):
     """The backend for a CLI verb, or None after printing one 'error:' line (an unknown name, or a hub model
     that is not here); a fallback notice goes to stderr."""
     from unclip import load_backend
 
     try:
-        backend = load_backend(model, device=device)
+        backend = load_backend(model, device=device, precision=precision)
     except ValueError as e:  # includes ModelUnavailable
         print(f"error: {e}", file=sys.stderr)
         return None
@@ -77,7 +86,7 @@ def generate_main(argv: list[str]) -> int:
     from unclip.images import save_png
 
     ns = _generate_parser().parse_args(argv)
-    backend = open_backend(ns.model, ns.device)
+    backend = open_backend(ns.model, ns.device, ns.precision)
     if backend is None:
         return 2
     out = Path(ns.out)

@@ -153,7 +153,7 @@ def finish(backend: Any, job: EditJob, final: Tensor, low: Tensor, embeds: Tenso
     """Final tensors -> an `Edit` with PNG metadata (operation, prompt, seed, model, options, every stage)."""
     settings = job.settings.to_dict()
     meta = [{"operation": job.operation, "prompt": job.caption, "seed": sd, "model": backend.name,
-             **job.options, **settings} for sd in job.seeds]  # fmt: skip
+             "precision": backend.precision, **job.options, **settings} for sd in job.seeds]
     warnings = list(job.notes)
     if truncated:
         warnings.append(f"prompt is longer than {backend.models.context_length} tokens; CLIP read only the first part")

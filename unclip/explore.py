@@ -181,7 +181,7 @@ def decode_stream(backend: UnCLIP, embeds: Tensor, seed: int = 0, settings: Gene
     z = embeds.to(models.device, models.dtype)  # (N, D)
     low = yield from pipeline.decode(models, z, text, backend.empty_text(), s.decoder, gens)  # (N, 3, 64, 64)
     final = (yield from pipeline.upsample(models, low, s.upsampler, gens)) if s.upsampler.enabled else low
-    base = {"seed": seed, "model": backend.name, "caption": caption, **s.to_dict()}
+    base = {"seed": seed, "model": backend.name, "precision": backend.precision, "caption": caption, **s.to_dict()}
     return to_pil(final, [{**base, **m} for m in (metadata or [{}] * n)])
 
 

@@ -5,6 +5,7 @@ Every family (tiny, karlo, kandinsky) fills the same `UnCLIPModels` container, s
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,7 @@ class UnCLIPModels:
 
     execution_device: torch.device | None = None  # set by backend.offload_to: where inputs go while weights move
     onload_hook: Any = None  # set by backend.offload_to: module -> None, moves it to the GPU before it is used
+    compute_dtype: torch.dtype | None = None  # set by load_backend: the denoisers run under autocast to this dtype
 
     def onload(self, module: nn.Module) -> nn.Module:
         """The component, on the execution device (a no-op unless offloading). Forward calls come here through
@@ -88,6 +90,14 @@ class UnCLIPModels:
         if self.onload_hook is not None:
             self.onload_hook(module)
         return module
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Mixed precision for one denoiser forward pass (prior, decoder, upsampler): torch.autocast to
+        compute_dtype on the execution device, the weights and the sampler's arithmetic staying in `dtype`. A no-op
+        when compute_dtype is unset or already the weights' dtype."""
+        if self.compute_dtype is None or self.compute_dtype == self.dtype:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.compute_dtype)
 
     @property
     def device(self) -> torch.device:

@@ -56,8 +56,10 @@ def sample_prior(models: UnCLIPModels, text: TextEncoding, empty: TextEncoding, 
         return {"embeds": enc.embeds, "states": enc.states, "mask": enc.mask}
 
     def model(x: Tensor, t: Tensor, c: dict[str, Tensor]) -> Tensor:
-        return models.prior(x, timestep=t, proj_embedding=c["embeds"], encoder_hidden_states=c["states"],
-                            attention_mask=c["mask"]).predicted_image_embedding
+        with models.autocast():
+            out = models.prior(x, timestep=t, proj_embedding=c["embeds"], encoder_hidden_states=c["states"],
+                               attention_mask=c["mask"]).predicted_image_embedding
+        return out.to(x.dtype)
 
     denoise = classifier_free_guidance(model, settings.guidance, cond(textk), cond(emptyk))
     latents = yield from prior_loop(models, settings, generators, denoise)
@@ -163,13 +165,16 @@ def _decoder_model(models: UnCLIPModels, extra: Tensor | None):
     unet = models.decoder if extra is None else models.decoder_inpaint
     if models.text_proj is None:
         def model(x: Tensor, t: Tensor, c: dict[str, Tensor]) -> Tensor:
-            x = x if extra is None else torch.cat([x, c["extra"]], dim=1)
-            return unet(x, t, encoder_hidden_states=None, added_cond_kwargs={"image_embeds": c["image_embeds"]}).sample
+            inp = x if extra is None else torch.cat([x, c["extra"]], dim=1)
+            with models.autocast():
+                out = unet(inp, t, encoder_hidden_states=None, added_cond_kwargs={"image_embeds": c["image_embeds"]})
+            return out.sample.to(x.dtype)
         return model
 
     def model(x: Tensor, t: Tensor, c: dict[str, Tensor]) -> Tensor:
-        return unet(x, t, encoder_hidden_states=c["hidden"], class_labels=c["additive"],
-                    attention_mask=c["mask"]).sample
+        with models.autocast():
+            out = unet(x, t, encoder_hidden_states=c["hidden"], class_labels=c["additive"], attention_mask=c["mask"])
+        return out.sample.to(x.dtype)
     return model
 
 
@@ -222,7 +227,9 @@ def upsample(models: UnCLIPModels, low_res: Tensor, settings: UpsamplerSettings,
     def denoise(x: Tensor, t: Tensor) -> Tensor:
         unet = models.upsampler_last if (models.upsampler_last is not None and int(t) == last_t) else models.upsampler
         inp = F.pixel_unshuffle(torch.cat([x, up], dim=1), patch)  # (B, 6 p^2, H/p, W/p)
-        out = F.pixel_shuffle(unet(inp, t).sample, patch)  # (B, 3, H, W): epsilon, or x0 - bicubic
+        with models.autocast():
+            out = unet(inp, t).sample
+        out = F.pixel_shuffle(out.to(x.dtype), patch)  # (B, 3, H, W): epsilon, or x0 - bicubic
         return up + out if models.upsampler_residual else out
 
     x = randn((3, h, w), generators, models.device, models.dtype)

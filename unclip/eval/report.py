@@ -130,7 +130,7 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
     world, judge = EmojiWorld(), judge or load_judge() or train_judge()
     seen, held = eval_scenes(world, n, "train"), eval_scenes(world, n, "heldout")
     on_renders = judge_images(judge, renders(world, seen))
-    report = {"model": backend.name, "n": n, "seed": seed, "upsample": upsample,
+    report = {"model": backend.name, "precision": backend.precision, "n": n, "seed": seed, "upsample": upsample,
               "settings": backend.default_settings().to_dict(),
               "clip_r1": round(clip_retrieval(backend.models, world, n=100, seed=10_000), 4),
               "prior_alignment": prior_alignment(backend, world),
@@ -159,6 +159,8 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
 
 
 def main(argv: list[str] | None = None) -> int:
+    from unclip.cli import add_precision_arg, open_backend
+
     p = argparse.ArgumentParser(prog="python -m unclip eval", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="tiny-emoji")
@@ -166,14 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--upsample", action="store_true", help="judge the 256 px outputs (downscaled) instead of 64 px")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_precision_arg(p, "fp32")  # the shipped figures: the same on every host
     ns = p.parse_args(argv)
     if ns.n < 2:
         print(f"error: --n must be at least 2 (a Fréchet distance needs two images per set), got {ns.n}",
               file=sys.stderr)
         return 2
-    from unclip.cli import open_backend
-
-    backend = open_backend(ns.model, None)
+    backend = open_backend(ns.model, None, ns.precision)
     if backend is None:
         return 2
     if ns.upsample and backend.models.upsampler is None:
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 def format_report(r: dict) -> str:
     cols = ("object_recall", "background_accuracy", "relation_accuracy", "color_accuracy", "clip_score")
     pa = r["prior_alignment"]
-    head = (f"model {r['model']}   CLIP R@1 (100 unseen scenes) {r['clip_r1']:.3f}   "
+    head = (f"model {r['model']} ({r.get('precision', 'fp32')})   CLIP R@1 (100 unseen scenes) {r['clip_r1']:.3f}   "
             f"Fréchet-CLIP {r['frechet_clip']:.3f}   ({r['seconds']} s)\n"
             f"cos to the true image embedding: prior sample {pa['cos_prior_truth']:.3f}, "
             f"text embedding {pa['cos_text_truth']:.3f}")
