@@ -1,9 +1,10 @@
 """Speed and memory of the default path, printed as figures (never asserted: machines here are noisy).
 
-    python benchmarks/bench_generate.py [--model tiny-emoji] [--runs 5] [--threads 2]
+    python benchmarks/bench_generate.py [--model tiny-emoji] [--runs 5] [--threads 2] [--precision auto]
 
 Prints: the median (and min/max) latency of generate(n=4) at the model's default settings on the current
-device, per stage; the app's start-up time to its first HTTP response; and the peak RSS of both processes.
+device and precision (auto, as the app: bf16 autocast on CPUs with AMX), per stage; the app's start-up time to
+its first HTTP response; and the peak RSS of both processes.
 """
 
 from __future__ import annotations
@@ -25,14 +26,15 @@ sys.path.insert(0, str(ROOT))
 from bench_edit import timed  # noqa: E402  (one timing loop for every benchmark)
 
 
-def time_generate(model: str, runs: int, n: int) -> dict:
+def time_generate(model: str, runs: int, n: int, precision: str) -> dict:
     from unclip import load_backend
 
     t0 = time.perf_counter()
-    backend = load_backend(model)
+    backend = load_backend(model, precision=precision)
     load_s = time.perf_counter() - t0
     t = timed(lambda seed: backend.generate_stream("a red apple left of a cat", n=n, seed=seed), runs)
-    return {"model": backend.name, "device": str(backend.models.device), "load_s": load_s, **t,
+    return {"model": backend.name, "device": str(backend.models.device), "precision": backend.precision,
+            "load_s": load_s, **t,
             "settings": backend.default_settings().to_dict()}
 
 
@@ -71,15 +73,18 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("-n", type=int, default=4)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="as app.py (auto: bf16 on CPUs with AMX); the app start-up always runs auto")
     p.add_argument("--skip-app", action="store_true")
     ns = p.parse_args()
     import torch
 
     if ns.threads:
         torch.set_num_threads(ns.threads)
-    g = time_generate(ns.model, ns.runs, ns.n)
+    g = time_generate(ns.model, ns.runs, ns.n, ns.precision)
     med = statistics.median(g["totals"])
-    print(f"model {g['model']} on {g['device']} ({torch.get_num_threads()} threads), load {g['load_s']:.1f} s")
+    print(f"model {g['model']} on {g['device']} ({torch.get_num_threads()} threads, {g['precision']}), "
+          f"load {g['load_s']:.1f} s")
     print(f"generate(n={ns.n}) median {med:.2f} s  (min {min(g['totals']):.2f}, max {max(g['totals']):.2f}, "
           f"{ns.runs} runs)")
     print("  per stage (median): " + ", ".join(f"{k} {v:.2f} s" for k, v in g["stages"].items()))

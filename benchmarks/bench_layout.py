@@ -6,6 +6,7 @@
 (`UnCLIPModels.channels_last`). This script times generate(n=4) at the default settings with the two layouts
 interleaved, round after round (two timed runs each, after an untimed one), so a host whose speed drifts affects both
 alike; it prints each layout's median and runs, and the largest pixel difference between the layouts.
+`bench_precision.py` compares fp32 and bf16 the same way (`interleaved`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,43 +23,57 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from unclip import load_backend  # noqa: E402
+from unclip import UnCLIP, load_backend  # noqa: E402
 from unclip.sampling import drain  # noqa: E402
 
 PROMPT = "a red apple left of a cat"
 LAYOUTS = {"channels_last": True, "contiguous": False}  # UnCLIPModels.channels_last(on)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def interleaved(backend: UnCLIP, variants: dict[str, Callable[[], None]], rounds: int, title: str) -> None:
+    """Time generate(n=4) under each variant (a callable that switches the backend to it), interleaved: per round
+    and variant one untimed run after the switch, then two timed runs. Prints medians, runs and the largest pixel
+    difference between the first two variants at seed 0."""
+
+    def generate(seed: int) -> list[np.ndarray]:
+        return [np.asarray(im, dtype=np.int16) for im in drain(backend.generate_stream(PROMPT, n=4, seed=seed)).images]
+
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    pixels: dict[str, list[np.ndarray]] = {}
+    for r in range(rounds):
+        for name, switch in variants.items():
+            switch()
+            pixels.setdefault(name, generate(0))  # also the untimed run after a switch
+            for seed in (r + 1, r + 101):
+                t0 = time.perf_counter()
+                generate(seed)
+                times[name].append(time.perf_counter() - t0)
+    print(f"model {backend.name} on {backend.models.device.type} ({torch.get_num_threads()} threads), generate(n=4), "
+          f"{rounds} rounds of 2 runs per {title}, interleaved")
+    for name, ts in times.items():
+        print(f"  {name:14s} median {statistics.median(ts):.2f} s  runs {' '.join(f'{t:.2f}' for t in ts)}")
+    a, b = list(pixels.values())[:2]
+    diffs = [np.abs(x - y) for x, y in zip(a, b, strict=True)]
+    print(f"  pixel difference between the {title}s (seed 0, 4 images): largest {max(int(d.max()) for d in diffs)} "
+          f"level(s), mean {float(np.mean([d.mean() for d in diffs])):.2f}")
+
+
+def parse(doc: str) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="tiny-emoji")
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ns = p.parse_args()
     if ns.threads:
         torch.set_num_threads(ns.threads)
-    backend = load_backend(ns.model, device="cpu")
+    return ns
 
-    def generate(seed: int) -> list[np.ndarray]:
-        return [np.asarray(im, dtype=np.int16) for im in drain(backend.generate_stream(PROMPT, n=4, seed=seed)).images]
 
-    times: dict[str, list[float]] = {k: [] for k in LAYOUTS}
-    pixels: dict[str, list[np.ndarray]] = {}
-    generate(0)
-    for r in range(ns.rounds):
-        for name, on in LAYOUTS.items():
-            backend.models.channels_last(on)
-            pixels.setdefault(name, generate(0))  # also the untimed run after a layout change
-            for seed in (r + 1, r + 101):
-                t0 = time.perf_counter()
-                generate(seed)
-                times[name].append(time.perf_counter() - t0)
-    print(f"model {backend.name} on cpu ({torch.get_num_threads()} threads), generate(n=4), "
-          f"{ns.rounds} rounds of 2 runs per layout, interleaved")
-    for name, ts in times.items():
-        print(f"  {name:14s} median {statistics.median(ts):.2f} s  runs {' '.join(f'{t:.2f}' for t in ts)}")
-    diff = max(int(np.abs(a - b).max()) for a, b in zip(*pixels.values(), strict=True))
-    print(f"  largest pixel difference between the layouts (seed 0): {diff} level(s)")
+def main() -> None:
+    ns = parse(__doc__)
+    backend = load_backend(ns.model, device="cpu", precision="fp32")
+    variants = {name: (lambda on=on: backend.models.channels_last(on)) for name, on in LAYOUTS.items()}
+    interleaved(backend, variants, ns.rounds, "layout")
 
 
 if __name__ == "__main__":

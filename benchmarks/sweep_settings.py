@@ -2,6 +2,7 @@
 
     python benchmarks/sweep_settings.py [--model tiny-emoji] [--n 48] [--decoder-guidance 1.5 3 5 7]
                                         [--prior-guidance 2] [--decoder-steps 12] [--mode prior] [--threads 2]
+                                        [--precision fp32 bf16]
 
 --mode prior | text_embedding | caption_only: the ablation's conditioning (paper §5.1); --mode reconstruction:
 the decoder given each render's own CLIP image embedding instead of the prior's sample, same noise (the eval's
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prior-guidance", type=float, nargs="+", default=None, help="default: the model's")
     p.add_argument("--decoder-steps", type=int, nargs="+", default=None, help="default: the model's")
     p.add_argument("--mode", default="prior", choices=["prior", "text_embedding", "caption_only", "reconstruction"])
+    p.add_argument("--precision", nargs="+", choices=["fp32", "bf16"], default=["fp32"],
+                   help="the denoisers' arithmetic (bf16: autocast, the app's default on CPUs with AMX)")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--json", action="store_true")
     ns = p.parse_args(argv)
@@ -42,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
+    from unclip.backend import resolve_precision
     from unclip.cli import open_backend
     from unclip.eval.judge import judge_images, load_judge
     from unclip.eval.report import eval_scenes, fidelity, generate_for, reconstruct_for
@@ -49,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if ns.threads:
         torch.set_num_threads(ns.threads)
-    backend = open_backend(ns.model, None)
+    backend = open_backend(ns.model, None, "fp32")
     if backend is None:
         return 2
     judge = load_judge()
@@ -62,19 +66,21 @@ def main(argv: list[str] | None = None) -> int:
     base = backend.default_settings("prior" if true_z else ns.mode)
     base = replace(base, upsampler=replace(base.upsampler, enabled=False))
     rows = []
-    for dg, pg, ds in itertools.product(ns.decoder_guidance, ns.prior_guidance or [base.prior.guidance],
-                                        ns.decoder_steps or [base.decoder.steps]):
+    for prec, dg, pg, ds in itertools.product(ns.precision, ns.decoder_guidance,
+                                              ns.prior_guidance or [base.prior.guidance],
+                                              ns.decoder_steps or [base.decoder.steps]):
+        backend.models.compute_dtype = resolve_precision(prec, backend.models.device)
         s = replace(base, decoder=replace(base.decoder, guidance=dg, steps=ds), prior=replace(base.prior, guidance=pg))
         backend.validate(s)
         t0 = time.perf_counter()
         images, scores = (reconstruct_for(backend, world, scenes, 0, False, settings=s) if true_z
                           else generate_for(backend, scenes, ns.mode, 0, False, settings=s))
-        row = {"decoder_guidance": dg, "prior_guidance": pg, "decoder_steps": ds,
+        row = {"precision": backend.precision, "decoder_guidance": dg, "prior_guidance": pg, "decoder_steps": ds,
                **fidelity(world, scenes, judge_images(judge, images)),
                "clip_score": round(float(np.mean(scores)), 2), "seconds": round(time.perf_counter() - t0, 1)}
         rows.append(row)
         if not ns.json:
-            print(f"decoder guidance {dg:4.1f}  prior guidance {pg:4.1f}  decoder steps {ds:3d}  "
+            print(f"{backend.precision}  decoder guidance {dg:4.1f}  prior guidance {pg:4.1f}  decoder steps {ds:3d}  "
                   f"recall {row['object_recall']:.3f}  "
                   f"background {row['background_accuracy']:.3f}  relation {row['relation_accuracy']}  "
                   f"colour {row['color_accuracy']}  CLIP {row['clip_score']:.1f}  ({row['seconds']} s)", flush=True)
