@@ -85,7 +85,8 @@ class UnCLIP(EditMethods, ExploreMethods):
     def precision(self) -> str:
         """The denoisers' arithmetic: 'fp32', 'fp16' (the weights' own dtype) or 'bf16' (autocast), kept in every
         image's metadata because the same seed gives the same pixels only at the same precision."""
-        return DTYPE_NAMES[self.models.compute_dtype or self.models.dtype]
+        dtype = self.models.compute_dtype or self.models.dtype
+        return DTYPE_NAMES.get(dtype, str(dtype).removeprefix("torch."))
 
     @property
     def modes(self) -> tuple[str, ...]:
