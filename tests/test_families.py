@@ -87,9 +87,10 @@ def test_karlo_layout_loads_every_part_with_its_library(karlo_backend: UnCLIP) -
     assert (d.prior.guidance, d.decoder.guidance, d.decoder.scheduler) == (4.0, 8.0, "unclip")
 
 
-def test_karlo_gives_exactly_the_stock_unclip_pipelines_pixels(karlo_backend: UnCLIP) -> None:
+def test_karlo_gives_exactly_the_stock_unclip_pipelines_pixels(karlo_backend: UnCLIP, monkeypatch: Any) -> None:
     """Our staged loop over Karlo's components == diffusers' UnCLIPPipeline on the same components, seeds and
-    UnCLIPScheduler (one prior candidate, as Karlo), to the last 8-bit pixel."""
+    UnCLIPScheduler (one prior candidate, as Karlo), to the last 8-bit pixel (in fp32, as the stock pipeline)."""
+    monkeypatch.setattr(karlo_backend.models, "compute_dtype", None)
     prompts, seeds = ["a red cat", "two dogs"], [3, 7]
     s = quick(karlo_backend, "unclip")
     ours = pixels(drain(karlo_backend.run_stream(prompts, seeds, s)).images)

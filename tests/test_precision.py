@@ -32,6 +32,11 @@ def bf16() -> UnCLIP:
     return load_backend("tiny-random", device="cpu", precision="bf16")
 
 
+@pytest.fixture(scope="module")
+def fp32() -> UnCLIP:  # not the suite's `backend`: `UNCLIP_PRECISION=bf16 pytest` makes that one bf16
+    return load_backend("tiny-random", device="cpu", precision="fp32")
+
+
 def run(b: UnCLIP, seed: int = 3):
     return drain(b.generate_stream("a red apple left of a cat", 2, seed, settings=FAST))
 
@@ -65,10 +70,10 @@ def test_the_environment_sets_the_default_and_a_bad_value_is_refused(monkeypatch
         load_backend("tiny-random", device="cpu")
 
 
-def test_the_denoisers_run_under_autocast_and_hand_the_sampler_fp32(bf16: UnCLIP, backend: UnCLIP) -> None:
+def test_the_denoisers_run_under_autocast_and_hand_the_sampler_fp32(bf16: UnCLIP, fp32: UnCLIP) -> None:
     """Every denoiser forward pass sees autocast on and returns bf16 inside; the weights, the latents between steps
-    and every stage's output stay fp32. At fp32 (the suite's backend) autocast is never on."""
-    for b, on in ((bf16, True), (backend, False)):
+    and every stage's output stay fp32. At fp32 autocast is never on."""
+    for b, on in ((bf16, True), (fp32, False)):
         seen: dict[str, list[tuple[bool, torch.dtype]]] = {}
 
         def hook(name: str, seen: dict = seen):
@@ -93,11 +98,11 @@ def test_the_denoisers_run_under_autocast_and_hand_the_sampler_fp32(bf16: UnCLIP
         assert not torch.is_autocast_enabled("cpu")  # nothing leaks out of a request
 
 
-def test_bf16_same_seed_same_pixels_and_close_to_fp32(bf16: UnCLIP, backend: UnCLIP) -> None:
+def test_bf16_same_seed_same_pixels_and_close_to_fp32(bf16: UnCLIP, fp32: UnCLIP) -> None:
     a, b = run(bf16), run(bf16)
     assert np.array_equal(pixels(a), pixels(b))
-    full = run(backend)
-    assert bf16.precision == "bf16" and backend.precision == "fp32"
+    full = run(fp32)
+    assert bf16.precision == "bf16" and fp32.precision == "fp32"
     low_diff = (a.low_res - full.low_res).abs().mean().item()
     assert 0 < low_diff < 0.2  # rounding, not a different image (values in [-1, 1])
     emb_cos = torch.nn.functional.cosine_similarity(a.image_embeds, full.image_embeds).min().item()
