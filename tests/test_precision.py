@@ -61,6 +61,14 @@ def test_an_unknown_precision_is_refused_by_name(bad: str) -> None:
         resolve_precision(bad, CPU)
 
 
+@pytest.mark.parametrize("amx", [True, False])
+def test_bf16_on_a_cpu_without_amx_says_it_is_slow(monkeypatch: Any, amx: bool) -> None:
+    monkeypatch.setattr(backend_module, "has_amx_bf16", lambda: amx)
+    notice = load_backend("tiny-random", device="cpu", precision="bf16").notice
+    assert ("bf16 on a CPU without AMX is slower than fp32" in notice) is not amx
+    assert "without AMX" not in load_backend("tiny-random", device="cpu", precision="fp32").notice
+
+
 def test_the_environment_sets_the_default_and_a_bad_value_is_refused(monkeypatch: Any) -> None:
     monkeypatch.setenv("UNCLIP_PRECISION", "bf16")
     assert load_backend("tiny-random", device="cpu").precision == "bf16"

@@ -223,8 +223,9 @@ def has_amx_bf16() -> bool:
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
     """'auto' | 'fp32' | 'bf16' -> the denoisers' autocast dtype on `device` (None: the weights' own dtype).
     'auto' is bf16 on a CPU with AMX (tiny-emoji, 4 images on 2 cores: about twice as fast,
-    `benchmarks/bench_precision.py`), else the weights' dtype. bf16 on CUDA is allowed; on a CPU without AMX it
-    is allowed but slow."""
+    `benchmarks/bench_precision.py`), else the weights' dtype. bf16 is allowed anywhere, but on a CPU without AMX
+    it is slower than fp32 (oneDNN limited to AVX-512 bf16: 3.82 s against 3.24 s; to AVX2: 23.7 s against 4.2 s),
+    and load_backend says so in the notice."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision (env UNCLIP_PRECISION) must be one of {', '.join(PRECISIONS)}; got {precision!r}")
     if precision == "bf16":
@@ -263,6 +264,9 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
         if device.type == "cpu":
             models.channels_last()
     models.compute_dtype = compute_dtype
+    if compute_dtype == torch.bfloat16 and device.type == "cpu" and not has_amx_bf16():
+        slow = "bf16 on a CPU without AMX is slower than fp32 here (--precision auto or fp32 is faster)"
+        models.notice = f"{models.notice}; {slow}" if models.notice else slow
     return UnCLIP(models)
 
 
