@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench_edit import timed  # noqa: E402  (one timing loop for every benchmark)
 
+from unclip.backend import PRECISIONS  # noqa: E402
+
 
 def time_generate(model: str, runs: int, n: int, precision: str) -> dict:
     from unclip import load_backend
@@ -44,12 +46,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def time_app_start(model: str, timeout: float = 300) -> dict:
+def time_app_start(model: str, precision: str, timeout: float = 300) -> dict:
     """Seconds from `python app.py` to the first HTTP 200, and the server's peak RSS (VmHWM) then."""
     port = free_port()
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py", "--model", model, "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "app.py", "--model", model, "--precision", precision, "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while time.perf_counter() - t0 < timeout:
             try:
@@ -73,8 +75,8 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("-n", type=int, default=4)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
-                   help="as app.py (auto: bf16 on CPUs with AMX); the app start-up always runs auto")
+    p.add_argument("--precision", choices=PRECISIONS, default=os.environ.get("UNCLIP_PRECISION", "auto"),
+                   help="as app.py (auto: bf16 on CPUs with AMX; env UNCLIP_PRECISION), for both measurements")
     p.add_argument("--skip-app", action="store_true")
     ns = p.parse_args()
     import torch
@@ -90,7 +92,7 @@ def main() -> None:
     print("  per stage (median): " + ", ".join(f"{k} {v:.2f} s" for k, v in g["stages"].items()))
     print(f"  benchmark process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if not ns.skip_app:
-        a = time_app_start(ns.model)
+        a = time_app_start(ns.model, ns.precision)
         print(f"app start-up to first response {a['startup_s']:.1f} s, server peak RSS "
               f"{a['server_peak_rss_mb']:.0f} MB")
 

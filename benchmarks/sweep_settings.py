@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from unclip.backend import resolve_precision
     from unclip.cli import open_backend
     from unclip.eval.judge import judge_images, load_judge
-    from unclip.eval.report import eval_scenes, fidelity, generate_for, reconstruct_for
+    from unclip.eval.report import eval_scenes, fidelity, generate_for, reconstruct_for, renders
     from unclip.world import EmojiWorld
 
     if ns.threads:
@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     world = EmojiWorld()
     scenes = eval_scenes(world, ns.n)  # the eval's seen captions
     true_z = ns.mode == "reconstruction"
+    rendered = renders(world, scenes) if true_z else None
     base = backend.default_settings("prior" if true_z else ns.mode)
     base = replace(base, upsampler=replace(base.upsampler, enabled=False))
     rows = []
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         s = replace(base, decoder=replace(base.decoder, guidance=dg, steps=ds), prior=replace(base.prior, guidance=pg))
         backend.validate(s)
         t0 = time.perf_counter()
-        images, scores = (reconstruct_for(backend, world, scenes, 0, False, settings=s) if true_z
+        images, scores = (reconstruct_for(backend, rendered, scenes, 0, False, settings=s) if true_z
                           else generate_for(backend, scenes, ns.mode, 0, False, settings=s))
         row = {"precision": backend.precision, "decoder_guidance": dg, "prior_guidance": pg, "decoder_steps": ds,
                **fidelity(world, scenes, judge_images(judge, images)),

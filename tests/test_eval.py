@@ -81,7 +81,7 @@ def test_reconstruction_is_the_prior_row_with_the_true_embedding(backend, world,
         yield from real(models, *args)  # draw from the generators exactly as the prior does
         return true.to(models.dtype)
 
-    b, b_scores = reconstruct_for(backend, world, scenes, seed=5, upsample=False)
+    b, b_scores = reconstruct_for(backend, renders(world, scenes), scenes, seed=5, upsample=False)
     monkeypatch.setattr(pipeline, "sample_prior", oracle)
     a, a_scores = generate_for(backend, scenes, "prior", seed=5, upsample=False)
     assert a.shape == (3, 3, 64, 64) and a.min() >= -1 and a.max() <= 1

@@ -5,7 +5,7 @@ Every family (tiny, karlo, kandinsky) fills the same `UnCLIPModels` container, s
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,13 +91,19 @@ class UnCLIPModels:
             self.onload_hook(module)
         return module
 
-    def autocast(self) -> contextlib.AbstractContextManager:
-        """Mixed precision for one denoiser forward pass (prior, decoder, upsampler): torch.autocast to
-        compute_dtype on the execution device, the weights and the sampler's arithmetic staying in `dtype`. A no-op
-        when compute_dtype is unset or already the weights' dtype."""
+    def mixed(self, model: Callable[..., Tensor]) -> Callable[..., Tensor]:
+        """A denoiser's forward `model(x, ...)` (prior, decoder, upsampler) run under torch.autocast to
+        compute_dtype on the execution device, its output back in x's dtype, so the weights and the sampler's
+        arithmetic stay in `dtype`. `model` itself when compute_dtype is unset or already the weights' dtype."""
         if self.compute_dtype is None or self.compute_dtype == self.dtype:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.compute_dtype)
+            return model
+        device_type, dtype = self.device.type, self.compute_dtype
+
+        def run(x: Tensor, *args: Any) -> Tensor:
+            with torch.autocast(device_type, dtype=dtype):
+                out = model(x, *args)
+            return out.to(x.dtype)
+        return run
 
     @property
     def device(self) -> torch.device:

@@ -56,12 +56,10 @@ def sample_prior(models: UnCLIPModels, text: TextEncoding, empty: TextEncoding, 
         return {"embeds": enc.embeds, "states": enc.states, "mask": enc.mask}
 
     def model(x: Tensor, t: Tensor, c: dict[str, Tensor]) -> Tensor:
-        with models.autocast():
-            out = models.prior(x, timestep=t, proj_embedding=c["embeds"], encoder_hidden_states=c["states"],
-                               attention_mask=c["mask"]).predicted_image_embedding
-        return out.to(x.dtype)
+        return models.prior(x, timestep=t, proj_embedding=c["embeds"], encoder_hidden_states=c["states"],
+                            attention_mask=c["mask"]).predicted_image_embedding
 
-    denoise = classifier_free_guidance(model, settings.guidance, cond(textk), cond(emptyk))
+    denoise = classifier_free_guidance(models.mixed(model), settings.guidance, cond(textk), cond(emptyk))
     latents = yield from prior_loop(models, settings, generators, denoise)
     embeds = models.prior.post_process_latents(latents)  # un-normalise with CLIP image-embedding stats
     if models.normalize_embeddings:
@@ -165,17 +163,14 @@ def _decoder_model(models: UnCLIPModels, extra: Tensor | None):
     unet = models.decoder if extra is None else models.decoder_inpaint
     if models.text_proj is None:
         def model(x: Tensor, t: Tensor, c: dict[str, Tensor]) -> Tensor:
-            inp = x if extra is None else torch.cat([x, c["extra"]], dim=1)
-            with models.autocast():
-                out = unet(inp, t, encoder_hidden_states=None, added_cond_kwargs={"image_embeds": c["image_embeds"]})
-            return out.sample.to(x.dtype)
-        return model
+            x = x if extra is None else torch.cat([x, c["extra"]], dim=1)
+            return unet(x, t, encoder_hidden_states=None, added_cond_kwargs={"image_embeds": c["image_embeds"]}).sample
+        return models.mixed(model)
 
     def model(x: Tensor, t: Tensor, c: dict[str, Tensor]) -> Tensor:
-        with models.autocast():
-            out = unet(x, t, encoder_hidden_states=c["hidden"], class_labels=c["additive"], attention_mask=c["mask"])
-        return out.sample.to(x.dtype)
-    return model
+        return unet(x, t, encoder_hidden_states=c["hidden"], class_labels=c["additive"],
+                    attention_mask=c["mask"]).sample
+    return models.mixed(model)
 
 
 @torch.no_grad()
@@ -223,13 +218,12 @@ def upsample(models: UnCLIPModels, low_res: Tensor, settings: UpsamplerSettings,
     scheduler = make_scheduler(settings.scheduler, models.scheduler_configs["upsampler"])
     scheduler.set_timesteps(settings.steps)
     last_t = int(scheduler.timesteps[-1])
+    forward = models.mixed(lambda inp, t, unet: unet(inp, t).sample)
 
     def denoise(x: Tensor, t: Tensor) -> Tensor:
         unet = models.upsampler_last if (models.upsampler_last is not None and int(t) == last_t) else models.upsampler
         inp = F.pixel_unshuffle(torch.cat([x, up], dim=1), patch)  # (B, 6 p^2, H/p, W/p)
-        with models.autocast():
-            out = unet(inp, t).sample
-        out = F.pixel_shuffle(out.to(x.dtype), patch)  # (B, 3, H, W): epsilon, or x0 - bicubic
+        out = F.pixel_shuffle(forward(inp, t, unet), patch)  # (B, 3, H, W): epsilon, or x0 - bicubic
         return up + out if models.upsampler_residual else out
 
     x = randn((3, h, w), generators, models.device, models.dtype)

@@ -19,7 +19,7 @@ JSON keys (documented in the README):
     embedding_reliance      per timestep t: the decoder's x0 error with the scene's own CLIP image embedding,
                             another scene's and the null one (empty caption); gain = shuffled - own > 0 when
                             the decoder reads z_i (unclip/eval/reliance.py); null for latent decoders
-    settings, model, seconds
+    settings, model, precision (fp32 unless --precision bf16), n, seed, upsample, seconds
 """
 
 from __future__ import annotations
@@ -114,11 +114,12 @@ def generate_for(backend: UnCLIP, scenes: list[Scene], mode: str, seed: int, ups
     return torch.cat(images), scores
 
 
-def reconstruct_for(backend: UnCLIP, world: EmojiWorld, scenes: list[Scene], seed: int, upsample: bool,
+def reconstruct_for(backend: UnCLIP, rendered: torch.Tensor, scenes: list[Scene], seed: int, upsample: bool,
                     batch: int = 16, settings=None) -> tuple[torch.Tensor, list[float]]:
-    """As `generate_for` in mode "prior", with each scene's true CLIP image embedding (of its render) in place
-    of the prior's sample, and the same noise: the decoder's ceiling, what a perfect prior would give."""
-    true = backend.encode_image(renders(world, scenes))  # (N, D)
+    """As `generate_for` in mode "prior", with each scene's true CLIP image embedding (of its render,
+    `rendered` = renders(world, scenes)) in place of the prior's sample, and the same noise: the decoder's ceiling,
+    what a perfect prior would give."""
+    true = backend.encode_image(rendered)  # (N, D)
     return generate_for(backend, scenes, "prior", seed, upsample, batch, settings, embeds=true)
 
 
@@ -129,7 +130,8 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
     t0 = time.time()
     world, judge = EmojiWorld(), judge or load_judge() or train_judge()
     seen, held = eval_scenes(world, n, "train"), eval_scenes(world, n, "heldout")
-    on_renders = judge_images(judge, renders(world, seen))
+    seen_renders = renders(world, seen)
+    on_renders = judge_images(judge, seen_renders)
     report = {"model": backend.name, "precision": backend.precision, "n": n, "seed": seed, "upsample": upsample,
               "settings": backend.default_settings().to_dict(),
               "clip_r1": round(clip_retrieval(backend.models, world, n=100, seed=10_000), 4),
@@ -146,7 +148,7 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
     report["fidelity"] = {"seen": ablation["prior"], "heldout": {**fidelity(world, held, judge_images(judge, images)),
                                                                  "clip_score": round(float(np.mean(scores)), 2)}}
     report["ablation"] = ablation
-    images, scores = reconstruct_for(backend, world, seen, seed, upsample)
+    images, scores = reconstruct_for(backend, seen_renders, seen, seed, upsample)
     report["reconstruction"] = {**fidelity(world, seen, judge_images(judge, images)),
                                 "clip_score": round(float(np.mean(scores)), 2)}
     ref = world.batch(4 * n, seed=70_000, size=64)[0]
