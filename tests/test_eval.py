@@ -74,14 +74,15 @@ def test_reconstruction_is_the_prior_row_with_the_true_embedding(backend, world,
     """reconstruct_for differs from generate_for(mode="prior") in z_i only: with a prior that returns the
     renders' own embeddings (after drawing its noise) the two give the same pixels and scores."""
     scenes = eval_scenes(world, 3)
-    true = backend.encode_image(renders(world, scenes))
+    rendered = renders(world, scenes)
+    true = backend.encode_image(rendered)
     real = pipeline.sample_prior
 
     def oracle(models, *args):
         yield from real(models, *args)  # draw from the generators exactly as the prior does
         return true.to(models.dtype)
 
-    b, b_scores = reconstruct_for(backend, renders(world, scenes), scenes, seed=5, upsample=False)
+    b, b_scores = reconstruct_for(backend, rendered, scenes, seed=5, upsample=False)
     monkeypatch.setattr(pipeline, "sample_prior", oracle)
     a, a_scores = generate_for(backend, scenes, "prior", seed=5, upsample=False)
     assert a.shape == (3, 3, 64, 64) and a.min() >= -1 and a.max() <= 1
