@@ -30,10 +30,11 @@ PROMPT = "a red apple left of a cat"
 LAYOUTS = {"channels_last": True, "contiguous": False}  # UnCLIPModels.channels_last(on)
 
 
-def interleaved(backend: UnCLIP, variants: dict[str, Callable[[], None]], rounds: int, title: str) -> None:
+def interleaved(backend: UnCLIP, variants: dict[str, Callable[[], None]], rounds: int, title: str,
+                pixels_differ: bool = True) -> dict[str, float]:
     """Time generate(n=4) under each variant (a callable that switches the backend to it), interleaved: per round
-    and variant one untimed run after the switch, then two timed runs. Prints medians, runs and the largest pixel
-    difference between the first two variants at seed 0."""
+    and variant one untimed run after the switch, then two timed runs. Prints medians, runs and (pixels_differ)
+    the largest pixel difference between the first two variants at seed 0; returns the medians."""
 
     def generate(seed: int) -> list[np.ndarray]:
         return [np.asarray(im, dtype=np.int16) for im in drain(backend.generate_stream(PROMPT, n=4, seed=seed)).images]
@@ -52,17 +53,24 @@ def interleaved(backend: UnCLIP, variants: dict[str, Callable[[], None]], rounds
           f"{rounds} rounds of 2 runs per {title}, interleaved")
     for name, ts in times.items():
         print(f"  {name:14s} median {statistics.median(ts):.2f} s  runs {' '.join(f'{t:.2f}' for t in ts)}")
+    medians = {name: statistics.median(ts) for name, ts in times.items()}
+    if not pixels_differ:
+        return medians
     a, b = list(pixels.values())[:2]
     diffs = [np.abs(x - y) for x, y in zip(a, b, strict=True)]
     print(f"  pixel difference between the {title}s (seed 0, 4 images): largest {max(int(d.max()) for d in diffs)} "
           f"level(s), mean {float(np.mean([d.mean() for d in diffs])):.2f}")
+    return medians
 
 
-def parse(doc: str) -> argparse.Namespace:
+def parse(doc: str, add: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+    """The shared flags (--model, --rounds, --threads), plus whatever `add` puts on the parser."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="tiny-emoji")
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    if add is not None:
+        add(p)
     ns = p.parse_args()
     if ns.threads:
         torch.set_num_threads(ns.threads)

@@ -1,0 +1,74 @@
+"""How large a decoder the 5 s target leaves room for: generate(n=4) with wider or deeper decoders, in one process.
+
+    python benchmarks/bench_decoder_size.py [--model tiny-emoji] [--rounds 3] [--threads 2] [--precision auto]
+
+The tiny-emoji decoder (4.7 M parameters) is what limits object recall (models/tiny-emoji/README.md: from the true
+CLIP image embedding it finds 0.19 of the objects), and the 4-images-in-5-s target on 2 CPU cores is what limits
+its size. This script swaps the bundled decoder (and its text_proj, whose widths follow the decoder's) for randomly
+initialised ones of other sizes, built from `DecoderConfig` exactly as the trainer builds them, and times the whole
+generate(n=4) at the default settings with the variants interleaved (`bench_layout.interleaved`). Random weights
+cost the same arithmetic as trained ones, so the figures are what a retrained decoder of that size would take.
+It prints each variant's parameter count, median, and the median minus the shipped size's (the decoder's share).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import torch
+from diffusers import UNet2DConditionModel
+from diffusers.pipelines.deprecated.unclip.text_proj import UnCLIPTextProjModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_layout import interleaved, parse  # noqa: E402
+
+from unclip import load_backend  # noqa: E402
+from unclip.backend import PRECISIONS  # noqa: E402
+from unclip.config import DecoderConfig, TinyConfig  # noqa: E402
+
+SHIPPED = DecoderConfig()
+VARIANTS: dict[str, DecoderConfig] = {  # name -> decoder architecture (the same attention layout throughout)
+    "shipped": SHIPPED,
+    "1.5x wide": dataclasses.replace(SHIPPED, block_out_channels=(48, 96, 144, 192), attention_head_dim=48),
+    "2x wide": dataclasses.replace(SHIPPED, block_out_channels=(64, 128, 192, 256), attention_head_dim=64),
+    "2 layers": dataclasses.replace(SHIPPED, layers_per_block=2),
+}
+
+
+def build(config: DecoderConfig, clip_config) -> tuple[torch.nn.Module, torch.nn.Module]:
+    torch.manual_seed(0)
+    return (UnCLIPTextProjModel(**config.text_proj_kwargs(clip_config)).eval(),
+            UNet2DConditionModel(**config.unet_kwargs(clip_config)).eval())
+
+
+def main() -> None:
+    ns = parse(__doc__, lambda p: p.add_argument("--precision", choices=PRECISIONS, default="auto"))
+    backend = load_backend(ns.model, device="cpu", precision=ns.precision)
+    models = backend.models
+    assert models.family == "tiny", "the variants are tiny-emoji decoders"
+    clip_config = TinyConfig().clip  # the bundled model's; a decoder reads only its embedding width
+    assert models.embed_dim == clip_config.embed_dim, "the variants are built for the bundled CLIP's width"
+    parts = {"shipped": (models.text_proj, models.decoder)}
+    parts.update({name: build(c, clip_config) for name, c in VARIANTS.items() if name != "shipped"})
+    params = {name: sum(p.numel() for p in decoder.parameters()) / 1e6 for name, (_, decoder) in parts.items()}
+
+    def switch(name: str):
+        def run() -> None:
+            models.text_proj, models.decoder = parts[name]
+            models.channels_last(backend.models.device.type == "cpu")  # as load_backend lays them out on CPU
+        return run
+
+    print(f"precision {backend.precision}; decoders: " + ", ".join(f"{n} {params[n]:.1f} M" for n in parts))
+    medians = interleaved(backend, {name: switch(name) for name in parts}, ns.rounds, "decoder",
+                          pixels_differ=False)
+    for name, m in medians.items():
+        print(f"  {name:10s} {params[name]:5.1f} M parameters  {m:.2f} s  ({m - medians['shipped']:+.2f} s)")
+    switch("shipped")()
+
+
+if __name__ == "__main__":
+    main()
