@@ -116,10 +116,14 @@ def test_full_mask_is_generation(backend: UnCLIP, fast: GenerateSettings, scene:
 
 
 def test_empty_mask_is_refused(backend: UnCLIP, fast: GenerateSettings, scene: Image.Image) -> None:
-    with pytest.raises(InvalidInput, match="mask is empty: paint the region to repaint"):
+    with pytest.raises(InvalidInput, match="mask is empty: none of it is white"):  # an all-black mask
         backend.inpaint(scene, Image.new("L", (256, 256), 0), PROMPT, settings=fast)
-    with pytest.raises(InvalidInput, match="mask is empty"):  # no mask and nothing transparent
+    with pytest.raises(InvalidInput, match="mask is empty: paint the region to repaint"):  # no mask, nothing clear
         backend.inpaint(scene, None, PROMPT, settings=fast)
+    with pytest.raises(InvalidInput, match="mask is empty once inverted: it marks the whole image"):
+        backend.inpaint(scene, Image.new("L", (256, 256), 255), PROMPT, invert=True, settings=fast)
+    inverted = backend.inpaint(scene, Image.new("L", (256, 256), 0), PROMPT, invert=True, settings=fast)
+    assert len(inverted.images) == 1  # black inverted: repaint everything
     wide, mask = Image.new("RGB", (400, 256), "white"), Image.new("L", (400, 256), 0)
     mask.paste(255, (0, 0, 60, 256))  # painted only left of the centre square the model works on
     with pytest.raises(InvalidInput, match="mask is empty"):
@@ -174,6 +178,13 @@ def test_zoom_out_factor_15_and_custom(backend: UnCLIP, fast: GenerateSettings, 
 
 
 # -- variations ------------------------------------------------------------------------------------------------
+def test_edit_seeds_wrap_like_generate(backend: UnCLIP, fast: GenerateSettings, scene: Image.Image) -> None:
+    from unclip.settings import LIMITS
+
+    top = LIMITS["seed"][1]
+    assert backend.vary(scene, n=2, seed=top, settings=fast).seeds == [top, 0]
+
+
 def test_vary_shapes_strength_and_metadata(backend: UnCLIP, fast: GenerateSettings, scene: Image.Image) -> None:
     weak = backend.vary(scene, n=2, seed=0, strength=0.1, settings=fast)
     strong = backend.vary(scene, n=2, seed=0, strength=1.0, settings=fast)

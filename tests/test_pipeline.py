@@ -234,17 +234,37 @@ def test_bad_settings_name_the_field(backend: UnCLIP, change: dict, message: str
     [
         ("", 1, 0, "prompt is empty"),
         ("   ", 1, 0, "prompt is empty"),
+        ("\u200b\u200b \u2060\n", 1, 0, "prompt is empty"),  # zero-width spaces and a word joiner: nothing to see
         (None, 1, 0, "prompt must be text"),
         (PROMPT, 0, 0, "n must be a whole number between 1 and 8, got 0"),
         (PROMPT, 9, 0, "n must be a whole number between 1 and 8, got 9"),
         (PROMPT, "two", 0, "n must be a number"),
         (PROMPT, 1, -1, "seed must be a whole number between 0 and"),
         (PROMPT, 1, 1.5, "seed must be a whole number"),
+        (PROMPT, 1, None, "seed is empty: enter a whole number between 0 and 4294967295"),
+        (PROMPT, " ", 0, "n is empty: enter a whole number between 1 and 8"),
     ],
 )
 def test_bad_requests_name_the_field(backend: UnCLIP, prompt: object, n: object, seed: object, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         backend.check(prompt, n, seed, None)
+
+
+def test_prompts_of_emoji_or_other_scripts_are_not_empty(backend: UnCLIP) -> None:
+    for prompt in ("🐱", "кот над пиццей", "猫", "?"):
+        backend.check(prompt, 1, 0, None)
+
+
+def test_seeds_wrap_past_the_largest_so_every_image_can_be_typed_back(backend: UnCLIP,
+                                                                        fast: GenerateSettings) -> None:
+    from unclip.settings import LIMITS, image_seeds
+
+    top = LIMITS["seed"][1]
+    assert image_seeds(top - 1, 3) == [top - 1, top, 0] and image_seeds(5, 2) == [5, 6]
+    gen = run(backend, fast, n=2, seed=top)
+    assert gen.seeds == [top, 0]
+    again = run(backend, fast, n=1, seed=0)  # image 2's seed, typed back
+    assert float((gen.low_res[1:] - again.low_res).abs().mean()) < 1e-3
 
 
 def test_an_untrained_residual_upsampler_is_exactly_bicubic() -> None:

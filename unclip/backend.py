@@ -1,8 +1,8 @@
 """`UnCLIP`: one loaded model and typed methods over it. Shared by every tab, the CLI and notebooks.
 
 Thread-safety: the weights are read-only after loading and every request builds its own schedulers, noise and
-generators, so concurrent calls never share mutable state. Seeds: image i of a request uses seed + i, so a
-batch of n equals n single runs with those seeds.
+generators, so concurrent calls never share mutable state. Seeds: image i of a request uses seed + i (wrapping to 0 past
+2**32 - 1: `settings.image_seeds`), so a batch of n equals n single runs with those seeds.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from unclip.settings import (
     as_choice,
     as_int,
     as_prompt,
+    image_seeds,
 )
 
 
@@ -101,6 +102,21 @@ class UnCLIP(EditMethods, ExploreMethods):
     @property
     def schedulers(self) -> tuple[str, ...]:
         return tuple(SCHEDULERS)
+
+    def stage_schedulers(self, stage: str) -> tuple[str, ...]:
+        """The schedulers that can sample `stage` ('prior', 'decoder', 'upsampler') of this model, for the UI's
+        lists: 'unclip', for one, reads no v-prediction. `validate` refuses the others with the reason."""
+        config = self.models.scheduler_configs.get(stage)
+        if config is None:  # no such stage (Kandinsky's upsampler): the list is shown disabled
+            return self.schedulers
+        usable = []
+        for name in self.schedulers:
+            try:
+                make_scheduler(name, config)
+            except ValueError:
+                continue
+            usable.append(name)
+        return tuple(usable)
 
     def default_settings(self, mode: str = "prior") -> GenerateSettings:
         d = self.models.defaults
@@ -169,7 +185,7 @@ class UnCLIP(EditMethods, ExploreMethods):
                         settings: GenerateSettings | None = None) -> Generator[Progress, None, Generation]:
         """Text -> images, yielding Progress after every denoising step of every stage."""
         prompt, n, seed, s = self.check(prompt, n, seed, settings, mode)
-        return (yield from self.run_stream([prompt] * n, [seed + i for i in range(n)], s))
+        return (yield from self.run_stream([prompt] * n, image_seeds(seed, n), s))
 
     def run_stream(self, prompts: list[str], seeds: list[int], s: GenerateSettings,
                    image_embeds: Tensor | None = None) -> Generator[Progress, None, Generation]:

@@ -17,7 +17,16 @@ from PIL import Image
 from unclip.edit import CONDITIONS, Edit, EditJob, feathered, run_edit
 from unclip.masks import ANCHORS, zoom_canvas
 from unclip.sampling import Progress, drain
-from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_choice, as_float, as_int, as_prompt
+from unclip.settings import (
+    LIMITS,
+    GenerateSettings,
+    InvalidInput,
+    as_choice,
+    as_float,
+    as_int,
+    as_prompt,
+    image_seeds,
+)
 from unclip.uploads import (
     Source,
     Upload,
@@ -32,6 +41,8 @@ from unclip.uploads import (
 EDIT_LIMITS = {"strength": (0.0, 1.0), "feather": (0, 64), "factor": (1.1, 4.0)}
 EMPTY_MASK = ("mask is empty: paint the region to repaint (or upload a mask, or an image whose transparent "
               "pixels mark the region)")  # fmt: skip
+BLACK_MASK = "mask is empty: none of it is white (white = repaint); paint or upload one that marks the region"
+FULL_MASK_INVERTED = "mask is empty once inverted: it marks the whole image, so invert leaves nothing to repaint"
 EditStream = Generator[Progress, None, Edit]
 
 
@@ -71,7 +82,7 @@ class EditMethods:
         n, seed, settings, prompt, _ = self._check_edit(n, seed, settings, prompt, "image")
         strength = as_float("strength", strength, *EDIT_LIMITS["strength"])
         up, work, crop = self._working(image, settings)
-        job = EditJob("vary", work, prompt, "image", [seed + i for i in range(n)], settings,
+        job = EditJob("vary", work, prompt, "image", image_seeds(seed, n), settings,
                       {"strength": strength, "input": crop}, strength=strength, notes=up.notes)  # fmt: skip
         return (yield from run_edit(self, job))
 
@@ -90,7 +101,7 @@ class EditMethods:
         up, work, crop = self._working(image, settings)
         binary = self._mask(up, mask, bool(invert), self.output_side(settings))
         options = {"feather": radius, "invert": bool(invert), "condition": condition, "input": crop}
-        job = EditJob("inpaint", work, prompt, condition, [seed + i for i in range(n)], settings, options,
+        job = EditJob("inpaint", work, prompt, condition, image_seeds(seed, n), settings, options,
                       mask=feathered(binary, radius), notes=up.notes)  # fmt: skip
         return (yield from run_edit(self, job))
 
@@ -107,9 +118,11 @@ class EditMethods:
             raise InvalidInput(EMPTY_MASK)
         binary = working_mask(full, up.size, side).point(lambda v: 255 if v > 127 else 0)
         if invert:
+            if binary.getextrema()[0] == 255:
+                raise InvalidInput(FULL_MASK_INVERTED)
             binary = binary.point(lambda v: 255 - v)
         if binary.getextrema()[1] == 0:
-            raise InvalidInput(EMPTY_MASK)
+            raise InvalidInput(EMPTY_MASK if mask is None else BLACK_MASK)
         return binary
 
     # -- zoom-out -----------------------------------------------------------------------------------------------
@@ -125,7 +138,7 @@ class EditMethods:
         up, work, crop = self._working(image, settings)
         canvas = zoom_canvas(work, factor, anchor)
         options = {"factor": factor, "anchor": anchor, "feather": radius, "condition": condition, "input": crop}
-        job = EditJob("zoom_out", canvas.image, prompt, condition, [seed + i for i in range(n)], settings, options,
+        job = EditJob("zoom_out", canvas.image, prompt, condition, image_seeds(seed, n), settings, options,
                       mask=feathered(canvas.mask, radius), embed_from=work, box=canvas.box, notes=up.notes)
         return (yield from run_edit(self, job))
 

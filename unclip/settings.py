@@ -7,6 +7,7 @@ numbers inside a range and raise `InvalidInput` (a ValueError) otherwise. Nothin
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -24,8 +25,11 @@ class InvalidInput(ValueError):
     """A request value out of range or of the wrong kind; the message is meant for the user."""
 
 
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or value is None:
+def _number(name: str, value: Any, allowed: str) -> float:
+    """`value` as a finite float; `allowed` says what the field takes, for the message when it is empty."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise InvalidInput(f"{name} is empty: enter {allowed}")
+    if isinstance(value, bool):
         raise InvalidInput(f"{name} must be a number, got {value!r}")
     try:
         x = float(value)
@@ -37,14 +41,14 @@ def _number(name: str, value: Any) -> float:
 
 
 def as_int(name: str, value: Any, lo: int, hi: int) -> int:
-    x = _number(name, value)
+    x = _number(name, value, f"a whole number between {lo} and {hi}")
     if x != int(x) or not lo <= x <= hi:
         raise InvalidInput(f"{name} must be a whole number between {lo} and {hi}, got {value!r}")
     return int(x)
 
 
 def as_float(name: str, value: Any, lo: float, hi: float) -> float:
-    x = _number(name, value)
+    x = _number(name, value, f"a number between {lo:g} and {hi:g}")
     if not lo <= x <= hi:
         raise InvalidInput(f"{name} must be between {lo:g} and {hi:g}, got {value!r}")
     return x
@@ -60,9 +64,18 @@ def as_prompt(value: Any, name: str = "prompt", allow_empty: bool = False) -> st
     if not isinstance(value, str):
         raise InvalidInput(f"{name} must be text, got {type(value).__name__}")
     text = " ".join(value.split())
+    if not any(unicodedata.category(ch)[0] in "LNPS" for ch in text):  # only spaces, zero-widths, controls
+        text = ""
     if not text and not allow_empty:
         raise InvalidInput(f"{name} is empty: describe the image, e.g. 'a cat above a pizza'")
     return text
+
+
+def image_seeds(seed: int, n: int) -> list[int]:
+    """The seeds of a request's n images: seed, seed + 1, ..., wrapping past the largest seed to 0, so every
+    image's seed is one the seed box accepts and can be typed back to reproduce it."""
+    size = LIMITS["seed"][1] + 1
+    return [(seed + i) % size for i in range(n)]
 
 
 @dataclass(frozen=True)
