@@ -56,7 +56,9 @@ def raw(component: C) -> C:
     that do not name the field ("Value 0 is less than minimum value 1."). A raw input still renders and
     behaves the same in the browser, but `unclip.settings` gets the value and can answer
     "decoder steps must be between 1 and 200, got 0". (An instance attribute, not a subclass: Gradio writes a
-    .pyi stub next to the source of every Component subclass it sees.)
+    .pyi stub next to the source of every Component subclass it sees.) Send a raw input values only, never a
+    property update (gr.skip(), gr.update(...), gr.Slider(...)): Gradio answers one by rebuilding the component
+    for that session from its constructor, without this override.
     """
     component.preprocess = lambda payload: payload  # type: ignore[method-assign]
     return component

@@ -62,7 +62,6 @@ def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, g
     shapes = stage_shapes(backend)
     lo, hi = LIMITS["steps"]
     glo, ghi = LIMITS["guidance"]
-    schedulers = list(backend.schedulers)
     c: dict[str, gr.components.Component] = {}
 
     def slider(key: str, lo_: float, hi_: float, value: float, step: float, label: str, info: str = "",
@@ -71,6 +70,7 @@ def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, g
                                elem_id=f"{prefix}-{key}", interactive=interactive))  # fmt: skip
 
     def scheduler(key: str, value: str, interactive: bool = True) -> None:
+        schedulers = list(backend.stage_schedulers(key.removesuffix("_scheduler")))
         c[key] = raw(gr.Dropdown(schedulers, value=value, label="Scheduler", elem_id=f"{prefix}-{key}",
                                  interactive=interactive))  # fmt: skip
 

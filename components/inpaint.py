@@ -64,7 +64,8 @@ def resolve(editor: dict[str, Any] | None, mask: Any, mask_source: str) -> tuple
     if mask_source not in MASK_SOURCES:
         raise InvalidInput(f"mask_source must be one of {', '.join(MASK_SOURCES)}; got {mask_source!r}")
     if not editor or not editor.get("background"):
-        raise InvalidInput("image is missing: upload an image")
+        raise InvalidInput("image is missing: upload an image (PNG, JPEG or WebP; a file the browser cannot open as "
+                           "an image is dropped by the editor)")
     image = inspect_upload(editor["background"], "image")
     if mask_source in ("auto", "upload") and mask:
         return image, mask
@@ -153,8 +154,8 @@ def build(backend: UnCLIP) -> None:
     how_it_works("How inpainting works", HOW)
     send_to.target("Inpaint", w["image"])
     w["image"].upload(lambda v: crop_preview((v or {}).get("background"), side), inputs=w["image"],
-                      outputs=[seen, w["crop_note"]], api_visibility="private", queue=False,
-                      show_progress="hidden")  # fmt: skip
+                      outputs=[seen, w["crop_note"]], api_visibility="private", concurrency_limit=None,
+                      show_progress="hidden")  # queued: warns
     seed = w["seed"]
     pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
             "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip

@@ -4,7 +4,8 @@ Tabs are built one after another, so a source (Generate's gallery) may exist bef
 tab's editor) or after it. Both register with a hub kept per gr.Blocks; a button is wired as soon as both
 ends exist. A target tab registers with `target(label, component)`; a source adds its row of buttons with
 `gallery_source(gallery, prefix)` (the selected image) or `image_source(image, prefix)`. All events are private
-(not part of the API) and unqueued: they only move a file path.
+(not part of the API). The buttons' events are queued, without a concurrency limit: Gradio shows a gr.Warning
+("nothing to send yet") only from a queued event; an unqueued one prints it in the server's log.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def _wire(b: _Button, t: _Target) -> None:
             return (gr.skip(),) * len(outputs) if switch else gr.skip()
         return (path, gr.Tabs(selected=t.tab_id)) if switch else path
 
-    b.button.click(send, inputs=b.inputs, outputs=outputs, api_visibility="private", queue=False,
+    b.button.click(send, inputs=b.inputs, outputs=outputs, api_visibility="private", concurrency_limit=None,
                    show_progress="hidden")  # fmt: skip
 
 

@@ -85,7 +85,8 @@ def stage_controls(backend: UnCLIP, d: GenerateSettings) -> dict[str, gr.compone
         return raw(gr.Slider(glo, ghi, value=value, step=0.25, label="Guidance scale", info=info, elem_id=name))
 
     def scheduler(name: str, value: str, interactive: bool = True) -> gr.Dropdown:
-        return raw(gr.Dropdown(list(backend.schedulers), value=value, label="Scheduler", elem_id=name,
+        stage = name.removesuffix("_scheduler")
+        return raw(gr.Dropdown(list(backend.stage_schedulers(stage)), value=value, label="Scheduler", elem_id=name,
                                interactive=interactive))
 
     with gr.Accordion("Advanced: conditioning mode and per-stage sampling", open=False, elem_id="advanced"):

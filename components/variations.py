@@ -102,7 +102,7 @@ def build(backend: UnCLIP) -> None:
     how_it_works("How variations work", HOW)
     send_to.target("Variations", image)
     image.change(lambda path: crop_preview(path, side), inputs=image, outputs=[seen, crop_note],
-                 api_visibility="private", queue=False, show_progress="hidden")  # fmt: skip
+                 api_visibility="private", concurrency_limit=None, show_progress="hidden")  # queued: warns
     pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
             "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
     running = run.click(**pick).then(

@@ -165,7 +165,10 @@ def build(backend: UnCLIP) -> None:
     sequence = gr.State([])
     send_to.target("Zoom out", w["image"])
     private = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
-    w["preset"].change(lambda p: gr.skip() if p == "custom" else p, inputs=w["preset"], outputs=w["factor"], **private)
+    # "custom" keeps the factor by sending its own value back: a gr.skip() (a property update) would make Gradio
+    # rebuild the slider for the session without raw()'s pass-through, and typed values past its range would 500
+    w["preset"].change(lambda p, f: f if p == "custom" else p, inputs=[w["preset"], w["factor"]], outputs=w["factor"],
+                       **private)  # fmt: skip
     w["factor"].input(lambda f: "custom", inputs=w["factor"], outputs=w["preset"], **private)
     gr.on([w["image"].change, w["factor"].change, w["anchor"].change],
           lambda p, f, a: canvas_preview(p, f, a, side), inputs=[w["image"], w["factor"], w["anchor"]],

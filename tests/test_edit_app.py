@@ -107,12 +107,53 @@ def test_send_to_with_nothing_selected_warns_and_changes_nothing(demo: Any) -> N
     comps = {c["props"].get("elem_id"): c["id"] for c in demo.config["components"] if c["props"].get("elem_id")}
     dep = next(d for d in demo.config["dependencies"] if [comps["generate-to-inpaint"], "click"] in
                [list(t) for t in d["targets"]])  # fmt: skip
+    assert dep["queue"] is not False  # Gradio shows a gr.Warning from queued events only (else: the server log)
     send = demo.fns[dep["id"]].fn
     with pytest.warns(UserWarning, match=NOTHING.split(":")[0]):  # a toast in the app
         out = send(None, 0)  # an empty gallery, nothing selected
     assert len(out) == 2 and all(o is gr.skip() or o == gr.skip() for o in out)  # neither the input nor the tab
     path, tabs = send([("a.png", "x")], 0)
     assert path == "a.png" and tabs.selected == "Inpaint"
+
+
+def test_events_that_warn_about_an_upload_are_queued(demo: Any) -> None:
+    """crop_preview answers a bad upload with a gr.Warning, which Gradio drops from unqueued events."""
+    comps = {c["props"].get("elem_id"): c["id"] for c in demo.config["components"] if c["props"].get("elem_id")}
+    for elem_id in ("vary-image", "inpaint-image"):
+        deps = [d for d in demo.config["dependencies"]
+                if any(t[0] == comps[elem_id] and t[1] in ("change", "upload") for t in d["targets"])]  # fmt: skip
+        assert deps and all(d["queue"] is not False for d in deps), elem_id
+
+
+def test_zoom_preset_custom_sends_the_factor_back_as_a_value(demo: Any) -> None:
+    """Not gr.skip(): Gradio answers a property update by rebuilding the slider for the session without raw()'s
+    pass-through, after which a typed factor past the slider's range failed with HTTP 500 (browser test too)."""
+    comps = {c["props"].get("elem_id"): c["id"] for c in demo.config["components"] if c["props"].get("elem_id")}
+    dep = next(d for d in demo.config["dependencies"] if [comps["zoom-preset"], "change"] in
+               [list(t) for t in d["targets"]])  # fmt: skip
+    assert dep["outputs"] == [comps["zoom-factor"]]
+    preset = demo.fns[dep["id"]].fn
+    assert preset("custom", 3.3) == 3.3 and preset("custom", 10) == 10 and preset(1.5, 2.0) == 1.5
+
+
+def test_scheduler_lists_offer_only_what_each_stage_can_use(demo: Any, backend: UnCLIP) -> None:
+    """tiny models' decoders predict v, which diffusers' UnCLIPScheduler cannot read: it is not offered there."""
+    assert "unclip" not in backend.stage_schedulers("decoder")
+    assert backend.stage_schedulers("prior") == backend.schedulers
+    choices = {c["props"]["elem_id"]: [v for _, v in c["props"]["choices"]] for c in demo.config["components"]
+               if str(c["props"].get("elem_id", "")).endswith("scheduler")}  # fmt: skip
+    assert {"decoder_scheduler", "vary-decoder_scheduler", "zoom-decoder_scheduler", "prior_scheduler"} <= set(choices)
+    for elem_id, offered in choices.items():
+        stage = elem_id.split("-")[-1].removesuffix("_scheduler")
+        assert offered == list(backend.stage_schedulers(stage)), elem_id
+        for name in offered:  # every one offered runs
+            backend.validate(replace_scheduler(backend.default_settings(), stage, name))
+
+
+def replace_scheduler(settings: Any, stage: str, name: str) -> Any:
+    from dataclasses import replace
+
+    return replace(settings, **{stage: replace(getattr(settings, stage), scheduler=name)})
 
 
 # -- end to end -----------------------------------------------------------------------------------------------
@@ -140,7 +181,7 @@ def test_inpaint_mask_sources(client: Any, files: dict[str, str]) -> None:
     mask = handle_file(str(EXAMPLES / "yellow-pig-mask.png"))
     _, _, gallery, _, _ = inpaint_call(client, editor(str(EXAMPLES / "yellow-pig.png")), mask=mask)
     assert first_image(gallery).size == (256, 256)
-    with pytest.raises(AppError, match="mask is empty: paint the region to repaint"):
+    with pytest.raises(AppError, match="mask is empty: none of it is white"):
         inpaint_call(client, editor(files["scene"]), mask=handle_file(files["empty"]))
     with pytest.raises(AppError, match="mask is empty"):
         inpaint_call(client, editor(files["scene"]), mask_source="brush")
