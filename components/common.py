@@ -29,6 +29,11 @@ T = TypeVar("T")
 OUTPUTS_DIR = Path(tempfile.gettempdir()) / "unclip-studio" / "outputs"  # the only files the app serves
 KEEP_REQUESTS = 64  # request folders kept in OUTPUTS_DIR; older ones are deleted
 PREVIEW_EVERY_S = 0.4  # at most this often a new live preview (each one is an image sent to the browser)
+# at least this long between two UI updates without a preview. Each update costs the server and the browser work,
+# and Gradio 6.31's browser code then asks every input that an earlier event used for its value, which makes a
+# painted gr.ImageEditor (Inpaint) export and upload its canvas again: 236 uploads per Generate once an image was
+# sent to Inpaint, at one update per step (benchmarks/RESULTS.md). Stop still lands within this long (plus a step).
+UPDATE_EVERY_S = 0.25
 _PRUNING = threading.Lock()
 RANDOM_SEED_MAX = 999_999  # random seeds stay short enough to read out in class
 
@@ -144,12 +149,13 @@ def preview_grid(images: list[Image.Image], columns: int = 4, tile: int = 128) -
 def follow(
     stream: Generator[Progress, None, T], progress: gr.Progress, total: int, other_outputs: int
 ) -> Generator[tuple[Any, ...], None, T]:
-    """Drive a backend stream: report every step to gr.Progress and yield one UI update per step.
+    """Drive a backend stream, with a UI update (gr.Progress and a yield) at each stage's end, with each live
+    preview (at most every PREVIEW_EVERY_S) and otherwise at most every UPDATE_EVERY_S.
 
-    Each update is (live preview or skip, skip x other_outputs). Yielding every step is what lets Stop
-    (`cancels=`) close the handler between two denoising steps. Returns the stream's return value.
+    Each update is (live preview or skip, skip x other_outputs). Stop (`cancels=`) closes the handler at its next
+    yield, so it lands within UPDATE_EVERY_S plus one denoising step. Returns the stream's return value.
     """
-    done, last_preview = 0, 0.0
+    done, last_preview, last_update = 0, 0.0, time.monotonic()
     skips = (gr.skip(),) * other_outputs
     with user_errors():
         while True:
@@ -158,13 +164,16 @@ def follow(
             except StopIteration as stop:
                 return stop.value
             done += 1
-            progress((min(done, total), total), desc=f"{p.stage}: step {p.step}/{p.total}", unit="steps")
             now = time.monotonic()
-            if p.preview is not None and (now - last_preview >= PREVIEW_EVERY_S or p.step == p.total):
+            preview = p.preview is not None and (now - last_preview >= PREVIEW_EVERY_S or p.step == p.total)
+            if not (preview or p.step == p.total or now - last_update >= UPDATE_EVERY_S):
+                continue
+            # the progress bar moves with the updates: each progress message costs the browser the same
+            progress((min(done, total), total), desc=f"{p.stage}: step {p.step}/{p.total}", unit="steps")
+            last_update = now
+            if preview:
                 last_preview = now
-                yield (preview_grid(to_pil(p.preview)), *skips)
-            else:
-                yield (gr.skip(), *skips)
+            yield (preview_grid(to_pil(p.preview)) if preview else gr.skip(), *skips)
 
 
 # -- PNG output ------------------------------------------------------------------------------------------

@@ -166,8 +166,8 @@ def test_concurrent_requests_match_sequential(client: Any) -> None:
     assert not np.array_equal(together[0], together[1])
 
 
-# -- the handler itself: one UI update per denoising step, and closing it stops the sampler ------------------
-def test_handler_yields_every_step_and_stop_closes_the_sampler(backend: UnCLIP, monkeypatch: Any) -> None:
+# -- the handler itself: UI updates at stage ends and at most every UPDATE_EVERY_S; closing it stops the sampler --
+def test_handler_updates_at_stage_ends_and_stop_closes_the_sampler(backend: UnCLIP, monkeypatch: Any) -> None:
     closed: list[bool] = []
     real = backend.generate_stream
 
@@ -190,14 +190,47 @@ def test_handler_yields_every_step_and_stop_closes_the_sampler(backend: UnCLIP, 
         "upsampler_scheduler": "ddim",
         "upsampler": True,
     }
+    monkeypatch.setattr(common, "UPDATE_EVERY_S", 0.0)  # an update after every denoising step, then the result
+    assert len(list(generate_fn(**args))) == FAST["prior_steps"] + FAST["decoder_steps"] + FAST["upsampler_steps"] + 1
+    monkeypatch.setattr(common, "UPDATE_EVERY_S", 1e9)  # only at the three stages' ends (with their previews)
+    monkeypatch.setattr(common, "PREVIEW_EVERY_S", 1e9)
     updates = list(generate_fn(**args))
-    assert len(updates) == FAST["prior_steps"] + FAST["decoder_steps"] + FAST["upsampler_steps"] + 1
-    closed.clear()
-    running = generate_fn(**{**args, "decoder_steps": 50})
-    for _ in range(3):
+    assert len(updates) == 3 + 1
+    assert [isinstance(u[0], Image.Image) for u in updates[:3]] == [False, True, True]  # prior: no image yet
+    for interval in (0.0, 1e9):  # Stop: Gradio closes the generator at its next yield
+        monkeypatch.setattr(common, "UPDATE_EVERY_S", interval)
+        closed.clear()
+        running = generate_fn(**{**args, "decoder_steps": 50})
         next(running)
-    running.close()  # what Gradio does on Stop (`cancels=`)
-    assert closed == [True]
+        running.close()  # what Gradio does on Stop (`cancels=`)
+        assert closed == [True]
+
+
+def test_follow_updates_at_most_every_interval_between_stage_ends(monkeypatch: Any) -> None:
+    """A fake clock: steps 0.1 s apart, updates at most every 0.25 s, and always at a stage's end."""
+    from unclip.sampling import Progress
+
+    clock = iter(x / 10 for x in range(1000))
+    monkeypatch.setattr(common.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(common, "UPDATE_EVERY_S", 0.25)
+    calls: list[tuple] = []
+
+    def stream():
+        for stage, total in (("prior", 10), ("decoder", 4)):
+            for step in range(1, total + 1):
+                yield Progress(stage, step, total)
+        return "done"
+
+    gen = common.follow(stream(), lambda *a, **k: calls.append(a), total=14, other_outputs=2)
+    updates = []
+    try:
+        while True:
+            updates.append(next(gen))
+    except StopIteration as stop:
+        assert stop.value == "done"
+    done = [c[0][0] for c in calls]  # steps completed at each progress report
+    assert done == [3, 6, 9, 10, 13, 14]  # every 3rd step (0.3 s >= 0.25 s), plus the two stage ends
+    assert len(updates) == len(done) and all(len(u) == 3 for u in updates)
 
 
 # -- app.py: arguments, environment, notice ------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from components import common
 from components.explorer_handlers import ExplorerHandlers, ExplorerState
 from unclip import UnCLIP
 from unclip.images import read_metadata, save_png
@@ -67,8 +68,10 @@ def test_project_refuses_bad_input(handlers: ExplorerHandlers, kwargs: dict, mes
         last(handlers.project(**{"method": "pca", "dims": 2, "color_by": "kind", **kwargs}))
 
 
-def test_interpolate_yields_every_step_then_a_strip_and_a_path(handlers: ExplorerHandlers, backend: UnCLIP,
-                                                               state: ExplorerState) -> None:  # fmt: skip
+def test_interpolate_updates_each_step_then_a_strip_and_a_path(handlers: ExplorerHandlers, backend: UnCLIP,
+                                                                state: ExplorerState,
+                                                                monkeypatch: Any) -> None:  # fmt: skip
+    monkeypatch.setattr(common, "UPDATE_EVERY_S", 0.0)  # the app's default updates at most every 0.25 s
     ups = list(handlers.interpolate("#0", "a dog on the beach", 4, 0, True, **FAST, state=state))
     prior_steps = backend.default_settings().prior.steps
     assert len(ups) == prior_steps + FAST["decoder_steps"] + 1  # one text endpoint through the prior
@@ -92,6 +95,7 @@ def test_stop_closes_the_decoding_stream(handlers: ExplorerHandlers, backend: Un
             closed.append(True)
 
     monkeypatch.setattr(backend, "interpolate_stream", spy)
+    monkeypatch.setattr(common, "UPDATE_EVERY_S", 0.0)  # stop mid-decode, not after it
     running = handlers.interpolate("#0", "#2", 3, 0, False, decoder_steps=20, decoder_guidance=2.0, upsampler=False,
                                    state=state)  # fmt: skip
     for _ in range(3):
