@@ -126,7 +126,7 @@ def test_empty_mask_is_refused(backend: UnCLIP, fast: GenerateSettings, scene: I
     assert len(inverted.images) == 1  # black inverted: repaint everything
     wide, mask = Image.new("RGB", (400, 256), "white"), Image.new("L", (400, 256), 0)
     mask.paste(255, (0, 0, 60, 256))  # painted only left of the centre square the model works on
-    with pytest.raises(InvalidInput, match="mask is empty"):
+    with pytest.raises(InvalidInput, match="mask is empty where the model works: what it marks lies outside"):
         backend.inpaint(wide, mask, PROMPT, settings=fast)
 
 

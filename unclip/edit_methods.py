@@ -42,6 +42,8 @@ EDIT_LIMITS = {"strength": (0.0, 1.0), "feather": (0, 64), "factor": (1.1, 4.0)}
 EMPTY_MASK = ("mask is empty: paint the region to repaint (or upload a mask, or an image whose transparent "
               "pixels mark the region)")  # fmt: skip
 BLACK_MASK = "mask is empty: none of it is white (white = repaint); paint or upload one that marks the region"
+MASK_OUTSIDE = ("mask is empty where the model works: what it marks lies outside the centred square the image is "
+                "cropped to; mark a region inside it")  # fmt: skip
 FULL_MASK_INVERTED = "mask is empty once inverted: it marks the whole image, so invert leaves nothing to repaint"
 EditStream = Generator[Progress, None, Edit]
 
@@ -122,7 +124,9 @@ class EditMethods:
                 raise InvalidInput(FULL_MASK_INVERTED)
             binary = binary.point(lambda v: 255 - v)
         if binary.getextrema()[1] == 0:
-            raise InvalidInput(EMPTY_MASK if mask is None else BLACK_MASK)
+            if mask is None:
+                raise InvalidInput(EMPTY_MASK)
+            raise InvalidInput(MASK_OUTSIDE if not invert and full.getextrema()[1] > 127 else BLACK_MASK)
         return binary
 
     # -- zoom-out -----------------------------------------------------------------------------------------------
