@@ -192,6 +192,8 @@ class ExplorerHandlers:
         strip = yield from follow(stream, progress, strip_steps(settings, priors), other_outputs=5)
         st = self.add_path(st, strip, f"{a_label} → {b_label}", "t")
         note = f"Path {a_label} → {b_label}: {steps} steps, {strip.angles[-1]:.1f}° of arc, seed {seed}."
+        if strip.angles[-1] < 0.05:
+            note += " Both ends are the same embedding, so every frame is the same image: pick two different points."
         yield preview_grid(strip.images, columns=steps), _frames(strip, "t"), *self.render(st, note)
 
     def text_diff(self, image: str | None = None, point: str = "", from_caption: str = "", to_caption: str = "",

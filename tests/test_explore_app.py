@@ -83,6 +83,13 @@ def test_interpolate_updates_each_step_then_a_strip_and_a_path(handlers: Explore
     assert [p.caption for p in typed] == ["a dog on the beach"]
 
 
+def test_interpolating_a_point_to_itself_says_so(handlers: ExplorerHandlers, state: ExplorerState) -> None:
+    *_, info, _, _ = list(handlers.interpolate("#0", "#0", 2, 0, False, **FAST, state=state))[-1]
+    assert "0.0° of arc" in info and "Both ends are the same embedding" in info
+    *_, info, _, _ = list(handlers.interpolate("#0", "#2", 2, 0, False, **FAST, state=state))[-1]
+    assert "Both ends" not in info
+
+
 def test_stop_closes_the_decoding_stream(handlers: ExplorerHandlers, backend: UnCLIP, state: ExplorerState,
                                          monkeypatch: Any) -> None:  # fmt: skip
     closed: list[bool] = []
