@@ -50,6 +50,34 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
         torch.testing.assert_close(a[k], b[k], msg=k)
 
 
+def test_decoder_width_starts_a_fresh_decoder_and_keeps_the_other_parts(tmp_path):
+    import pytest
+
+    train(_args(tmp_path, "prior"))  # a model dir with a trained prior
+    before = tiny.load(tmp_path / "model")
+    with pytest.raises(ValueError, match="--decoder-width 2: .* only by the decoder stage"):
+        train(_args(tmp_path, "prior", decoder_width=2.0))
+    stale = tmp_path / "model" / "decoder" / "diffusion_pytorch_model-00001-of-00009.safetensors"
+    stale.write_bytes(b"a shard of an earlier, larger decoder")
+    train(_args(tmp_path, "decoder", decoder_width=2.0, run_dir=str(tmp_path / "wide")))
+    assert not stale.exists()  # diffusers' save_pretrained leaves other sizes' shards behind; tiny.save does not
+    config = tiny.config_of(tmp_path / "model")
+    assert config.decoder.block_out_channels == (16, 32, 32, 64) and config.decoder.attention_head_dim == 16
+    after = tiny.load(tmp_path / "model")  # through diffusers' and open_clip's loaders
+    assert after.decoder.config.block_out_channels == [16, 32, 32, 64]
+    assert after.text_proj.encoder_hidden_states_proj.out_features == 64  # cross-attention width follows
+    for name in ("clip", "prior", "upsampler"):
+        for k, v in before.modules()[name].state_dict().items():
+            torch.testing.assert_close(after.modules()[name].state_dict()[k], v, msg=f"{name}.{k}")
+    resumed = train(_args(tmp_path, "decoder", decoder_width=2.0, run_dir=str(tmp_path / "wide"), steps=3))
+    assert resumed["step"] == 3  # the same width again: resumed, not rebuilt
+    from unclip import load_backend
+    from unclip.sampling import drain
+
+    backend = load_backend(str(tmp_path / "model"), device="cpu", precision="fp32")  # the app loads it
+    assert drain(backend.generate_stream("a cat", 1, 0)).low_res.shape == (1, 3, 64, 64)
+
+
 def test_time_limit_stops_with_a_checkpoint(tmp_path):
     summary = train(_args(tmp_path, "upsampler", steps=1000, time_limit=1e-9, log_every=100))
     assert summary["step"] == 1

@@ -8,7 +8,7 @@ size that runs a full generate() in well under a second.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -115,6 +115,17 @@ class DecoderConfig:
     @property
     def time_embed_dim(self) -> int:
         return self.block_out_channels[0] * 4
+
+    def scaled(self, width: float) -> DecoderConfig:
+        """This decoder with every channel count (and the attention head width) times `width`, rounded to a
+        multiple of 8: `train decoder --decoder-width 1.5` (benchmarks/bench_decoder_size.py times the sizes)."""
+        if not 0.25 <= width <= 4:
+            raise ValueError(f"decoder width must be between 0.25 and 4, got {width}")
+        def eights(c: int) -> int:
+            return max(8, round(c * width / 8) * 8)
+
+        return replace(self, block_out_channels=tuple(map(eights, self.block_out_channels)),
+                       attention_head_dim=eights(self.attention_head_dim))
 
     def text_proj_kwargs(self, clip: ClipConfig) -> dict[str, Any]:
         return {

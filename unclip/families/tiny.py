@@ -118,6 +118,8 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
         (out / "clip" / "open_clip_config.json").write_text(json.dumps(clip_cfg, indent=2))
     for name in (n for n in PARTS[1:] if n in only):
         copy = deepcopy(getattr(models, name)).to("cpu")._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
+        for stale in (out / name).glob("diffusion_pytorch_model*"):  # diffusers leaves a previous size's shards
+            stale.unlink()
         copy.save_pretrained(out / name, safe_serialization=True, max_shard_size="16MB")
     (out / "scheduler_configs.json").write_text(json.dumps(models.scheduler_configs, indent=2))
     path = out / CONFIG_FILE

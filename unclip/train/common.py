@@ -15,7 +15,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,8 @@ class TrainArgs:
     high_noise: float = 0.0  # decoder: share of timesteps drawn from the noisiest 10% (t >= 0.9 T); see stages.py
     weighting: str = "min-snr"  # decoder loss weights, in x0 terms: "min-snr" (Hang et al.) or "v" (stages.py)
     workers: int = -1  # processes rendering batches ahead (data.py); -1: 0 on CPU, up to 8 on an accelerator
+    decoder_width: float = 0.0  # decoder channels x this (DecoderConfig.scaled); 0: as the model dir has it. On an
+    # existing model dir, the decoder stage starts a fresh decoder (and text_proj) of that width, keeping the rest
 
 
 def pick_device(name: str) -> torch.device:
@@ -63,11 +65,33 @@ def load_or_create(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
     Always read back from disk, so a fresh run and a resumed one see the same (fp16-stored) frozen parts.
     """
     out = Path(args.out)
+    base = TinyConfig.random() if args.config == "random" else TinyConfig()
     if not tiny.is_tiny_dir(out):
-        config = TinyConfig.random() if args.config == "random" else TinyConfig()
+        config = replace(base, decoder=base.decoder.scaled(args.decoder_width)) if args.decoder_width else base
         parts = tiny.build_components(config, args.seed)
         tiny.save(tiny.assemble(parts, config, tiny.Defaults(), out.name), out, config)
+    elif args.decoder_width:
+        config = tiny.config_of(out)
+        scaled = base.decoder.scaled(args.decoder_width)
+        wanted = replace(config.decoder, block_out_channels=scaled.block_out_channels,
+                         attention_head_dim=scaled.attention_head_dim)  # fmt: skip
+        if wanted != config.decoder:
+            if args.stage != "decoder":
+                raise ValueError(f"--decoder-width {args.decoder_width:g}: {out} has a decoder of channels "
+                                 f"{config.decoder.block_out_channels}; a fresh decoder of another width is made "
+                                 f"only by the decoder stage")  # fmt: skip
+            _fresh_decoder(out, replace(config, decoder=wanted), args.seed)
     return tiny.load(out), tiny.config_of(out)
+
+
+def _fresh_decoder(out: Path, config: TinyConfig, seed: int) -> None:
+    """Replace the model dir's decoder and text_proj by fresh ones of `config`'s size; the other parts stay."""
+    models = tiny.load(out)
+    fresh = tiny.build_components(config, seed)
+    models.decoder, models.text_proj = fresh["decoder"], fresh["text_proj"]
+    tiny.save(models, out, config, only=("text_proj", "decoder"), extra={"training": {"decoder": {}}})
+    n = sum(p.numel() for p in models.decoder.parameters()) / 1e6
+    print(f"fresh decoder in {out}: channels {config.decoder.block_out_channels}, {n:.1f} M parameters")
 
 
 class EMA:
