@@ -33,8 +33,8 @@ from unclip.config import DecoderConfig, TinyConfig  # noqa: E402
 SHIPPED = DecoderConfig()
 VARIANTS: dict[str, DecoderConfig] = {  # name -> decoder architecture (the same attention layout throughout)
     "shipped": SHIPPED,
-    "1.5x wide": dataclasses.replace(SHIPPED, block_out_channels=(48, 96, 144, 192), attention_head_dim=48),
-    "2x wide": dataclasses.replace(SHIPPED, block_out_channels=(64, 128, 192, 256), attention_head_dim=64),
+    "1.5x wide": SHIPPED.scaled(1.5),  # what `train decoder --decoder-width 1.5` builds
+    "2x wide": SHIPPED.scaled(2.0),
     "2 layers": dataclasses.replace(SHIPPED, layers_per_block=2),
 }
 

@@ -15,7 +15,9 @@
 # "--seed 41"; later flags win), OUT (set by the device tool).
 # The leg starts from the shipped weights with a fresh optimiser (the resumable checkpoint is too large to carry
 # back: 4 x the fp32 weights); its step count is what the measured speed fits into SECONDS, so the learning rate's
-# cosine schedule ends with the leg.
+# cosine schedule ends with the leg. The capacity experiment: LEG_ARGS="--decoder-width 1.5" trains a fresh decoder
+# 1.5x as wide (10.5 M parameters, 2.17 s for 4 images in bf16 on an AMX CPU: bench_decoder_size.py) in place of
+# the shipped one; it is slower than the measured speed, so the time limit, not the schedule, ends that leg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -38,15 +40,16 @@ run)
     export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
   fi
   export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
-  log="$out/train_log.txt"  # what comes back is at most 8 files: 3 here, 2 per trained part
+  log="$out/train_log.txt"  # what comes back is at most 8 files: 2 here, the trained parts' (decoder: 2 + 2 files,
+  # 4 + 2 with --decoder-width 1.5 in LEG_ARGS; 2x is 5 + 2 and does not fit)
   if command -v nvidia-smi >/dev/null; then nvidia-smi --query-gpu=name,memory.total --format=csv,noheader >"$log"; fi
   # shellcheck disable=SC2086
   if ! "$PY" benchmarks/bench_train.py --preset gpu ${BENCH_ARGS:---steps 15 --warm 3} --json >/tmp/bench.out \
       2>/tmp/bench.err; then tail -n 30 /tmp/bench.err | tee -a "$log"; exit 1; fi
-  tail -n 1 /tmp/bench.out | tee "$out/bench_gpu.json"
+  tail -n 1 /tmp/bench.out > /tmp/bench_gpu.json && { echo "bench:"; cat /tmp/bench_gpu.json; } | tee -a "$log"
   leg=/tmp/unclip-leg
   rm -rf "$leg" && mkdir -p "$leg" && cp -r models/tiny-emoji "$leg/model"
-  flags=$("$PY" - "$stage" "$seconds" "$out/bench_gpu.json" <<'EOF'
+  flags=$("$PY" - "$stage" "$seconds" /tmp/bench_gpu.json <<'EOF'
 import json, sys
 from unclip.train.presets import PRESETS
 stage, seconds, bench = sys.argv[1], float(sys.argv[2]), json.load(open(sys.argv[3]))
@@ -71,6 +74,7 @@ install)
   stages=""
   for part in decoder text_proj prior clip upsampler; do
     if [ -d "$from/$part" ]; then
+      rm -f "models/tiny-emoji/$part"/*  # the leg's folder is complete; old shards must not outlive it
       cp "$from/$part"/* "models/tiny-emoji/$part/" && echo "installed $part"
       [ "$part" = text_proj ] || stages="$stages $part"
     fi
@@ -82,6 +86,8 @@ import glob, json, sys
 leg, ours = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 legs = ours["training"].setdefault("gpu_legs", [])
 legs += [{"stage": stage, **leg["training"][stage]} for stage in sys.argv[3:]]
+for stage in sys.argv[3:]:  # a leg may change a part's size (train decoder --decoder-width)
+    ours["config"][stage] = leg["config"][stage]
 open(sys.argv[2], "w").write(json.dumps(ours, indent=2) + "\n")
 for path in glob.glob("models/tiny-emoji/*/config.json"):  # diffusers wrote the device's scratch path; keep ours
     config = json.load(open(path))
