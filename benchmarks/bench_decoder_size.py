@@ -18,8 +18,6 @@ import sys
 from pathlib import Path
 
 import torch
-from diffusers import UNet2DConditionModel
-from diffusers.pipelines.deprecated.unclip.text_proj import UnCLIPTextProjModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -29,6 +27,7 @@ from bench_layout import interleaved, parse  # noqa: E402
 from unclip import load_backend  # noqa: E402
 from unclip.backend import PRECISIONS  # noqa: E402
 from unclip.config import DecoderConfig, TinyConfig  # noqa: E402
+from unclip.families import tiny  # noqa: E402
 
 SHIPPED = DecoderConfig()
 VARIANTS: dict[str, DecoderConfig] = {  # name -> decoder architecture (the same attention layout throughout)
@@ -39,10 +38,10 @@ VARIANTS: dict[str, DecoderConfig] = {  # name -> decoder architecture (the same
 }
 
 
-def build(config: DecoderConfig, clip_config) -> tuple[torch.nn.Module, torch.nn.Module]:
+def build(config: DecoderConfig) -> tuple[torch.nn.Module, torch.nn.Module]:
     torch.manual_seed(0)
-    return (UnCLIPTextProjModel(**config.text_proj_kwargs(clip_config)).eval(),
-            UNet2DConditionModel(**config.unet_kwargs(clip_config)).eval())
+    text_proj, decoder = tiny.build_decoder(dataclasses.replace(TinyConfig(), decoder=config))
+    return text_proj.eval(), decoder.eval()
 
 
 def main() -> None:
@@ -50,10 +49,9 @@ def main() -> None:
     backend = load_backend(ns.model, device="cpu", precision=ns.precision)
     models = backend.models
     assert models.family == "tiny", "the variants are tiny-emoji decoders"
-    clip_config = TinyConfig().clip  # the bundled model's; a decoder reads only its embedding width
-    assert models.embed_dim == clip_config.embed_dim, "the variants are built for the bundled CLIP's width"
+    assert models.embed_dim == TinyConfig().clip.embed_dim, "the variants are built for the bundled CLIP's width"
     parts = {"shipped": (models.text_proj, models.decoder)}
-    parts.update({name: build(c, clip_config) for name, c in VARIANTS.items() if name != "shipped"})
+    parts.update({name: build(c) for name, c in VARIANTS.items() if name != "shipped"})
     params = {name: sum(p.numel() for p in decoder.parameters()) / 1e6 for name, (_, decoder) in parts.items()}
 
     def switch(name: str):

@@ -72,13 +72,15 @@ def build_components(config: TinyConfig, seed: int = 0) -> dict[str, torch.nn.Mo
     if c.upsampler.residual:  # zero output: an untrained residual upsampler is exactly bicubic
         torch.nn.init.zeros_(upsampler.conv_out.weight)
         torch.nn.init.zeros_(upsampler.conv_out.bias)
-    return {
-        "clip": build_clip(c),
-        "prior": prior,
-        "text_proj": UnCLIPTextProjModel(**c.decoder.text_proj_kwargs(c.clip)),
-        "decoder": UNet2DConditionModel(**c.decoder.unet_kwargs(c.clip)),
-        "upsampler": upsampler,
-    }
+    clip = build_clip(c)
+    text_proj, decoder = build_decoder(c)
+    return {"clip": clip, "prior": prior, "text_proj": text_proj, "decoder": decoder, "upsampler": upsampler}
+
+
+def build_decoder(config: TinyConfig) -> tuple[UnCLIPTextProjModel, UNet2DConditionModel]:
+    """Fresh (random, from torch's global RNG) text_proj and decoder: their widths follow `config.decoder`."""
+    return (UnCLIPTextProjModel(**config.decoder.text_proj_kwargs(config.clip)),
+            UNet2DConditionModel(**config.decoder.unet_kwargs(config.clip)))
 
 
 def assemble(parts: dict[str, torch.nn.Module], config: TinyConfig, defaults: Defaults, name: str,

@@ -87,8 +87,8 @@ def load_or_create(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
 def _fresh_decoder(out: Path, config: TinyConfig, seed: int) -> None:
     """Replace the model dir's decoder and text_proj by fresh ones of `config`'s size; the other parts stay."""
     models = tiny.load(out)
-    fresh = tiny.build_components(config, seed)
-    models.decoder, models.text_proj = fresh["decoder"], fresh["text_proj"]
+    torch.manual_seed(seed)
+    models.text_proj, models.decoder = tiny.build_decoder(config)
     tiny.save(models, out, config, only=("text_proj", "decoder"), extra={"training": {"decoder": {}}})
     n = sum(p.numel() for p in models.decoder.parameters()) / 1e6
     print(f"fresh decoder in {out}: channels {config.decoder.block_out_channels}, {n:.1f} M parameters")
