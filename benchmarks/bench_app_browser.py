@@ -1,8 +1,8 @@
 """The Generate tab as a user sees it: wall time from the click to the summary, in headless Chromium.
 
-    python benchmarks/bench_app_browser.py [--model tiny-emoji] [--runs 4] [--port 0]
+    python benchmarks/bench_app_browser.py [--model tiny-emoji] [--runs 4] [--precision auto]
 
-Starts `python app.py` (as bench_generate.py does), drives Debian's chromium with playwright, and runs generate
+Starts `python app.py` (bench_generate.serving_app), drives Debian's chromium with playwright, and runs generate
 (4 images, default settings, a new seed each run) `--runs` times; then sends an image to the Inpaint tab and runs
 it `--runs` times again. Prints, for both, the median wall time (click to summary), the compute time the summary
 reports, and the files the browser uploaded meanwhile. The second row shows a Gradio 6.31 browser-side cost: once
@@ -16,31 +16,19 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_generate import ROOT, free_port  # noqa: E402
+from bench_generate import serving_app  # noqa: E402
+
+from unclip.backend import PRECISIONS  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 SUMMARY = "#generate-info"
-
-
-def wait_for_app(url: str, timeout: float = 300) -> None:
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < timeout:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"the app did not answer at {url} within {timeout:.0f} s")
 
 
 def generate(page, seed: int, requests: list[str]) -> tuple[float, float, int]:
@@ -66,37 +54,25 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="tiny-emoji")
     p.add_argument("--runs", type=int, default=4)
-    p.add_argument("--port", type=int, default=0, help="an app already running there (0: start one)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="as app.py")
     ns = p.parse_args()
     from playwright.sync_api import sync_playwright
 
-    port = ns.port or free_port()
-    proc = None if ns.port else subprocess.Popen(
-        [sys.executable, "app.py", "--model", ns.model, "--port", str(port)], cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for_app(url)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            requests: list[str] = []
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(url, wait_until="load")
-            page.locator("#prompt textarea").fill("a cat above a pizza")
-            generate(page, 1, requests)  # warm-up
-            rows = {"plain": [generate(page, 10 * i, requests) for i in range(1, ns.runs + 1)]}
-            page.locator("#generate-to-inpaint").click()
-            page.locator("#inpaint-image canvas").first.wait_for(timeout=30_000)
-            page.wait_for_timeout(2000)
-            page.get_by_role("tab", name="Generate", exact=True).first.click()
-            rows["after an image was sent to Inpaint"] = [generate(page, 100 + 10 * i, requests)
-                                                         for i in range(ns.runs)]  # fmt: skip
-            browser.close()
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
+    with serving_app(ns.model, ns.precision) as (url, _, _), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(url, wait_until="load")
+        page.locator("#prompt textarea").fill("a cat above a pizza")
+        generate(page, 1, requests)  # warm-up
+        rows = {"plain": [generate(page, 10 * i, requests) for i in range(1, ns.runs + 1)]}
+        page.locator("#generate-to-inpaint").click()
+        page.locator("#inpaint-image canvas").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(2000)
+        page.get_by_role("tab", name="Generate", exact=True).first.click()
+        rows["after an image was sent to Inpaint"] = [generate(page, 100 + 10 * i, requests) for i in range(ns.runs)]
+        browser.close()
     print(f"Generate tab, 4 images, {ns.runs} runs each, headless chromium and the app on this machine")
     for name, runs in rows.items():
         print(f"  {name:36s} wall median {statistics.median(r[0] for r in runs):.2f} s, reported "

@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,27 +48,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def time_app_start(model: str, precision: str, timeout: float = 300) -> dict:
-    """Seconds from `python app.py` to the first HTTP 200, and the server's peak RSS (VmHWM) then."""
+@contextmanager
+def serving_app(model: str, precision: str, timeout: float = 300) -> Iterator[tuple[str, subprocess.Popen, float]]:
+    """`python app.py` on a free port: (url, process, seconds to its first HTTP 200); stopped on exit."""
     port = free_port()
+    url = f"http://127.0.0.1:{port}/"
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py", "--model", model, "--precision", precision, "--port", str(port)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while time.perf_counter() - t0 < timeout:
+        while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                with urllib.request.urlopen(url, timeout=2) as r:
                     if r.status == 200:
                         break
             except OSError:
+                if time.perf_counter() - t0 > timeout:
+                    raise SystemExit(f"the app did not answer at {url} within {timeout:.0f} s") from None
                 time.sleep(0.2)
-        startup = time.perf_counter() - t0
-        hwm = next((line.split()[1] for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
-                    if line.startswith("VmHWM")), "0")
-        return {"startup_s": startup, "server_peak_rss_mb": int(hwm) / 1024}
+        yield url, proc, time.perf_counter() - t0
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def time_app_start(model: str, precision: str) -> dict:
+    """Seconds from `python app.py` to the first HTTP 200, and the server's peak RSS (VmHWM) then."""
+    with serving_app(model, precision) as (_, proc, startup):
+        hwm = next((line.split()[1] for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                    if line.startswith("VmHWM")), "0")
+    return {"startup_s": startup, "server_peak_rss_mb": int(hwm) / 1024}
 
 
 def main() -> None:
