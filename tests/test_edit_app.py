@@ -86,15 +86,25 @@ def test_edit_endpoints_are_public_generators_with_a_stop(client: Any, demo: Any
         assert any(ids[name] in d["cancels"] for d in deps), f"no Stop for {name}"
 
 
+def elem_ids(demo: Any) -> dict[str, int]:
+    """elem_id -> component id, from the app's config."""
+    return {c["props"]["elem_id"]: c["id"] for c in demo.config["components"] if c["props"].get("elem_id")}
+
+
+def listeners(demo: Any, elem_id: str, *events: str) -> list[dict]:
+    """The app's dependencies that `events` of the component `elem_id` trigger."""
+    target = elem_ids(demo)[elem_id]
+    return [d for d in demo.config["dependencies"] if any(t[0] == target and t[1] in events for t in d["targets"])]
+
+
 def test_send_to_buttons_switch_tab_and_fill_the_input(demo: Any) -> None:
-    comps = {c["props"].get("elem_id"): c["id"] for c in demo.config["components"] if c["props"].get("elem_id")}
+    comps = elem_ids(demo)
     tabs = next(c["id"] for c in demo.config["components"] if c["type"] == "tabs")
     wires = {("generate-to-variations", "vary-image"), ("generate-to-inpaint", "inpaint-image"),
              ("generate-to-zoom-out", "zoom-image"), ("vary-to-inpaint", "inpaint-image"),
              ("inpaint-to-zoom-out", "zoom-image"), ("zoom-to-variations", "vary-image")}  # fmt: skip
     for button, target in wires:
-        dep = next(d for d in demo.config["dependencies"] if [comps[button], "click"] in
-                   [list(t) for t in d["targets"]])  # fmt: skip
+        (dep,) = listeners(demo, button, "click")
         assert dep["outputs"] == [comps[target], tabs] and dep["api_visibility"] == "private", button
     assert "vary-to-variations" not in comps and "zoom-to-zoom-out" not in comps
 
@@ -104,9 +114,7 @@ def test_send_to_with_nothing_selected_warns_and_changes_nothing(demo: Any) -> N
 
     from components.send_to import NOTHING
 
-    comps = {c["props"].get("elem_id"): c["id"] for c in demo.config["components"] if c["props"].get("elem_id")}
-    dep = next(d for d in demo.config["dependencies"] if [comps["generate-to-inpaint"], "click"] in
-               [list(t) for t in d["targets"]])  # fmt: skip
+    (dep,) = listeners(demo, "generate-to-inpaint", "click")
     assert dep["queue"] is not False  # Gradio shows a gr.Warning from queued events only (else: the server log)
     send = demo.fns[dep["id"]].fn
     with pytest.warns(UserWarning, match=NOTHING.split(":")[0]):  # a toast in the app
@@ -118,20 +126,16 @@ def test_send_to_with_nothing_selected_warns_and_changes_nothing(demo: Any) -> N
 
 def test_events_that_warn_about_an_upload_are_queued(demo: Any) -> None:
     """crop_preview answers a bad upload with a gr.Warning, which Gradio drops from unqueued events."""
-    comps = {c["props"].get("elem_id"): c["id"] for c in demo.config["components"] if c["props"].get("elem_id")}
     for elem_id in ("vary-image", "inpaint-image"):
-        deps = [d for d in demo.config["dependencies"]
-                if any(t[0] == comps[elem_id] and t[1] in ("change", "upload") for t in d["targets"])]  # fmt: skip
+        deps = listeners(demo, elem_id, "change", "upload")
         assert deps and all(d["queue"] is not False for d in deps), elem_id
 
 
 def test_zoom_preset_custom_sends_the_factor_back_as_a_value(demo: Any) -> None:
     """Not gr.skip(): Gradio answers a property update by rebuilding the slider for the session without raw()'s
     pass-through, after which a typed factor past the slider's range failed with HTTP 500 (browser test too)."""
-    comps = {c["props"].get("elem_id"): c["id"] for c in demo.config["components"] if c["props"].get("elem_id")}
-    dep = next(d for d in demo.config["dependencies"] if [comps["zoom-preset"], "change"] in
-               [list(t) for t in d["targets"]])  # fmt: skip
-    assert dep["outputs"] == [comps["zoom-factor"]]
+    (dep,) = listeners(demo, "zoom-preset", "change")
+    assert dep["outputs"] == [elem_ids(demo)["zoom-factor"]]
     preset = demo.fns[dep["id"]].fn
     assert preset("custom", 3.3) == 3.3 and preset("custom", 10) == 10 and preset(1.5, 2.0) == 1.5
 
