@@ -5,6 +5,7 @@ Nothing here does tensor maths: images arrive as PIL (via `unclip.images`) and n
 
 from __future__ import annotations
 
+import logging
 import random
 import shutil
 import tempfile
@@ -26,6 +27,7 @@ from unclip.sampling import Progress
 from unclip.settings import LIMITS, GenerateSettings
 
 T = TypeVar("T")
+log = logging.getLogger("unclip.app")
 OUTPUTS_DIR = Path(tempfile.gettempdir()) / "unclip-studio" / "outputs"  # the only files the app serves
 KEEP_REQUESTS = 64  # request folders kept in OUTPUTS_DIR; older ones are deleted
 PREVIEW_EVERY_S = 0.4  # at most this often a new live preview (each one is an image sent to the browser)
@@ -70,13 +72,20 @@ def raw(component: C) -> C:
 
 
 # -- errors ----------------------------------------------------------------------------------------------
+def user_error(message: str) -> gr.Error:
+    """A gr.Error for a user's mistake: shown in the UI/API, logged as one line (not a server traceback, which
+    Gradio prints for every other exception)."""
+    log.info("refused: %s", message)
+    return gr.Error(message, title="Invalid input", print_exception=False)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the backend's InvalidInput (a message meant for the user) into a gr.Error shown in the UI/API."""
     try:
         yield
     except InvalidInput as e:
-        raise gr.Error(str(e), title="Invalid input") from None
+        raise user_error(str(e)) from None
 
 
 # -- seed row --------------------------------------------------------------------------------------------

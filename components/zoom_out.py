@@ -15,7 +15,17 @@ from typing import Any
 import gradio as gr
 
 from components import send_to
-from components.common import follow, how_it_works, on_gpu, pick_seed, preview_grid, raw, seed_row, user_errors
+from components.common import (
+    follow,
+    how_it_works,
+    on_gpu,
+    pick_seed,
+    preview_grid,
+    raw,
+    seed_row,
+    user_error,
+    user_errors,
+)
 from components.edit_common import (
     BORDER,
     Number,
@@ -101,7 +111,7 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
                    **stages: Any) -> Iterator[tuple]:  # fmt: skip
         """Zoom out once more from the last result of the sequence."""
         if not sequence:
-            raise gr.Error("Zoom out once first: 'Zoom out again' continues from the last result.")
+            raise user_error("Zoom out once first: 'Zoom out again' continues from the last result.")
         return (yield from run(sequence[-1].image, sequence, factor, anchor, prompt, condition, feather, seed,
                                stages, progress))  # fmt: skip
 

@@ -138,6 +138,16 @@ def test_bad_input_is_refused_then_app_still_works(client: Any, bad: dict, messa
     assert len(gallery) == 1 and len(files) == 1
 
 
+def test_bad_input_logs_one_line_not_a_traceback(client: Any, capfd: pytest.CaptureFixture[str],
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    """A user's mistake is not a server fault: Gradio prints a traceback for every gr.Error unless told not to."""
+    with caplog.at_level("INFO", logger="unclip.app"), pytest.raises(AppError, match="n must be"):
+        generate(client, n=0)
+    assert "Traceback" not in capfd.readouterr().err
+    assert [r.getMessage() for r in caplog.records if r.name == "unclip.app"] == [
+        "refused: n must be a whole number between 1 and 8, got 0"]
+
+
 def test_bad_input_to_compare(client: Any) -> None:
     with pytest.raises(AppError, match="n must be a whole number between 1 and 8, got 9"):
         client.predict(**{**GOOD, "n": 9}, api_name="/compare")
