@@ -8,6 +8,9 @@
 the decoder given each render's own CLIP image embedding instead of the prior's sample, same noise (the eval's
 `reconstruction`: the decoder's ceiling).
 
+--breakdown: also print object recall split by object size, emoji vs shape, objects named and instances
+(`unclip.eval.report.recall_by`), first for the renders themselves (the judge's ceiling), then for each row.
+
 For every combination: images from the eval's seen-pair captions and seeds (unclip/eval/report.py), judged at
 64 px by the saved judge, printed as one row (object recall, background accuracy, relation and colour accuracy,
 CLIP score, seconds). Fixed seeds, so rows differ only by the setting. The model's defaults live in its
@@ -39,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--precision", nargs="+", choices=["fp32", "bf16"], default=["fp32"],
                    help="the denoisers' arithmetic (bf16: autocast, the app's default on CPUs with AMX)")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--breakdown", action="store_true", help="object recall by size, kind, objects, instances")
     p.add_argument("--json", action="store_true")
     ns = p.parse_args(argv)
 
@@ -48,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from unclip.backend import resolve_precision
     from unclip.cli import open_backend
     from unclip.eval.judge import judge_images, load_judge
-    from unclip.eval.report import eval_scenes, fidelity, generate_for, reconstruct_for, renders
+    from unclip.eval.report import eval_scenes, fidelity, generate_for, recall_by, reconstruct_for, renders
     from unclip.world import EmojiWorld
 
     if ns.threads:
@@ -63,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     world = EmojiWorld()
     scenes = eval_scenes(world, ns.n)  # the eval's seen captions
     true_z = ns.mode == "reconstruction"
-    rendered = renders(world, scenes) if true_z else None
+    rendered = renders(world, scenes) if true_z or ns.breakdown else None
+    if ns.breakdown and not ns.json:
+        print(f"renders: {_breakdown(recall_by(world, scenes, judge_images(judge, rendered)))}", flush=True)
     base = backend.default_settings("prior" if true_z else ns.mode)
     base = replace(base, upsampler=replace(base.upsampler, enabled=False))
     rows = []
@@ -79,15 +85,25 @@ def main(argv: list[str] | None = None) -> int:
         row = {"precision": backend.precision, "decoder_guidance": dg, "prior_guidance": pg, "decoder_steps": ds,
                **fidelity(world, scenes, judge_images(judge, images)),
                "clip_score": round(float(np.mean(scores)), 2), "seconds": round(time.perf_counter() - t0, 1)}
+        if ns.breakdown:
+            row["recall_by"] = recall_by(world, scenes, judge_images(judge, images))
         rows.append(row)
         if not ns.json:
             print(f"{backend.precision}  decoder guidance {dg:4.1f}  prior guidance {pg:4.1f}  decoder steps {ds:3d}  "
                   f"recall {row['object_recall']:.3f}  "
                   f"background {row['background_accuracy']:.3f}  relation {row['relation_accuracy']}  "
                   f"colour {row['color_accuracy']}  CLIP {row['clip_score']:.1f}  ({row['seconds']} s)", flush=True)
+            if ns.breakdown:
+                print(f"  {_breakdown(row['recall_by'])}", flush=True)
     if ns.json:
         print(json.dumps({"model": backend.name, "mode": ns.mode, "n": ns.n, "rows": rows}, indent=2))
     return 0
+
+
+def _breakdown(by: dict[str, dict[str, dict[str, float]]]) -> str:
+    """recall_by as one line: 'size small 0.10 (n 40), medium ... | kind ...'."""
+    return " | ".join(f"{axis} " + ", ".join(f"{key} {c['recall']:.2f} (n {c['n']})" for key, c in cells.items())
+                      for axis, cells in by.items())
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from unclip.eval.report import (
     format_report,
     frechet,
     generate_for,
+    recall_by,
     reconstruct_for,
     renders,
 )
@@ -57,6 +58,26 @@ def test_background_accuracy_counts_only_captions_that_name_it(world):
     assert f["background_accuracy"] == 1.0 and f["n_backgrounds"] == sum(naming)
     pred["background"] = np.where(naming, other, pred["background"])  # wrong where the caption names it
     assert fidelity(world, scenes, pred)["background_accuracy"] == 0.0
+
+
+def test_recall_by_splits_the_same_objects_as_fidelity(world):
+    scenes = [world.sample(seed=i, split="any") for i in range(200)]
+    pred = _oracle(world, scenes)
+    for k, s in enumerate(scenes):  # hide every object whose instances are all small
+        for lab in {o.label for o in s.objects}:
+            if all(o.size == "small" for o in s.objects if o.label == lab):
+                pred["presence"][k, world.labels.index(lab)] = -1.0
+    by = recall_by(world, scenes, pred)
+    assert set(by) == {"size", "kind", "objects named", "instances"}
+    assert by["size"]["small"]["recall"] == 0.0 and by["size"]["large"]["recall"] == 1.0
+    assert set(by["kind"]) == {"emoji", "shape"} and set(by["objects named"]) <= {"1", "2", "3"}
+    named = sum(len({o.label for o in s.objects}) for s in scenes)
+    for axis in by.values():  # every axis partitions the same named objects
+        assert sum(c["n"] for c in axis.values()) == named
+    overall = sum(c["recall"] * c["n"] for c in by["size"].values()) / named
+    per_object = [index in set(np.argsort(-pred["presence"][k])[: len({o.label for o in s.objects})])
+                  for k, s in enumerate(scenes) for index in {world.labels.index(o.label) for o in s.objects}]
+    assert overall == pytest.approx(np.mean(per_object), abs=1e-3)
 
 
 def test_frechet_is_zero_for_identical_sets_and_grows_with_shift():

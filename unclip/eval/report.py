@@ -75,6 +75,28 @@ def fidelity(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]
             "color_accuracy": mean(col), "n": len(scenes), "n_backgrounds": len(bg), "n_relations": len(rel)}
 
 
+def recall_by(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """Object recall (as in `fidelity`) per named object, split by what might make an object hard to draw: its
+    sprite size class (the largest of its instances), emoji vs coloured shape, how many distinct objects the
+    caption names, and how many instances of it there are. Each cell: {"recall", "n"} (n objects)."""
+    index = {name: i for i, name in enumerate(world.labels)}
+    cells: dict[str, dict[str, list[bool]]] = {"size": {}, "kind": {}, "objects named": {}, "instances": {}}
+    order = {"small": 0, "medium": 1, "large": 2}
+    for k, scene in enumerate(scenes):
+        labels = sorted({o.label for o in scene.objects})
+        top = set(np.argsort(-pred["presence"][k])[: len(labels)].tolist())
+        for lab in labels:
+            objs = [o for o in scene.objects if o.label == lab]
+            found = index[lab] in top
+            keys = {"size": max((o.size for o in objs), key=order.__getitem__),
+                    "kind": "shape" if objs[0].category == "shape" else "emoji",
+                    "objects named": str(len(labels)), "instances": str(len(objs))}
+            for axis, key in keys.items():
+                cells[axis].setdefault(key, []).append(found)
+    return {axis: {key: {"recall": round(float(np.mean(v)), 4), "n": len(v)} for key, v in sorted(groups.items())}
+            for axis, groups in cells.items()}
+
+
 EVAL_SEEDS = {"train": 50_000, "heldout": 60_000}  # the eval's scenes: seen-pair and held-out-pair captions
 
 
