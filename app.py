@@ -36,6 +36,9 @@ CSS = """
 .send-to { align-items: center; gap: 6px; }
 .send-to-label { flex-grow: 0 !important; min-width: max-content !important; }
 .unclip-gallery .grid-wrap.fixed-height { min-height: 160px; max-height: none; }  /* Gradio: 450px, empty space */
+[id$="-examples"] th, [id$="-examples"] td { white-space: normal !important; }  /* fit the column, no scroll */
+.seed-row { align-items: flex-end !important; }
+.unclip-gallery .caption-label { white-space: normal; max-width: calc(100% - 8px); }  /* Gradio: cut at 80% */
 """
 THEME = gr.themes.Soft(primary_hue="indigo")
 INTRO = (

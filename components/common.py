@@ -100,7 +100,7 @@ def seed_row(value: int = 0, prefix: str = "") -> SeedRow:
     """Seed box, a Random button (new seed now) and 'new seed every run'. Image i of a request uses seed + i.
     `prefix` keeps elem_ids unique when several tabs have one (`vary-seed`, ...)."""
     lo, hi = LIMITS["seed"]
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=False, elem_classes=["seed-row"]):  # the button at the box's height (app.CSS)
         seed = raw(
             gr.Number(
                 value=value,

@@ -132,7 +132,8 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     w["condition"] = raw(gr.Radio([("Prompt (through the prior)", "prompt"), ("The image itself", "image")],
                                   value="prompt", label="Guide the new pixels by", elem_id="inpaint-condition"))
     w["n"] = raw(gr.Slider(*LIMITS["n"], value=2, step=1, label="Number of results", elem_id="inpaint-n"))
-    gr.Examples(EXAMPLES, inputs=[w["image"], w["mask"], w["prompt"]], label="Examples", api_visibility="private")
+    gr.Examples(EXAMPLES, inputs=[w["image"], w["mask"], w["prompt"]], label="Examples", api_visibility="private",
+                elem_id="inpaint-examples")
     w["seed"] = seed_row(prefix="inpaint-")
     with gr.Row():
         w["run"] = gr.Button("Inpaint", variant="primary", elem_id="inpaint-btn")

@@ -90,7 +90,8 @@ def build(backend: UnCLIP) -> None:
             n = raw(gr.Slider(*LIMITS["n"], value=4, step=1, label="Number of variations", elem_id="vary-n"))
             prompt = gr.Textbox(value="", label="Caption (optional)", placeholder="e.g. 'a cat in the snow'",
                                 max_lines=2, elem_id="vary-prompt")  # fmt: skip
-            gr.Examples(EXAMPLES, inputs=[image, strength], label="Examples", api_visibility="private")
+            gr.Examples(EXAMPLES, inputs=[image, strength], label="Examples", api_visibility="private",
+                        elem_id="vary-examples")
             seed = seed_row(prefix="vary-")
             with gr.Row():
                 run = gr.Button("Make variations", variant="primary", elem_id="vary-btn")

@@ -134,7 +134,8 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
                                   value="image", label="Guide the border by", elem_id="zoom-condition"))  # fmt: skip
     w["feather"] = raw(gr.Slider(*EDIT_LIMITS["feather"], value=8, step=1, label="Feather (px at the output size)",
                                  elem_id="zoom-feather"))  # fmt: skip
-    gr.Examples(EXAMPLES, inputs=[w["image"], w["factor"], w["anchor"]], label="Examples", api_visibility="private")
+    gr.Examples(EXAMPLES, inputs=[w["image"], w["factor"], w["anchor"]], label="Examples", api_visibility="private",
+                elem_id="zoom-examples")
     w["seed"] = seed_row(prefix="zoom-")
     with gr.Row():
         w["run"] = gr.Button("Zoom out", variant="primary", elem_id="zoom-btn")

@@ -50,17 +50,31 @@ def test_generate_in_the_browser(page: Any, tmp_path: Path) -> None:
     for stage in ("prior_steps", "decoder_steps", "upsampler_steps"):  # seconds on a shared CPU
         set_number(page, stage, 2)
     page.locator("#prompt textarea").fill("a blue circle above a yellow star")
-    set_number(page, "n", 2)
+    set_number(page, "n", 4)  # the default: four to a row, the narrowest tiles
     page.locator("#generate-btn").click()
     images = page.locator("#generate-gallery img")
     images.first.wait_for(state="visible", timeout=120_000)
     assert images.count() >= 1
-    page.wait_for_function("document.querySelectorAll('#generate-gallery img').length >= 2", timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('#generate-gallery img').length >= 4", timeout=60_000)
     assert "CLIP score" in page.locator("#generate-gallery").inner_text()
-    assert "2 images" in page.locator("#generate-info").inner_text()
+    cut = page.evaluate("""[...document.querySelectorAll('#generate-gallery .caption-label')]
+        .filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent)""")
+    assert cut == []  # every caption is read whole ("CLIP score 61.6 · seed 0" wraps instead)
+    assert "4 images" in page.locator("#generate-info").inner_text()
     shot = tmp_path / "generate.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(("tab", "elem_id"), [("Variations", "vary-examples"), ("Inpaint", "inpaint-examples"),
+                                             ("Zoom out", "zoom-examples")])
+def test_examples_tables_fit_their_column(page: Any, tab: str, elem_id: str) -> None:
+    """Gradio's example tables never wrap their headers, so Inpaint's prompts sat off to the right, out of sight."""
+    page.get_by_role("tab", name=tab, exact=True).first.click()
+    table = page.locator(f"#{elem_id} .table-wrap")
+    table.wait_for(timeout=15_000)
+    scroll, width = table.evaluate("t => [t.scrollWidth, t.clientWidth]")
+    assert scroll <= width + 1, f"{elem_id} scrolls sideways: {scroll} px in {width}"
 
 
 def test_send_to_with_nothing_yet_shows_a_warning(page: Any) -> None:
