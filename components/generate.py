@@ -164,7 +164,7 @@ def build(backend: UnCLIP) -> None:
     """The Generate tab, inside the current gr.Blocks / gr.Tab."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=340):
-            prompt = gr.Textbox(label="Prompt", placeholder=EXAMPLES[0], lines=2, max_lines=4, elem_id="prompt")
+            prompt = gr.Textbox(label="Prompt", placeholder=EXAMPLES[0], lines=1, max_lines=4, elem_id="prompt")
             cached = caches_examples(backend)  # GPU: examples run once, then are served (below)
             if not cached:
                 gr.Examples([[e] for e in EXAMPLES], inputs=prompt, label="Examples", api_visibility="private")

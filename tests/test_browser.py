@@ -66,6 +66,19 @@ def test_generate_in_the_browser(page: Any, tmp_path: Path) -> None:
     assert shot.stat().st_size > 10_000
 
 
+def test_enter_in_the_prompt_generates(page: Any) -> None:
+    """Enter runs, as in a search box (Gradio submits a textarea on plain Enter only when it starts one line tall)."""
+    page.locator("#advanced").get_by_text("Advanced").click()
+    for stage in ("prior_steps", "decoder_steps", "upsampler_steps"):
+        set_number(page, stage, 2)
+    set_number(page, "n", 1)
+    prompt = page.locator("#prompt textarea")
+    prompt.fill("a cat")
+    prompt.press("Enter")
+    page.locator("#generate-gallery img").first.wait_for(state="visible", timeout=120_000)
+    assert prompt.input_value() == "a cat"  # no newline was typed
+
+
 @pytest.mark.parametrize(("tab", "elem_id"), [("Variations", "vary-examples"), ("Inpaint", "inpaint-examples"),
                                              ("Zoom out", "zoom-examples")])
 def test_examples_tables_fit_their_column(page: Any, tab: str, elem_id: str) -> None:
