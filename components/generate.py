@@ -15,6 +15,7 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
+    check_first,
     follow,
     format_warnings,
     how_it_works,
@@ -31,7 +32,7 @@ from components.common import (
 from components.stage_settings import MODE_LABELS, stage_controls, to_settings
 from unclip import Generation, UnCLIP
 from unclip.analysis import stage_shapes, stage_similarities
-from unclip.settings import LIMITS
+from unclip.settings import LIMITS, GenerateSettings
 
 Number = float | int | str  # what a numeric field may carry before the backend validates it
 EXAMPLES = [
@@ -114,8 +115,20 @@ def summary(backend: UnCLIP, results: dict[str, Generation], seconds: float) -> 
 
 
 # -- handlers ----------------------------------------------------------------------------------------------
+def make_prepare(backend: UnCLIP) -> Callable[..., tuple[str, int, int, GenerateSettings]]:
+    def prepare(prompt: str, n: Number, seed: Number, mode: str = "prior", **stages: Any
+                ) -> tuple[str, int, int, GenerateSettings]:  # fmt: skip
+        """A Generate or Compare request, validated (gr.Error naming the field); no model runs. Each handler's
+        first step, and on its own the check before either starts (`common.check_first`)."""
+        with user_errors():
+            return backend.check(prompt, n, seed, to_settings(mode, **stages))
+
+    return prepare
+
+
 def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Callable[..., Iterator[tuple]]]:
     """`generate` and `compare`, closed over the one shared backend."""
+    prepare = make_prepare(backend)
 
     def generate(prompt: str, n: Number, seed: Number, mode: str, prior_steps: Number, prior_guidance: Number,
                  prior_candidates: Number, prior_scheduler: str, decoder_steps: Number, decoder_guidance: Number,
@@ -123,11 +136,11 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
                  progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008 (Gradio's idiom)
         """Text -> n images (seeds seed, seed+1, ...) through CLIP, the prior, the decoder and the upsampler.
         Returns: live preview, gallery (PNG, captioned with CLIP scores), PNG files, stage table, summary."""
-        settings = to_settings(mode, prior_steps, prior_guidance, prior_candidates, prior_scheduler, decoder_steps,
-                               decoder_guidance, decoder_scheduler, upsampler_steps, upsampler_scheduler,
-                               upsampler)  # fmt: skip
-        with user_errors():
-            prompt, n, seed, settings = backend.check(prompt, n, seed, settings)
+        prompt, n, seed, settings = prepare(
+            prompt, n, seed, mode, prior_steps=prior_steps, prior_guidance=prior_guidance,
+            prior_candidates=prior_candidates, prior_scheduler=prior_scheduler, decoder_steps=decoder_steps,
+            decoder_guidance=decoder_guidance, decoder_scheduler=decoder_scheduler, upsampler_steps=upsampler_steps,
+            upsampler_scheduler=upsampler_scheduler, upsampler=upsampler)  # fmt: skip
         start = time.monotonic()
         stream = backend.generate_stream(prompt, n, seed, settings=settings)
         result = yield from follow(stream, progress, planned_steps(settings, [settings.mode]), other_outputs=4)
@@ -142,11 +155,11 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
         """The prior ablation (paper §5.1): one prompt and seed decoded in all three conditioning modes.
         Returns: live preview, one gallery per mode (prior, text_embedding, caption_only), PNG files,
         stage table, summary."""
-        settings = to_settings("prior", prior_steps, prior_guidance, prior_candidates, prior_scheduler,
-                               decoder_steps, decoder_guidance, decoder_scheduler, upsampler_steps,
-                               upsampler_scheduler, upsampler)  # fmt: skip
-        with user_errors():
-            prompt, n, seed, settings = backend.check(prompt, n, seed, settings)
+        prompt, n, seed, settings = prepare(
+            prompt, n, seed, "prior", prior_steps=prior_steps, prior_guidance=prior_guidance,
+            prior_candidates=prior_candidates, prior_scheduler=prior_scheduler, decoder_steps=decoder_steps,
+            decoder_guidance=decoder_guidance, decoder_scheduler=decoder_scheduler, upsampler_steps=upsampler_steps,
+            upsampler_scheduler=upsampler_scheduler, upsampler=upsampler)  # fmt: skip
         start = time.monotonic()
         stream = backend.compare_stream(prompt, n, seed, settings)
         total = planned_steps(settings, backend.modes)
@@ -195,11 +208,13 @@ def build(backend: UnCLIP) -> None:
     stages = {k: v for k, v in controls.items() if k != "mode"}
     pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
             "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
-    generating = gr.on([run.click, prompt.submit], **pick).then(
-        generate, inputs_kwargs={**common, "mode": controls["mode"], **stages},
-        outputs=[preview, gallery, files, table, info], api_name="generate", show_progress_on=[gallery],
+    prepare = make_prepare(backend)
+    generate_inputs = {**common, "mode": controls["mode"], **stages}
+    generating = check_first(gr.on([run.click, prompt.submit], **pick), prepare, generate_inputs).success(
+        generate, inputs_kwargs=generate_inputs, outputs=[preview, gallery, files, table, info],
+        api_name="generate", show_progress_on=[gallery],
     )  # fmt: skip
-    comparing = run_compare.click(**pick).then(
+    comparing = check_first(run_compare.click(**pick), prepare, {**common, **stages}).success(
         compare, inputs_kwargs={**common, **stages}, outputs=[preview, *compare_outputs], api_name="compare",
         show_progress_on=compare_outputs[: len(backend.modes)],
     )  # fmt: skip

@@ -14,7 +14,17 @@ from typing import Any
 import gradio as gr
 
 from components import send_to
-from components.common import follow, how_it_works, on_gpu, pick_seed, preview_grid, raw, seed_row, user_errors
+from components.common import (
+    check_first,
+    follow,
+    how_it_works,
+    on_gpu,
+    pick_seed,
+    preview_grid,
+    raw,
+    seed_row,
+    user_errors,
+)
 from components.edit_common import (
     Number,
     crop_preview,
@@ -30,7 +40,7 @@ from components.edit_common import (
     summary,
 )
 from unclip import InvalidInput, UnCLIP
-from unclip.edit import planned_steps
+from unclip.edit import EditJob, planned_steps, run_edit
 from unclip.edit_methods import EDIT_LIMITS, EMPTY_MASK
 from unclip.settings import LIMITS
 from unclip.uploads import Upload, inspect_upload, mask_from_layers
@@ -80,7 +90,22 @@ def resolve(editor: dict[str, Any] | None, mask: Any, mask_source: str) -> tuple
     return image, None
 
 
+def make_prepare(backend: UnCLIP) -> Callable[..., EditJob]:
+    def prepare(image: dict | None, mask_source: str, prompt: str, condition: str, feather: Number, invert: bool,
+                n: Number, seed: Number, mask: str | None = None, **stages: Any) -> EditJob:  # fmt: skip
+        """An inpainting request, validated (gr.Error naming the field); no model runs. The handler's first step,
+        and on its own the check before it starts (`common.check_first`)."""
+        with user_errors():
+            picture, region = resolve(image, mask, mask_source)
+            return backend.inpaint_job(picture, region, prompt or "", n, seed, feather, bool(invert), condition,
+                                       settings_from(backend, stages))  # fmt: skip
+
+    return prepare
+
+
 def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
+    prepare = make_prepare(backend)
+
     def inpaint(image: dict | None, mask_source: str, prompt: str, condition: str, feather: Number, invert: bool,
                 n: Number, seed: Number, mode: str, prior_steps: Number, prior_guidance: Number,
                 prior_candidates: Number, prior_scheduler: str, decoder_steps: Number, decoder_guidance: Number,
@@ -98,12 +123,9 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
                   "decoder_scheduler": decoder_scheduler, "upsampler_steps": upsampler_steps,
                   "upsampler_scheduler": upsampler_scheduler, "upsampler": upsampler}  # fmt: skip
         start = time.monotonic()
-        with user_errors():
-            settings = backend.validate(settings_from(backend, values))
-            picture, region = resolve(image, mask, mask_source)
-        stream = backend.inpaint_stream(picture, region, prompt or "", n, seed, feather, bool(invert), condition,
-                                        settings)  # fmt: skip
-        edit = yield from follow(stream, progress, planned_steps(settings, condition), other_outputs=4)
+        job = prepare(image, mask_source, prompt, condition, feather, invert, n, seed, mask=mask, **values)
+        total = planned_steps(job.settings, job.condition)
+        edit = yield from follow(run_edit(backend, job), progress, total, other_outputs=4)
         info = summary(backend, edit, time.monotonic() - start, "inpainting")
         yield preview_grid(edit.images), seen_image(edit), gallery_items(edit), save_pngs(edit), info
 
@@ -161,8 +183,9 @@ def build(backend: UnCLIP) -> None:
     pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
             "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
     names = ("image", "mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
-    running = w["run"].click(**pick).then(
-        on_gpu(make_handler(backend)), inputs_kwargs={**{k: w[k] for k in names}, "seed": seed.seed, **controls},
-        outputs=[preview, seen, gallery, files, info], api_name="inpaint", show_progress_on=[gallery],
+    inputs = {**{k: w[k] for k in names}, "seed": seed.seed, **controls}
+    running = check_first(w["run"].click(**pick), make_prepare(backend), inputs).success(
+        on_gpu(make_handler(backend)), inputs_kwargs=inputs, outputs=[preview, seen, gallery, files, info],
+        api_name="inpaint", show_progress_on=[gallery],
     )  # fmt: skip
     w["stop"].click(None, cancels=[running])

@@ -13,7 +13,17 @@ from typing import Any
 import gradio as gr
 
 from components import send_to
-from components.common import follow, how_it_works, on_gpu, pick_seed, preview_grid, raw, seed_row, user_errors
+from components.common import (
+    check_first,
+    follow,
+    how_it_works,
+    on_gpu,
+    pick_seed,
+    preview_grid,
+    raw,
+    seed_row,
+    user_errors,
+)
 from components.edit_common import (
     Number,
     crop_preview,
@@ -28,7 +38,7 @@ from components.edit_common import (
     summary,
 )
 from unclip import UnCLIP
-from unclip.edit import planned_steps
+from unclip.edit import EditJob, planned_steps, run_edit
 from unclip.settings import LIMITS
 
 EXAMPLES = [[example("snow-cat.png"), 1.0], [example("underwater-tiger.png"), 0.6],
@@ -46,7 +56,19 @@ HOW = {
 }
 
 
+def make_prepare(backend: UnCLIP) -> Callable[..., EditJob]:
+    def prepare(image: str | None, n: Number, seed: Number, strength: Number, prompt: str, **stages: Any) -> EditJob:
+        """A variations request, validated (gr.Error naming the field); no model runs. The handler's first step,
+        and on its own the check before it starts (`common.check_first`)."""
+        with user_errors():
+            return backend.vary_job(image, n, seed, strength, prompt or "", settings_from(backend, stages))
+
+    return prepare
+
+
 def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
+    prepare = make_prepare(backend)
+
     def vary(image: str | None, n: Number, seed: Number, strength: Number, prompt: str, decoder_steps: Number,
              decoder_guidance: Number, decoder_scheduler: str, upsampler_steps: Number, upsampler_scheduler: str,
              upsampler: bool, progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008
@@ -56,24 +78,14 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
         stages = {"decoder_steps": decoder_steps, "decoder_guidance": decoder_guidance,
                   "decoder_scheduler": decoder_scheduler, "upsampler_steps": upsampler_steps,
                   "upsampler_scheduler": upsampler_scheduler, "upsampler": upsampler}  # fmt: skip
-        settings = settings_from(backend, stages)
         start = time.monotonic()
-        with user_errors():
-            settings = backend.validate(settings)
-        stream = backend.vary_stream(image, n, seed, strength, prompt or "", settings)  # checks the rest
-        total = planned_steps(settings, "image", _strength(strength))
-        edit = yield from follow(stream, progress, total, other_outputs=4)
+        job = prepare(image, n, seed, strength, prompt, **stages)
+        total = planned_steps(job.settings, job.condition, job.strength)
+        edit = yield from follow(run_edit(backend, job), progress, total, other_outputs=4)
         info = summary(backend, edit, time.monotonic() - start, "variation")
         yield preview_grid(edit.images), seen_image(edit), gallery_items(edit), save_pngs(edit), info
 
     return vary
-
-
-def _strength(value: Any) -> float:
-    try:
-        return min(max(float(value), 0.0), 1.0)
-    except (TypeError, ValueError):
-        return 1.0
 
 
 def build(backend: UnCLIP) -> None:
@@ -106,9 +118,9 @@ def build(backend: UnCLIP) -> None:
                  api_visibility="private", concurrency_limit=None, show_progress="hidden")  # queued: warns
     pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
             "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
-    running = run.click(**pick).then(
-        on_gpu(make_handler(backend)), inputs_kwargs={"image": image, "n": n, "seed": seed.seed, "strength": strength,
-                                              "prompt": prompt, **controls},
-        outputs=[preview, seen, gallery, files, info], api_name="vary", show_progress_on=[gallery],
+    inputs = {"image": image, "n": n, "seed": seed.seed, "strength": strength, "prompt": prompt, **controls}
+    running = check_first(run.click(**pick), make_prepare(backend), inputs).success(
+        on_gpu(make_handler(backend)), inputs_kwargs=inputs, outputs=[preview, seen, gallery, files, info],
+        api_name="vary", show_progress_on=[gallery],
     )  # fmt: skip
     stop.click(None, cancels=[running])

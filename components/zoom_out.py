@@ -16,6 +16,7 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
+    check_first,
     follow,
     how_it_works,
     on_gpu,
@@ -39,7 +40,7 @@ from components.edit_common import (
 )
 from unclip import InvalidInput, UnCLIP
 from unclip.animation import ZoomStep, save_gif
-from unclip.edit import Edit, planned_steps
+from unclip.edit import Edit, EditJob, planned_steps, run_edit
 from unclip.edit_methods import EDIT_LIMITS
 from unclip.masks import ANCHORS, overlay, zoom_canvas
 from unclip.uploads import inspect_upload, working_image
@@ -76,14 +77,32 @@ def sequence_outputs(steps: list[ZoomStep], folder: Path) -> tuple[list[Any], st
     return frames, (str(save_gif(steps, folder / "infinite-zoom.gif")) if len(steps) > 1 else None)
 
 
-def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Callable[..., Iterator[tuple]]]:
-    def run(image: Any, steps: list[ZoomStep], factor: Any, anchor: Any, prompt: Any, condition: Any,
-            feather: Any, seed: Any, stages: dict[str, Any], progress: gr.Progress) -> Iterator[tuple]:  # fmt: skip
-        start = time.monotonic()
+def make_prepares(backend: UnCLIP) -> tuple[Callable[..., EditJob], Callable[..., EditJob]]:
+    """`prepare` and `prepare_again`: a zoom-out request validated (gr.Error naming the field), no model run. Each
+    handler's first step, and on its own the check before it starts (`common.check_first`)."""
+
+    def prepare(image: str | None, factor: Number, anchor: str, prompt: str, condition: str, feather: Number,
+                seed: Number, **stages: Any) -> EditJob:  # fmt: skip
         with user_errors():
-            settings = backend.validate(settings_from(backend, stages))
-        stream = backend.zoom_out_stream(image, factor, anchor, prompt or "", 1, seed, feather, condition, settings)
-        edit: Edit = yield from follow(stream, progress, planned_steps(settings, str(condition)), other_outputs=7)
+            return backend.zoom_out_job(image, factor, anchor, prompt or "", 1, seed, feather, condition,
+                                        settings_from(backend, stages))  # fmt: skip
+
+    def prepare_again(sequence: list[ZoomStep], factor: Number, anchor: str, prompt: str, condition: str,
+                      feather: Number, seed: Number, **stages: Any) -> EditJob:  # fmt: skip
+        if not sequence:
+            raise user_error("Zoom out once first: 'Zoom out again' continues from the last result.")
+        return prepare(sequence[-1].image, factor, anchor, prompt, condition, feather, seed, **stages)
+
+    return prepare, prepare_again
+
+
+def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Callable[..., Iterator[tuple]]]:
+    prepare, prepare_again = make_prepares(backend)
+
+    def run(job: EditJob, steps: list[ZoomStep], progress: gr.Progress) -> Iterator[tuple]:
+        start = time.monotonic()
+        total = planned_steps(job.settings, job.condition)
+        edit: Edit = yield from follow(run_edit(backend, job), progress, total, other_outputs=7)
         files = save_pngs(edit)
         steps = [*(steps or [ZoomStep(edit.original)]), ZoomStep(edit.images[0], edit.box)]
         frames, gif = sequence_outputs(steps, Path(files[0]).parent)
@@ -104,16 +123,15 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
                   "decoder_steps": decoder_steps, "decoder_guidance": decoder_guidance,
                   "decoder_scheduler": decoder_scheduler, "upsampler_steps": upsampler_steps,
                   "upsampler_scheduler": upsampler_scheduler, "upsampler": upsampler}  # fmt: skip
-        return (yield from run(image, [], factor, anchor, prompt, condition, feather, seed, stages, progress))
+        job = prepare(image, factor, anchor, prompt, condition, feather, seed, **stages)
+        return (yield from run(job, [], progress))
 
     def zoom_again(sequence: list[ZoomStep], factor: Number, anchor: str, prompt: str, condition: str,
                    feather: Number, seed: Number, progress: gr.Progress = gr.Progress(),  # noqa: B008
                    **stages: Any) -> Iterator[tuple]:  # fmt: skip
         """Zoom out once more from the last result of the sequence."""
-        if not sequence:
-            raise user_error("Zoom out once first: 'Zoom out again' continues from the last result.")
-        return (yield from run(sequence[-1].image, sequence, factor, anchor, prompt, condition, feather, seed,
-                               stages, progress))  # fmt: skip
+        job = prepare_again(sequence, factor, anchor, prompt, condition, feather, seed, **stages)
+        return (yield from run(job, sequence, progress))
 
     return zoom_out, zoom_again
 
@@ -189,10 +207,12 @@ def build(backend: UnCLIP) -> None:
     pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed, **private}
     common = {k: w[k] for k in ("factor", "anchor", "prompt", "condition", "feather")}
     outputs = [o["preview"], o["seen"], o["result"], o["files"], o["info"], sequence, o["frames"], o["gif"]]
-    running = w["run"].click(**pick).then(
-        zoom_out, inputs_kwargs={"image": w["image"], **common, "seed": seed.seed, **controls}, outputs=outputs,
-        api_name="zoom_out", show_progress_on=[o["result"]])  # fmt: skip
-    again = w["again"].click(**pick).then(
-        zoom_again, inputs_kwargs={"sequence": sequence, **common, "seed": seed.seed, **controls}, outputs=outputs,
-        api_visibility="private", show_progress_on=[o["result"]])  # fmt: skip
+    prepare, prepare_again = make_prepares(backend)
+    inputs = {"image": w["image"], **common, "seed": seed.seed, **controls}
+    running = check_first(w["run"].click(**pick), prepare, inputs).success(
+        zoom_out, inputs_kwargs=inputs, outputs=outputs, api_name="zoom_out", show_progress_on=[o["result"]])
+    again_inputs = {"sequence": sequence, **common, "seed": seed.seed, **controls}
+    again = check_first(w["again"].click(**pick), prepare_again, again_inputs).success(
+        zoom_again, inputs_kwargs=again_inputs, outputs=outputs, api_visibility="private",
+        show_progress_on=[o["result"]])  # fmt: skip
     w["stop"].click(None, cancels=[running, again])

@@ -66,6 +66,24 @@ def test_generate_in_the_browser(page: Any, tmp_path: Path) -> None:
     assert shot.stat().st_size > 10_000
 
 
+def test_a_refused_request_leaves_the_last_results(page: Any) -> None:
+    """Bad input is a toast; the gallery keeps the last images (a failing run covered them with an Error badge)."""
+    page.locator("#advanced").get_by_text("Advanced").click()
+    for stage in ("prior_steps", "decoder_steps", "upsampler_steps"):
+        set_number(page, stage, 2)
+    set_number(page, "n", 1)
+    page.locator("#prompt textarea").fill("a cat")
+    page.locator("#generate-btn").click()
+    page.locator("#generate-gallery img").first.wait_for(state="visible", timeout=120_000)
+    page.locator("#prompt textarea").fill("   ")
+    page.locator("#generate-btn").click()
+    page.locator(".toast-body", has_text="prompt is empty").first.wait_for(timeout=15_000)
+    page.wait_for_timeout(500)
+    assert page.locator("#generate-gallery img").first.is_visible()
+    assert not page.locator("#generate-gallery .error").is_visible()
+    assert "1 image" in page.locator("#generate-info").inner_text()
+
+
 def test_enter_in_the_prompt_generates(page: Any) -> None:
     """Enter runs, as in a search box (Gradio submits a textarea on plain Enter only when it starts one line tall)."""
     page.locator("#advanced").get_by_text("Advanced").click()

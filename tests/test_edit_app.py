@@ -97,6 +97,21 @@ def listeners(demo: Any, elem_id: str, *events: str) -> list[dict]:
     return [d for d in demo.config["dependencies"] if any(t[0] == target and t[1] in events for t in d["targets"])]
 
 
+@pytest.mark.parametrize("button", ["generate-btn", "compare-btn", "vary-btn", "inpaint-btn", "zoom-btn",
+                                    "zoom-again"])  # fmt: skip
+def test_a_run_is_checked_first_in_an_event_without_outputs(demo: Any, button: str) -> None:
+    """click -> seed pick -> check (same inputs, no outputs) -> run only on success: a refused request is a toast
+    and the last results stay (a run that fails puts an "Error" badge over all its outputs)."""
+    deps = {d["id"]: d for d in demo.config["dependencies"]}
+    after = {d["trigger_after"]: d for d in deps.values() if d["trigger_after"] is not None}
+    (pick,) = listeners(demo, button, "click")
+    check, run = after[pick["id"]], after[after[pick["id"]]["id"]]
+    assert check["trigger_only_on_success"] and run["trigger_only_on_success"]
+    assert check["outputs"] == [] and check["api_visibility"] == "private" and check["show_progress"] == "hidden"
+    assert check["inputs"] == run["inputs"] and len(run["outputs"]) >= 5
+    assert run["api_name"] in ("generate", "compare", "vary", "inpaint", "zoom_out", "zoom_again")
+
+
 def test_send_to_buttons_switch_tab_and_fill_the_input(demo: Any) -> None:
     comps = elem_ids(demo)
     tabs = next(c["id"] for c in demo.config["components"] if c["type"] == "tabs")
@@ -258,7 +273,7 @@ def test_animated_gif_and_cmyk_are_used_and_said(client: Any, files: dict[str, s
 def test_vary_handler_yields_every_step_and_stop_closes_it(backend: UnCLIP, files: dict[str, str],
                                                            monkeypatch: Any) -> None:  # fmt: skip
     closed: list[bool] = []
-    real = backend.vary_stream
+    real = variations.run_edit
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -266,7 +281,7 @@ def test_vary_handler_yields_every_step_and_stop_closes_it(backend: UnCLIP, file
         finally:
             closed.append(True)
 
-    monkeypatch.setattr(backend, "vary_stream", spy)
+    monkeypatch.setattr(variations, "run_edit", spy)  # the stream the handler follows
     handler = variations.make_handler(backend)
     args = {"image": files["scene"], "n": 1, "seed": 0, "strength": 1.0, "prompt": "", "decoder_guidance": 3.0,
             "upsampler": True, **STAGES}  # fmt: skip
@@ -277,6 +292,40 @@ def test_vary_handler_yields_every_step_and_stop_closes_it(backend: UnCLIP, file
         next(running)
     running.close()  # what Gradio does on Stop (`cancels=`)
     assert closed == [True]
+
+
+def test_prepare_validates_without_running_a_model(backend: UnCLIP, files: dict[str, str], monkeypatch: Any) -> None:
+    """What each tab's check event runs: bad input is a gr.Error naming the field, good input a job, and no
+    model is touched either way (so the check costs milliseconds)."""
+    from components.generate import make_prepare
+
+    def no_model(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a check ran a model")
+
+    for name in ("encode_text", "encode_image", "image_embeds_for"):
+        monkeypatch.setattr(backend, name, no_model)
+    stages = {"decoder_guidance": 3.0, "upsampler": True, **STAGES}
+    prior = {**PRIOR, "prior_guidance": 2.0, "prior_scheduler": backend.default_settings().prior.scheduler}
+    prompt, n, seed, settings = make_prepare(backend)("a cat", 2, 7, **prior, **stages)
+    assert (prompt, n, seed, settings.decoder.steps) == ("a cat", 2, 7, 2)
+    with pytest.raises(gr.Error, match="prompt is empty"):
+        make_prepare(backend)("  ", 2, 7, **prior, **stages)
+    vary_ = variations.make_prepare(backend)
+    assert vary_(files["scene"], 3, 0, 0.5, "", **stages).seeds == [0, 1, 2]
+    with pytest.raises(gr.Error, match="strength must be between 0 and 1"):
+        vary_(files["scene"], 3, 0, 1.5, "", **stages)
+    paint = inpaint.make_prepare(backend)
+    job = paint({"background": files["scene"], "layers": [files["layer"]]}, "auto", "a cat", "prompt", 4, False, 1, 0,
+                **stages)  # fmt: skip
+    assert job.mask is not None and job.mask.max() == 1.0
+    with pytest.raises(gr.Error, match="mask is empty"):
+        paint({"background": files["scene"], "layers": []}, "auto", "a cat", "prompt", 4, False, 1, 0, **stages)
+    zoom, zoom_again = zoom_out.make_prepares(backend)
+    assert zoom(files["scene"], 2.0, "left", "", "image", 8, 0, **stages).options["anchor"] == "left"
+    with pytest.raises(gr.Error, match="factor must be between 1.1 and 4"):
+        zoom(files["scene"], 9, "left", "", "image", 8, 0, **stages)
+    with pytest.raises(gr.Error, match="Zoom out once first"):
+        zoom_again([], 2.0, "left", "", "image", 8, 0, **stages)
 
 
 def test_zoom_out_again_grows_the_sequence_and_the_gif(backend: UnCLIP, files: dict[str, str]) -> None:

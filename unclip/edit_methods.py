@@ -1,4 +1,4 @@
-"""`UnCLIP.vary / inpaint / zoom_out` (+ `*_stream`): validation at the edge, then `unclip.edit.run_edit`.
+"""`UnCLIP.vary / inpaint / zoom_out` (+ `*_stream`, `*_job`): validation at the edge, then `unclip.edit.run_edit`.
 
 A mixin so backend.py stays short; it relies only on the backend's public methods (encode_text, encode_image,
 image_embeds_for, empty_text, default_settings) and its `models`. Images arrive as anything
@@ -77,34 +77,45 @@ class EditMethods:
         return up, work, describe_crop(up.size, side)
 
     # -- variations ---------------------------------------------------------------------------------------------
+    def vary_job(self, image: Source | Upload, n: int = 4, seed: int = 0, strength: float = 1.0, prompt: str = "",
+                 settings: GenerateSettings | None = None) -> EditJob:  # fmt: skip
+        """A variations request, validated (raises InvalidInput naming the field) and ready for `run_edit`. No
+        model runs, so a UI can check a request before it starts (the `*_job` methods all work this way)."""
+        n, seed, settings, prompt, _ = self._check_edit(n, seed, settings, prompt, "image")
+        strength = as_float("strength", strength, *EDIT_LIMITS["strength"])
+        up, work, crop = self._working(image, settings)
+        return EditJob("vary", work, prompt, "image", image_seeds(seed, n), settings,
+                       {"strength": strength, "input": crop}, strength=strength, notes=up.notes)  # fmt: skip
+
     def vary_stream(self, image: Source | Upload, n: int = 4, seed: int = 0, strength: float = 1.0,
                     prompt: str = "", settings: GenerateSettings | None = None) -> EditStream:  # fmt: skip
         """Image -> CLIP image embedding -> decoder -> upsampler, n variations (seeds seed, seed + 1, ...).
         strength 1 = from pure noise (the paper's variations); lower = SDEdit from a noised copy of the input."""
-        n, seed, settings, prompt, _ = self._check_edit(n, seed, settings, prompt, "image")
-        strength = as_float("strength", strength, *EDIT_LIMITS["strength"])
-        up, work, crop = self._working(image, settings)
-        job = EditJob("vary", work, prompt, "image", image_seeds(seed, n), settings,
-                      {"strength": strength, "input": crop}, strength=strength, notes=up.notes)  # fmt: skip
-        return (yield from run_edit(self, job))
+        return (yield from run_edit(self, self.vary_job(image, n, seed, strength, prompt, settings)))
 
     def vary(self, image: Source | Upload, n: int = 4, seed: int = 0, strength: float = 1.0, prompt: str = "",
              settings: GenerateSettings | None = None) -> Edit:  # fmt: skip
         return drain(self.vary_stream(image, n, seed, strength, prompt, settings))
 
     # -- inpainting ---------------------------------------------------------------------------------------------
-    def inpaint_stream(self, image: Source | Upload, mask: Source | None = None, prompt: str = "", n: int = 1,
-                       seed: int = 0, feather: int = 8, invert: bool = False, condition: str = "prompt",
-                       settings: GenerateSettings | None = None) -> EditStream:  # fmt: skip
-        """Repaint the masked region (mask: white = repaint; None: the image's transparent pixels, as DALL·E).
-        condition 'prompt': the prompt through the prior (settings.mode); 'image': the image's own embedding."""
+    def inpaint_job(self, image: Source | Upload, mask: Source | None = None, prompt: str = "", n: int = 1,
+                    seed: int = 0, feather: int = 8, invert: bool = False, condition: str = "prompt",
+                    settings: GenerateSettings | None = None) -> EditJob:  # fmt: skip
+        """An inpainting request, validated and ready for `run_edit` (see `vary_job`)."""
         n, seed, settings, prompt, condition = self._check_edit(n, seed, settings, prompt, condition)
         radius = as_int("feather", feather, *EDIT_LIMITS["feather"])
         up, work, crop = self._working(image, settings)
         binary = self._mask(up, mask, bool(invert), self.output_side(settings))
         options = {"feather": radius, "invert": bool(invert), "condition": condition, "input": crop}
-        job = EditJob("inpaint", work, prompt, condition, image_seeds(seed, n), settings, options,
-                      mask=feathered(binary, radius), notes=up.notes)  # fmt: skip
+        return EditJob("inpaint", work, prompt, condition, image_seeds(seed, n), settings, options,
+                       mask=feathered(binary, radius), notes=up.notes)  # fmt: skip
+
+    def inpaint_stream(self, image: Source | Upload, mask: Source | None = None, prompt: str = "", n: int = 1,
+                       seed: int = 0, feather: int = 8, invert: bool = False, condition: str = "prompt",
+                       settings: GenerateSettings | None = None) -> EditStream:  # fmt: skip
+        """Repaint the masked region (mask: white = repaint; None: the image's transparent pixels, as DALL·E).
+        condition 'prompt': the prompt through the prior (settings.mode); 'image': the image's own embedding."""
+        job = self.inpaint_job(image, mask, prompt, n, seed, feather, invert, condition, settings)
         return (yield from run_edit(self, job))
 
     def inpaint(self, image: Source | Upload, mask: Source | None = None, prompt: str = "", n: int = 1,
@@ -130,11 +141,10 @@ class EditMethods:
         return binary
 
     # -- zoom-out -----------------------------------------------------------------------------------------------
-    def zoom_out_stream(self, image: Source | Upload, factor: float = 2.0, anchor: str = "center",
-                        prompt: str = "", n: int = 1, seed: int = 0, feather: int = 8, condition: str = "image",
-                        settings: GenerateSettings | None = None) -> EditStream:  # fmt: skip
-        """The image shrunk by `factor` into a canvas of its own size (at `anchor`), the border generated.
-        condition 'image' (default): the original's CLIP embedding, so the scene continues; 'prompt': the prompt."""
+    def zoom_out_job(self, image: Source | Upload, factor: float = 2.0, anchor: str = "center", prompt: str = "",
+                     n: int = 1, seed: int = 0, feather: int = 8, condition: str = "image",
+                     settings: GenerateSettings | None = None) -> EditJob:  # fmt: skip
+        """A zoom-out request, validated and ready for `run_edit` (see `vary_job`)."""
         n, seed, settings, prompt, condition = self._check_edit(n, seed, settings, prompt, condition)
         factor = as_float("factor", factor, *EDIT_LIMITS["factor"])
         anchor = as_choice("anchor", anchor, ANCHORS)
@@ -142,8 +152,15 @@ class EditMethods:
         up, work, crop = self._working(image, settings)
         canvas = zoom_canvas(work, factor, anchor)
         options = {"factor": factor, "anchor": anchor, "feather": radius, "condition": condition, "input": crop}
-        job = EditJob("zoom_out", canvas.image, prompt, condition, image_seeds(seed, n), settings, options,
-                      mask=feathered(canvas.mask, radius), embed_from=work, box=canvas.box, notes=up.notes)
+        return EditJob("zoom_out", canvas.image, prompt, condition, image_seeds(seed, n), settings, options,
+                       mask=feathered(canvas.mask, radius), embed_from=work, box=canvas.box, notes=up.notes)
+
+    def zoom_out_stream(self, image: Source | Upload, factor: float = 2.0, anchor: str = "center",
+                        prompt: str = "", n: int = 1, seed: int = 0, feather: int = 8, condition: str = "image",
+                        settings: GenerateSettings | None = None) -> EditStream:  # fmt: skip
+        """The image shrunk by `factor` into a canvas of its own size (at `anchor`), the border generated.
+        condition 'image' (default): the original's CLIP embedding, so the scene continues; 'prompt': the prompt."""
+        job = self.zoom_out_job(image, factor, anchor, prompt, n, seed, feather, condition, settings)
         return (yield from run_edit(self, job))
 
     def zoom_out(self, image: Source | Upload, factor: float = 2.0, anchor: str = "center", prompt: str = "",
