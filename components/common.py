@@ -80,18 +80,19 @@ def user_error(message: str) -> gr.Error:
     return gr.Error(message, title="Invalid input", print_exception=False)
 
 
-def check_first(trigger: Any, prepare: Callable[..., Any], inputs_kwargs: dict[str, Any]) -> Any:
-    """Chain onto `trigger` an event that only validates the request (`prepare`, which raises gr.Error on bad
-    input; nothing runs) and return it: chain the run with `.success`. A refused request then shows its toast
-    and leaves the outputs alone; refused inside the run, Gradio covers them with an "Error" badge, hiding the
-    last results until the next run. The run validates again (its API callers skip this event)."""
+def check_first(on: Callable[..., Any], prepare: Callable[..., Any], inputs_kwargs: dict[str, Any]) -> Any:
+    """Attach to the event `on` (a button's `.click`, or `.success` of the step before) an event that only
+    validates the request (`prepare`, which raises gr.Error on bad input; no model runs) and return it: chain the
+    run with `.success`. A refused request then shows its toast and leaves the outputs alone; refused inside the
+    run, Gradio covers them with an "Error" badge, hiding the last results (or the explorer's map) until the next
+    run. The run validates again (its API callers skip this event)."""
 
     @functools.wraps(prepare)  # Gradio reads the parameter names from the signature
     def check(*args: Any, **kwargs: Any) -> None:
         prepare(*args, **kwargs)
 
-    return trigger.success(check, inputs_kwargs=inputs_kwargs, api_visibility="private", show_progress="hidden",
-                           concurrency_limit=None)  # fmt: skip  # queued: its gr.Error is a toast
+    return on(check, inputs_kwargs=inputs_kwargs, api_visibility="private", show_progress="hidden",
+              concurrency_limit=None)  # fmt: skip  # queued: an unqueued event's gr.Error shows no toast
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from typing import Any
 
 import gradio as gr
 
-from components.common import how_it_works, on_gpu, pick_seed, png_gallery, raw, seed_row
+from components.common import check_first, how_it_works, on_gpu, pick_seed, png_gallery, raw, seed_row
 from components.explorer_handlers import ExplorerHandlers
 from components.explorer_plot import COLOR_BY
 from unclip import UnCLIP
@@ -208,28 +208,31 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
                       outputs=[p["thumb"], p["details"], p["neighbours"], m["map"], state], **PRIVATE)  # fmt: skip
     for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"]), (p["to_diff"], t["point"])):
         button.click(copy_value, inputs=p["picker"], outputs=target, queue=False, **PRIVATE)
-    t["add"].click(on_gpu(handlers.add_points), inputs=[t["texts"], t["files"], state], outputs=view, **PRIVATE)
+    adding = {"texts": t["texts"], "files": t["files"], "state": state}
+    check_first(t["add"].click, handlers.check_add, adding).success(
+        on_gpu(handlers.add_points), inputs_kwargs=adding, outputs=view, **PRIVATE)
     seed = {"seed": t["seed"].seed}
     decoding = {"decoder_steps": t["decoder_steps"], "decoder_guidance": t["decoder_guidance"],
                 "upsampler": t["upsampler"], "state": state}  # fmt: skip
     roll = {"fn": pick_seed, "inputs": [t["seed"].seed, t["seed"].randomize], "outputs": t["seed"].seed,
             "queue": False, "show_progress": "hidden", **PRIVATE}  # fmt: skip
     strip_out = [t["preview"], t["strip"], *view]
+    interpolating = {"start": t["start"], "end": t["end"], "steps": t["steps"], **seed, "use_prior": t["use_prior"],
+                     **decoding}  # fmt: skip
+    diffing = {"image": t["image"], "point": t["point"], "from_caption": t["from_caption"],
+               "to_caption": t["to_caption"], "steps": t["diff_steps"], "max_theta": t["max_theta"], **seed,
+               **decoding}  # fmt: skip
+    gapping = {"prompt": t["gap_prompt"], "k": t["k"], **seed, **decoding}
     runs = [
-        t["interpolate"].click(**roll).then(
-            on_gpu(handlers.interpolate),
-            inputs_kwargs={"start": t["start"], "end": t["end"], "steps": t["steps"], **seed,
-                           "use_prior": t["use_prior"], **decoding},
-            outputs=strip_out, api_name="interpolate", show_progress_on=[t["strip"]]),
-        t["text_diff"].click(**roll).then(
-            on_gpu(handlers.text_diff), inputs_kwargs={"image": t["image"], "point": t["point"],
-                                               "from_caption": t["from_caption"], "to_caption": t["to_caption"],
-                                               "steps": t["diff_steps"], "max_theta": t["max_theta"], **seed,
-                                               **decoding},
-            outputs=strip_out, api_name="text_diff", show_progress_on=[t["strip"]]),
-        t["gap"].click(**roll).then(
-            on_gpu(handlers.modality_gap), inputs_kwargs={"prompt": t["gap_prompt"], "k": t["k"], **seed, **decoding},
-            outputs=[t["preview"], t["strip"], t["table"], *view], show_progress_on=[t["strip"]], **PRIVATE),
+        check_first(t["interpolate"].click(**roll).success, handlers.check_interpolate, interpolating).success(
+            on_gpu(handlers.interpolate), inputs_kwargs=interpolating, outputs=strip_out, api_name="interpolate",
+            show_progress_on=[t["strip"]]),
+        check_first(t["text_diff"].click(**roll).success, handlers.check_text_diff, diffing).success(
+            on_gpu(handlers.text_diff), inputs_kwargs=diffing, outputs=strip_out, api_name="text_diff",
+            show_progress_on=[t["strip"]]),
+        check_first(t["gap"].click(**roll).success, handlers.check_gap, gapping).success(
+            on_gpu(handlers.modality_gap), inputs_kwargs=gapping, outputs=[t["preview"], t["strip"], t["table"], *view],
+            show_progress_on=[t["strip"]], **PRIVATE),
     ]  # fmt: skip
     t["stop"].click(None, cancels=runs, **PRIVATE)
     hook_generations(handlers, state, view)

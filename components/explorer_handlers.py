@@ -20,7 +20,7 @@ from components.common import follow, preview_grid, user_errors
 from components.explorer_plot import COLOR_BY, MapView, map_figure, point_image
 from unclip import Generation, UnCLIP
 from unclip.analysis import stage_similarities
-from unclip.explore import Strip, check_settings, check_strip, square, strip_steps, with_decoder
+from unclip.explore import Strip, check_settings, check_strip, check_text_diff, square, strip_steps, with_decoder
 from unclip.explore_collection import (
     PROBE_SIZE,
     Point,
@@ -38,7 +38,7 @@ from unclip.explore_collection import (
 )
 from unclip.explore_projection import check_projection, umap_ready, wait_for_umap
 from unclip.images import read_metadata
-from unclip.settings import LIMITS, InvalidInput, as_choice, as_int, as_prompt
+from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_choice, as_int, as_prompt
 from unclip.uploads import load_upload
 
 Number = float | int | str
@@ -149,6 +149,50 @@ class ExplorerHandlers:
         s = with_decoder(self.backend.default_settings(mode), decoder_steps, decoder_guidance, upsampler)
         return check_settings(self.backend, s)
 
+    # -- checks: what each run validates before any model work; its check event runs one alone ---------------
+    # (`common.check_first`: a refused request is a toast, and the map and the strip stay as they were)
+    def check_interpolate(self, start: str, end: str, steps: Number = 8, seed: Number = 0, use_prior: bool = True,
+                          decoder_steps: Number = 12, decoder_guidance: Number = 3.0, upsampler: bool = False,
+                          state: ExplorerState | None = None) -> tuple[int, int, GenerateSettings]:  # fmt: skip
+        st = self.current(state)
+        with user_errors():
+            steps, seed = check_strip(steps, seed)
+            settings = self.settings(decoder_steps, decoder_guidance, upsampler)
+            self.point(st, start, "start")  # a '#id' that exists, or a caption that is not empty
+            self.point(st, end, "end")
+        return steps, seed, settings
+
+    def check_text_diff(self, image: str | None = None, point: str = "", from_caption: str = "",
+                        to_caption: str = "", steps: Number = 6, max_theta: Number = 0.5, seed: Number = 0,
+                        decoder_steps: Number = 12, decoder_guidance: Number = 3.0, upsampler: bool = False,
+                        state: ExplorerState | None = None) -> tuple[int, int, GenerateSettings]:  # fmt: skip
+        st = self.current(state)
+        with user_errors():
+            steps, _, seed, _, _ = check_text_diff(steps, max_theta, seed, from_caption, to_caption)
+            settings = self.settings(decoder_steps, decoder_guidance, upsampler)
+            if image:
+                load_upload(image, "image")
+            else:
+                self.image_point(st, point)
+        return steps, seed, settings
+
+    def check_gap(self, prompt: str = "", k: Number = 4, seed: Number = 0, decoder_steps: Number = 12,
+                  decoder_guidance: Number = 3.0, upsampler: bool = False, state: ExplorerState | None = None
+                  ) -> tuple[str, int, int, GenerateSettings]:  # fmt: skip
+        with user_errors():
+            settings = self.settings(decoder_steps, decoder_guidance, upsampler)
+            k = as_int("prior samples k", k, *LIMITS["n"])  # checked here so the message names this field, not n
+            return self.backend.check(prompt, k, seed, settings, mode="prior")
+
+    def check_add(self, texts: str = "", files: list[str] | None = None, state: ExplorerState | None = None
+                  ) -> tuple[list[str], list[np.ndarray]]:  # fmt: skip
+        """The typed lines and the uploads' pixels."""
+        lines = [" ".join(t.split()) for t in (texts or "").splitlines() if t.strip()]
+        with user_errors():
+            if not lines and not files:
+                raise InvalidInput("nothing to add: type a caption (one per line) or upload an image")
+            return lines, [np.asarray(square(load_upload(f, "image"))) for f in files or []]
+
     # -- public handlers ---------------------------------------------------------------------------------------
     def project(self, method: str = "pca", dims: Number = 2, color_by: str = "kind", remove_modality_gap: bool = False,
                 refit: bool = False, state: ExplorerState | None = None) -> Iterator[tuple]:  # fmt: skip
@@ -182,9 +226,9 @@ class ExplorerHandlers:
         every step from the same noise. Returns: preview, strip (PNG), map with the path, summary, choices."""
         st = self.current(state)
         use_prior = bool(use_prior)
+        steps, seed, settings = self.check_interpolate(start, end, steps, seed, use_prior, decoder_steps,
+                                                       decoder_guidance, upsampler, state)  # fmt: skip
         with user_errors():
-            steps, seed = check_strip(steps, seed)
-            settings = self.settings(decoder_steps, decoder_guidance, upsampler)
             st, a, a_label = self.endpoint(st, start, "start", use_prior)
             st, b, b_label = self.endpoint(st, end, "end", use_prior)
         priors = sum(isinstance(x, str) for x in (a, b)) if use_prior else 0
@@ -204,9 +248,9 @@ class ExplorerHandlers:
         max_theta. The image is an upload, or else a '#id' image point. Returns: preview, strip, map, summary,
         choices."""
         st = self.current(state)
+        steps, seed, settings = self.check_text_diff(image, point, from_caption, to_caption, steps, max_theta, seed,
+                                                     decoder_steps, decoder_guidance, upsampler, state)  # fmt: skip
         with user_errors():
-            steps, seed = check_strip(steps, seed)
-            settings = self.settings(decoder_steps, decoder_guidance, upsampler)
             st, z, label = self.edit_source(st, image, point)
         stream = self.backend.text_diff_stream(z, from_caption, to_caption, steps, max_theta, seed, settings)
         strip = yield from follow(stream, progress, strip_steps(settings, 0), other_outputs=5)
@@ -221,13 +265,18 @@ class ExplorerHandlers:
             arr = np.asarray(square(load_upload(image, "image")))  # (256, 256, 3) uint8
             st, ids = self.add_images(st, [arr], ["uploaded image"], "upload")
             return st, st.session.embed_of(ids[0]), f"upload #{ids[0]}"
+        p = self.image_point(st, point)
+        return st, st.session.embed_of(p.id), f"#{p.id}"
+
+    def image_point(self, st: ExplorerState, point: Any) -> Point:
+        """The image point a text diff edits when nothing was uploaded."""
         if not isinstance(point, str) or not point.strip():
             raise InvalidInput("image is missing: upload a picture or pick an image point such as '#0'")
         p = self.point(st, point, "image")
         if p is None or p.modality != "image":
             what = "a caption" if p is None else f"#{p.id} is a text point"
             raise InvalidInput(f"image must be an image point such as '#0' ({what}): text diffs edit an image")
-        return st, st.session.embed_of(p.id), f"#{p.id}"
+        return p
 
     # -- private handlers (UI only) ------------------------------------------------------------------------------
     def load(self, state: ExplorerState | None = None) -> tuple:
@@ -238,11 +287,7 @@ class ExplorerHandlers:
                    ) -> tuple:  # fmt: skip
         """Typed texts (one per line) and uploaded images -> new points, placed in the current layout."""
         st = self.current(state)
-        lines = [" ".join(t.split()) for t in (texts or "").splitlines() if t.strip()]
-        with user_errors():
-            if not lines and not files:
-                raise InvalidInput("nothing to add: type a caption (one per line) or upload an image")
-            images = [np.asarray(square(load_upload(f, "image"))) for f in files or []]
+        lines, images = self.check_add(texts, files, state)
         if lines:
             st, _ = self.add_texts(st, lines)
         if images:
@@ -288,10 +333,7 @@ class ExplorerHandlers:
         """One prompt's text embedding, k prior samples and the k generated images' CLIP embeddings on the map,
         with their cosine similarities. Returns: preview, gallery, table, map, summary, choices."""
         st = self.current(state)
-        with user_errors():
-            settings = self.settings(decoder_steps, decoder_guidance, upsampler)
-            k = as_int("prior samples k", k, *LIMITS["n"])  # checked here so the message names this field, not n
-            prompt, k, seed, settings = self.backend.check(prompt, k, seed, settings, mode="prior")
+        prompt, k, seed, settings = self.check_gap(prompt, k, seed, decoder_steps, decoder_guidance, upsampler, state)
         up = settings.upsampler.steps if settings.upsampler.enabled else 0
         total = settings.prior.steps + settings.decoder.steps + up
         gen = yield from follow(self.backend.generate_stream(prompt, k, seed, settings=settings), progress, total,

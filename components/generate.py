@@ -210,11 +210,11 @@ def build(backend: UnCLIP) -> None:
             "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
     prepare = make_prepare(backend)
     generate_inputs = {**common, "mode": controls["mode"], **stages}
-    generating = check_first(gr.on([run.click, prompt.submit], **pick), prepare, generate_inputs).success(
+    generating = check_first(gr.on([run.click, prompt.submit], **pick).success, prepare, generate_inputs).success(
         generate, inputs_kwargs=generate_inputs, outputs=[preview, gallery, files, table, info],
         api_name="generate", show_progress_on=[gallery],
     )  # fmt: skip
-    comparing = check_first(run_compare.click(**pick), prepare, {**common, **stages}).success(
+    comparing = check_first(run_compare.click(**pick).success, prepare, {**common, **stages}).success(
         compare, inputs_kwargs={**common, **stages}, outputs=[preview, *compare_outputs], api_name="compare",
         show_progress_on=compare_outputs[: len(backend.modes)],
     )  # fmt: skip

@@ -84,6 +84,17 @@ def test_a_refused_request_leaves_the_last_results(page: Any) -> None:
     assert "1 image" in page.locator("#generate-info").inner_text()
 
 
+def test_a_refused_explorer_request_leaves_the_map(page: Any) -> None:
+    """The map is the explorer's work: a refused "Add to the map" used to replace it with an Error badge."""
+    page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
+    page.get_by_role("tab", name="Add points", exact=True).first.click()
+    page.locator("#explorer-add").click()
+    page.locator(".toast-body", has_text="nothing to add").first.wait_for(timeout=15_000)
+    page.wait_for_timeout(500)
+    assert not page.locator("#explorer-map .error").is_visible()
+    assert page.locator("#explorer-map .js-plotly-plot").first.is_visible()
+
+
 def test_enter_in_the_prompt_generates(page: Any) -> None:
     """Enter runs, as in a search box (Gradio submits a textarea on plain Enter only when it starts one line tall)."""
     page.locator("#advanced").get_by_text("Advanced").click()

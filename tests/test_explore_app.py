@@ -137,6 +137,34 @@ def test_text_diff_refuses_bad_input(handlers: ExplorerHandlers, state: Explorer
         last(handlers.text_diff(**{**args, **kwargs}))
 
 
+@pytest.mark.parametrize(("check", "kwargs", "message"), [
+    ("check_interpolate", {"start": "#9999"}, "start: there is no point #9999"),
+    ("check_interpolate", {"end": "  "}, "end is empty"),
+    ("check_interpolate", {"steps": 1}, "steps must be a whole number between 2 and 16"),
+    ("check_text_diff", {"point": "#1"}, "#1 is a text point"),
+    ("check_text_diff", {"to_caption": "a cat"}, "to caption must differ from the from caption"),
+    ("check_text_diff", {"max_theta": 3}, "max theta must be between 0 and 1, got 3"),
+    ("check_gap", {"k": 9}, "prior samples k must be a whole number between 1 and 8, got 9"),
+    ("check_gap", {"prompt": ""}, "prompt is empty"),
+    ("check_add", {"texts": "  \n "}, "nothing to add"),
+])  # fmt: skip
+def test_checks_refuse_what_the_runs_refuse_without_a_model(handlers: ExplorerHandlers, state: ExplorerState,
+                                                            monkeypatch: Any, check: str, kwargs: dict,
+                                                            message: str) -> None:  # fmt: skip
+    """Each run's check event (`common.check_first`): the run's own refusals, before any model work."""
+    def no_model(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a check ran a model")
+
+    for name in ("encode_text", "encode_image", "image_embeds_for"):
+        monkeypatch.setattr(handlers.backend, name, no_model)
+    good = {"check_interpolate": {"start": "#0", "end": "a blue car", **FAST},
+            "check_text_diff": {"point": "#0", "from_caption": "a cat", "to_caption": "a dog", **FAST},
+            "check_gap": {"prompt": "a red apple", "k": 2, **FAST}, "check_add": {"texts": "a cat"}}[check]
+    getattr(handlers, check)(**good, state=state)  # the same request without the fault passes
+    with pytest.raises(gr.Error, match=message):
+        getattr(handlers, check)(**{**good, **kwargs}, state=state)
+
+
 def test_modality_gap_puts_text_prior_and_images_on_the_map(handlers: ExplorerHandlers, state: ExplorerState) -> None:
     _, gallery, rows, fig, info, _, st = last(handlers.modality_gap("a red apple", 2, 5, **FAST, state=state))
     assert len(gallery) == 2 and [r[0] for r in rows] == [5, 6] and all(-1 <= v <= 1 for r in rows for v in r[1:])

@@ -87,11 +87,14 @@ def angles_deg(path: Tensor, start: Tensor) -> list[float]:
     return [round(math.degrees(x), 2) for x in torch.arccos(cos).tolist()]
 
 
+SAME_CAPTIONS = "to caption must differ from the from caption: their difference is the edit"
+
+
 def text_diff_direction(from_text: Tensor, to_text: Tensor) -> Tensor:
     """z_d = normalise(z_t - z_t0) (D,): the direction the caption edit moves in CLIP text space (§3.3)."""
     diff = to_text.double() - from_text.double()
     if diff.norm() < 1e-6:
-        raise InvalidInput("to caption must differ from the from caption: their difference is the edit")
+        raise InvalidInput(SAME_CAPTIONS)
     return (diff / diff.norm()).to(from_text.dtype)
 
 
@@ -135,6 +138,16 @@ def modality_gap(image_embeds: Tensor, text_embeds: Tensor) -> GapStats:
 # -- validation ------------------------------------------------------------------------------------------
 def check_strip(steps: Any, seed: Any) -> tuple[int, int]:
     return as_int("steps", steps, *STRIP_STEPS), as_int("seed", seed, *LIMITS["seed"])
+
+
+def check_text_diff(steps: Any, max_theta: Any, seed: Any, from_caption: Any, to_caption: Any
+                    ) -> tuple[int, float, int, str, str]:  # fmt: skip
+    """A text diff's numbers and captions, validated (InvalidInput naming the field)."""
+    steps, seed = check_strip(steps, seed)
+    src, dst = as_prompt(from_caption, "from caption"), as_prompt(to_caption, "to caption")
+    if src == dst:  # (captions that differ only in what the tokenizer drops are caught by text_diff_direction)
+        raise InvalidInput(SAME_CAPTIONS)
+    return steps, as_float("max theta", max_theta, *MAX_THETA), seed, src, dst
 
 
 def check_settings(backend: UnCLIP, settings: GenerateSettings | None) -> GenerateSettings:
@@ -222,9 +235,7 @@ def text_diff_stream(backend: UnCLIP, image: Image.Image | Tensor, from_caption:
                      steps: int = 6, max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None
                      ) -> Generator[Progress, None, Strip]:  # fmt: skip
     """Paper §3.3: z_d = normalise(z_t - z_t0); decode slerp(z_i, z_d, theta), theta = 0 .. max_theta."""
-    steps, seed = check_strip(steps, seed)
-    max_theta = as_float("max theta", max_theta, *MAX_THETA)
-    src, dst = as_prompt(from_caption, "from caption"), as_prompt(to_caption, "to caption")
+    steps, max_theta, seed, src, dst = check_text_diff(steps, max_theta, seed, from_caption, to_caption)
     s = check_settings(backend, settings)
     if image is None:
         raise InvalidInput("image is missing: give the picture to edit")
