@@ -57,19 +57,43 @@ def on_gpu(fn: F) -> F:
     return spaces.GPU(duration=GPU_SECONDS)(fn)
 
 
+RAW = "unclip-raw"  # the elem_class that marks a raw input (see `raw`)
+
+
 def raw(component: C) -> C:
     """Hand this input's value to the handler exactly as received, leaving validation to the backend.
 
     Gradio's Slider/Number/Radio/Dropdown reject or crash on strings, NaN and out-of-range values with messages
     that do not name the field ("Value 0 is less than minimum value 1."). A raw input still renders and
     behaves the same in the browser, but `unclip.settings` gets the value and can answer
-    "decoder steps must be between 1 and 200, got 0". (An instance attribute, not a subclass: Gradio writes a
-    .pyi stub next to the source of every Component subclass it sees.) Send a raw input values only, never a
-    property update (gr.skip(), gr.update(...), gr.Slider(...)): Gradio answers one by rebuilding the component
-    for that session from its constructor, without this override.
+    "decoder steps must be between 1 and 200, got 0". The mark is an elem_class, recorded among the constructor
+    arguments: Gradio answers any property update (gr.update(...), gr.skip(), an Examples click) by rebuilding
+    the component for that session from them, and the rebuilt copy must stay raw too. (Not a subclass: Gradio
+    writes a .pyi stub next to the source of every Component subclass it sees.)
     """
-    component.preprocess = lambda payload: payload  # type: ignore[method-assign]
+    classes = [*_as_list(component.elem_classes), RAW]
+    component.elem_classes = classes
+    component.constructor_args["elem_classes"] = classes  # what a session's rebuilt copy is made from
     return component
+
+
+def _as_list(classes: list[str] | str | None) -> list[str]:
+    return [classes] if isinstance(classes, str) else list(classes or [])
+
+
+def _pass_raw_through(cls: type) -> None:
+    """`cls.preprocess`, except that an input marked raw gets its payload as is."""
+    plain = cls.preprocess
+
+    @functools.wraps(plain)
+    def preprocess(self: Any, payload: Any) -> Any:
+        return payload if RAW in _as_list(self.elem_classes) else plain(self, payload)
+
+    cls.preprocess = preprocess  # type: ignore[method-assign]
+
+
+for _cls in (gr.Slider, gr.Number, gr.Radio, gr.Dropdown):
+    _pass_raw_through(_cls)
 
 
 # -- errors ----------------------------------------------------------------------------------------------

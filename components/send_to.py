@@ -125,5 +125,7 @@ def gallery_source(gallery: gr.Gallery, prefix: str, exclude: str | None = None)
 
 
 def image_source(image: gr.Image, prefix: str, exclude: str | None = None) -> list[gr.Button]:
-    """Send buttons for a single result image."""
+    """Send buttons for a single result image (type "filepath": what the targets take)."""
+    if image.type != "filepath":
+        raise ValueError(f"{image.elem_id}: a send-to source must be gr.Image(type='filepath'), not {image.type!r}")
     return buttons([image], lambda path: path or None, prefix, exclude)

@@ -167,7 +167,8 @@ def outputs_column(side: int) -> dict[str, Any]:
     with gr.Row():
         o["seen"] = gr.Image(label=f"The canvas ({side}×{side}; the model paints the pink border)", height=220,
                              interactive=False, buttons=[], elem_id="zoom-seen")  # fmt: skip
-        o["result"] = gr.Image(label="Result", format="png", height=220, interactive=False, elem_id="zoom-result")
+        o["result"] = gr.Image(label="Result", type="filepath", format="png", height=220, interactive=False,
+                               elem_id="zoom-result")  # fmt: skip
     send_to.image_source(o["result"], "zoom", exclude="Zoom out")
     o["preview"] = gr.Image(label="Live preview", height=120, interactive=False, buttons=[], elem_id="zoom-preview",
                             elem_classes=["pixelated"])  # fmt: skip
@@ -194,8 +195,8 @@ def build(backend: UnCLIP) -> None:
     sequence = gr.State([])
     send_to.target("Zoom out", w["image"])
     private = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
-    # "custom" keeps the factor by sending its own value back: a gr.skip() (a property update) would make Gradio
-    # rebuild the slider for the session without raw()'s pass-through, and typed values past its range would 500
+    # "custom" keeps the factor by sending its own value back (a value, not a property update such as gr.skip(),
+    # which would make Gradio rebuild the slider for the session: see `raw`)
     w["preset"].change(lambda p, f: f if p == "custom" else p, inputs=[w["preset"], w["factor"]], outputs=w["factor"],
                        **private)  # fmt: skip
     w["factor"].input(lambda f: "custom", inputs=w["factor"], outputs=w["preset"], **private)

@@ -95,6 +95,18 @@ def test_a_refused_explorer_request_leaves_the_map(page: Any) -> None:
     assert page.locator("#explorer-map .js-plotly-plot").first.is_visible()
 
 
+def test_a_zoom_out_result_can_be_sent_on(page: Any) -> None:
+    """The result image was a numpy array (gr.Image's default type), so "→ Variations" failed on the server."""
+    page.get_by_role("tab", name="Zoom out", exact=True).first.click()
+    page.locator("#zoom-examples tbody tr").first.click()
+    page.locator("#zoom-btn").click()
+    page.locator("#zoom-result img").first.wait_for(state="visible", timeout=120_000)
+    page.locator("#zoom-to-variations").click()
+    page.locator("#vary-image img").first.wait_for(state="visible", timeout=15_000)
+    assert page.locator("#vary-btn").is_visible()  # the Variations tab is open
+    assert not [e for e in page.errors if "500" in e], page.errors
+
+
 def test_enter_in_the_prompt_generates(page: Any) -> None:
     """Enter runs, as in a search box (Gradio submits a textarea on plain Enter only when it starts one line tall)."""
     page.locator("#advanced").get_by_text("Advanced").click()
@@ -127,8 +139,11 @@ def test_send_to_with_nothing_yet_shows_a_warning(page: Any) -> None:
 
 def test_zoom_factor_typed_past_its_range_after_a_preset_change(page: Any) -> None:
     """Typing a factor turns the preset to "custom", whose change event sends the factor back; when that was a
-    gr.skip(), Gradio rebuilt the slider without raw()'s pass-through and the next typed 10 answered HTTP 500."""
+    gr.skip(), Gradio rebuilt the slider without raw()'s pass-through and the next typed 10 answered HTTP 500.
+    An Examples click rebuilt it too (a property update): raw() now survives rebuilds."""
     page.get_by_role("tab", name="Zoom out", exact=True).first.click()
+    page.locator("#zoom-examples tbody tr").nth(1).click()
+    page.wait_for_timeout(700)
     box = page.locator("#zoom-factor input[type=number]")
     for value in ("3.3", "10", "1"):
         box.fill(value)

@@ -14,7 +14,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 from test_edit import BOX, box_image, diff, outside, png_header
 
-from components import inpaint, variations, zoom_out
+from components import common, inpaint, send_to, variations, zoom_out
 from unclip import UnCLIP
 from unclip.images import read_metadata
 from unclip.uploads import inspect_upload, mask_from_alpha, mask_from_image
@@ -148,12 +148,32 @@ def test_events_that_warn_about_an_upload_are_queued(demo: Any) -> None:
 
 
 def test_zoom_preset_custom_sends_the_factor_back_as_a_value(demo: Any) -> None:
-    """Not gr.skip(): Gradio answers a property update by rebuilding the slider for the session without raw()'s
-    pass-through, after which a typed factor past the slider's range failed with HTTP 500 (browser test too)."""
+    """A value, not gr.skip(): a property update makes Gradio rebuild the slider for the session (which then lost
+    raw()'s pass-through, and a typed factor past the slider's range failed with HTTP 500; browser test too)."""
     (dep,) = listeners(demo, "zoom-preset", "change")
     assert dep["outputs"] == [elem_ids(demo)["zoom-factor"]]
     preset = demo.fns[dep["id"]].fn
     assert preset("custom", 3.3) == 3.3 and preset("custom", 10) == 10 and preset(1.5, 2.0) == 1.5
+
+
+def test_send_to_sources_must_be_file_paths() -> None:
+    """Zoom out's result was a numpy gr.Image: its send-to buttons failed on the server ("truth value of an array")."""
+    with gr.Blocks(), pytest.raises(ValueError, match="send-to source must be gr.Image\\(type='filepath'\\)"):
+        send_to.image_source(gr.Image(elem_id="result"), "x")
+
+
+def test_raw_inputs_stay_raw_when_gradio_rebuilds_them(demo: Any) -> None:
+    """Gradio answers a property update (an Examples click, gr.update, gr.skip) by rebuilding the component for the
+    session from its constructor arguments. After a Zoom out example, a typed factor of 9 then failed in the
+    slider's own preprocess (HTTP 500, a traceback) instead of reaching the backend's "factor must be between"."""
+    marked = [b for b in demo.blocks.values() if common.RAW in (b.elem_classes or [])]
+    assert {"zoom-factor", "zoom-anchor", "vary-strength", "n", "seed", "decoder_steps"} <= {b.elem_id for b in marked}
+    for block in marked:
+        copy = type(block)(**{**block.constructor_args, "render": False})  # what Gradio does (blocks.py)
+        assert copy.preprocess("not a number") == "not a number", block.elem_id
+    plain = gr.Slider(1, 4, render=False)  # others keep Gradio's checks
+    with pytest.raises(Exception, match="greater than maximum"):
+        plain.preprocess(9)
 
 
 def test_scheduler_lists_offer_only_what_each_stage_can_use(demo: Any, backend: UnCLIP) -> None:
