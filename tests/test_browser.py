@@ -118,6 +118,8 @@ def test_enter_in_the_prompt_generates(page: Any) -> None:
     prompt.press("Enter")
     page.locator("#generate-gallery img").first.wait_for(state="visible", timeout=120_000)
     assert prompt.input_value() == "a cat"  # no newline was typed
+    width = page.locator("#generate-gallery .thumbnail-item").first.bounding_box()["width"]
+    assert width <= 257, f"one image fills {width} px (upscaled; it pushed the summary off-screen)"
 
 
 @pytest.mark.parametrize(("tab", "elem_id"), [("Variations", "vary-examples"), ("Inpaint", "inpaint-examples"),
