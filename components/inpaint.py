@@ -136,7 +136,7 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     """The left column's widgets, keyed by handler parameter name (plus 'run', 'stop', 'crop_note')."""
     w: dict[str, Any] = {}
     w["image"] = editor_input(gr.ImageEditor(
-        label="Your image: paint over what to repaint", type="filepath", image_mode="RGBA",
+        label="Paint over what to repaint", type="filepath", image_mode="RGBA",
         sources=["upload", "clipboard"], brush=gr.Brush(colors=[("#ff00aa", 0.6)], color_mode="fixed"), layers=False,
         transforms=(), height=340, elem_id="inpaint-image"))  # fmt: skip
     w["crop_note"] = gr.Markdown(elem_id="inpaint-crop-note")
@@ -171,8 +171,7 @@ def build(backend: UnCLIP) -> None:
             w = inputs_column(backend)
             controls = edit_controls(backend, "inpaint", with_prior=True)
         with gr.Column(scale=3, min_width=340):
-            out = results_column("inpaint", "Inpaint", f"What the model sees ({side}×{side}, region tinted)",
-                                 "Results")
+            out = results_column("inpaint", "Inpaint", "What the model sees, region tinted", "Results")
             seen, preview, gallery, info, files = (out[k] for k in ("seen", "preview", "gallery", "info", "files"))
     how_it_works("How inpainting works", HOW)
     send_to.target("Inpaint", w["image"])

@@ -162,11 +162,11 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     return w
 
 
-def outputs_column(side: int) -> dict[str, Any]:
+def outputs_column() -> dict[str, Any]:
     o: dict[str, Any] = {}
     with gr.Row():
-        o["seen"] = gr.Image(label=f"The canvas ({side}×{side}; the model paints the pink border)", height=220,
-                             interactive=False, buttons=[], elem_id="zoom-seen")  # fmt: skip
+        o["seen"] = gr.Image(label="The canvas (pink: to be painted)", height=220, interactive=False, buttons=[],
+                             elem_id="zoom-seen")  # fmt: skip
         o["result"] = gr.Image(label="Result", type="filepath", format="png", height=220, interactive=False,
                                elem_id="zoom-result")  # fmt: skip
     send_to.image_source(o["result"], "zoom", exclude="Zoom out")
@@ -190,7 +190,7 @@ def build(backend: UnCLIP) -> None:
             w = inputs_column(backend)
             controls = edit_controls(backend, "zoom", with_prior=True)
         with gr.Column(scale=3, min_width=340):
-            o = outputs_column(side)
+            o = outputs_column()
     how_it_works("How zoom-out works", HOW)
     sequence = gr.State([])
     send_to.target("Zoom out", w["image"])
