@@ -38,6 +38,7 @@ CSS = """
 .unclip-gallery .grid-wrap.fixed-height { min-height: 160px; max-height: none; }  /* Gradio: 450px, empty space */
 [id$="-examples"] th, [id$="-examples"] td { white-space: normal !important; }  /* fit the column, no scroll */
 .seed-row { align-items: flex-end !important; }
+.seed-row button { margin-bottom: 10px !important; }  /* level with the seed box (its block pads 10 px below it) */
 /* at most 256 px a tile: one image would fill the column (upscaled 2-3x), pushing the summary off-screen */
 .unclip-gallery .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 256px)) !important; }
 /* Gradio cuts captions at 80% of a thumbnail: smaller, and wrapped if still too long */

@@ -136,6 +136,16 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
     return zoom_out, zoom_again
 
 
+def preset_for(factor: Any) -> float | str:
+    """The preset a factor matches (1.5 or 2), else "custom". The two settle: each sends the other a value that
+    maps back to itself, so neither changes again."""
+    try:
+        value = float(factor)
+    except (TypeError, ValueError):
+        return "custom"
+    return next((v for _, v in PRESETS if isinstance(v, float) and abs(v - value) < 1e-9), "custom")
+
+
 def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     """The left column's widgets keyed by handler parameter name (plus preset/buttons)."""
     w: dict[str, Any] = {}
@@ -199,7 +209,7 @@ def build(backend: UnCLIP) -> None:
     # which would make Gradio rebuild the slider for the session: see `raw`)
     w["preset"].change(lambda p, f: f if p == "custom" else p, inputs=[w["preset"], w["factor"]], outputs=w["factor"],
                        **private)  # fmt: skip
-    w["factor"].input(lambda f: "custom", inputs=w["factor"], outputs=w["preset"], **private)
+    w["factor"].change(preset_for, inputs=w["factor"], outputs=w["preset"], **private)  # typed, or an example's
     gr.on([w["image"].change, w["factor"].change, w["anchor"].change],
           lambda p, f, a: canvas_preview(p, f, a, side), inputs=[w["image"], w["factor"], w["anchor"]],
           outputs=o["seen"], **private)  # fmt: skip

@@ -133,6 +133,13 @@ def test_examples_tables_fit_their_column(page: Any, tab: str, elem_id: str) -> 
     assert scroll <= width + 1, f"{elem_id} scrolls sideways: {scroll} px in {width}"
 
 
+def test_the_random_button_is_level_with_the_seed_box(page: Any) -> None:
+    box = page.locator("#seed input[type=number]").bounding_box()
+    button = page.locator("#seed-random").bounding_box()
+    assert abs((box["y"] + box["height"]) - (button["y"] + button["height"])) <= 2, (box, button)
+    assert button["height"] <= box["height"] + 2  # it was as tall as the whole seed block
+
+
 def test_send_to_with_nothing_yet_shows_a_warning(page: Any) -> None:
     """The warning is a toast only because the event is queued (an unqueued one prints it in the server log)."""
     page.locator("#generate-to-variations").click()
@@ -146,6 +153,7 @@ def test_zoom_factor_typed_past_its_range_after_a_preset_change(page: Any) -> No
     page.get_by_role("tab", name="Zoom out", exact=True).first.click()
     page.locator("#zoom-examples tbody tr").nth(1).click()
     page.wait_for_timeout(700)
+    assert page.locator("#zoom-preset input[value='1.5']").is_checked()  # the example's factor picks its preset
     box = page.locator("#zoom-factor input[type=number]")
     for value in ("3.3", "10", "1"):
         box.fill(value)

@@ -154,6 +154,12 @@ def test_zoom_preset_custom_sends_the_factor_back_as_a_value(demo: Any) -> None:
     assert dep["outputs"] == [elem_ids(demo)["zoom-factor"]]
     preset = demo.fns[dep["id"]].fn
     assert preset("custom", 3.3) == 3.3 and preset("custom", 10) == 10 and preset(1.5, 2.0) == 1.5
+    # any factor change (typed, or an example's) picks the preset
+    (back,) = [d for d in listeners(demo, "zoom-factor", "change") if d["outputs"] == [elem_ids(demo)["zoom-preset"]]]
+    assert demo.fns[back["id"]].fn is zoom_out.preset_for
+    assert [zoom_out.preset_for(f) for f in (1.5, "2", 2.05, 3.3, None, "x")] == [1.5, 2.0] + ["custom"] * 4
+    for f in (1.5, 2.0, 3.3):  # the two events settle: preset -> factor -> the same preset
+        assert zoom_out.preset_for(preset(zoom_out.preset_for(f), f)) == zoom_out.preset_for(f)
 
 
 def test_send_to_sources_must_be_file_paths() -> None:
