@@ -82,11 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         images, scores = (reconstruct_for(backend, rendered, scenes, 0, False, settings=s) if true_z
                           else generate_for(backend, scenes, ns.mode, 0, False, settings=s))
+        pred = judge_images(judge, images)
         row = {"precision": backend.precision, "decoder_guidance": dg, "prior_guidance": pg, "decoder_steps": ds,
-               **fidelity(world, scenes, judge_images(judge, images)),
+               **fidelity(world, scenes, pred),
                "clip_score": round(float(np.mean(scores)), 2), "seconds": round(time.perf_counter() - t0, 1)}
         if ns.breakdown:
-            row["recall_by"] = recall_by(world, scenes, judge_images(judge, images))
+            row["recall_by"] = recall_by(world, scenes, pred)
         rows.append(row)
         if not ns.json:
             print(f"{backend.precision}  decoder guidance {dg:4.1f}  prior guidance {pg:4.1f}  decoder steps {ds:3d}  "

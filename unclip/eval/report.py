@@ -54,9 +54,7 @@ def fidelity(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]
     index, shapes = {name: i for i, name in enumerate(world.labels)}, list(SHAPES)
     recall, bg, rel, col = [], [], [], []
     for k, scene in enumerate(scenes):
-        labels = sorted(set(scene.labels))
-        top = set(np.argsort(-pred["presence"][k])[: len(labels)].tolist())  # the judge's k likeliest labels
-        found = {lab: index[lab] in top for lab in labels}
+        found = found_objects(index, scene, pred["presence"][k])
         recall.append(np.mean(list(found.values())))
         if scene.names_background:
             bg.append(world.backgrounds[pred["background"][k]] == scene.background)
@@ -75,6 +73,14 @@ def fidelity(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]
             "color_accuracy": mean(col), "n": len(scenes), "n_backgrounds": len(bg), "n_relations": len(rel)}
 
 
+def found_objects(index: dict[str, int], scene: Scene, presence: np.ndarray) -> dict[str, bool]:
+    """Each object the caption names -> whether it is among the judge's k likeliest labels, k = the number of
+    distinct objects the caption names (`index`: label -> the judge's output index)."""
+    labels = sorted(set(scene.labels))
+    top = set(np.argsort(-presence)[: len(labels)].tolist())
+    return {lab: index[lab] in top for lab in labels}
+
+
 def recall_by(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     """Object recall (as in `fidelity`) per named object, split by what might make an object hard to draw: its
     sprite size class (the largest of its instances), emoji vs coloured shape, how many distinct objects the
@@ -83,14 +89,12 @@ def recall_by(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray
     cells: dict[str, dict[str, list[bool]]] = {"size": {}, "kind": {}, "objects named": {}, "instances": {}}
     order = {"small": 0, "medium": 1, "large": 2}
     for k, scene in enumerate(scenes):
-        labels = sorted({o.label for o in scene.objects})
-        top = set(np.argsort(-pred["presence"][k])[: len(labels)].tolist())
-        for lab in labels:
+        named = found_objects(index, scene, pred["presence"][k])
+        for lab, found in named.items():
             objs = [o for o in scene.objects if o.label == lab]
-            found = index[lab] in top
             keys = {"size": max((o.size for o in objs), key=order.__getitem__),
                     "kind": "shape" if objs[0].category == "shape" else "emoji",
-                    "objects named": str(len(labels)), "instances": str(len(objs))}
+                    "objects named": str(len(named)), "instances": str(len(objs))}
             for axis, key in keys.items():
                 cells[axis].setdefault(key, []).append(found)
     return {axis: {key: {"recall": round(float(np.mean(v)), 4), "n": len(v)} for key, v in sorted(groups.items())}
