@@ -104,19 +104,22 @@ def user_error(message: str) -> gr.Error:
     return gr.Error(message, title="Invalid input", print_exception=False)
 
 
-def check_first(on: Callable[..., Any], prepare: Callable[..., Any], inputs_kwargs: dict[str, Any]) -> Any:
-    """Attach to the event `on` (a button's `.click`, or `.success` of the step before) an event that only
-    validates the request (`prepare`, which raises gr.Error on bad input; no model runs) and return it: chain the
-    run with `.success`. A refused request then shows its toast and leaves the outputs alone; refused inside the
+def check_first(on: Callable[..., Any], prepare: Callable[..., Any], run: Callable[..., Any],
+                inputs_kwargs: dict[str, Any], **event: Any) -> Any:
+    """Wire a run behind a check: attach to the event `on` (a button's `.click`, or `.success` of the step before)
+    an event that only validates the request (`prepare`, which raises gr.Error on bad input; no model runs), then
+    `run` (`event`: its outputs, api_name, ...) on the same inputs only when the check passed. Returns the run's
+    event (for `cancels=`). A refused request shows its toast and leaves the outputs alone; refused inside the
     run, Gradio covers them with an "Error" badge, hiding the last results (or the explorer's map) until the next
-    run. The run validates again (its API callers skip this event)."""
+    run. The run validates again (its API callers skip the check)."""
 
     @functools.wraps(prepare)  # Gradio reads the parameter names from the signature
     def check(*args: Any, **kwargs: Any) -> None:
         prepare(*args, **kwargs)
 
-    return on(check, inputs_kwargs=inputs_kwargs, api_visibility="private", show_progress="hidden",
-              concurrency_limit=None)  # fmt: skip  # queued: an unqueued event's gr.Error shows no toast
+    checking = on(check, inputs_kwargs=inputs_kwargs, api_visibility="private", show_progress="hidden",
+                  concurrency_limit=None)  # fmt: skip  # queued: an unqueued event's gr.Error shows no toast
+    return checking.success(run, inputs_kwargs=inputs_kwargs, **event)
 
 
 @contextmanager

@@ -209,8 +209,7 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
     for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"]), (p["to_diff"], t["point"])):
         button.click(copy_value, inputs=p["picker"], outputs=target, queue=False, **PRIVATE)
     adding = {"texts": t["texts"], "files": t["files"], "state": state}
-    check_first(t["add"].click, handlers.check_add, adding).success(
-        on_gpu(handlers.add_points), inputs_kwargs=adding, outputs=view, **PRIVATE)
+    check_first(t["add"].click, handlers.check_add, on_gpu(handlers.add_points), adding, outputs=view, **PRIVATE)
     seed = {"seed": t["seed"].seed}
     decoding = {"decoder_steps": t["decoder_steps"], "decoder_guidance": t["decoder_guidance"],
                 "upsampler": t["upsampler"], "state": state}  # fmt: skip
@@ -224,15 +223,12 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
                **decoding}  # fmt: skip
     gapping = {"prompt": t["gap_prompt"], "k": t["k"], **seed, **decoding}
     runs = [
-        check_first(t["interpolate"].click(**roll).success, handlers.check_interpolate, interpolating).success(
-            on_gpu(handlers.interpolate), inputs_kwargs=interpolating, outputs=strip_out, api_name="interpolate",
-            show_progress_on=[t["strip"]]),
-        check_first(t["text_diff"].click(**roll).success, handlers.check_text_diff, diffing).success(
-            on_gpu(handlers.text_diff), inputs_kwargs=diffing, outputs=strip_out, api_name="text_diff",
-            show_progress_on=[t["strip"]]),
-        check_first(t["gap"].click(**roll).success, handlers.check_gap, gapping).success(
-            on_gpu(handlers.modality_gap), inputs_kwargs=gapping, outputs=[t["preview"], t["strip"], t["table"], *view],
-            show_progress_on=[t["strip"]], **PRIVATE),
+        check_first(t["interpolate"].click(**roll).success, handlers.check_interpolate, on_gpu(handlers.interpolate),
+                    interpolating, outputs=strip_out, api_name="interpolate", show_progress_on=[t["strip"]]),
+        check_first(t["text_diff"].click(**roll).success, handlers.check_text_diff, on_gpu(handlers.text_diff),
+                    diffing, outputs=strip_out, api_name="text_diff", show_progress_on=[t["strip"]]),
+        check_first(t["gap"].click(**roll).success, handlers.check_gap, on_gpu(handlers.modality_gap), gapping,
+                    outputs=[t["preview"], t["strip"], t["table"], *view], show_progress_on=[t["strip"]], **PRIVATE),
     ]  # fmt: skip
     t["stop"].click(None, cancels=runs, **PRIVATE)
     hook_generations(handlers, state, view)

@@ -115,20 +115,24 @@ def summary(backend: UnCLIP, results: dict[str, Generation], seconds: float) -> 
 
 
 # -- handlers ----------------------------------------------------------------------------------------------
+def checked(backend: UnCLIP, prompt: Any, n: Any, seed: Any, settings: GenerateSettings
+            ) -> tuple[str, int, int, GenerateSettings]:  # fmt: skip
+    """A Generate or Compare request, validated (gr.Error naming the field); no model runs. Each handler's first
+    step, and (through `make_prepare`) the check before either starts (`common.check_first`)."""
+    with user_errors():
+        return backend.check(prompt, n, seed, settings)
+
+
 def make_prepare(backend: UnCLIP) -> Callable[..., tuple[str, int, int, GenerateSettings]]:
     def prepare(prompt: str, n: Number, seed: Number, mode: str = "prior", **stages: Any
                 ) -> tuple[str, int, int, GenerateSettings]:  # fmt: skip
-        """A Generate or Compare request, validated (gr.Error naming the field); no model runs. Each handler's
-        first step, and on its own the check before either starts (`common.check_first`)."""
-        with user_errors():
-            return backend.check(prompt, n, seed, to_settings(mode, **stages))
+        return checked(backend, prompt, n, seed, to_settings(mode, **stages))
 
     return prepare
 
 
 def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Callable[..., Iterator[tuple]]]:
     """`generate` and `compare`, closed over the one shared backend."""
-    prepare = make_prepare(backend)
 
     def generate(prompt: str, n: Number, seed: Number, mode: str, prior_steps: Number, prior_guidance: Number,
                  prior_candidates: Number, prior_scheduler: str, decoder_steps: Number, decoder_guidance: Number,
@@ -136,11 +140,10 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
                  progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008 (Gradio's idiom)
         """Text -> n images (seeds seed, seed+1, ...) through CLIP, the prior, the decoder and the upsampler.
         Returns: live preview, gallery (PNG, captioned with CLIP scores), PNG files, stage table, summary."""
-        prompt, n, seed, settings = prepare(
-            prompt, n, seed, mode, prior_steps=prior_steps, prior_guidance=prior_guidance,
-            prior_candidates=prior_candidates, prior_scheduler=prior_scheduler, decoder_steps=decoder_steps,
-            decoder_guidance=decoder_guidance, decoder_scheduler=decoder_scheduler, upsampler_steps=upsampler_steps,
-            upsampler_scheduler=upsampler_scheduler, upsampler=upsampler)  # fmt: skip
+        settings = to_settings(mode, prior_steps, prior_guidance, prior_candidates, prior_scheduler, decoder_steps,
+                               decoder_guidance, decoder_scheduler, upsampler_steps, upsampler_scheduler,
+                               upsampler)  # fmt: skip
+        prompt, n, seed, settings = checked(backend, prompt, n, seed, settings)
         start = time.monotonic()
         stream = backend.generate_stream(prompt, n, seed, settings=settings)
         result = yield from follow(stream, progress, planned_steps(settings, [settings.mode]), other_outputs=4)
@@ -155,11 +158,10 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
         """The prior ablation (paper §5.1): one prompt and seed decoded in all three conditioning modes.
         Returns: live preview, one gallery per mode (prior, text_embedding, caption_only), PNG files,
         stage table, summary."""
-        prompt, n, seed, settings = prepare(
-            prompt, n, seed, "prior", prior_steps=prior_steps, prior_guidance=prior_guidance,
-            prior_candidates=prior_candidates, prior_scheduler=prior_scheduler, decoder_steps=decoder_steps,
-            decoder_guidance=decoder_guidance, decoder_scheduler=decoder_scheduler, upsampler_steps=upsampler_steps,
-            upsampler_scheduler=upsampler_scheduler, upsampler=upsampler)  # fmt: skip
+        settings = to_settings("prior", prior_steps, prior_guidance, prior_candidates, prior_scheduler,
+                               decoder_steps, decoder_guidance, decoder_scheduler, upsampler_steps,
+                               upsampler_scheduler, upsampler)  # fmt: skip
+        prompt, n, seed, settings = checked(backend, prompt, n, seed, settings)
         start = time.monotonic()
         stream = backend.compare_stream(prompt, n, seed, settings)
         total = planned_steps(settings, backend.modes)
@@ -209,15 +211,13 @@ def build(backend: UnCLIP) -> None:
     pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
             "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
     prepare = make_prepare(backend)
-    generate_inputs = {**common, "mode": controls["mode"], **stages}
-    generating = check_first(gr.on([run.click, prompt.submit], **pick).success, prepare, generate_inputs).success(
-        generate, inputs_kwargs=generate_inputs, outputs=[preview, gallery, files, table, info],
-        api_name="generate", show_progress_on=[gallery],
-    )  # fmt: skip
-    comparing = check_first(run_compare.click(**pick).success, prepare, {**common, **stages}).success(
-        compare, inputs_kwargs={**common, **stages}, outputs=[preview, *compare_outputs], api_name="compare",
-        show_progress_on=compare_outputs[: len(backend.modes)],
-    )  # fmt: skip
+    generating = check_first(gr.on([run.click, prompt.submit], **pick).success, prepare, generate,
+                             {**common, "mode": controls["mode"], **stages},
+                             outputs=[preview, gallery, files, table, info], api_name="generate",
+                             show_progress_on=[gallery])  # fmt: skip
+    comparing = check_first(run_compare.click(**pick).success, prepare, compare, {**common, **stages},
+                            outputs=[preview, *compare_outputs], api_name="compare",
+                            show_progress_on=compare_outputs[: len(backend.modes)])  # fmt: skip
     stop.click(None, cancels=[generating, comparing])
 
 

@@ -183,8 +183,7 @@ def build(backend: UnCLIP) -> None:
             "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
     names = ("image", "mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
     inputs = {**{k: w[k] for k in names}, "seed": seed.seed, **controls}
-    running = check_first(w["run"].click(**pick).success, make_prepare(backend), inputs).success(
-        on_gpu(make_handler(backend)), inputs_kwargs=inputs, outputs=[preview, seen, gallery, files, info],
-        api_name="inpaint", show_progress_on=[gallery],
-    )  # fmt: skip
+    running = check_first(w["run"].click(**pick).success, make_prepare(backend), on_gpu(make_handler(backend)),
+                          inputs, outputs=[preview, seen, gallery, files, info], api_name="inpaint",
+                          show_progress_on=[gallery])  # fmt: skip
     w["stop"].click(None, cancels=[running])

@@ -119,8 +119,7 @@ def build(backend: UnCLIP) -> None:
     pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
             "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
     inputs = {"image": image, "n": n, "seed": seed.seed, "strength": strength, "prompt": prompt, **controls}
-    running = check_first(run.click(**pick).success, make_prepare(backend), inputs).success(
-        on_gpu(make_handler(backend)), inputs_kwargs=inputs, outputs=[preview, seen, gallery, files, info],
-        api_name="vary", show_progress_on=[gallery],
-    )  # fmt: skip
+    running = check_first(run.click(**pick).success, make_prepare(backend), on_gpu(make_handler(backend)), inputs,
+                          outputs=[preview, seen, gallery, files, info], api_name="vary",
+                          show_progress_on=[gallery])  # fmt: skip
     stop.click(None, cancels=[running])

@@ -219,11 +219,10 @@ def build(backend: UnCLIP) -> None:
     common = {k: w[k] for k in ("factor", "anchor", "prompt", "condition", "feather")}
     outputs = [o["preview"], o["seen"], o["result"], o["files"], o["info"], sequence, o["frames"], o["gif"]]
     prepare, prepare_again = make_prepares(backend)
-    inputs = {"image": w["image"], **common, "seed": seed.seed, **controls}
-    running = check_first(w["run"].click(**pick).success, prepare, inputs).success(
-        zoom_out, inputs_kwargs=inputs, outputs=outputs, api_name="zoom_out", show_progress_on=[o["result"]])
-    again_inputs = {"sequence": sequence, **common, "seed": seed.seed, **controls}
-    again = check_first(w["again"].click(**pick).success, prepare_again, again_inputs).success(
-        zoom_again, inputs_kwargs=again_inputs, outputs=outputs, api_visibility="private",
-        show_progress_on=[o["result"]])  # fmt: skip
+    running = check_first(w["run"].click(**pick).success, prepare, zoom_out,
+                          {"image": w["image"], **common, "seed": seed.seed, **controls}, outputs=outputs,
+                          api_name="zoom_out", show_progress_on=[o["result"]])  # fmt: skip
+    again = check_first(w["again"].click(**pick).success, prepare_again, zoom_again,
+                        {"sequence": sequence, **common, "seed": seed.seed, **controls}, outputs=outputs,
+                        api_visibility="private", show_progress_on=[o["result"]])  # fmt: skip
     w["stop"].click(None, cancels=[running, again])
