@@ -45,10 +45,15 @@ def set_number(page: Any, elem_id: str, value: int) -> None:
     box.press("Enter")
 
 
-def test_generate_in_the_browser(page: Any, tmp_path: Path) -> None:
+def few_steps(page: Any) -> None:
+    """Generate's stages at 2 steps each: seconds on a shared CPU."""
     page.locator("#advanced").get_by_text("Advanced").click()
-    for stage in ("prior_steps", "decoder_steps", "upsampler_steps"):  # seconds on a shared CPU
+    for stage in ("prior_steps", "decoder_steps", "upsampler_steps"):
         set_number(page, stage, 2)
+
+
+def test_generate_in_the_browser(page: Any, tmp_path: Path) -> None:
+    few_steps(page)
     page.locator("#prompt textarea").fill("a blue circle above a yellow star")
     set_number(page, "n", 4)  # the default: four to a row, the narrowest tiles
     page.locator("#generate-btn").click()
@@ -68,9 +73,7 @@ def test_generate_in_the_browser(page: Any, tmp_path: Path) -> None:
 
 def test_a_refused_request_leaves_the_last_results(page: Any) -> None:
     """Bad input is a toast; the gallery keeps the last images (a failing run covered them with an Error badge)."""
-    page.locator("#advanced").get_by_text("Advanced").click()
-    for stage in ("prior_steps", "decoder_steps", "upsampler_steps"):
-        set_number(page, stage, 2)
+    few_steps(page)
     set_number(page, "n", 1)
     page.locator("#prompt textarea").fill("a cat")
     page.locator("#generate-btn").click()
@@ -109,9 +112,7 @@ def test_a_zoom_out_result_can_be_sent_on(page: Any) -> None:
 
 def test_enter_in_the_prompt_generates(page: Any) -> None:
     """Enter runs, as in a search box (Gradio submits a textarea on plain Enter only when it starts one line tall)."""
-    page.locator("#advanced").get_by_text("Advanced").click()
-    for stage in ("prior_steps", "decoder_steps", "upsampler_steps"):
-        set_number(page, stage, 2)
+    few_steps(page)
     set_number(page, "n", 1)
     prompt = page.locator("#prompt textarea")
     prompt.fill("a cat")
