@@ -6,6 +6,7 @@ Nothing here does tensor maths: images arrive as PIL (via `unclip.images`) and n
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import random
 import shutil
@@ -105,21 +106,43 @@ def user_error(message: str) -> gr.Error:
 
 
 def check_first(on: Callable[..., Any], prepare: Callable[..., Any], run: Callable[..., Any],
-                inputs_kwargs: dict[str, Any], **event: Any) -> Any:
-    """Wire a run behind a check: attach to the event `on` (a button's `.click`, or `.success` of the step before)
+                inputs_kwargs: dict[str, Any], seed: SeedRow | None = None, **event: Any) -> Any:
+    """Wire a run behind a check: attach to the event `on` (a button's `.click`, or `gr.on` over several triggers)
     an event that only validates the request (`prepare`, which raises gr.Error on bad input; no model runs), then
     `run` (`event`: its outputs, api_name, ...) on the same inputs only when the check passed. Returns the run's
     event (for `cancels=`). A refused request shows its toast and leaves the outputs alone; refused inside the
     run, Gradio covers them with an "Error" badge, hiding the last results (or the explorer's map) until the next
-    run. The run validates again (its API callers skip the check)."""
+    run. The run validates again (its API callers skip the check).
 
-    @functools.wraps(prepare)  # Gradio reads the parameter names from the signature
+    With a `seed` row (its box must be `inputs_kwargs["seed"]`), "new seed every run" rolls the seed between the
+    check and the run, so a refused request leaves the seed box as it was; the check then ignores the box, whose
+    value the run will not use."""
+    if seed is not None:
+        assert inputs_kwargs["seed"] is seed.seed, "the seed row's box must be the run's seed input"
+    signature = inspect.signature(prepare)
+    rolls = inspect.Parameter(ROLLS, inspect.Parameter.KEYWORD_ONLY, default=False)
+
+    @functools.wraps(prepare)
     def check(*args: Any, **kwargs: Any) -> None:
-        prepare(*args, **kwargs)
+        rolls = kwargs.pop(ROLLS, False)
+        bound = signature.bind(*args, **kwargs)  # Gradio passes the inputs by position where the signature allows
+        if rolls:
+            bound.arguments["seed"] = 0  # replaced by a fresh seed before the run
+        prepare(*bound.args, **bound.kwargs)
 
-    checking = on(check, inputs_kwargs=inputs_kwargs, api_visibility="private", show_progress="hidden",
+    params = list(signature.parameters.values())
+    at = next((i for i, q in enumerate(params) if q.kind is q.VAR_KEYWORD), len(params))
+    check.__signature__ = signature.replace(parameters=[*params[:at], rolls, *params[at:]])  # Gradio reads it
+    checked = {**inputs_kwargs, ROLLS: seed.randomize} if seed is not None else inputs_kwargs
+    checking = on(check, inputs_kwargs=checked, api_visibility="private", show_progress="hidden",
                   concurrency_limit=None)  # fmt: skip  # queued: an unqueued event's gr.Error shows no toast
+    if seed is not None:
+        checking = checking.success(pick_seed, inputs=[seed.seed, seed.randomize], outputs=seed.seed,
+                                    api_visibility="private", queue=False, show_progress="hidden")  # fmt: skip
     return checking.success(run, inputs_kwargs=inputs_kwargs, **event)
+
+
+ROLLS = "new_seed_every_run"  # the check's extra input: the seed row's checkbox
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from typing import Any
 
 import gradio as gr
 
-from components.common import check_first, how_it_works, on_gpu, pick_seed, png_gallery, raw, seed_row
+from components.common import check_first, how_it_works, on_gpu, png_gallery, raw, seed_row
 from components.explorer_handlers import ExplorerHandlers
 from components.explorer_plot import COLOR_BY
 from unclip import UnCLIP
@@ -213,8 +213,6 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
     seed = {"seed": t["seed"].seed}
     decoding = {"decoder_steps": t["decoder_steps"], "decoder_guidance": t["decoder_guidance"],
                 "upsampler": t["upsampler"], "state": state}  # fmt: skip
-    roll = {"fn": pick_seed, "inputs": [t["seed"].seed, t["seed"].randomize], "outputs": t["seed"].seed,
-            "queue": False, "show_progress": "hidden", **PRIVATE}  # fmt: skip
     strip_out = [t["preview"], t["strip"], *view]
     interpolating = {"start": t["start"], "end": t["end"], "steps": t["steps"], **seed, "use_prior": t["use_prior"],
                      **decoding}  # fmt: skip
@@ -222,13 +220,14 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
                "to_caption": t["to_caption"], "steps": t["diff_steps"], "max_theta": t["max_theta"], **seed,
                **decoding}  # fmt: skip
     gapping = {"prompt": t["gap_prompt"], "k": t["k"], **seed, **decoding}
+    strip = {"seed": t["seed"], "show_progress_on": [t["strip"]]}
     runs = [
-        check_first(t["interpolate"].click(**roll).success, handlers.check_interpolate, on_gpu(handlers.interpolate),
-                    interpolating, outputs=strip_out, api_name="interpolate", show_progress_on=[t["strip"]]),
-        check_first(t["text_diff"].click(**roll).success, handlers.check_text_diff, on_gpu(handlers.text_diff),
-                    diffing, outputs=strip_out, api_name="text_diff", show_progress_on=[t["strip"]]),
-        check_first(t["gap"].click(**roll).success, handlers.check_gap, on_gpu(handlers.modality_gap), gapping,
-                    outputs=[t["preview"], t["strip"], t["table"], *view], show_progress_on=[t["strip"]], **PRIVATE),
+        check_first(t["interpolate"].click, handlers.check_interpolate, on_gpu(handlers.interpolate),
+                    interpolating, outputs=strip_out, api_name="interpolate", **strip),
+        check_first(t["text_diff"].click, handlers.check_text_diff, on_gpu(handlers.text_diff),
+                    diffing, outputs=strip_out, api_name="text_diff", **strip),
+        check_first(t["gap"].click, handlers.check_gap, on_gpu(handlers.modality_gap), gapping,
+                    outputs=[t["preview"], t["strip"], t["table"], *view], **strip, **PRIVATE),
     ]  # fmt: skip
     t["stop"].click(None, cancels=runs, **PRIVATE)
     hook_generations(handlers, state, view)

@@ -7,6 +7,7 @@ not the API. Both are generators that yield after every denoising step, so Stop 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,7 +21,6 @@ from components.common import (
     format_warnings,
     how_it_works,
     on_gpu,
-    pick_seed,
     planned_steps,
     png_gallery,
     preview_grid,
@@ -208,14 +208,12 @@ def build(backend: UnCLIP) -> None:
             cached_examples(backend, generate, prompt, [preview, gallery, files, table, info])
     common = {"prompt": prompt, "n": n, "seed": seed.seed}
     stages = {k: v for k, v in controls.items() if k != "mode"}
-    pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
-            "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
     prepare = make_prepare(backend)
-    generating = check_first(gr.on([run.click, prompt.submit], **pick).success, prepare, generate,
+    generating = check_first(functools.partial(gr.on, [run.click, prompt.submit]), prepare, generate,
                              {**common, "mode": controls["mode"], **stages},
                              outputs=[preview, gallery, files, table, info], api_name="generate",
-                             show_progress_on=[gallery])  # fmt: skip
-    comparing = check_first(run_compare.click(**pick).success, prepare, compare, {**common, **stages},
+                             seed=seed, show_progress_on=[gallery])  # fmt: skip
+    comparing = check_first(run_compare.click, prepare, compare, {**common, **stages}, seed=seed,
                             outputs=[preview, *compare_outputs], api_name="compare",
                             show_progress_on=compare_outputs[: len(backend.modes)])  # fmt: skip
     stop.click(None, cancels=[generating, comparing])

@@ -19,7 +19,6 @@ from components.common import (
     follow,
     how_it_works,
     on_gpu,
-    pick_seed,
     preview_grid,
     raw,
     seed_row,
@@ -179,11 +178,9 @@ def build(backend: UnCLIP) -> None:
                       outputs=[seen, w["crop_note"]], api_visibility="private", concurrency_limit=None,
                       show_progress="hidden")  # queued: warns
     seed = w["seed"]
-    pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
-            "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
     names = ("image", "mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
     inputs = {**{k: w[k] for k in names}, "seed": seed.seed, **controls}
-    running = check_first(w["run"].click(**pick).success, make_prepare(backend), on_gpu(make_handler(backend)),
-                          inputs, outputs=[preview, seen, gallery, files, info], api_name="inpaint",
+    running = check_first(w["run"].click, make_prepare(backend), on_gpu(make_handler(backend)),
+                          inputs, seed=seed, outputs=[preview, seen, gallery, files, info], api_name="inpaint",
                           show_progress_on=[gallery])  # fmt: skip
     w["stop"].click(None, cancels=[running])

@@ -18,7 +18,6 @@ from components.common import (
     follow,
     how_it_works,
     on_gpu,
-    pick_seed,
     preview_grid,
     raw,
     seed_row,
@@ -116,10 +115,8 @@ def build(backend: UnCLIP) -> None:
     send_to.target("Variations", image)
     image.change(lambda path: crop_preview(path, side), inputs=image, outputs=[seen, crop_note],
                  api_visibility="private", concurrency_limit=None, show_progress="hidden")  # queued: warns
-    pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed,
-            "api_visibility": "private", "queue": False, "show_progress": "hidden"}  # fmt: skip
     inputs = {"image": image, "n": n, "seed": seed.seed, "strength": strength, "prompt": prompt, **controls}
-    running = check_first(run.click(**pick).success, make_prepare(backend), on_gpu(make_handler(backend)), inputs,
+    running = check_first(run.click, make_prepare(backend), on_gpu(make_handler(backend)), inputs, seed=seed,
                           outputs=[preview, seen, gallery, files, info], api_name="vary",
                           show_progress_on=[gallery])  # fmt: skip
     stop.click(None, cancels=[running])

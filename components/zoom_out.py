@@ -20,7 +20,6 @@ from components.common import (
     follow,
     how_it_works,
     on_gpu,
-    pick_seed,
     preview_grid,
     raw,
     seed_row,
@@ -215,14 +214,13 @@ def build(backend: UnCLIP) -> None:
           outputs=o["seen"], **private)  # fmt: skip
     zoom_out, zoom_again = (on_gpu(h) for h in make_handlers(backend))
     seed = w["seed"]
-    pick = {"fn": pick_seed, "inputs": [seed.seed, seed.randomize], "outputs": seed.seed, **private}
     common = {k: w[k] for k in ("factor", "anchor", "prompt", "condition", "feather")}
     outputs = [o["preview"], o["seen"], o["result"], o["files"], o["info"], sequence, o["frames"], o["gif"]]
     prepare, prepare_again = make_prepares(backend)
-    running = check_first(w["run"].click(**pick).success, prepare, zoom_out,
+    running = check_first(w["run"].click, prepare, zoom_out,
                           {"image": w["image"], **common, "seed": seed.seed, **controls}, outputs=outputs,
-                          api_name="zoom_out", show_progress_on=[o["result"]])  # fmt: skip
-    again = check_first(w["again"].click(**pick).success, prepare_again, zoom_again,
+                          seed=seed, api_name="zoom_out", show_progress_on=[o["result"]])  # fmt: skip
+    again = check_first(w["again"].click, prepare_again, zoom_again,
                         {"sequence": sequence, **common, "seed": seed.seed, **controls}, outputs=outputs,
-                        api_visibility="private", show_progress_on=[o["result"]])  # fmt: skip
+                        seed=seed, api_visibility="private", show_progress_on=[o["result"]])  # fmt: skip
     w["stop"].click(None, cancels=[running, again])

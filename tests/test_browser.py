@@ -87,6 +87,24 @@ def test_a_refused_request_leaves_the_last_results(page: Any) -> None:
     assert "1 image" in page.locator("#generate-info").inner_text()
 
 
+def test_new_seed_every_run_rolls_only_for_a_run(page: Any) -> None:
+    """'New seed every run' rolled the seed before the check, so a refused request lost the seed in the box."""
+    few_steps(page)
+    set_number(page, "n", 1)
+    page.locator("#seed-randomize input").check()
+    set_number(page, "seed", 12345)
+    page.locator("#prompt textarea").fill("   ")
+    page.locator("#generate-btn").click()
+    page.locator(".toast-body", has_text="prompt is empty").first.wait_for(timeout=15_000)
+    page.wait_for_timeout(500)
+    assert page.locator("#seed input[type=number]").input_value() == "12345"
+    page.locator("#prompt textarea").fill("a cat")
+    page.locator("#generate-btn").click()
+    page.locator("#generate-gallery img").first.wait_for(state="visible", timeout=120_000)
+    rolled = page.locator("#seed input[type=number]").input_value()
+    assert rolled != "12345" and f"seed {rolled}" in page.locator("#generate-info").inner_text()  # the run used it
+
+
 def test_a_refused_explorer_request_leaves_the_map(page: Any) -> None:
     """The map is the explorer's work: a refused "Add to the map" used to replace it with an Error badge."""
     page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -97,20 +98,53 @@ def listeners(demo: Any, elem_id: str, *events: str) -> list[dict]:
     return [d for d in demo.config["dependencies"] if any(t[0] == target and t[1] in events for t in d["targets"])]
 
 
-@pytest.mark.parametrize("button", ["generate-btn", "compare-btn", "vary-btn", "inpaint-btn", "zoom-btn",
-                                    "zoom-again", "explorer-interpolate", "explorer-text-diff", "explorer-gap",
-                                    "explorer-add"])  # fmt: skip
+SEEDED = {"generate-btn": "seed", "compare-btn": "seed", "vary-btn": "vary-seed", "inpaint-btn": "inpaint-seed",
+          "zoom-btn": "zoom-seed", "zoom-again": "zoom-seed", "explorer-interpolate": "explorer-seed",
+          "explorer-text-diff": "explorer-seed", "explorer-gap": "explorer-seed"}  # button -> its seed box
+
+
+@pytest.mark.parametrize("button", [*SEEDED, "explorer-add"])
 def test_a_run_is_checked_first_in_an_event_without_outputs(demo: Any, button: str) -> None:
-    """click -> (seed pick) -> check (same inputs, no outputs) -> run only on success: a refused request is a toast
-    and the last results stay (a run that fails puts an "Error" badge over its outputs: images, or the map)."""
+    """click -> check (the run's inputs, no outputs) -> seed pick (where there is a seed) -> run, each only on
+    success: a refused request is a toast, and the last results and the seed box stay (a run that fails puts an
+    "Error" badge over its outputs: images, or the map; a pick before the check rolled the seed for nothing)."""
     deps = {d["id"]: d for d in demo.config["dependencies"]}
     after = {d["trigger_after"]: d for d in deps.values() if d["trigger_after"] is not None}
-    (first,) = listeners(demo, button, "click")
-    check = first if first["outputs"] == [] else after[first["id"]]  # after the seed pick, where there is one
-    run = after[check["id"]]
-    assert run["trigger_only_on_success"] and (check is first or check["trigger_only_on_success"])
+    (check,) = listeners(demo, button, "click")
+    step = after[check["id"]]
     assert check["outputs"] == [] and check["api_visibility"] == "private" and check["show_progress"] == "hidden"
-    assert check["inputs"] == run["inputs"] and len(run["outputs"]) >= 4
+    if button in SEEDED:
+        box, randomize = (elem_ids(demo)[k] for k in (SEEDED[button], f"{SEEDED[button]}-randomize"))
+        assert step["outputs"] == [box] and step["inputs"] == [box, randomize] and step["trigger_only_on_success"]
+        run = after[step["id"]]
+        assert check["inputs"] == [*run["inputs"], randomize] and box in run["inputs"]
+    else:
+        run = step
+        assert check["inputs"] == run["inputs"]
+    assert run["trigger_only_on_success"] and len(run["outputs"]) >= 4
+
+
+def test_the_check_ignores_a_seed_that_new_seed_every_run_replaces() -> None:
+    """The seed box's value is refused only when the run will use it; positional or keyword, as Gradio calls."""
+
+    def prepare(prompt: str, seed: Any, n: int = 1) -> None:
+        if not prompt.strip():
+            raise gr.Error("prompt is empty")
+        if not isinstance(seed, int):
+            raise gr.Error(f"seed must be a whole number, got {seed!r}")
+
+    with gr.Blocks() as demo:
+        prompt, row, button = gr.Textbox(), common.seed_row(), gr.Button()
+        common.check_first(button.click, prepare, lambda prompt, seed: None, {"prompt": prompt, "seed": row.seed},
+                           seed=row, outputs=[])  # fmt: skip
+    check = next(f.fn for f in demo.fns.values() if f.fn.__name__ == "prepare")
+    assert list(inspect.signature(check).parameters) == ["prompt", "seed", "n", common.ROLLS]
+    check("a cat", "abc", new_seed_every_run=True)
+    check(prompt="a cat", seed="abc", new_seed_every_run=True)
+    with pytest.raises(gr.Error, match="seed must be"):
+        check("a cat", "abc", new_seed_every_run=False)
+    with pytest.raises(gr.Error, match="prompt is empty"):
+        check(prompt=" ", seed="abc", new_seed_every_run=True)  # the rest is still checked
 
 
 def test_send_to_buttons_switch_tab_and_fill_the_input(demo: Any) -> None:
