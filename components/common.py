@@ -62,16 +62,23 @@ RAW = "unclip-raw"  # the elem_class that marks a raw input (see `raw`)
 
 
 def raw(component: C) -> C:
-    """Hand this input's value to the handler exactly as received, leaving validation to the backend.
+    """Hand this input's value to the handler as received, leaving validation to the backend.
 
     Gradio's Slider/Number/Radio/Dropdown reject or crash on strings, NaN and out-of-range values with messages
     that do not name the field ("Value 0 is less than minimum value 1."). A raw input still renders and
     behaves the same in the browser, but `unclip.settings` gets the value and can answer
-    "decoder steps must be between 1 and 200, got 0". The mark is an elem_class, recorded among the constructor
-    arguments: Gradio answers any property update (gr.update(...), gr.skip(), an Examples click) by rebuilding
-    the component for that session from them, and the rebuilt copy must stay raw too. (Not a subclass: Gradio
-    writes a .pyi stub next to the source of every Component subclass it sees.)
+    "decoder steps must be between 1 and 200, got 0". A raw gr.Image (type "filepath") gives the uploaded file's
+    path undecoded, and a raw gr.ImageEditor {"background": path or bytes, "layers": [path or bytes]}: Gradio
+    would decode them first, with no size limit and a traceback for a file that is not an image, where
+    `unclip.uploads` checks the size before decoding and names the field.
+
+    The mark is an elem_class, recorded among the constructor arguments: Gradio answers any property update
+    (gr.update(...), gr.skip(), an Examples click) by rebuilding the component for that session from them, and
+    the rebuilt copy must stay raw too. (Not a subclass: Gradio writes a .pyi stub next to the source of every
+    Component subclass it sees; and not an instance attribute, which the rebuilt copy would not have.)
     """
+    if type(component) not in _RAW_VALUES:
+        raise TypeError(f"raw: {type(component).__name__} is not one of {[c.__name__ for c in _RAW_VALUES]}")
     classes = [*_as_list(component.elem_classes), RAW]
     component.elem_classes = classes
     component.constructor_args["elem_classes"] = classes  # what a session's rebuilt copy is made from
@@ -82,19 +89,44 @@ def _as_list(classes: list[str] | str | None) -> list[str]:
     return [classes] if isinstance(classes, str) else list(classes or [])
 
 
-def _pass_raw_through(cls: type) -> None:
-    """`cls.preprocess`, except that an input marked raw gets its payload as is."""
+def _as_is(component: Any, payload: Any) -> Any:
+    return payload
+
+
+def _file_path(component: Any, payload: Any) -> str | None:
+    return None if payload is None else (payload.path or payload.url)
+
+
+def _editor_files(component: Any, payload: Any) -> dict[str, Any] | None:
+    if payload is None:
+        return None
+    cached = component.blob_storage.pop(payload.id, None) if payload.id is not None else None
+    if cached is not None:  # the browser sends the canvas as blobs
+        return {"background": cached.background, "layers": [x for x in cached.layers if x]}
+    background = payload.background.path if payload.background else None
+    return {"background": background, "layers": [x.path for x in payload.layers if x and x.path]}
+
+
+# what each kind of raw input hands its handler
+_RAW_VALUES: dict[type, Callable[[Any, Any], Any]] = {
+    gr.Slider: _as_is, gr.Number: _as_is, gr.Radio: _as_is, gr.Dropdown: _as_is,
+    gr.Image: _file_path, gr.ImageEditor: _editor_files,
+}  # fmt: skip
+
+
+def _pass_raw_through(cls: type, value: Callable[[Any, Any], Any]) -> None:
+    """`cls.preprocess`, except that an input marked raw gets `value(component, payload)`."""
     plain = cls.preprocess
 
     @functools.wraps(plain)
     def preprocess(self: Any, payload: Any) -> Any:
-        return payload if RAW in _as_list(self.elem_classes) else plain(self, payload)
+        return value(self, payload) if RAW in _as_list(self.elem_classes) else plain(self, payload)
 
     cls.preprocess = preprocess  # type: ignore[method-assign]
 
 
-for _cls in (gr.Slider, gr.Number, gr.Radio, gr.Dropdown):
-    _pass_raw_through(_cls)
+for _cls, _value in _RAW_VALUES.items():
+    _pass_raw_through(_cls, _value)
 
 
 # -- errors ----------------------------------------------------------------------------------------------

@@ -32,28 +32,6 @@ def example(name: str) -> str:
 
 
 # -- inputs ------------------------------------------------------------------------------------------------------
-def file_input(component: gr.Image) -> gr.Image:
-    """An image input whose handler gets the uploaded file's path as it is (None when empty)."""
-    component.preprocess = lambda payload: None if payload is None else (payload.path or payload.url)  # type: ignore[method-assign]
-    return component
-
-
-def editor_input(component: gr.ImageEditor) -> gr.ImageEditor:
-    """An ImageEditor whose handler gets {"background": path or bytes, "layers": [path or bytes]}, undecoded."""
-
-    def preprocess(payload: Any) -> dict[str, Any] | None:
-        if payload is None:
-            return None
-        cached = component.blob_storage.pop(payload.id, None) if payload.id is not None else None
-        if cached is not None:  # the browser sends the canvas as blobs
-            return {"background": cached.background, "layers": [x for x in cached.layers if x]}
-        background = payload.background.path if payload.background else None
-        return {"background": background, "layers": [x.path for x in payload.layers if x and x.path]}
-
-    component.preprocess = preprocess  # type: ignore[method-assign]
-    return component
-
-
 # -- the sampling panel ------------------------------------------------------------------------------------------
 def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, gr.components.Component]:
     """The Advanced accordion for an image tool; keys = handler parameter names, elem_ids `prefix-<key>`.

@@ -135,8 +135,8 @@ def tool_tabs(w: dict[str, Any]) -> None:
         gr.Examples(INTERP_EXAMPLES, inputs=[w["start"], w["end"]], label="Examples", **PRIVATE)
     with gr.Tab("Text diff"):
         with gr.Row(equal_height=True):
-            w["image"] = gr.Image(label="Image (upload; wins over the point)", type="filepath", height=150,
-                                  sources=["upload", "clipboard"], elem_id="explorer-diff-image")  # fmt: skip
+            w["image"] = raw(gr.Image(label="Image (upload; wins over the point)", type="filepath", height=150,
+                                      sources=["upload", "clipboard"], elem_id="explorer-diff-image"))  # fmt: skip
             with gr.Column(scale=3):
                 w["point"] = gr.Textbox(label="…or an image point", placeholder="#0", elem_id="explorer-diff-point")
                 w["from_caption"] = gr.Textbox(label="From (describes the image)", elem_id="explorer-from")

@@ -28,9 +28,7 @@ from components.edit_common import (
     Number,
     crop_preview,
     edit_controls,
-    editor_input,
     example,
-    file_input,
     gallery_items,
     results_column,
     save_pngs,
@@ -134,7 +132,7 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
 def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     """The left column's widgets, keyed by handler parameter name (plus 'run', 'stop', 'crop_note')."""
     w: dict[str, Any] = {}
-    w["image"] = editor_input(gr.ImageEditor(
+    w["image"] = raw(gr.ImageEditor(
         label="Paint over what to repaint", type="filepath", image_mode="RGBA",
         sources=["upload", "clipboard"], brush=gr.Brush(colors=[("#ff00aa", 0.6)], color_mode="fixed"), layers=False,
         transforms=(), height=340, elem_id="inpaint-image"))  # fmt: skip
@@ -144,7 +142,7 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     with gr.Accordion("Mask options", open=False, elem_id="inpaint-mask-options"):
         w["mask_source"] = raw(gr.Radio([(label, key) for key, label in MASK_SOURCES.items()], value="auto",
                                         label="Mask from", elem_id="inpaint-mask-source"))  # fmt: skip
-        w["mask"] = file_input(gr.Image(label="Mask (white = repaint)", type="filepath", height=160,
+        w["mask"] = raw(gr.Image(label="Mask (white = repaint)", type="filepath", height=160,
                                         sources=["upload", "clipboard"], elem_id="inpaint-mask"))  # fmt: skip
         w["invert"] = gr.Checkbox(value=False, label="Invert: repaint everything except the mask",
                                   elem_id="inpaint-invert")  # fmt: skip

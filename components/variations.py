@@ -28,7 +28,6 @@ from components.edit_common import (
     crop_preview,
     edit_controls,
     example,
-    file_input,
     gallery_items,
     results_column,
     save_pngs,
@@ -92,7 +91,7 @@ def build(backend: UnCLIP) -> None:
     side = backend.output_side(backend.default_settings())
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=340):
-            image = file_input(gr.Image(label="Your image (any size: the centre square is used)", type="filepath",
+            image = raw(gr.Image(label="Your image (any size: the centre square is used)", type="filepath",
                                         sources=["upload", "clipboard"], height=260, elem_id="vary-image"))  # fmt: skip
             crop_note = gr.Markdown(elem_id="vary-crop-note")
             strength = raw(gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength",

@@ -31,7 +31,6 @@ from components.edit_common import (
     Number,
     edit_controls,
     example,
-    file_input,
     save_pngs,
     seen_image,
     settings_from,
@@ -148,7 +147,7 @@ def preset_for(factor: Any) -> float | str:
 def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     """The left column's widgets keyed by handler parameter name (plus preset/buttons)."""
     w: dict[str, Any] = {}
-    w["image"] = file_input(gr.Image(label="Your image (the centre square is used)", type="filepath", height=260,
+    w["image"] = raw(gr.Image(label="Your image (the centre square is used)", type="filepath", height=260,
                                      sources=["upload", "clipboard"], elem_id="zoom-image"))  # fmt: skip
     with gr.Row():
         w["preset"] = gr.Radio(PRESETS, value=2.0, label="Zoom out by", elem_id="zoom-preset", scale=2)

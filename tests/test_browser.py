@@ -105,6 +105,21 @@ def test_new_seed_every_run_rolls_only_for_a_run(page: Any) -> None:
     assert rolled != "12345" and f"seed {rolled}" in page.locator("#generate-info").inner_text()  # the run used it
 
 
+def test_a_bad_upload_after_an_example_is_refused_by_name(page: Any, tmp_path: Path) -> None:
+    """An Examples click rebuilds the image input for the session; it then lost the app's own upload handling, so a
+    file that is no image got no toast, a traceback in the log and (for a huge PNG) Gradio's unbounded decode."""
+    fake = tmp_path / "fake.png"
+    fake.write_text("this is text, not an image")
+    page.get_by_role("tab", name="Variations", exact=True).first.click()
+    page.locator("#vary-examples tbody tr").first.click()
+    page.locator("#vary-image img").first.wait_for(state="visible", timeout=15_000)
+    page.locator("#vary-image button[aria-label='Remove Image']").first.click()
+    page.locator("#vary-image input[type=file]").set_input_files(str(fake))
+    page.locator("#vary-btn").click()
+    page.locator(".toast-body", has_text="image").first.wait_for(timeout=15_000)
+    assert "not an image file" in page.locator(".toast-body").first.inner_text()
+
+
 def test_a_refused_explorer_request_leaves_the_map(page: Any) -> None:
     """The map is the explorer's work: a refused "Add to the map" used to replace it with an Error badge."""
     page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()

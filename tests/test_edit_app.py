@@ -10,6 +10,8 @@ from typing import Any
 import gradio as gr
 import numpy as np
 import pytest
+from gradio.components.image_editor import EditorData
+from gradio.data_classes import FileData
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -202,18 +204,32 @@ def test_send_to_sources_must_be_file_paths() -> None:
         send_to.image_source(gr.Image(elem_id="result"), "x")
 
 
-def test_raw_inputs_stay_raw_when_gradio_rebuilds_them(demo: Any) -> None:
+def test_raw_inputs_stay_raw_when_gradio_rebuilds_them(demo: Any, files: dict[str, str]) -> None:
     """Gradio answers a property update (an Examples click, gr.update, gr.skip) by rebuilding the component for the
     session from its constructor arguments. After a Zoom out example, a typed factor of 9 then failed in the
-    slider's own preprocess (HTTP 500, a traceback) instead of reaching the backend's "factor must be between"."""
+    slider's own preprocess (HTTP 500, a traceback) instead of reaching the backend's "factor must be between";
+    and an upload was decoded by Gradio (no size limit; a traceback and no toast for a file that is no image)."""
     marked = [b for b in demo.blocks.values() if common.RAW in (b.elem_classes or [])]
-    assert {"zoom-factor", "zoom-anchor", "vary-strength", "n", "seed", "decoder_steps"} <= {b.elem_id for b in marked}
+    images = {"vary-image", "inpaint-image", "inpaint-mask", "zoom-image", "explorer-diff-image"}
+    assert {"zoom-factor", "zoom-anchor", "vary-strength", "n", "seed", "decoder_steps", *images} <= {
+        b.elem_id for b in marked}  # fmt: skip
+    text = FileData(path=files["text"], orig_name="fake.png")
     for block in marked:
         copy = type(block)(**{**block.constructor_args, "render": False})  # what Gradio does (blocks.py)
-        assert copy.preprocess("not a number") == "not a number", block.elem_id
+        if isinstance(copy, gr.ImageEditor):
+            got = copy.preprocess(EditorData(background=text, layers=[text], composite=None))
+            assert got == {"background": files["text"], "layers": [files["text"]]}, block.elem_id
+        elif isinstance(copy, gr.Image):
+            assert copy.preprocess(text) == files["text"], block.elem_id  # undecoded: uploads checks it
+        else:
+            assert copy.preprocess("not a number") == "not a number", block.elem_id
     plain = gr.Slider(1, 4, render=False)  # others keep Gradio's checks
     with pytest.raises(Exception, match="greater than maximum"):
         plain.preprocess(9)
+    with pytest.raises(Exception, match="cannot identify image file"):
+        gr.Image(type="filepath", render=False).preprocess(text)
+    with pytest.raises(TypeError, match="Textbox"):
+        common.raw(gr.Textbox(render=False))
 
 
 def test_scheduler_lists_offer_only_what_each_stage_can_use(demo: Any, backend: UnCLIP) -> None:

@@ -4,11 +4,13 @@ through gradio_client against the launched app (bad input each: a clear error, a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import numpy as np
 import pytest
+from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
@@ -247,7 +249,7 @@ def test_interpolate_api_then_bad_input(client: Any) -> None:
     assert len(client.predict(**args, api_name="/interpolate")[1]) == 3
 
 
-def test_text_diff_api_then_bad_input(client: Any) -> None:
+def test_text_diff_api_then_bad_input(client: Any, tmp_path: Path) -> None:
     args = {"point": "#0", "from_caption": "a cat", "to_caption": "a dog", "steps": 2, "max_theta": 0.25,
             "seed": 0, **FAST}  # fmt: skip
     _, strip, _, info, _ = client.predict(**args, api_name="/text_diff")
@@ -255,6 +257,10 @@ def test_text_diff_api_then_bad_input(client: Any) -> None:
     assert np.asarray(Image.open(strip[0]["image"])).shape == (64, 64, 3)
     with pytest.raises(AppError, match="to caption must differ from the from caption"):
         client.predict(**{**args, "to_caption": "a cat"}, api_name="/text_diff")
+    fake = tmp_path / "fake.png"
+    fake.write_text("text, not an image")  # Gradio decoded the upload itself: a traceback, no message
+    with pytest.raises(AppError, match="image is not an image file"):
+        client.predict(**{**args, "image": handle_file(str(fake))}, api_name="/text_diff")
     assert len(client.predict(**args, api_name="/text_diff")[1]) == 2
 
 
