@@ -130,7 +130,7 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
 
 
 def inputs_column(backend: UnCLIP) -> dict[str, Any]:
-    """The left column's widgets, keyed by handler parameter name (plus 'run', 'stop', 'crop_note')."""
+    """The left column's widgets, keyed by handler parameter name (plus 'run', 'stop', 'crop_note', 'examples')."""
     w: dict[str, Any] = {}
     w["image"] = raw(gr.ImageEditor(
         label="Paint over what to repaint", type="filepath", image_mode="RGBA",
@@ -151,8 +151,8 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     w["condition"] = raw(gr.Radio([("Prompt (through the prior)", "prompt"), ("The image itself", "image")],
                                   value="prompt", label="Guide the new pixels by", elem_id="inpaint-condition"))
     w["n"] = raw(gr.Slider(*LIMITS["n"], value=2, step=1, label="Number of results", elem_id="inpaint-n"))
-    gr.Examples(EXAMPLES, inputs=[w["image"], w["mask"], w["prompt"]], label="Examples", api_visibility="private",
-                elem_id="inpaint-examples")
+    w["examples"] = gr.Examples(EXAMPLES, inputs=[w["image"], w["mask"], w["prompt"]], label="Examples",
+                                api_visibility="private", elem_id="inpaint-examples")  # fmt: skip
     w["seed"] = seed_row(prefix="inpaint-")
     with gr.Row():
         w["run"] = gr.Button("Inpaint", variant="primary", elem_id="inpaint-btn")
@@ -171,10 +171,13 @@ def build(backend: UnCLIP) -> None:
             out = results_column("inpaint", "Inpaint", "What the model sees, region tinted", "Results")
             seen, preview, gallery, info, files = (out[k] for k in ("seen", "preview", "gallery", "info", "files"))
     how_it_works("How inpainting works", HOW)
-    send_to.target("Inpaint", w["image"])
-    w["image"].upload(lambda v: crop_preview((v or {}).get("background"), side), inputs=w["image"],
-                      outputs=[seen, w["crop_note"]], api_visibility="private", concurrency_limit=None,
-                      show_progress="hidden")  # queued: warns
+    # the crop preview, for each way an image arrives (the editor's .change would also fire on every brush stroke)
+    preview_crop = {"fn": lambda v: crop_preview((v or {}).get("background"), side), "inputs": w["image"],
+                    "outputs": [seen, w["crop_note"]]}  # fmt: skip
+    send_to.target("Inpaint", w["image"], then=preview_crop)
+    private = {"api_visibility": "private", "concurrency_limit": None, "show_progress": "hidden"}  # queued: warns
+    w["image"].upload(**preview_crop, **private)
+    w["examples"].load_input_event.success(**preview_crop, **private)
     seed = w["seed"]
     names = ("image", "mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
     inputs = {**{k: w[k] for k in names}, "seed": seed.seed, **controls}

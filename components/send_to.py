@@ -27,6 +27,7 @@ class _Target:
     component: gr.components.Component
     tab_id: str | int | None
     tabs: gr.Tabs | None
+    then: dict[str, Any] | None  # an event run after an image arrived (fn, inputs, outputs)
 
 
 @dataclass
@@ -74,15 +75,18 @@ def _wire(b: _Button, t: _Target) -> None:
             return (gr.skip(),) * len(outputs) if switch else gr.skip()
         return (path, gr.Tabs(selected=t.tab_id)) if switch else path
 
-    b.button.click(send, inputs=b.inputs, outputs=outputs, api_visibility="private", concurrency_limit=None,
-                   show_progress="hidden")  # fmt: skip
+    sending = b.button.click(send, inputs=b.inputs, outputs=outputs, api_visibility="private",
+                             concurrency_limit=None, show_progress="hidden")  # fmt: skip
+    if t.then is not None:
+        sending.success(**t.then, api_visibility="private", concurrency_limit=None, show_progress="hidden")
 
 
-def target(label: str, component: gr.components.Component) -> None:
-    """Register this tab's image input as where "Send to <label>" buttons put their image."""
+def target(label: str, component: gr.components.Component, then: dict[str, Any] | None = None) -> None:
+    """Register this tab's image input as where "Send to <label>" buttons put their image. `then`: an event's
+    fn/inputs/outputs to run once an image was sent (for an input whose .change does not fire on a send)."""
     hub = _hub()
     tab_id, tabs = _enclosing_tab()
-    hub.targets[label] = t = _Target(component, tab_id, tabs)
+    hub.targets[label] = t = _Target(component, tab_id, tabs, then)
     for b in [b for b in hub.pending if b.label == label]:
         _wire(b, t)
         hub.pending.remove(b)

@@ -88,7 +88,8 @@ def make_prepares(backend: UnCLIP) -> tuple[Callable[..., EditJob], Callable[...
     def prepare_again(sequence: list[ZoomStep], factor: Number, anchor: str, prompt: str, condition: str,
                       feather: Number, seed: Number, **stages: Any) -> EditJob:  # fmt: skip
         if not sequence:
-            raise user_error("Zoom out once first: 'Zoom out again' continues from the last result.")
+            raise user_error("Zoom out once first: 'Zoom out again' continues from the last result "
+                             "(a new image starts a new sequence).")
         return prepare(sequence[-1].image, factor, anchor, prompt, condition, feather, seed, **stages)
 
     return prepare, prepare_again
@@ -211,6 +212,7 @@ def build(backend: UnCLIP) -> None:
     gr.on([w["image"].change, w["factor"].change, w["anchor"].change],
           lambda p, f, a: canvas_preview(p, f, a, side), inputs=[w["image"], w["factor"], w["anchor"]],
           outputs=o["seen"], **private)  # fmt: skip
+    w["image"].change(lambda: [], outputs=sequence, **private)  # a new image starts a new sequence ("again" refuses)
     zoom_out, zoom_again = (on_gpu(h) for h in make_handlers(backend))
     seed = w["seed"]
     common = {k: w[k] for k in ("factor", "anchor", "prompt", "condition", "feather")}

@@ -143,6 +143,38 @@ def test_a_zoom_out_result_can_be_sent_on(page: Any) -> None:
     assert not [e for e in page.errors if "500" in e], page.errors
 
 
+def test_inpaint_shows_the_crop_of_an_example_and_of_a_sent_image(page: Any) -> None:
+    """"What the model sees" followed uploads only: an Examples row or a send-to left it empty or stale."""
+    few_steps(page)
+    set_number(page, "n", 1)
+    page.locator("#prompt textarea").fill("a cat")
+    page.locator("#generate-btn").click()
+    page.locator("#generate-gallery img").first.wait_for(state="visible", timeout=120_000)
+    page.get_by_role("tab", name="Inpaint", exact=True).first.click()
+    page.locator("#inpaint-examples tbody tr").first.click()
+    seen = page.locator("#inpaint-seen img").first
+    seen.wait_for(state="visible", timeout=15_000)
+    example = seen.get_attribute("src")
+    assert "The model sees" in page.locator("#inpaint-crop-note").inner_text()
+    page.get_by_role("tab", name="Generate", exact=True).first.click()
+    page.locator("#generate-to-inpaint").click()
+    page.wait_for_function("(old) => { const i = document.querySelector('#inpaint-seen img');"
+                           " return i && i.getAttribute('src') !== old; }", arg=example, timeout=15_000)
+    assert "256×256" in page.locator("#inpaint-crop-note").inner_text()  # the generated image, used whole
+
+
+def test_zoom_out_again_after_a_new_image_starts_over(page: Any) -> None:
+    """'Zoom out again' continued the last sequence although a new image had been put in the input box."""
+    page.get_by_role("tab", name="Zoom out", exact=True).first.click()
+    page.locator("#zoom-examples tbody tr").first.click()
+    page.locator("#zoom-btn").click()
+    page.locator("#zoom-result img").first.wait_for(state="visible", timeout=120_000)
+    page.locator("#zoom-examples tbody tr").nth(1).click()  # another image
+    page.wait_for_timeout(500)
+    page.locator("#zoom-again").click()
+    page.locator(".toast-body", has_text="Zoom out once first").first.wait_for(timeout=15_000)
+
+
 def test_enter_in_the_prompt_generates(page: Any) -> None:
     """Enter runs, as in a search box (Gradio submits a textarea on plain Enter only when it starts one line tall)."""
     few_steps(page)
