@@ -19,6 +19,9 @@ import gradio as gr
 
 TARGETS = ("Variations", "Inpaint", "Zoom out")  # tab labels in app.py, also the tab ids
 NOTHING = "Nothing to send yet: run it first, then pick an image."
+# browser-side, once the tab is shown (the element is hidden, offsetParent null, when nothing was sent)
+SCROLL_TO = ("() => { const e = document.getElementById('%s');"
+             " if (e && e.offsetParent) e.scrollIntoView({block: 'nearest'}); }")
 Picker = Callable[..., str | None]  # source widget values -> the image file to send (None: nothing yet)
 
 
@@ -77,6 +80,8 @@ def _wire(b: _Button, t: _Target) -> None:
 
     sending = b.button.click(send, inputs=b.inputs, outputs=outputs, api_visibility="private",
                              concurrency_limit=None, show_progress="hidden")  # fmt: skip
+    if t.component.elem_id:  # the tab opens where the page was scrolled to: bring the image into view
+        sending.success(None, js=SCROLL_TO % t.component.elem_id, api_visibility="private", queue=False)
     if t.then is not None:
         sending.success(**t.then, api_visibility="private", concurrency_limit=None, show_progress="hidden")
 
@@ -92,11 +97,12 @@ def target(label: str, component: gr.components.Component, then: dict[str, Any] 
         hub.pending.remove(b)
 
 
-def buttons(inputs: list[Any], pick: Picker, prefix: str, exclude: str | None = None) -> list[gr.Button]:
+def buttons(inputs: list[Any], pick: Picker, prefix: str, exclude: str | None = None,
+            caption: str = "Send the selected image to") -> list[gr.Button]:  # fmt: skip
     """A row of "→ Variations / → Inpaint / → Zoom out" buttons (minus `exclude`) sending `pick(*inputs)`."""
     hub, made = _hub(), []
     with gr.Row(elem_classes=["send-to"]):
-        gr.Markdown("Send the selected image to", elem_classes=["send-to-label"])
+        gr.Markdown(caption, elem_classes=["send-to-label"])
         for label in (t for t in TARGETS if t != exclude):
             slug = label.lower().replace(" ", "-")
             btn = gr.Button(f"→ {label}", size="sm", min_width=90, elem_id=f"{prefix}-to-{slug}")
@@ -132,4 +138,4 @@ def image_source(image: gr.Image, prefix: str, exclude: str | None = None) -> li
     """Send buttons for a single result image (type "filepath": what the targets take)."""
     if image.type != "filepath":
         raise ValueError(f"{image.elem_id}: a send-to source must be gr.Image(type='filepath'), not {image.type!r}")
-    return buttons([image], lambda path: path or None, prefix, exclude)
+    return buttons([image], lambda path: path or None, prefix, exclude, caption="Send this image to")

@@ -157,10 +157,13 @@ def test_inpaint_shows_the_crop_of_an_example_and_of_a_sent_image(page: Any) -> 
     example = seen.get_attribute("src")
     assert "The model sees" in page.locator("#inpaint-crop-note").inner_text()
     page.get_by_role("tab", name="Generate", exact=True).first.click()
-    page.locator("#generate-to-inpaint").click()
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # a user reading the stage view, far down
+    page.locator("#generate-to-inpaint").dispatch_event("click")  # where it is: a click() would scroll to it
     page.wait_for_function("(old) => { const i = document.querySelector('#inpaint-seen img');"
                            " return i && i.getAttribute('src') !== old; }", arg=example, timeout=15_000)
     assert "256×256" in page.locator("#inpaint-crop-note").inner_text()  # the generated image, used whole
+    box = page.locator("#inpaint-image").bounding_box()  # in view: the tab had opened at the old scroll position
+    assert box["y"] < 900 and box["y"] + box["height"] > 0, box
 
 
 def test_zoom_out_again_after_a_new_image_starts_over(page: Any) -> None:
