@@ -130,12 +130,13 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
 
 
 def inputs_column(backend: UnCLIP) -> dict[str, Any]:
-    """The left column's widgets, keyed by handler parameter name (plus 'run', 'stop', 'crop_note', 'examples')."""
+    """The left column's widgets, keyed by handler parameter name (plus 'run', 'stop', 'crop_note', 'target')."""
     w: dict[str, Any] = {}
     w["image"] = raw(gr.ImageEditor(
         label="Paint over what to repaint", type="filepath", image_mode="RGBA",
         sources=["upload", "clipboard"], brush=gr.Brush(colors=[("#ff00aa", 0.6)], color_mode="fixed"), layers=False,
         transforms=(), height=340, elem_id="inpaint-image"))  # fmt: skip
+    w["target"] = send_to.target("Inpaint", w["image"])  # sends, and the examples, arrive through it
     w["crop_note"] = gr.Markdown(elem_id="inpaint-crop-note")
     w["prompt"] = gr.Textbox(value="", label="Prompt: what to paint there", placeholder="e.g. 'a crab on the beach'",
                              max_lines=2, elem_id="inpaint-prompt")  # fmt: skip
@@ -151,8 +152,10 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     w["condition"] = raw(gr.Radio([("Prompt (through the prior)", "prompt"), ("The image itself", "image")],
                                   value="prompt", label="Guide the new pixels by", elem_id="inpaint-condition"))
     w["n"] = raw(gr.Slider(*LIMITS["n"], value=2, step=1, label="Number of results", elem_id="inpaint-n"))
-    w["examples"] = gr.Examples(EXAMPLES, inputs=[w["image"], w["mask"], w["prompt"]], label="Examples",
-                                api_visibility="private", elem_id="inpaint-examples")  # fmt: skip
+    # the example image goes in through the send-to target, not straight into the editor (see components/send_to)
+    examples = gr.Examples(EXAMPLES, inputs=[w["target"].incoming, w["mask"], w["prompt"]], label="Examples",
+                           api_visibility="private", elem_id="inpaint-examples")  # fmt: skip
+    w["target"].receive(examples.load_input_event, switch_tab=False)
     w["seed"] = seed_row(prefix="inpaint-")
     with gr.Row():
         w["run"] = gr.Button("Inpaint", variant="primary", elem_id="inpaint-btn")
@@ -172,12 +175,10 @@ def build(backend: UnCLIP) -> None:
             seen, preview, gallery, info, files = (out[k] for k in ("seen", "preview", "gallery", "info", "files"))
     how_it_works("How inpainting works", HOW)
     # the crop preview, for each way an image arrives (the editor's .change would also fire on every brush stroke)
-    preview_crop = {"fn": lambda v: crop_preview((v or {}).get("background"), side), "inputs": w["image"],
-                    "outputs": [seen, w["crop_note"]]}  # fmt: skip
-    send_to.target("Inpaint", w["image"], then=preview_crop)
-    private = {"api_visibility": "private", "concurrency_limit": None, "show_progress": "hidden"}  # queued: warns
-    w["image"].upload(**preview_crop, **private)
-    w["examples"].load_input_event.success(**preview_crop, **private)
+    w["image"].upload(lambda v: crop_preview((v or {}).get("background"), side), inputs=w["image"],
+                      outputs=[seen, w["crop_note"]], api_visibility="private", concurrency_limit=None,
+                      show_progress="hidden")  # queued: warns
+    w["target"].then(lambda path: crop_preview(path, side), [seen, w["crop_note"]])  # a send or an example
     seed = w["seed"]
     names = ("image", "mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
     inputs = {**{k: w[k] for k in names}, "seed": seed.seed, **controls}

@@ -6,10 +6,18 @@ ends exist. A target tab registers with `target(label, component)`; a source add
 `gallery_source(gallery, prefix)` (the selected image) or `image_source(image, prefix)`. All events are private
 (not part of the API). The buttons' events are queued, without a concurrency limit: Gradio shows a gr.Warning
 ("nothing to send yet") only from a queued event; an unqueued one prints it in the server's log.
+
+The server puts the image in a hidden "incoming" gr.Image of the target; a browser-only step (`js`, no server
+round trip) then copies it into the input and selects the tab. Gradio 6.31's browser keeps every component that
+a server event has output in a table, and on each status message of any later event it asks each of them, and
+everything inside them, for its value. Asked, a gr.ImageEditor holding an image exports its canvas and uploads
+it, and gr.Tabs is asked for every component in the app. Sent to directly, as before, the editor and the tabs
+made 140-180 uploads during each later Generate (benchmarks/RESULTS.md); the hidden image costs nothing.
 """
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +25,11 @@ from typing import Any
 
 import gradio as gr
 
+from components.common import raw
+
 TARGETS = ("Variations", "Inpaint", "Zoom out")  # tab labels in app.py, also the tab ids
 NOTHING = "Nothing to send yet: run it first, then pick an image."
+SKIP = "{__type__: 'update'}"  # the wire form of gr.skip(): an output left as it is
 # browser-side, once the tab is shown (the element is hidden, offsetParent null, when nothing was sent)
 SCROLL_TO = ("() => { const e = document.getElementById('%s');"
              " if (e && e.offsetParent) e.scrollIntoView({block: 'nearest'}); }")
@@ -28,9 +39,42 @@ Picker = Callable[..., str | None]  # source widget values -> the image file to 
 @dataclass
 class _Target:
     component: gr.components.Component
+    incoming: gr.Image  # hidden: where the server puts a sent image
     tab_id: str | int | None
     tabs: gr.Tabs | None
-    then: dict[str, Any] | None  # an event run after an image arrived (fn, inputs, outputs)
+    arrivals: list[Any] = field(default_factory=list)  # the events after which an image is in
+    followers: list[dict[str, Any]] = field(default_factory=list)  # events to run then (`then`)
+
+    def receive(self, event: Any, switch_tab: bool = True) -> Any:
+        """After `event` (a server event that put an image's path, or None, in `incoming`): the image into the
+        input and the tab selected, browser-side, then the `then` events. Returns the browser-side event."""
+        arrived = event.success(**self.arrive(switch_tab))
+        self.arrivals.append(arrived)
+        for follower in self.followers:
+            arrived.success(**follower)
+        return arrived
+
+    def then(self, fn: Callable[[str | None], Any], outputs: list[Any]) -> None:
+        """Run `fn(path of the image that came)` into `outputs` after each arrival, for an input whose .change
+        does not fire on a value set by an event (gr.ImageEditor)."""
+        follower = {"fn": fn, "inputs": self.incoming, "outputs": outputs, "api_visibility": "private",
+                    "concurrency_limit": None, "show_progress": "hidden"}  # fmt: skip
+        self.followers.append(follower)
+        for arrived in self.arrivals:
+            arrived.success(**follower)
+
+    def arrive(self, switch_tab: bool = True) -> dict[str, Any]:
+        """A browser-only event: the incoming image into the input (an ImageEditor's background), and the tab
+        selected; nothing changes when nothing came (the incoming value is empty)."""
+        value = "{background: x, layers: [], composite: x}" if isinstance(self.component, gr.ImageEditor) else "x"
+        outputs: list[Any] = [self.component]
+        values = [value]
+        if switch_tab and self.tabs is not None and self.tab_id is not None:
+            outputs.append(self.tabs)
+            values.append(f"{{__type__: 'update', selected: {json.dumps(self.tab_id)}}}")
+        arrived, left = (f"[{', '.join(v)}]" for v in (values, [SKIP] * len(values)))
+        return {"fn": None, "inputs": self.incoming, "outputs": outputs, "js": f"(x) => x ? {arrived} : {left}",
+                "queue": False, "api_visibility": "private"}  # fmt: skip
 
 
 @dataclass
@@ -68,33 +112,32 @@ def _enclosing_tab() -> tuple[str | int | None, gr.Tabs | None]:
 
 
 def _wire(b: _Button, t: _Target) -> None:
-    switch = t.tabs is not None and t.tab_id is not None
-    outputs = [t.component, t.tabs] if switch else [t.component]
-
-    def send(*values: Any) -> Any:
+    def send(*values: Any) -> str | None:
         path = b.pick(*values)
         if path is None:
             gr.Warning(NOTHING)
-            return (gr.skip(),) * len(outputs) if switch else gr.skip()
-        return (path, gr.Tabs(selected=t.tab_id)) if switch else path
+        return path
 
-    sending = b.button.click(send, inputs=b.inputs, outputs=outputs, api_visibility="private",
+    sending = b.button.click(send, inputs=b.inputs, outputs=t.incoming, api_visibility="private",
                              concurrency_limit=None, show_progress="hidden")  # fmt: skip
+    arrived = t.receive(sending)
     if t.component.elem_id:  # the tab opens where the page was scrolled to: bring the image into view
-        sending.success(None, js=SCROLL_TO % t.component.elem_id, api_visibility="private", queue=False)
-    if t.then is not None:
-        sending.success(**t.then, api_visibility="private", concurrency_limit=None, show_progress="hidden")
+        arrived.success(None, js=SCROLL_TO % t.component.elem_id, api_visibility="private", queue=False)
 
 
-def target(label: str, component: gr.components.Component, then: dict[str, Any] | None = None) -> None:
-    """Register this tab's image input as where "Send to <label>" buttons put their image. `then`: an event's
-    fn/inputs/outputs to run once an image was sent (for an input whose .change does not fire on a send)."""
+def target(label: str, component: gr.components.Component) -> _Target:
+    """Register this tab's image input as where "Send to <label>" buttons put their image. Call it inside the tab,
+    where it adds a hidden image (`incoming`); the returned target can also `receive` an Examples click into it
+    and run `then` events after each arrival."""
     hub = _hub()
     tab_id, tabs = _enclosing_tab()
-    hub.targets[label] = t = _Target(component, tab_id, tabs, then)
+    incoming = raw(gr.Image(type="filepath", visible=False, label=component.label,
+                            elem_id=f"{component.elem_id or label}-incoming"))  # fmt: skip  # a path, undecoded
+    hub.targets[label] = t = _Target(component, incoming, tab_id, tabs)
     for b in [b for b in hub.pending if b.label == label]:
         _wire(b, t)
         hub.pending.remove(b)
+    return t
 
 
 def buttons(inputs: list[Any], pick: Picker, prefix: str, exclude: str | None = None,

@@ -150,30 +150,47 @@ def test_the_check_ignores_a_seed_that_new_seed_every_run_replaces() -> None:
 
 
 def test_send_to_buttons_switch_tab_and_fill_the_input(demo: Any) -> None:
+    """The server puts the image in the target's hidden 'incoming' image; a browser-only step copies it in (an
+    ImageEditor's background) and selects the tab."""
     comps = elem_ids(demo)
     tabs = next(c["id"] for c in demo.config["components"] if c["type"] == "tabs")
+    deps = demo.config["dependencies"]
     wires = {("generate-to-variations", "vary-image"), ("generate-to-inpaint", "inpaint-image"),
              ("generate-to-zoom-out", "zoom-image"), ("vary-to-inpaint", "inpaint-image"),
              ("inpaint-to-zoom-out", "zoom-image"), ("zoom-to-variations", "vary-image")}  # fmt: skip
     for button, target in wires:
         (dep,) = listeners(demo, button, "click")
-        assert dep["outputs"] == [comps[target], tabs] and dep["api_visibility"] == "private", button
+        incoming = comps[f"{target}-incoming"]
+        assert dep["outputs"] == [incoming] and dep["api_visibility"] == "private", button
+        (copy,) = [d for d in deps if d["trigger_after"] == dep["id"] and not d["backend_fn"]]
+        assert copy["inputs"] == [incoming] and copy["outputs"] == [comps[target], tabs], button
+        assert copy["trigger_only_on_success"] and ("background: x" in copy["js"]) == (target == "inpaint-image")
     assert "vary-to-variations" not in comps and "zoom-to-zoom-out" not in comps
 
 
-def test_send_to_with_nothing_selected_warns_and_changes_nothing(demo: Any) -> None:
-    import gradio as gr
+def test_no_server_event_outputs_to_the_tabs_or_the_editor(demo: Any) -> None:
+    """Gradio 6.31's browser asks every component a server event has output (and all inside it) for its value on
+    each later status message; asked, an ImageEditor holding an image uploads its canvas. Sending straight to the
+    editor and the tabs made 140-180 uploads during every later Generate (benchmarks/RESULTS.md)."""
+    comps = elem_ids(demo)
+    tabs = next(c["id"] for c in demo.config["components"] if c["type"] == "tabs")
+    for d in demo.config["dependencies"]:
+        if d["backend_fn"]:
+            assert tabs not in d["outputs"] and comps["inpaint-image"] not in d["outputs"], d["targets"]
 
+
+def test_send_to_with_nothing_selected_warns_and_changes_nothing(demo: Any) -> None:
     from components.send_to import NOTHING
 
     (dep,) = listeners(demo, "generate-to-inpaint", "click")
     assert dep["queue"] is not False  # Gradio shows a gr.Warning from queued events only (else: the server log)
     send = demo.fns[dep["id"]].fn
     with pytest.warns(UserWarning, match=NOTHING.split(":")[0]):  # a toast in the app
-        out = send(None, 0)  # an empty gallery, nothing selected
-    assert len(out) == 2 and all(o is gr.skip() or o == gr.skip() for o in out)  # neither the input nor the tab
-    path, tabs = send([("a.png", "x")], 0)
-    assert path == "a.png" and tabs.selected == "Inpaint"
+        assert send(None, 0) is None  # an empty gallery, nothing selected: the browser-side copy then skips
+    assert send([("a.png", "x")], 0) == "a.png"
+    (copy,) = [d for d in demo.config["dependencies"] if d["trigger_after"] == dep["id"] and not d["backend_fn"]]
+    skip = "{__type__: 'update'}"  # gr.skip() on the wire: neither the input nor the tab changes
+    assert copy["js"].startswith("(x) => x ? ") and copy["js"].endswith(f": [{skip}, {skip}]")
 
 
 def test_events_that_warn_about_an_upload_are_queued(demo: Any) -> None:
