@@ -137,6 +137,10 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
         sources=["upload", "clipboard"], brush=gr.Brush(colors=[("#ff00aa", 0.6)], color_mode="fixed"), layers=False,
         transforms=(), height=340, elem_id="inpaint-image"))  # fmt: skip
     w["target"] = send_to.target("Inpaint", w["image"])  # sends, and the examples, arrive through it
+    # what the server reads: the editor's value, copied browser-side when it is needed (see `build`)
+    w["sent"] = raw(gr.ImageEditor(type="filepath", image_mode="RGBA", layers=False, visible=False,
+                                   label="Paint over what to repaint", elem_id="inpaint-image-sent"))  # fmt: skip
+    w["sent"].blob_storage = w["image"].blob_storage  # canvas blobs arrive at the visible editor
     w["crop_note"] = gr.Markdown(elem_id="inpaint-crop-note")
     w["prompt"] = gr.Textbox(value="", label="Prompt: what to paint there", placeholder="e.g. 'a crab on the beach'",
                              max_lines=2, elem_id="inpaint-prompt")  # fmt: skip
@@ -174,15 +178,21 @@ def build(backend: UnCLIP) -> None:
             out = results_column("inpaint", "Inpaint", "What the model sees, region tinted", "Results")
             seen, preview, gallery, info, files = (out[k] for k in ("seen", "preview", "gallery", "info", "files"))
     how_it_works("How inpainting works", HOW)
+    # No server event reads the editor: each takes a browser-side copy in the hidden `sent` editor. Gradio 6.31's
+    # browser asks every input of a finished queued event for its value on each later status message of any event,
+    # and the editor answers by exporting and uploading its canvas: 66-176 uploads during each later Generate, and
+    # a Stop in Inpaint that did not land (benchmarks/RESULTS.md).
+    copy = {"fn": None, "js": "(x) => x", "inputs": w["image"], "outputs": w["sent"], "queue": False,
+            "api_visibility": "private"}  # fmt: skip
     # the crop preview, for each way an image arrives (the editor's .change would also fire on every brush stroke)
-    w["image"].upload(lambda v: crop_preview((v or {}).get("background"), side), inputs=w["image"],
-                      outputs=[seen, w["crop_note"]], api_visibility="private", concurrency_limit=None,
-                      show_progress="hidden")  # queued: warns
+    w["image"].upload(**copy).success(lambda v: crop_preview((v or {}).get("background"), side), inputs=w["sent"],
+                                      outputs=[seen, w["crop_note"]], api_visibility="private",
+                                      concurrency_limit=None, show_progress="hidden")  # fmt: skip  # queued: warns
     w["target"].then(lambda path: crop_preview(path, side), [seen, w["crop_note"]])  # a send or an example
     seed = w["seed"]
-    names = ("image", "mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
-    inputs = {**{k: w[k] for k in names}, "seed": seed.seed, **controls}
-    running = check_first(w["run"].click, make_prepare(backend), on_gpu(make_handler(backend)),
+    names = ("mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
+    inputs = {"image": w["sent"], **{k: w[k] for k in names}, "seed": seed.seed, **controls}
+    running = check_first(w["run"].click(**copy).success, make_prepare(backend), on_gpu(make_handler(backend)),
                           inputs, seed=seed, outputs=[preview, seen, gallery, files, info], api_name="inpaint",
                           show_progress_on=[gallery])  # fmt: skip
     w["stop"].click(None, cancels=[running])

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]  # fmt: skip
 
@@ -168,6 +169,37 @@ def test_inpaint_shows_the_crop_of_an_example_and_of_a_sent_image(page: Any) -> 
     page.locator("#inpaint-btn").click()
     page.locator("#inpaint-gallery img").first.wait_for(state="visible", timeout=120_000)
     assert not page.locator(".toast-body").count(), page.locator(".toast-body").all_inner_texts()
+
+
+def test_inpaint_brush_strokes_reach_the_server_and_uploads_stop(page: Any) -> None:
+    """The server reads a browser-side copy of the editor: strokes must arrive (else "mask is empty"), and later
+    runs of other tabs must not make the editor upload its canvas (66 uploads a Generate, before)."""
+    uploads: list[str] = []
+    page.on("request", lambda r: uploads.append(r.url) if "/upload" in r.url else None)
+    page.get_by_role("tab", name="Inpaint", exact=True).first.click()
+    page.locator("#inpaint-image").wait_for(state="visible")
+    page.wait_for_timeout(1000)  # the editor sets itself up after its tab shows; an upload before fires no event
+    page.locator("#inpaint-image input[type=file]").first.set_input_files(str(EXAMPLES / "snow-cat.png"))
+    page.locator("#inpaint-seen img").first.wait_for(state="visible", timeout=15_000)
+    canvas = page.locator("#inpaint-image canvas").first.bounding_box()
+    x, y = canvas["x"] + canvas["width"] / 2, canvas["y"] + canvas["height"] / 2
+    page.mouse.move(x - 40, y - 40)
+    page.mouse.down()
+    page.mouse.move(x + 40, y + 40, steps=12)
+    page.mouse.up()
+    page.locator("#inpaint-prompt textarea").fill("a penguin")
+    page.locator("#inpaint-btn").click()
+    page.locator("#inpaint-gallery img").first.wait_for(state="visible", timeout=120_000)
+    assert not page.locator(".toast-body").count(), page.locator(".toast-body").all_inner_texts()
+    page.get_by_role("tab", name="Generate", exact=True).first.click()
+    few_steps(page)
+    set_number(page, "n", 1)
+    page.locator("#prompt textarea").fill("a cat")
+    before = len(uploads)
+    page.locator("#generate-btn").click()
+    page.locator("#generate-gallery img").first.wait_for(state="visible", timeout=120_000)
+    page.wait_for_timeout(1000)
+    assert len(uploads) == before, uploads[before:]
 
 
 def test_zoom_out_again_after_a_new_image_starts_over(page: Any) -> None:

@@ -113,6 +113,8 @@ def test_a_run_is_checked_first_in_an_event_without_outputs(demo: Any, button: s
     deps = {d["id"]: d for d in demo.config["dependencies"]}
     after = {d["trigger_after"]: d for d in deps.values() if d["trigger_after"] is not None}
     (check,) = listeners(demo, button, "click")
+    if not check["backend_fn"]:  # Inpaint: first the editor's browser-side copy (see the next test)
+        check = after[check["id"]]
     step = after[check["id"]]
     assert check["outputs"] == [] and check["api_visibility"] == "private" and check["show_progress"] == "hidden"
     if button in SEEDED:
@@ -179,6 +181,21 @@ def test_no_server_event_outputs_to_the_tabs_or_the_editor(demo: Any) -> None:
             assert tabs not in d["outputs"] and comps["inpaint-image"] not in d["outputs"], d["targets"]
 
 
+def test_no_server_event_reads_the_editor(demo: Any) -> None:
+    """Every input of a finished queued event is asked for its value on each later status message (Gradio 6.31);
+    asked, the editor uploads its canvas: 66 uploads during each later Generate once an image had been uploaded.
+    The server reads a hidden copy, made browser-side just before."""
+    comps = elem_ids(demo)
+    editor, sent = comps["inpaint-image"], comps["inpaint-image-sent"]
+    deps = demo.config["dependencies"]
+    assert not [d["targets"] for d in deps if d["backend_fn"] and editor in d["inputs"]]
+    copies = [d for d in deps if editor in d["inputs"]]
+    assert {tuple(t) for d in copies for t in d["targets"]} == {(editor, "upload"), (comps["inpaint-btn"], "click")}
+    for copy in copies:
+        assert not copy["backend_fn"] and copy["outputs"] == [sent] and copy["js"] == "(x) => x"
+        assert any(d["trigger_after"] == copy["id"] and sent in d["inputs"] for d in deps)
+
+
 def test_send_to_with_nothing_selected_warns_and_changes_nothing(demo: Any) -> None:
     from components.send_to import NOTHING
 
@@ -195,9 +212,11 @@ def test_send_to_with_nothing_selected_warns_and_changes_nothing(demo: Any) -> N
 
 def test_events_that_warn_about_an_upload_are_queued(demo: Any) -> None:
     """crop_preview answers a bad upload with a gr.Warning, which Gradio drops from unqueued events."""
+    after = {d["trigger_after"]: d for d in demo.config["dependencies"] if d["trigger_after"] is not None}
     for elem_id in ("vary-image", "inpaint-image"):
-        deps = listeners(demo, elem_id, "change", "upload")
-        assert deps and all(d["queue"] is not False for d in deps), elem_id
+        deps = listeners(demo, elem_id, "change", "upload")  # the Inpaint editor's: a browser-side copy first
+        deps = [d if d["backend_fn"] else after[d["id"]] for d in deps]
+        assert deps and all(d["queue"] is not False and d["backend_fn"] for d in deps), elem_id
 
 
 def test_zoom_preset_custom_sends_the_factor_back_as_a_value(demo: Any) -> None:
