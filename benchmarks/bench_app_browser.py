@@ -5,9 +5,10 @@
 Starts `python app.py` (bench_generate.serving_app), drives Debian's chromium with playwright, and runs generate
 (4 images, default settings, a new seed each run) `--runs` times; then sends an image to the Inpaint tab and runs
 it `--runs` times again. Prints, for both, the median wall time (click to summary), the compute time the summary
-reports, and the files the browser uploaded meanwhile. The second row shows a Gradio 6.31 browser-side cost: once
-a gr.ImageEditor holds an image and an event has used it, every status message of any later event makes the
-editor export its canvas and upload it again (`components/common.py`, UPDATE_EVERY_S, limits those messages).
+reports, and the files the browser uploaded meanwhile. The second row watches a Gradio 6.31 browser-side cost:
+once a gr.ImageEditor holding an image has been an input or output of a server event, every status message of
+any later event makes the editor export its canvas and upload it again. The app keeps the editor out of every
+server event (`components/send_to.py`, `components/inpaint.py`), so the two rows should match.
 Browser and server share this machine's cores, as they do not on a Space.
 """
 

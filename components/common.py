@@ -33,10 +33,8 @@ log = logging.getLogger("unclip.app")
 OUTPUTS_DIR = Path(tempfile.gettempdir()) / "unclip-studio" / "outputs"  # the only files the app serves
 KEEP_REQUESTS = 64  # request folders kept in OUTPUTS_DIR; older ones are deleted
 PREVIEW_EVERY_S = 0.4  # at most this often a new live preview (each one is an image sent to the browser)
-# at least this long between two UI updates without a preview. Each update costs the server and the browser work;
-# in Gradio 6.31 it also makes a gr.ImageEditor that an earlier event used export and upload its canvas again
-# (268 uploads per Generate once an image was sent to Inpaint, at one update per step: benchmarks/RESULTS.md).
-# Stop still lands within this long, plus one denoising step.
+# at least this long between two UI updates without a preview. Each update costs the server and the browser work
+# (benchmarks/RESULTS.md, "The Generate tab in a browser"). Stop still lands within this long, plus one step.
 UPDATE_EVERY_S = 0.25
 _PRUNING = threading.Lock()
 RANDOM_SEED_MAX = 999_999  # random seeds stay short enough to read out in class
