@@ -43,6 +43,10 @@ CSS = """
 .unclip-gallery .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 256px)) !important; }
 /* Gradio cuts captions at 80% of a thumbnail: smaller, and wrapped if still too long */
 .unclip-gallery .caption-label { white-space: normal; max-width: calc(100% - 8px); font-size: var(--text-xs); }
+/* a phone: two tiles a row, not four of 70 px under a caption of four lines */
+@media (max-width: 640px) {
+  .unclip-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 256px)) !important; }
+}
 """
 THEME = gr.themes.Soft(primary_hue="indigo")
 INTRO = (

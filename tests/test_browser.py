@@ -238,6 +238,21 @@ def test_examples_tables_fit_their_column(page: Any, tab: str, elem_id: str) -> 
     assert scroll <= width + 1, f"{elem_id} scrolls sideways: {scroll} px in {width}"
 
 
+def test_results_on_a_phone_are_two_a_row(browser: Any, app_url: str) -> None:
+    """At 390 px the four-column gallery made 70 px tiles, each mostly covered by its caption."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(app_url, wait_until="load")
+    page.locator("#prompt textarea").wait_for(timeout=60_000)
+    few_steps(page)
+    set_number(page, "n", 4)
+    page.locator("#prompt textarea").fill("a cat")
+    page.locator("#generate-btn").click()
+    page.locator("#generate-gallery img").nth(3).wait_for(state="visible", timeout=120_000)
+    widths = [page.locator("#generate-gallery .thumbnail-item").nth(i).bounding_box()["width"] for i in range(4)]
+    page.close()
+    assert min(widths) > 130, widths
+
+
 def test_the_random_button_is_level_with_the_seed_box(page: Any) -> None:
     box = page.locator("#seed input[type=number]").bounding_box()
     button = page.locator("#seed-random").bounding_box()
