@@ -53,6 +53,15 @@ def few_steps(page: Any) -> None:
         set_number(page, stage, 2)
 
 
+def generate_one(page: Any) -> None:
+    """One image of "a cat" at 2 steps a stage, waited for."""
+    few_steps(page)
+    set_number(page, "n", 1)
+    page.locator("#prompt textarea").fill("a cat")
+    page.locator("#generate-btn").click()
+    page.locator("#generate-gallery img").first.wait_for(state="visible", timeout=120_000)
+
+
 def test_generate_in_the_browser(page: Any, tmp_path: Path) -> None:
     few_steps(page)
     page.locator("#prompt textarea").fill("a blue circle above a yellow star")
@@ -74,11 +83,7 @@ def test_generate_in_the_browser(page: Any, tmp_path: Path) -> None:
 
 def test_a_refused_request_leaves_the_last_results(page: Any) -> None:
     """Bad input is a toast; the gallery keeps the last images (a failing run covered them with an Error badge)."""
-    few_steps(page)
-    set_number(page, "n", 1)
-    page.locator("#prompt textarea").fill("a cat")
-    page.locator("#generate-btn").click()
-    page.locator("#generate-gallery img").first.wait_for(state="visible", timeout=120_000)
+    generate_one(page)
     page.locator("#prompt textarea").fill("   ")
     page.locator("#generate-btn").click()
     page.locator(".toast-body", has_text="prompt is empty").first.wait_for(timeout=15_000)
@@ -146,11 +151,7 @@ def test_a_zoom_out_result_can_be_sent_on(page: Any) -> None:
 
 def test_inpaint_shows_the_crop_of_an_example_and_of_a_sent_image(page: Any) -> None:
     """"What the model sees" followed uploads only: an Examples row or a send-to left it empty or stale."""
-    few_steps(page)
-    set_number(page, "n", 1)
-    page.locator("#prompt textarea").fill("a cat")
-    page.locator("#generate-btn").click()
-    page.locator("#generate-gallery img").first.wait_for(state="visible", timeout=120_000)
+    generate_one(page)
     page.get_by_role("tab", name="Inpaint", exact=True).first.click()
     page.locator("#inpaint-examples tbody tr").nth(1).click()  # an example with a mask file: it stays for the run
     seen = page.locator("#inpaint-seen img").first
