@@ -45,6 +45,7 @@ def main() -> None:
             page.locator("#prompt textarea").fill(ns.prompt)
             page.locator("#generate-btn").click()
             page.wait_for_function("document.querySelectorAll('#generate-gallery img').length >= 4", timeout=300_000)
+            page.mouse.move(0, 0)  # off the Generate button, which would show its hover colour
             page.wait_for_timeout(1500)
             page.screenshot(path=ns.out, full_page=False)
             browser.close()
