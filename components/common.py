@@ -80,7 +80,27 @@ def raw(component: C) -> C:
     classes = [*_as_list(component.elem_classes), RAW]
     component.elem_classes = classes
     component.constructor_args["elem_classes"] = classes  # what a session's rebuilt copy is made from
+    if isinstance(component, gr.Slider) and gr.context.Context.root_block is not None:
+        warn_when_clamped(component)
     return component
+
+
+def warn_when_clamped(slider: gr.Slider) -> None:
+    """Gradio's slider clamps a typed number to its range when the box loses focus, silently: 20 typed into
+    "Number of images" made 8 images. Its release event still carries the number as typed: say what happened."""
+    lo, hi, name = slider.minimum, slider.maximum, slider.label or "this slider"
+
+    def clamped(evt: gr.EventData) -> None:
+        try:
+            typed = float(evt._data)
+        except (TypeError, ValueError):
+            return
+        if not lo <= typed <= hi:
+            log.info("clamped: %s %g", name, typed)
+            gr.Warning(f"{name} must be between {lo:g} and {hi:g}: {typed:g} was changed to "
+                       f"{min(max(typed, lo), hi):g}")  # fmt: skip
+
+    slider.release(clamped, api_visibility="private", show_progress="hidden", concurrency_limit=None)  # queued: warns
 
 
 def _as_list(classes: list[str] | str | None) -> list[str]:

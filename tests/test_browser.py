@@ -254,6 +254,17 @@ def test_results_on_a_phone_are_two_a_row(browser: Any, app_url: str) -> None:
     assert min(widths) > 130, widths
 
 
+def test_a_number_typed_past_a_slider_s_range_gets_a_toast(page: Any) -> None:
+    """Gradio clamps it when the box loses focus: 20 images typed made 8, with no word about it."""
+    box = page.locator("#n input[type=number]")
+    box.fill("20")
+    box.press("Enter")
+    page.locator("#prompt textarea").click()  # the box loses focus
+    said = "Number of images must be between 1 and 8: 20 was changed to 8"
+    page.locator(".toast-body", has_text=said).first.wait_for(timeout=15_000)
+    assert box.input_value() == "8"
+
+
 def test_the_random_button_is_level_with_the_seed_box(page: Any) -> None:
     box = page.locator("#seed input[type=number]").bounding_box()
     button = page.locator("#seed-random").bounding_box()

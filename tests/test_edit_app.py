@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +267,26 @@ def test_raw_inputs_stay_raw_when_gradio_rebuilds_them(demo: Any, files: dict[st
         gr.Image(type="filepath", render=False).preprocess(text)
     with pytest.raises(TypeError, match="Textbox"):
         common.raw(gr.Textbox(render=False))
+
+
+def test_a_number_typed_past_a_slider_s_range_is_said(demo: Any) -> None:
+    """Gradio's slider clamps a typed number on blur, silently (20 images typed, 8 made): its release event says
+    so with a toast naming the field; a value in range says nothing."""
+    sliders = [b for b in demo.blocks.values() if isinstance(b, gr.Slider) and common.RAW in (b.elem_classes or [])]
+    assert {"n", "decoder_steps", "zoom-factor", "vary-strength", "inpaint-feather"} <= {b.elem_id for b in sliders}
+    for slider in sliders:
+        (dep,) = listeners(demo, slider.elem_id, "release")
+        assert dep["queue"] is not False and dep["api_visibility"] == "private", slider.elem_id  # toasts: queued
+    (dep,) = listeners(demo, "n", "release")
+    clamped = demo.fns[dep["id"]].fn
+    with pytest.warns(UserWarning, match="Number of images must be between 1 and 8: 20 was changed to 8"):
+        clamped(gr.EventData(None, 20))
+    with pytest.warns(UserWarning, match="-3 was changed to 1"):
+        clamped(gr.EventData(None, -3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clamped(gr.EventData(None, 5))  # in range: silent
+        clamped(gr.EventData(None, "abc"))  # not a number: the run's own check names it
 
 
 def test_scheduler_lists_offer_only_what_each_stage_can_use(demo: Any, backend: UnCLIP) -> None:
