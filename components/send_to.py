@@ -57,7 +57,10 @@ class _Target:
     def then(self, fn: Callable[[str | None], Any], outputs: list[Any]) -> None:
         """Run `fn(path of the image that came)` into `outputs` after each arrival, for an input whose .change
         does not fire on a value set by an event (gr.ImageEditor)."""
-        follower = {"fn": fn, "inputs": self.incoming, "outputs": outputs, "api_visibility": "private",
+        def follow(path: str | None) -> Any:  # nothing came ("nothing to send yet"): leave the outputs alone
+            return fn(path) if path else tuple(gr.skip() for _ in outputs)
+
+        follower = {"fn": follow, "inputs": self.incoming, "outputs": outputs, "api_visibility": "private",
                     "concurrency_limit": None, "show_progress": "hidden"}  # fmt: skip
         self.followers.append(follower)
         for arrived in self.arrivals:

@@ -206,6 +206,12 @@ def test_send_to_with_nothing_selected_warns_and_changes_nothing(demo: Any) -> N
     with pytest.warns(UserWarning, match=NOTHING.split(":")[0]):  # a toast in the app
         assert send(None, 0) is None  # an empty gallery, nothing selected: the browser-side copy then skips
     assert send([("a.png", "x")], 0) == "a.png"
+    comps = elem_ids(demo)  # Inpaint's crop preview, run after an arrival, keeps the last one when nothing came
+    incoming = comps["inpaint-image-incoming"]
+    follows = [d for d in demo.config["dependencies"] if d["backend_fn"] and d["inputs"] == [incoming]]
+    assert len(follows) >= 3  # after each send to Inpaint, and after its examples
+    for follow in follows:
+        assert all(o is gr.skip() or o == gr.skip() for o in demo.fns[follow["id"]].fn(None))
     (copy,) = [d for d in demo.config["dependencies"] if d["trigger_after"] == dep["id"] and not d["backend_fn"]]
     skip = "{__type__: 'update'}"  # gr.skip() on the wire: neither the input nor the tab changes
     assert copy["js"].startswith("(x) => x ? ") and copy["js"].endswith(f": [{skip}, {skip}]")
