@@ -74,6 +74,9 @@ def raw(component: C) -> C:
     (gr.update(...), gr.skip(), an Examples click) by rebuilding the component for that session from them, and
     the rebuilt copy must stay raw too. (Not a subclass: Gradio writes a .pyi stub next to the source of every
     Component subclass it sees; and not an instance attribute, which the rebuilt copy would not have.)
+
+    A raw slider also says when Gradio's browser side clamps a typed number to its range (`warn_when_clamped`):
+    that happens before the backend sees the value.
     """
     if type(component) not in _RAW_VALUES:
         raise TypeError(f"raw: {type(component).__name__} is not one of {[c.__name__ for c in _RAW_VALUES]}")
@@ -155,6 +158,9 @@ def user_error(message: str) -> gr.Error:
     return gr.Error(message, title="Invalid input", print_exception=False)
 
 
+ROLLS = "new_seed_every_run"  # the check's extra input (see `check_first`): the seed row's checkbox
+
+
 def check_first(on: Callable[..., Any], prepare: Callable[..., Any], run: Callable[..., Any],
                 inputs_kwargs: dict[str, Any], seed: SeedRow | None = None, **event: Any) -> Any:
     """Wire a run behind a check: attach to the event `on` (a button's `.click`, or `gr.on` over several triggers)
@@ -170,7 +176,6 @@ def check_first(on: Callable[..., Any], prepare: Callable[..., Any], run: Callab
     if seed is not None:
         assert inputs_kwargs["seed"] is seed.seed, "the seed row's box must be the run's seed input"
     signature = inspect.signature(prepare)
-    rolls = inspect.Parameter(ROLLS, inspect.Parameter.KEYWORD_ONLY, default=False)
 
     @functools.wraps(prepare)
     def check(*args: Any, **kwargs: Any) -> None:
@@ -182,7 +187,8 @@ def check_first(on: Callable[..., Any], prepare: Callable[..., Any], run: Callab
 
     params = list(signature.parameters.values())
     at = next((i for i, q in enumerate(params) if q.kind is q.VAR_KEYWORD), len(params))
-    check.__signature__ = signature.replace(parameters=[*params[:at], rolls, *params[at:]])  # Gradio reads it
+    extra = inspect.Parameter(ROLLS, inspect.Parameter.KEYWORD_ONLY, default=False)
+    check.__signature__ = signature.replace(parameters=[*params[:at], extra, *params[at:]])  # Gradio reads it
     checked = {**inputs_kwargs, ROLLS: seed.randomize} if seed is not None else inputs_kwargs
     checking = on(check, inputs_kwargs=checked, api_visibility="private", show_progress="hidden",
                   concurrency_limit=None)  # fmt: skip  # queued: an unqueued event's gr.Error shows no toast
@@ -190,9 +196,6 @@ def check_first(on: Callable[..., Any], prepare: Callable[..., Any], run: Callab
         checking = checking.success(pick_seed, inputs=[seed.seed, seed.randomize], outputs=seed.seed,
                                     api_visibility="private", queue=False, show_progress="hidden")  # fmt: skip
     return checking.success(run, inputs_kwargs=inputs_kwargs, **event)
-
-
-ROLLS = "new_seed_every_run"  # the check's extra input: the seed row's checkbox
 
 
 @contextmanager

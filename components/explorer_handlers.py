@@ -165,16 +165,16 @@ class ExplorerHandlers:
     def check_text_diff(self, image: str | None = None, point: str = "", from_caption: str = "",
                         to_caption: str = "", steps: Number = 6, max_theta: Number = 0.5, seed: Number = 0,
                         decoder_steps: Number = 12, decoder_guidance: Number = 3.0, upsampler: bool = False,
-                        state: ExplorerState | None = None) -> tuple[int, int, GenerateSettings]:  # fmt: skip
+                        state: ExplorerState | None = None
+                        ) -> tuple[int, int, GenerateSettings, np.ndarray | Point]:  # fmt: skip
+        """Steps, seed, settings and the picture to edit: the upload's pixels (256, 256, 3), decoded once here,
+        else the picked image point."""
         st = self.current(state)
         with user_errors():
             steps, _, seed, _, _ = check_text_diff(steps, max_theta, seed, from_caption, to_caption)
             settings = self.settings(decoder_steps, decoder_guidance, upsampler)
-            if image:
-                load_upload(image, "image")
-            else:
-                self.image_point(st, point)
-        return steps, seed, settings
+            source = np.asarray(square(load_upload(image, "image"))) if image else self.image_point(st, point)
+        return steps, seed, settings, source
 
     def check_gap(self, prompt: str = "", k: Number = 4, seed: Number = 0, decoder_steps: Number = 12,
                   decoder_guidance: Number = 3.0, upsampler: bool = False, state: ExplorerState | None = None
@@ -248,10 +248,10 @@ class ExplorerHandlers:
         max_theta. The image is an upload, or else a '#id' image point. Returns: preview, strip, map, summary,
         choices."""
         st = self.current(state)
-        steps, seed, settings = self.check_text_diff(image, point, from_caption, to_caption, steps, max_theta, seed,
-                                                     decoder_steps, decoder_guidance, upsampler, state)  # fmt: skip
-        with user_errors():
-            st, z, label = self.edit_source(st, image, point)
+        steps, seed, settings, source = self.check_text_diff(image, point, from_caption, to_caption, steps, max_theta,
+                                                             seed, decoder_steps, decoder_guidance, upsampler,
+                                                             state)  # fmt: skip
+        st, z, label = self.edit_source(st, source)
         stream = self.backend.text_diff_stream(z, from_caption, to_caption, steps, max_theta, seed, settings)
         strip = yield from follow(stream, progress, strip_steps(settings, 0), other_outputs=5)
         src, dst = as_prompt(from_caption), as_prompt(to_caption)
@@ -259,14 +259,12 @@ class ExplorerHandlers:
         note = f"Text diff of {label} from “{src}” to “{dst}”: θ up to {strip.fractions[-1]:g}, seed {seed}."
         yield preview_grid(strip.images, columns=steps), _frames(strip, "θ"), *self.render(st, note)
 
-    def edit_source(self, st: ExplorerState, image: str | None, point: Any) -> tuple[ExplorerState, Any, str]:
-        """The picture a text diff edits: an upload (added to the map) wins over a picked image point."""
-        if image:
-            arr = np.asarray(square(load_upload(image, "image")))  # (256, 256, 3) uint8
-            st, ids = self.add_images(st, [arr], ["uploaded image"], "upload")
+    def edit_source(self, st: ExplorerState, source: np.ndarray | Point) -> tuple[ExplorerState, Any, str]:
+        """The picture a text diff edits (`check_text_diff`): an upload, added to the map, or an image point."""
+        if isinstance(source, np.ndarray):
+            st, ids = self.add_images(st, [source], ["uploaded image"], "upload")
             return st, st.session.embed_of(ids[0]), f"upload #{ids[0]}"
-        p = self.image_point(st, point)
-        return st, st.session.embed_of(p.id), f"#{p.id}"
+        return st, st.session.embed_of(source.id), f"#{source.id}"
 
     def image_point(self, st: ExplorerState, point: Any) -> Point:
         """The image point a text diff edits when nothing was uploaded."""

@@ -130,7 +130,8 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
 
 
 def inputs_column(backend: UnCLIP) -> dict[str, Any]:
-    """The left column's widgets, keyed by handler parameter name (plus 'run', 'stop', 'crop_note', 'target')."""
+    """The left column's widgets, keyed by handler parameter name (plus 'run', 'stop', 'crop_note', 'target';
+    'sent' is the hidden copy of the editor that the server reads)."""
     w: dict[str, Any] = {}
     w["image"] = raw(gr.ImageEditor(
         label="Paint over what to repaint", type="filepath", image_mode="RGBA",

@@ -75,8 +75,8 @@ class _Target:
         if switch_tab and self.tabs is not None and self.tab_id is not None:
             outputs.append(self.tabs)
             values.append(f"{{__type__: 'update', selected: {json.dumps(self.tab_id)}}}")
-        arrived, left = (f"[{', '.join(v)}]" for v in (values, [SKIP] * len(values)))
-        return {"fn": None, "inputs": self.incoming, "outputs": outputs, "js": f"(x) => x ? {arrived} : {left}",
+        filled, unchanged = (f"[{', '.join(v)}]" for v in (values, [SKIP] * len(values)))
+        return {"fn": None, "inputs": self.incoming, "outputs": outputs, "js": f"(x) => x ? {filled} : {unchanged}",
                 "queue": False, "api_visibility": "private"}  # fmt: skip
 
 
