@@ -1,10 +1,11 @@
 """unCLIP Studio: compose the Gradio app from components/ over ONE backend, then launch it.
 
-    python app.py [--model tiny-emoji|tiny-random|karlo|kandinsky-2.2|DIR] [--offload] [--host 127.0.0.1] [--port 7860]
+    python app.py [--model tiny-emoji|tiny-random|karlo|kandinsky-2.2|DIR] [--offload] [--precision auto|fp32|bf16]
+                  [--concurrency N] [--host 127.0.0.1] [--port 7860]
 
-Environment (as Hugging Face Spaces sets it): UNCLIP_MODEL, UNCLIP_OFFLOAD=1, GRADIO_SERVER_NAME,
-GRADIO_SERVER_PORT, HF_HOME / HF_HUB_OFFLINE (where hub models are looked for); with SPACE_ID set the app binds
-0.0.0.0. Each tab is one `components/<tab>.py::build(backend)` call.
+Environment (as Hugging Face Spaces sets it): UNCLIP_MODEL, UNCLIP_OFFLOAD=1, UNCLIP_PRECISION, UNCLIP_CONCURRENCY,
+GRADIO_SERVER_NAME, GRADIO_SERVER_PORT, HF_HOME / HF_HUB_OFFLINE (where hub models are looked for); with SPACE_ID
+set the app binds 0.0.0.0. Each tab is one `components/<tab>.py::build(backend)` call.
 """
 
 from __future__ import annotations
@@ -55,8 +56,17 @@ INTRO = (
 )
 
 
-def build_demo(backend: UnCLIP) -> gr.Blocks:
-    """The whole app over one loaded backend (tests build it over tiny-random)."""
+def default_concurrency(backend: UnCLIP) -> int:
+    """How many model runs at once: one on a CPU (two runs sharing its cores each take twice as long, so the first
+    result comes later, and they hold their memory together) or with --offload (components move between devices);
+    two on a GPU, which a second batch keeps busier."""
+    offloading = backend.models.onload_hook is not None
+    return 2 if backend.models.device.type == "cuda" and not offloading else 1
+
+
+def build_demo(backend: UnCLIP, concurrency: int | None = None) -> gr.Blocks:
+    """The whole app over one loaded backend (tests build it over tiny-random). Every event that runs a model waits
+    in one queue (`components.common.MODEL_QUEUE`), `concurrency` at a time (default: `default_concurrency`)."""
     with gr.Blocks(title="unCLIP Studio", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO.format(name=backend.name, device=backend.models.device.type, precision=backend.precision))
         if backend.notice:
@@ -65,8 +75,8 @@ def build_demo(backend: UnCLIP) -> gr.Blocks:
             for label, build in TABS:
                 with gr.Tab(label, id=label):  # the id lets "send to" buttons switch tabs
                     build(backend)
-    offloading = backend.models.onload_hook is not None  # components move between devices: one request at a time
-    demo.queue(default_concurrency_limit=1 if offloading else 2, max_size=32)
+    # the model queue takes the default limit; light events (checks, warnings, sends) have none
+    demo.queue(default_concurrency_limit=concurrency or default_concurrency(backend), max_size=32)
     return demo
 
 
@@ -82,6 +92,16 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **extra: 
         css=CSS,
         **extra,
     )
+
+
+def at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -108,6 +128,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "else the weights' own), fp32, bf16 (env UNCLIP_PRECISION)",
     )
     parser.add_argument(
+        "--concurrency",
+        type=at_least_one,
+        metavar="N",
+        default=env.get("UNCLIP_CONCURRENCY") or None,  # argparse converts a string default with `type`
+        help="how many model runs at once, across all tabs and visitors; the rest wait in line, told their place "
+        "(env UNCLIP_CONCURRENCY; default 1 on a CPU or with --offload, 2 on a GPU)",
+    )
+    parser.add_argument(
         "--host",
         default=default_host,
         help="bind address (env GRADIO_SERVER_NAME); default 127.0.0.1, or 0.0.0.0 on Hugging Face Spaces",
@@ -129,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(f"error: {e}")
     if backend.notice:
         print(f"note: {backend.notice}", file=sys.stderr)
-    launch(build_demo(backend), host=args.host, port=args.port)
+    launch(build_demo(backend, args.concurrency), host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,11 @@ def on_gpu(fn: F) -> F:
     return spaces.GPU(duration=GPU_SECONDS)(fn)
 
 
+# Every event that runs a model (or other heavy compute: a UMAP fit) joins this one queue, which runs at most
+# `app.build_demo`'s `concurrency` events at a time (one on a CPU): two runs sharing 2 CPU cores each take twice as
+# long, and hold their memory together. Light events (checks, warnings, sends) are not limited.
+MODEL_QUEUE = {"concurrency_id": "model"}
+
 RAW = "unclip-raw"  # the elem_class that marks a raw input (see `raw`)
 
 

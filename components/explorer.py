@@ -20,7 +20,7 @@ from typing import Any
 
 import gradio as gr
 
-from components.common import check_first, how_it_works, on_gpu, png_gallery, raw, seed_row
+from components.common import MODEL_QUEUE, check_first, how_it_works, on_gpu, png_gallery, raw, seed_row
 from components.explorer_handlers import ExplorerHandlers
 from components.explorer_plot import COLOR_BY
 from unclip import UnCLIP
@@ -172,7 +172,7 @@ def hook_generations(handlers: ExplorerHandlers, state: gr.State, view: list[Any
                  and "unclip-gallery" in (b.elem_classes or []) and not str(b.elem_id or "").startswith("explorer")]
     for gallery in galleries:
         gallery.change(on_gpu(handlers.record_generated), inputs=[gallery, state], outputs=view, show_progress="hidden",
-                       **PRIVATE)  # fmt: skip
+                       **PRIVATE, **MODEL_QUEUE)  # fmt: skip
     return len(galleries)
 
 
@@ -202,14 +202,16 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
     project = {"method": m["method"], "dims": m["dims"], "color_by": m["color_by"],
                "remove_modality_gap": m["remove_gap"], "state": state}  # fmt: skip
     gr.on([m["project"].click, m["method"].input, m["dims"].input, m["color_by"].input, m["remove_gap"].input],
-          handlers.project, inputs_kwargs=project, outputs=view, api_name="project")  # fmt: skip
-    m["refit"].click(on_gpu(handlers.refit), inputs_kwargs=project, outputs=view, **PRIVATE)
+          handlers.project, inputs_kwargs=project, outputs=view, api_name="project", **MODEL_QUEUE)  # fmt: skip
+    m["refit"].click(on_gpu(handlers.refit), inputs_kwargs=project, outputs=view, **PRIVATE, **MODEL_QUEUE)
     p["picker"].input(handlers.pick, inputs=[p["picker"], state],
-                      outputs=[p["thumb"], p["details"], p["neighbours"], m["map"], state], **PRIVATE)  # fmt: skip
+                      outputs=[p["thumb"], p["details"], p["neighbours"], m["map"], state], concurrency_limit=None,
+                      **PRIVATE)  # fmt: skip
     for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"]), (p["to_diff"], t["point"])):
         button.click(copy_value, inputs=p["picker"], outputs=target, queue=False, **PRIVATE)
     adding = {"texts": t["texts"], "files": t["files"], "state": state}
-    check_first(t["add"].click, handlers.check_add, on_gpu(handlers.add_points), adding, outputs=view, **PRIVATE)
+    check_first(t["add"].click, handlers.check_add, on_gpu(handlers.add_points), adding, outputs=view,
+                **PRIVATE, **MODEL_QUEUE)  # fmt: skip
     seed = {"seed": t["seed"].seed}
     decoding = {"decoder_steps": t["decoder_steps"], "decoder_guidance": t["decoder_guidance"],
                 "upsampler": t["upsampler"], "state": state}  # fmt: skip
@@ -223,11 +225,11 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
     strip = {"seed": t["seed"], "show_progress_on": [t["strip"]]}
     runs = [
         check_first(t["interpolate"].click, handlers.check_interpolate, on_gpu(handlers.interpolate),
-                    interpolating, outputs=strip_out, api_name="interpolate", **strip),
+                    interpolating, outputs=strip_out, api_name="interpolate", **strip, **MODEL_QUEUE),
         check_first(t["text_diff"].click, handlers.check_text_diff, on_gpu(handlers.text_diff),
-                    diffing, outputs=strip_out, api_name="text_diff", **strip),
+                    diffing, outputs=strip_out, api_name="text_diff", **strip, **MODEL_QUEUE),
         check_first(t["gap"].click, handlers.check_gap, on_gpu(handlers.modality_gap), gapping,
-                    outputs=[t["preview"], t["strip"], t["table"], *view], **strip, **PRIVATE),
+                    outputs=[t["preview"], t["strip"], t["table"], *view], **strip, **PRIVATE, **MODEL_QUEUE),
     ]  # fmt: skip
     t["stop"].click(None, cancels=runs, **PRIVATE)
     hook_generations(handlers, state, view)

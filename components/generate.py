@@ -16,6 +16,7 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
+    MODEL_QUEUE,
     check_first,
     follow,
     format_warnings,
@@ -212,10 +213,10 @@ def build(backend: UnCLIP) -> None:
     generating = check_first(functools.partial(gr.on, [run.click, prompt.submit]), prepare, generate,
                              {**common, "mode": controls["mode"], **stages},
                              outputs=[preview, gallery, files, table, info], api_name="generate",
-                             seed=seed, show_progress_on=[gallery])  # fmt: skip
+                             seed=seed, show_progress_on=[gallery], **MODEL_QUEUE)  # fmt: skip
     comparing = check_first(run_compare.click, prepare, compare, {**common, **stages}, seed=seed,
                             outputs=[preview, *compare_outputs], api_name="compare",
-                            show_progress_on=compare_outputs[: len(backend.modes)])  # fmt: skip
+                            show_progress_on=compare_outputs[: len(backend.modes)], **MODEL_QUEUE)  # fmt: skip
     stop.click(None, cancels=[generating, comparing])
 
 

@@ -15,6 +15,7 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
+    MODEL_QUEUE,
     check_first,
     follow,
     how_it_works,
@@ -195,5 +196,5 @@ def build(backend: UnCLIP) -> None:
     inputs = {"image": w["sent"], **{k: w[k] for k in names}, "seed": seed.seed, **controls}
     running = check_first(w["run"].click(**copy).success, make_prepare(backend), on_gpu(make_handler(backend)),
                           inputs, seed=seed, outputs=[preview, seen, gallery, files, info], api_name="inpaint",
-                          show_progress_on=[gallery])  # fmt: skip
+                          show_progress_on=[gallery], **MODEL_QUEUE)  # fmt: skip
     w["stop"].click(None, cancels=[running])

@@ -14,6 +14,7 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
+    MODEL_QUEUE,
     check_first,
     follow,
     how_it_works,
@@ -117,5 +118,5 @@ def build(backend: UnCLIP) -> None:
     inputs = {"image": image, "n": n, "seed": seed.seed, "strength": strength, "prompt": prompt, **controls}
     running = check_first(run.click, make_prepare(backend), on_gpu(make_handler(backend)), inputs, seed=seed,
                           outputs=[preview, seen, gallery, files, info], api_name="vary",
-                          show_progress_on=[gallery])  # fmt: skip
+                          show_progress_on=[gallery], **MODEL_QUEUE)  # fmt: skip
     stop.click(None, cancels=[running])

@@ -16,6 +16,7 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
+    MODEL_QUEUE,
     check_first,
     follow,
     how_it_works,
@@ -220,8 +221,8 @@ def build(backend: UnCLIP) -> None:
     prepare, prepare_again = make_prepares(backend)
     running = check_first(w["run"].click, prepare, zoom_out,
                           {"image": w["image"], **common, "seed": seed.seed, **controls}, outputs=outputs,
-                          seed=seed, api_name="zoom_out", show_progress_on=[o["result"]])  # fmt: skip
+                          seed=seed, api_name="zoom_out", show_progress_on=[o["result"]], **MODEL_QUEUE)  # fmt: skip
     again = check_first(w["again"].click, prepare_again, zoom_again,
                         {"sequence": sequence, **common, "seed": seed.seed, **controls}, outputs=outputs,
-                        seed=seed, api_visibility="private", show_progress_on=[o["result"]])  # fmt: skip
+                        seed=seed, api_visibility="private", show_progress_on=[o["result"]], **MODEL_QUEUE)  # fmt: skip
     w["stop"].click(None, cancels=[running, again])

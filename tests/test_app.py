@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+import torch
 from conftest import FAST
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -68,7 +70,56 @@ def test_stop_cancels_both_handlers(demo: Any) -> None:
 def test_launch_settings(demo: Any) -> None:
     assert demo.server_name == "127.0.0.1" and not demo.share
     assert demo.max_file_size == 10 * 1024 * 1024 and demo.allowed_paths == []
-    assert demo._queue.default_concurrency_limit == 2 and demo._queue.max_size == 32
+    assert demo._queue.default_concurrency_limit == 1 and demo._queue.max_size == 32  # a CPU: one run at a time
+
+
+def test_every_queued_event_is_light_or_waits_in_the_model_queue(demo: Any) -> None:
+    """One queue for everything that runs a model, across tabs: Generate and Compare (or two visitors' Variations
+    and Inpaint) do not share 2 CPU cores at half speed each. The rest (checks, warnings, sends) is not limited."""
+    model, light = set(), set()
+    for fn in demo.fns.values():
+        if fn.queue is False:
+            continue
+        assert fn.concurrency_limit is None or fn.concurrency_id == "model", (fn.name, fn.concurrency_id)
+        (light if fn.concurrency_limit is None else model).add(fn.name)
+    assert {"generate", "compare", "vary", "inpaint", "zoom_out", "zoom_again", "project", "refit", "add_points",
+            "interpolate", "text_diff", "modality_gap", "record_generated"} == model  # fmt: skip
+    assert {"prepare", "clamped", "send", "pick"} <= light
+
+
+def test_model_runs_wait_in_line(client: Any, backend: UnCLIP, monkeypatch: Any) -> None:
+    """Four requests at once, to /generate and /compare: one model run at a time on a CPU (app.default_concurrency)."""
+    lock, running, peak = threading.Lock(), [0], [0]
+
+    def one_at_a_time(stream: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            try:
+                time.sleep(0.3)  # long enough for a second run to start, if it may
+                return (yield from stream(*args, **kwargs))
+            finally:
+                with lock:
+                    running[0] -= 1
+
+        return counted
+
+    monkeypatch.setattr(backend, "generate_stream", one_at_a_time(backend.generate_stream))  # compare's too
+    jobs = [client.submit(**GOOD, api_name=api) for api in ("/generate", "/compare", "/generate", "/compare")]
+    for job in jobs:
+        job.result(timeout=240)
+    assert peak == [1] and running == [0]
+
+
+def test_concurrency_defaults_and_override(backend: UnCLIP, monkeypatch: Any) -> None:
+    assert app.default_concurrency(backend) == 1  # a CPU
+    monkeypatch.setattr(type(backend.models), "device", property(lambda self: torch.device("cuda")))
+    assert app.default_concurrency(backend) == 2
+    monkeypatch.setattr(backend.models, "onload_hook", lambda *a: None)  # --offload
+    assert app.default_concurrency(backend) == 1
+    monkeypatch.undo()
+    assert app.build_demo(backend, concurrency=3)._queue.default_concurrency_limit == 3
 
 
 # -- end to end ----------------------------------------------------------------------------------------------
@@ -256,6 +307,19 @@ def test_args_defaults_and_environment(monkeypatch: Any) -> None:
     assert (args.model, args.host, args.port) == ("tiny-random", "0.0.0.0", 7000)
     args = app.parse_args(["--model", "x", "--host", "127.0.0.2", "--port", "9"])
     assert (args.model, args.host, args.port) == ("x", "127.0.0.2", 9)
+
+
+def test_concurrency_argument_and_environment(monkeypatch: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("UNCLIP_CONCURRENCY", raising=False)
+    assert app.parse_args([]).concurrency is None  # app.default_concurrency decides
+    assert app.parse_args(["--concurrency", "3"]).concurrency == 3
+    monkeypatch.setenv("UNCLIP_CONCURRENCY", "4")
+    assert app.parse_args([]).concurrency == 4
+    for bad in ("0", "two", "1.5"):
+        monkeypatch.setenv("UNCLIP_CONCURRENCY", bad)
+        with pytest.raises(SystemExit):
+            app.parse_args([])
+        assert f"argument --concurrency: must be a whole number of at least 1, got '{bad}'" in capsys.readouterr().err
 
 
 def test_unknown_model_exits_with_a_clear_message() -> None:
