@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import events_and_result
 
-from unclip import Generation, InvalidInput, UnCLIP
+from unclip import Generation, InvalidInput, UnCLIP, load_backend
 from unclip import pipeline as P
 from unclip.analysis import stage_shapes, stage_similarities
 from unclip.images import read_metadata, save_png
@@ -281,8 +281,25 @@ def test_an_untrained_residual_upsampler_is_exactly_bicubic() -> None:
     gens = [torch.Generator().manual_seed(i) for i in range(2)]
     out = drain(P.upsample(models, low, UpsamplerSettings(steps=3, scheduler="ddim"), gens))
     factor = models.upsample_factor
-    bicubic = F.interpolate(low, scale_factor=factor, mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+    # the bicubic the trainer feeds it (unclip.train.stages): not antialiased, which is another kernel upscaling too
+    bicubic = F.interpolate(low, scale_factor=factor, mode="bicubic", antialias=False, align_corners=False).clamp(-1, 1)
     torch.testing.assert_close(out, bicubic, atol=1e-5, rtol=0)
+    antialiased = F.interpolate(low, scale_factor=factor, mode="bicubic", antialias=True, align_corners=False)
+    assert float((antialiased.clamp(-1, 1) - bicubic).abs().max()) > 0.01
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_weights_run_on_a_cpu(dtype: torch.dtype, fast: GenerateSettings) -> None:
+    """torch has no half-precision CPU kernel for an antialiased resize (CLIP's preprocessing, Karlo's bicubic):
+    those resizes run in float32."""
+    backend = load_backend("tiny-random", device="cpu", dtype=dtype)
+    gen = run(backend, fast)
+    assert gen.images[0].size == (backend.models.decoder.config.sample_size * backend.models.upsample_factor,) * 2
+    embeds = backend.encode_image(torch.zeros(1, 3, 256, 256, dtype=dtype))  # CLIP resizes 256 px to its size
+    assert embeds.shape == (1, backend.models.embed_dim) and bool(torch.isfinite(embeds).all())
+    karlo_like = replace(backend.models, bicubic_antialias=True)
+    up = P.upsampler_condition(karlo_like, torch.zeros(1, 3, 8, 8, dtype=dtype), (32, 32))
+    assert up.dtype == dtype and up.shape == (1, 3, 32, 32)
 
 
 def test_a_v_prediction_decoder_refuses_the_unclip_scheduler_by_field(backend: UnCLIP):

@@ -70,6 +70,7 @@ class UnCLIPModels:
     upsampler_residual: bool = False  # it predicts x0 - bicubic (its scheduler's prediction_type is "sample")
     upsampler_last: nn.Module | None = None  # Karlo runs its last super-res step with a second UNet
     clamp_bicubic: bool = True  # clamp the upsampler's bicubic input to [-1, 1] (Karlo's pipeline does not)
+    bicubic_antialias: bool = False  # torch's antialiased bicubic (another kernel, even upscaling): Karlo's pipeline
     movq: nn.Module | None = None  # Kandinsky: the decoder denoises MoVQ latents; this VQModel maps them to pixels
     decoder_inpaint: nn.Module | None = None  # Kandinsky's inpainting decoder (latents + masked latents + mask)
     null_image_embeds: Tensor | None = None  # (1, D) guidance baseline when there is no text_proj (Kandinsky)
@@ -219,7 +220,9 @@ def clip_preprocess(models: UnCLIPModels, images: Tensor) -> Tensor:
     """(B, 3, H, W) in [-1, 1] -> CLIP's input: resized to its image size and normalised with its mean/std."""
     size = models.clip_image_size
     if images.shape[-2:] != (size, size):
-        images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        # in float32: torch has no half-precision CPU kernel for an antialiased resize
+        images = F.interpolate(images.float(), size=(size, size), mode="bilinear", antialias=True,
+                               align_corners=False).to(images.dtype)  # fmt: skip
     mean = torch.tensor(models.image_mean, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
     std = torch.tensor(models.image_std, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
     return ((images + 1) / 2 - mean) / std  # (B, 3, size, size)

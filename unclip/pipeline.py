@@ -205,6 +205,15 @@ def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty
     return out.clamp(-1, 1)
 
 
+def upsampler_condition(models: UnCLIPModels, low_res: Tensor, size: tuple[int, int]) -> Tensor:
+    """The low-res image as the upsampler reads it, bicubic to `size` exactly as its family was trained: the tiny
+    models' trainer (`unclip.train.stages`, which calls this) neither antialiases nor leaves it unclamped; Karlo's
+    pipeline does both. In float32: torch has no half-precision CPU kernel for the antialiased resize."""
+    up = F.interpolate(low_res.float(), size=size, mode="bicubic", antialias=models.bicubic_antialias,
+                       align_corners=False)  # fmt: skip
+    return (up.clamp(-1, 1) if models.clamp_bicubic else up).to(low_res.dtype)
+
+
 @torch.no_grad()
 def upsample(models: UnCLIPModels, low_res: Tensor, settings: UpsamplerSettings,
              generators: Sequence[torch.Generator], hook: StepHook | None = None, init: Tensor | None = None,
@@ -213,8 +222,7 @@ def upsample(models: UnCLIPModels, low_res: Tensor, settings: UpsamplerSettings,
     `hook` and `init`/`strength` as in `decode`, at the output size."""
     factor, patch = models.upsample_factor, models.upsampler_patch
     h, w = low_res.shape[-2] * factor, low_res.shape[-1] * factor
-    up = F.interpolate(low_res, size=(h, w), mode="bicubic", antialias=True, align_corners=False)
-    up = up.clamp(-1, 1) if models.clamp_bicubic else up
+    up = upsampler_condition(models, low_res, (h, w))
     scheduler = make_scheduler(settings.scheduler, models.scheduler_configs["upsampler"])
     scheduler.set_timesteps(settings.steps)
     last_t = int(scheduler.timesteps[-1])

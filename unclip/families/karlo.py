@@ -82,7 +82,7 @@ def assemble(clip: Any, parts: dict[str, Any], schedules: dict[str, dict[str, An
         family=NAME, clip=clip, tokenizer=clip.tokenizer, prior=parts["prior"], text_proj=parts["text_proj"],
         decoder=parts["decoder"], upsampler=parts["super_res_first"], upsampler_last=parts["super_res_last"],
         scheduler_configs=schedules, image_mean=clip.mean, image_std=clip.std, normalize_embeddings=False,
-        clamp_bicubic=False, defaults=DEFAULTS, name=name)
+        clamp_bicubic=False, bicubic_antialias=True, defaults=DEFAULTS, name=name)
 
 
 def stock_pipeline(models: UnCLIPModels) -> Any:

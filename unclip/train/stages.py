@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from unclip.images import grid, to_tensor
 from unclip.models import TextEncoding, UnCLIPModels, clip_preprocess, encode_image, encode_text, text_tower
-from unclip.pipeline import decoder_conditioning
+from unclip.pipeline import decoder_conditioning, upsampler_condition
 from unclip.train.common import Stage, TrainArgs, batch_seed
 from unclip.train.data import Scenes
 from unclip.world import EmojiWorld
@@ -202,7 +202,7 @@ def upsampler_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs, cr
         low = F.interpolate(hi, scale_factor=1 / factor, mode="bilinear", antialias=True)
         sigma = torch.rand(low.shape[0], 1, 1, 1, generator=g).to(low) * 0.1  # noise augmentation
         low = low + sigma * torch.randn(low.shape, generator=g).to(low)
-        up = F.interpolate(low, scale_factor=factor, mode="bicubic", align_corners=False).clamp(-1, 1)
+        up = upsampler_condition(models, low, hi.shape[-2:])  # as the sampler makes it
         xt, t, noise = _noised(scheduler, hi, g)
         out = F.pixel_shuffle(module(F.pixel_unshuffle(torch.cat([xt, up], 1), p), t).sample, p)
         if models.upsampler_residual:  # x0-prediction as bicubic + residual (config.UpsamplerConfig)
