@@ -93,8 +93,16 @@ def test_text_diff_direction_and_path_follow_the_paper() -> None:
     path, thetas = E.text_diff_path(z_i, z_d, steps=5, max_theta=0.5)
     assert thetas == [0.0, 0.125, 0.25, 0.375, 0.5]
     assert torch.equal(path[0], z_i)
-    torch.testing.assert_close(path[4], E.slerp(z_i, z_d, [0.5])[0], atol=0, rtol=0)
+    torch.testing.assert_close(path[4], E.slerp(z_i, z_d, [0.5])[0], atol=1e-6, rtol=0)
     assert abs(angle(path[4], z_i) - 0.5 * angle(z_i, z_d)) < 1e-5  # theta = half of the angle to z_d
+
+
+def test_a_text_diff_keeps_the_image_embeddings_length() -> None:
+    """Karlo's and Kandinsky's image embeddings are not unit vectors: the path turns z_i, it does not shrink it."""
+    z_i, z_d = 5 * unit(32, seed=13), unit(32, seed=14)
+    path, _ = E.text_diff_path(z_i, z_d, steps=5, max_theta=1.0)
+    torch.testing.assert_close(path.norm(dim=-1), torch.full((5,), 5.0), atol=1e-5, rtol=0)
+    assert angle(path[-1], z_d) < 1e-3 and torch.equal(path[0], z_i)  # theta 1 reaches z_d's direction
 
 
 def test_text_diff_needs_two_different_captions() -> None:

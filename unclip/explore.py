@@ -99,9 +99,13 @@ def text_diff_direction(from_text: Tensor, to_text: Tensor) -> Tensor:
 
 
 def text_diff_path(image: Tensor, direction: Tensor, steps: int, max_theta: float) -> tuple[Tensor, list[float]]:
-    """slerp(z_i, z_d, theta) for theta = 0 .. max_theta in `steps` even steps -> ((steps, D), thetas)."""
+    """slerp(z_i, z_d, theta) for theta = 0 .. max_theta in `steps` even steps -> ((steps, D), thetas).
+
+    The paper's embeddings are unit vectors; z_d is a direction, so every step keeps z_i's length (Karlo's and
+    Kandinsky's image embeddings are not unit vectors, and a shorter one is not an image embedding any more)."""
     thetas = torch.linspace(0.0, max_theta, steps, dtype=torch.float64)
-    return slerp(image, direction, thetas), [round(x, 4) for x in thetas.tolist()]
+    target = direction.double() * image.double().norm()  # z_d at z_i's length: slerp then keeps the length
+    return slerp(image, target.to(image.dtype), thetas), [round(x, 4) for x in thetas.tolist()]
 
 
 def nearest(query: Tensor, bank: Tensor, k: int = NEAREST_K, exclude: int | None = None
