@@ -115,6 +115,18 @@ def test_text_embeddings_are_cached_by_model_and_content(backend: UnCLIP) -> Non
     torch.testing.assert_close(first, backend.encode_text(texts).embeds)
 
 
+def test_two_models_with_one_name_do_not_share_cached_embeddings() -> None:
+    """Two model folders of one name, or tiny-random with two seeds: the cache tells the CLIPs apart."""
+    from unclip.families import tiny
+
+    a, b = UnCLIP(tiny.build_random(seed=0)), UnCLIP(tiny.build_random(seed=1))
+    assert a.name == b.name and C.clip_key(a) != C.clip_key(b) and C.clip_key(a) == C.clip_key(a)
+    text = ["a caption both models embed"]
+    first, second = C.embed_texts(a, text), C.embed_texts(b, text)
+    torch.testing.assert_close(second, b.encode_text(text).embeds)
+    assert not torch.allclose(first, second)
+
+
 def test_image_embeddings_batch_mixed_sizes(backend: UnCLIP) -> None:
     rng = np.random.default_rng(0)
     ims = [rng.integers(0, 255, (64, 64, 3), dtype=np.uint8), rng.integers(0, 255, (256, 256, 3), dtype=np.uint8)]

@@ -12,6 +12,7 @@ Points are referred to as "#<id> <kind> · <caption>" (`Point.ref`); `parse_ref`
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import threading
 import weakref
@@ -94,7 +95,7 @@ class Collection:
 
 # -- embeddings, cached ---------------------------------------------------------------------------------------
 class EmbeddingCache:
-    """A thread-safe LRU of CLIP embeddings: (model name, 'text'|'image', sha256 of the content) -> (D,)."""
+    """A thread-safe LRU of CLIP embeddings: (`clip_key`, 'text'|'image', sha256 of the content) -> (D,)."""
 
     def __init__(self, maxsize: int = 8192):
         self.maxsize, self._data, self._lock = maxsize, OrderedDict(), threading.Lock()
@@ -119,6 +120,18 @@ class EmbeddingCache:
 
 
 CACHE = EmbeddingCache()
+_CLIP_KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # CLIP module -> its key in CACHE
+_CLIP_KEYS_LOCK, _CLIP_COUNT = threading.Lock(), itertools.count()
+
+
+def clip_key(backend: UnCLIP) -> str:
+    """Which loaded CLIP made an embedding: one key per CLIP module while it lives, not the model's name (two
+    model folders, or tiny-random with two seeds, may share a name and not their weights)."""
+    with _CLIP_KEYS_LOCK:
+        clip = backend.models.clip
+        if clip not in _CLIP_KEYS:
+            _CLIP_KEYS[clip] = f"{backend.name}#{next(_CLIP_COUNT)}"  # never reused, unlike id()
+        return _CLIP_KEYS[clip]
 
 
 def content_hash(data: bytes | str) -> str:
@@ -128,13 +141,14 @@ def content_hash(data: bytes | str) -> str:
 def _cached(backend: UnCLIP, kind: str, keys: list[str], compute: Callable[[list[int]], Tensor],
             batch: int = 64) -> Tensor:
     """Embeddings for `keys` (N,), computing the misses in batches with compute(indices) -> (n, D)."""
-    found = [CACHE.get((backend.name, kind, k)) for k in keys]
+    model = clip_key(backend)
+    found = [CACHE.get((model, kind, k)) for k in keys]
     missing = [i for i, f in enumerate(found) if f is None]
     for start in range(0, len(missing), batch):
         idx = missing[start : start + batch]
         for i, e in zip(idx, compute(idx), strict=True):
             found[i] = e.float().cpu()
-            CACHE.put((backend.name, kind, keys[i]), found[i])
+            CACHE.put((model, kind, keys[i]), found[i])
     return torch.stack(found) if found else torch.zeros(0, backend.models.embed_dim)
 
 
