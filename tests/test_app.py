@@ -177,6 +177,7 @@ BAD = [
     ({"decoder_guidance": "NaN"}, "decoder guidance must be a finite number, got 'NaN'"),
     ({"decoder_scheduler": "euler"}, "decoder scheduler must be one of ddim, dpm++, ddpm, unclip; got 'euler'"),
     ({"mode": "no_prior"}, "mode must be one of prior, text_embedding, caption_only; got 'no_prior'"),
+    ({"upsampler": "false"}, "upsampler must be true or false, got 'false'"),  # an API caller's string: truthy
 ]
 
 

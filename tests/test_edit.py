@@ -221,6 +221,7 @@ BAD = [
     ("vary", {"n": 0}, "n must be a whole number between 1 and 8, got 0"),
     ("inpaint", {"feather": -1}, "feather must be a whole number between 0 and 64, got -1"),
     ("inpaint", {"condition": "text"}, "condition must be one of prompt, image; got 'text'"),
+    ("inpaint", {"invert": "false"}, "invert must be true or false, got 'false'"),  # bool("false") is True
     ("inpaint", {"prompt": "  "}, "prompt is empty: describe what to paint"),
     ("zoom_out", {"factor": 0.5}, "factor must be between 1.1 and 4, got 0.5"),
     ("zoom_out", {"factor": "big"}, "factor must be a number, got 'big'"),

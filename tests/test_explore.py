@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -186,6 +187,32 @@ def test_text_diff_validation_names_the_field(backend: UnCLIP) -> None:
 def test_decode_refuses_embeddings_of_the_wrong_shape(backend: UnCLIP, shape: tuple[int, ...]) -> None:
     with pytest.raises(InvalidInput, match=rf"embeddings must have shape \(N, {backend.models.embed_dim}\), got"):
         backend.decode_embeddings(torch.zeros(shape), seed=0, settings=FAST)
+
+
+BAD_DECODES = [
+    ({"embeds": "nan"}, "embeddings must be finite numbers: got NaN or infinity"),  # decoded to black before
+    ({"embeds": 0}, "embeddings: decode 1 to 16 at a time, got 0"),
+    ({"embeds": 17}, "embeddings: decode 1 to 16 at a time, got 17"),
+    ({"embeds": "list"}, "embeddings must be a torch tensor, got list"),
+    ({"caption": 5}, "caption must be text, got int"),
+]
+
+
+@pytest.mark.parametrize(("bad", "message"), BAD_DECODES, ids=[m.split(":")[0] for _, m in BAD_DECODES])
+def test_decode_refuses_bad_input_by_field(backend: UnCLIP, bad: dict, message: str) -> None:
+    d = backend.models.embed_dim
+    embeds = {"nan": torch.full((1, d), float("nan")), 0: torch.zeros(0, d), 17: torch.ones(17, d),
+              "list": [[0.0] * d]}.get(bad.get("embeds"), torch.ones(1, d))  # fmt: skip
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        backend.decode_embeddings(embeds, seed=0, settings=FAST, caption=bad.get("caption", ""))
+
+
+def test_interpolate_refuses_bad_endpoints_and_switches(backend: UnCLIP) -> None:
+    d = backend.models.embed_dim
+    with pytest.raises(InvalidInput, match="start embedding must be finite numbers"):
+        backend.interpolate(torch.full((d,), float("inf")), "a dog", steps=2, settings=FAST)
+    with pytest.raises(InvalidInput, match="use_prior must be true or false, got 'no'"):
+        backend.interpolate("a cat", "a dog", steps=2, use_prior="no", settings=FAST)
 
 
 # -- nearest neighbours and the modality gap ----------------------------------------------------------------------

@@ -219,6 +219,8 @@ BAD_SETTINGS = [
     ({"upsampler": UpsamplerSettings(scheduler="euler")}, "upsampler scheduler must be one of"),
     ({"mode": "no_prior"}, "mode must be one of prior, text_embedding, caption_only"),
     ({"prior": PriorSettings(steps=1, scheduler="unclip")}, "prior steps must be at least 2 with the 'unclip'"),
+    ({"upsampler": UpsamplerSettings(enabled="false")}, "upsampler must be true or false, got 'false'"),  # truthy
+    ({"upsampler": UpsamplerSettings(enabled=0)}, "upsampler must be true or false, got 0"),
 ]
 
 
@@ -227,6 +229,11 @@ BAD_SETTINGS = [
 def test_bad_settings_name_the_field(backend: UnCLIP, change: dict, message: str) -> None:
     with pytest.raises(InvalidInput, match=message.replace("(", r"\(")):
         drain(backend.generate_stream(PROMPT, 1, 0, settings=replace(GenerateSettings(), **change)))
+
+
+def test_settings_of_the_wrong_kind_are_refused(backend: UnCLIP) -> None:
+    with pytest.raises(InvalidInput, match=r"settings must be a GenerateSettings \(unclip.settings\), got dict"):
+        backend.generate(PROMPT, 1, 0, settings={"mode": "prior"})
 
 
 @pytest.mark.parametrize(

@@ -129,6 +129,8 @@ class UnCLIP(EditMethods, ExploreMethods):
 
     def validate(self, settings: GenerateSettings) -> GenerateSettings:
         """Every field checked (`GenerateSettings.validated`), then against what this family can do."""
+        if not isinstance(settings, GenerateSettings):
+            raise InvalidInput(f"settings must be a GenerateSettings (unclip.settings), got {type(settings).__name__}")
         s = settings.validated(self.schedulers)
         why = self.models.unavailable
         if s.mode in why:

@@ -21,6 +21,7 @@ from unclip.settings import (
     LIMITS,
     GenerateSettings,
     InvalidInput,
+    as_bool,
     as_choice,
     as_float,
     as_int,
@@ -105,8 +106,9 @@ class EditMethods:
         n, seed, settings, prompt, condition = self._check_edit(n, seed, settings, prompt, condition)
         radius = as_int("feather", feather, *EDIT_LIMITS["feather"])
         up, work, crop = self._working(image, settings)
-        binary = self._mask(up, mask, bool(invert), self.output_side(settings))
-        options = {"feather": radius, "invert": bool(invert), "condition": condition, "input": crop}
+        invert = as_bool("invert", invert)
+        binary = self._mask(up, mask, invert, self.output_side(settings))
+        options = {"feather": radius, "invert": invert, "condition": condition, "input": crop}
         return EditJob("inpaint", work, prompt, condition, image_seeds(seed, n), settings, options,
                        mask=feathered(binary, radius), notes=up.notes)  # fmt: skip
 

@@ -29,7 +29,7 @@ from torch import Tensor
 from unclip import pipeline
 from unclip.images import to_pil, to_tensor
 from unclip.sampling import Progress
-from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_float, as_int, as_prompt
+from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_bool, as_float, as_int, as_prompt
 
 if TYPE_CHECKING:
     from unclip.backend import UnCLIP
@@ -154,6 +154,19 @@ def check_text_diff(steps: Any, max_theta: Any, seed: Any, from_caption: Any, to
     return steps, as_float("max theta", max_theta, *MAX_THETA), seed, src, dst
 
 
+def check_embeddings(embeds: Any, name: str, shape: tuple[int, ...]) -> Tensor:
+    """A tensor of this shape (-1: any length) and finite values, or InvalidInput naming the field."""
+    if not isinstance(embeds, Tensor):
+        raise InvalidInput(f"{name} must be a torch tensor, got {type(embeds).__name__}")
+    if embeds.ndim != len(shape) or any(want not in (-1, got) for want, got in zip(shape, embeds.shape, strict=True)):
+        allowed = ", ".join("N" if d == -1 else str(d) for d in shape)
+        raise InvalidInput(f"{name} must have shape ({allowed}{',' if len(shape) == 1 else ''}), got "
+                           f"{tuple(embeds.shape)}")  # fmt: skip
+    if not bool(torch.isfinite(embeds).all()):
+        raise InvalidInput(f"{name} must be finite numbers: got NaN or infinity")
+    return embeds
+
+
 def check_settings(backend: UnCLIP, settings: GenerateSettings | None) -> GenerateSettings:
     return backend.validate(settings or backend.default_settings())
 
@@ -189,10 +202,11 @@ def decode_stream(backend: UnCLIP, embeds: Tensor, seed: int = 0, settings: Gene
     what the decoder's token branch reads; with "" the embedding alone drives the picture."""
     s = check_settings(backend, settings)
     seed = as_int("seed", seed, *LIMITS["seed"])
+    caption = as_prompt(caption, "caption", allow_empty=True)
     models = backend.models
-    if embeds.ndim != 2 or embeds.shape[1] != models.embed_dim:
-        raise InvalidInput(f"embeddings must have shape (N, {models.embed_dim}), got {tuple(embeds.shape)}")
-    n = embeds.shape[0]
+    n = check_embeddings(embeds, "embeddings", (-1, models.embed_dim)).shape[0]
+    if not 1 <= n <= STRIP_STEPS[1]:
+        raise InvalidInput(f"embeddings: decode 1 to {STRIP_STEPS[1]} at a time, got {n}")
     gens = [torch.Generator("cpu").manual_seed(seed) for _ in range(n)]  # identical noise for every row
     text = backend.encode_text([caption] * n)
     z = embeds.to(models.device, models.dtype)  # (N, D)
@@ -206,10 +220,7 @@ def endpoint_stream(backend: UnCLIP, end: Endpoint, name: str, use_prior: bool, 
                     settings: GenerateSettings) -> Generator[Progress, None, Tensor]:  # fmt: skip
     """A caption (through the prior, or its text embedding), an image (CLIP) or an embedding -> (D,)."""
     if isinstance(end, Tensor):
-        if end.shape != (backend.models.embed_dim,):
-            d = backend.models.embed_dim
-            raise InvalidInput(f"{name} embedding must have shape ({d},), got {tuple(end.shape)}")
-        return end.float().cpu()
+        return check_embeddings(end, f"{name} embedding", (backend.models.embed_dim,)).float().cpu()
     if isinstance(end, Image.Image):
         return backend.encode_image(to_tensor(square(end)))[0].float().cpu()
     text = backend.encode_text([as_prompt(end, name)])
@@ -226,8 +237,9 @@ def interpolate_stream(backend: UnCLIP, start: Endpoint, end: Endpoint, steps: i
     """Slerp between two endpoints in `steps` even steps; decode every step with the same noise."""
     steps, seed = check_strip(steps, seed)
     s = check_settings(backend, settings)
-    a = yield from endpoint_stream(backend, start, "start", bool(use_prior), seed, s)
-    b = yield from endpoint_stream(backend, end, "end", bool(use_prior), seed, s)
+    use_prior = as_bool("use_prior", use_prior)
+    a = yield from endpoint_stream(backend, start, "start", use_prior, seed, s)
+    b = yield from endpoint_stream(backend, end, "end", use_prior, seed, s)
     t = torch.linspace(0.0, 1.0, steps, dtype=torch.float64)
     path = slerp(a, b, t)  # (steps, D)
     meta = [{"tool": "interpolate", "t": round(x, 4), "use_prior": bool(use_prior)} for x in t.tolist()]

@@ -60,6 +60,13 @@ def as_choice(name: str, value: Any, choices: tuple[str, ...] | list[str]) -> st
     return str(value)
 
 
+def as_bool(name: str, value: Any) -> bool:
+    """A switch: True or False only (bool("false") is True: a string or a number here is a caller's mistake)."""
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{name} must be true or false, got {value!r}")
+    return bool(value)
+
+
 def as_prompt(value: Any, name: str = "prompt", allow_empty: bool = False) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{name} must be text, got {type(value).__name__}")
@@ -129,7 +136,8 @@ class GenerateSettings:
             scheduler=as_choice("decoder scheduler", d.scheduler, schedulers))
         upsampler = UpsamplerSettings(
             steps=as_int("upsampler steps", u.steps, lo, hi),
-            scheduler=as_choice("upsampler scheduler", u.scheduler, schedulers), enabled=bool(u.enabled))
+            scheduler=as_choice("upsampler scheduler", u.scheduler, schedulers),
+            enabled=as_bool("upsampler", u.enabled))
         for name, stage in (("prior", prior), ("decoder", decoder), ("upsampler", upsampler)):
             if stage.scheduler == "unclip" and stage.steps < 2:
                 raise InvalidInput(f"{name} steps must be at least 2 with the 'unclip' scheduler, got {stage.steps}")
