@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from unclip import InvalidInput, UnCLIP
 from unclip import explore as E
@@ -187,6 +189,27 @@ def test_text_diff_validation_names_the_field(backend: UnCLIP) -> None:
 def test_decode_refuses_embeddings_of_the_wrong_shape(backend: UnCLIP, shape: tuple[int, ...]) -> None:
     with pytest.raises(InvalidInput, match=rf"embeddings must have shape \(N, {backend.models.embed_dim}\), got"):
         backend.decode_embeddings(torch.zeros(shape), seed=0, settings=FAST)
+
+
+def test_image_endpoints_are_read_as_uploads_are(backend: UnCLIP, tmp_path: Path) -> None:
+    """Transparency on white and 16-bit scaled, as every tab reads a picture: the same picture, one embedding."""
+    from unclip.uploads import load_upload
+
+    rgba = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    rgba.paste((200, 30, 30, 255), (16, 16, 48, 48))  # a red square on a transparent background
+    grey16 = Image.fromarray((np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16))
+    for picture in (rgba, grey16):
+        as_upload = backend.interpolate(load_upload(picture), "a dog", steps=2, use_prior=False, settings=FAST)
+        direct = backend.interpolate(picture, "a dog", steps=2, use_prior=False, settings=FAST)
+        torch.testing.assert_close(direct.embeds[0], as_upload.embeds[0], atol=1e-6, rtol=0)
+    rgba.save(tmp_path / "red.png")
+    from_file = backend.text_diff(str(tmp_path / "red.png"), "a cat", "a dog", steps=2, settings=FAST)
+    from_bytes = backend.text_diff((tmp_path / "red.png").read_bytes(), "a cat", "a dog", steps=2, settings=FAST)
+    from_pil = backend.text_diff(load_upload(rgba), "a cat", "a dog", steps=2, settings=FAST)
+    torch.testing.assert_close(from_file.embeds, from_pil.embeds, atol=1e-6, rtol=0)
+    torch.testing.assert_close(from_bytes.embeds, from_pil.embeds, atol=1e-6, rtol=0)
+    with pytest.raises(InvalidInput, match="image file not found: no-such.png"):  # not a caption's embedding
+        backend.text_diff(str(tmp_path / "no-such.png"), "a cat", "a dog", steps=2, settings=FAST)
 
 
 BAD_DECODES = [

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -30,6 +31,7 @@ from unclip import pipeline
 from unclip.images import to_pil, to_tensor
 from unclip.sampling import Progress
 from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_bool, as_float, as_int, as_prompt
+from unclip.uploads import load_upload
 
 if TYPE_CHECKING:
     from unclip.backend import UnCLIP
@@ -38,7 +40,7 @@ STRIP_STEPS = (2, 16)  # frames in an interpolation / text-diff strip
 MAX_THETA = (0.0, 1.0)  # text diffs: the paper shows theta up to about 0.25-0.5
 NEAREST_K = 8
 _PARALLEL = 1e-6  # 1 - |cos| below this: treat two directions as identical / opposite
-Endpoint = str | Image.Image | Tensor  # a caption, an image, or an embedding (D,)
+Endpoint = str | Path | bytes | Image.Image | Tensor  # a caption, an image (file, bytes, PIL), an embedding (D,)
 
 
 # -- geometry --------------------------------------------------------------------------------------------
@@ -177,6 +179,14 @@ def strip_steps(settings: GenerateSettings, prior_runs: int) -> int:
     return prior_runs * settings.prior.steps + settings.decoder.steps + up
 
 
+def as_image(source: Path | str | bytes | Image.Image, name: str) -> Image.Image:
+    """An image as every tab reads an upload (`unclip.uploads`: transparency on white, 16-bit scaled to 8, size
+    checked, EXIF orientation applied); a plain RGB image is that already."""
+    if isinstance(source, Image.Image) and source.mode == "RGB":
+        return source
+    return load_upload(source, name)
+
+
 def square(image: Image.Image, size: int = 256) -> Image.Image:
     """Any upload -> an RGB square (centre crop, CLIP's own preprocessing does the same)."""
     return ImageOps.fit(image.convert("RGB"), (size, size), Image.Resampling.BICUBIC)
@@ -221,8 +231,8 @@ def endpoint_stream(backend: UnCLIP, end: Endpoint, name: str, use_prior: bool, 
     """A caption (through the prior, or its text embedding), an image (CLIP) or an embedding -> (D,)."""
     if isinstance(end, Tensor):
         return check_embeddings(end, f"{name} embedding", (backend.models.embed_dim,)).float().cpu()
-    if isinstance(end, Image.Image):
-        return backend.encode_image(to_tensor(square(end)))[0].float().cpu()
+    if isinstance(end, Image.Image | Path | bytes):
+        return backend.encode_image(to_tensor(square(as_image(end, name))))[0].float().cpu()
     text = backend.encode_text([as_prompt(end, name)])
     if not use_prior:
         return text.embeds[0].float().cpu()
@@ -247,7 +257,7 @@ def interpolate_stream(backend: UnCLIP, start: Endpoint, end: Endpoint, steps: i
     return Strip(images, path, [round(x, 4) for x in t.tolist()], angles_deg(path, a), seed)
 
 
-def text_diff_stream(backend: UnCLIP, image: Image.Image | Tensor, from_caption: str, to_caption: str,
+def text_diff_stream(backend: UnCLIP, image: Endpoint, from_caption: str, to_caption: str,
                      steps: int = 6, max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None
                      ) -> Generator[Progress, None, Strip]:  # fmt: skip
     """Paper §3.3: z_d = normalise(z_t - z_t0); decode slerp(z_i, z_d, theta), theta = 0 .. max_theta."""
@@ -255,6 +265,8 @@ def text_diff_stream(backend: UnCLIP, image: Image.Image | Tensor, from_caption:
     s = check_settings(backend, settings)
     if image is None:
         raise InvalidInput("image is missing: give the picture to edit")
+    if isinstance(image, str):  # a file here, not a caption: text diffs edit an image
+        image = as_image(image, "image")
     z_i = yield from endpoint_stream(backend, image, "image", False, seed, s)
     texts = backend.encode_text([src, dst]).embeds.float().cpu()  # (2, D)
     z_d = text_diff_direction(texts[0], texts[1])

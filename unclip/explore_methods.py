@@ -1,6 +1,7 @@
 """`UnCLIP.interpolate / text_diff / decode_embeddings` (+ `*_stream`): thin methods over `unclip.explore`.
 
-A mixin so backend.py stays short. Endpoints are a caption (str), an image (PIL) or a CLIP embedding (D,);
+A mixin so backend.py stays short. Endpoints are a caption (str), an image (PIL, or a file as a Path or bytes;
+read as every tab reads an upload, `unclip.uploads`) or a CLIP embedding (D,);
 every `*_stream` yields `Progress` after each denoising step and returns its result, the plain method drains it.
 
     backend.interpolate("a red apple", "a cat", steps=8, seed=0)       -> Strip (images, embeds, fractions...)
@@ -44,14 +45,15 @@ class ExploreMethods:
                     settings: GenerateSettings | None = None) -> Strip:  # fmt: skip
         return drain(self.interpolate_stream(start, end, steps, seed, use_prior, settings))
 
-    def text_diff_stream(self, image: Image.Image | Tensor, from_caption: str, to_caption: str, steps: int = 6,
+    def text_diff_stream(self, image: Endpoint, from_caption: str, to_caption: str, steps: int = 6,
                          max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None
                          ) -> Generator[Progress, None, Strip]:  # fmt: skip
-        """Paper §3.3: move the image's embedding towards normalise(z_to - z_from) by theta = 0 .. max_theta."""
+        """Paper §3.3: move the image's embedding towards normalise(z_to - z_from) by theta = 0 .. max_theta.
+        `image`: a PIL image, an image file (path or bytes) or its CLIP image embedding (D,)."""
         return explore.text_diff_stream(self, image, from_caption, to_caption, steps, max_theta, seed,  # type: ignore[arg-type]
                                         settings)  # fmt: skip
 
-    def text_diff(self, image: Image.Image | Tensor, from_caption: str, to_caption: str, steps: int = 6,
+    def text_diff(self, image: Endpoint, from_caption: str, to_caption: str, steps: int = 6,
                   max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None) -> Strip:
         return drain(self.text_diff_stream(image, from_caption, to_caption, steps, max_theta, seed, settings))
 
