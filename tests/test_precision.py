@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import app
 from unclip import UnCLIP, load_backend
@@ -138,6 +139,17 @@ def test_cli_generate_takes_precision(tmp_path: Path, capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit):  # argparse: "invalid choice", exit status 2
         cli_main(["generate", "a cat", "--model", "tiny-random", "--out", str(out), "--precision", "fp8"])
     assert "argument --precision: invalid choice: 'fp8'" in capsys.readouterr().err
+
+
+def test_cli_edit_verbs_take_precision(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.delenv("UNCLIP_PRECISION", raising=False)
+    Image.new("RGB", (64, 64), (200, 40, 40)).save(tmp_path / "in.png")
+    fast = ["--model", "tiny-random", "--prior-steps", "2", "--decoder-steps", "2", "--upsampler-steps", "1"]
+    for precision in ("bf16", "fp32"):
+        out = tmp_path / precision
+        assert cli_main(["vary", str(tmp_path / "in.png"), "-n", "1", "--out", str(out), "--precision", precision,
+                         *fast]) == 0  # fmt: skip
+        assert read_metadata(next(out.glob("*.png")))["precision"] == precision
 
 
 def test_app_flag_environment_and_header(monkeypatch: Any, bf16: UnCLIP) -> None:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from unclip.cli import add_stage_args
+from unclip.cli import add_precision_arg, add_stage_args
 from unclip.settings import MODES, InvalidInput
 
 ANCHORS = ("center", "left", "right", "top", "bottom")
@@ -30,6 +30,7 @@ def _common(p: argparse.ArgumentParser, n: int) -> None:
     p.add_argument("--model", default=os.environ.get("UNCLIP_MODEL", "tiny-emoji"))
     p.add_argument("--device", default=None)
     p.add_argument("--mode", choices=MODES, default="prior", help="with --condition prompt: how the prompt is used")
+    add_precision_arg(p, None)
     add_stage_args(p)
 
 
@@ -105,7 +106,7 @@ def main(verb: str, argv: list[str]) -> int:
     from unclip.cli import _settings, open_backend
 
     ns = parser(verb).parse_intermixed_args(argv)  # IMAGE --mask MASK PROMPT
-    backend = open_backend(ns.model, ns.device)
+    backend = open_backend(ns.model, ns.device, ns.precision)
     if backend is None:
         return 2
     out = Path(ns.out)
