@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,13 +49,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving_app(model: str, precision: str, timeout: float = 300) -> Iterator[tuple[str, subprocess.Popen, float]]:
-    """`python app.py` on a free port: (url, process, seconds to its first HTTP 200); stopped on exit."""
+def serving_app(model: str, precision: str, timeout: float = 300, extra: Sequence[str] = ()
+                ) -> Iterator[tuple[str, subprocess.Popen, float]]:  # fmt: skip
+    """`python app.py [extra]` on a free port: (url, process, seconds to its first HTTP 200); stopped on exit."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py", "--model", model, "--precision", precision, "--port", str(port)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "app.py", "--model", model, "--precision", precision, "--port", str(port),
+                             *extra], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         while True:
             try:
@@ -72,12 +73,18 @@ def serving_app(model: str, precision: str, timeout: float = 300) -> Iterator[tu
         proc.wait(timeout=30)
 
 
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory so far (VmHWM), in MB."""
+    hwm = next((line.split()[1] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if line.startswith("VmHWM")), "0")  # fmt: skip
+    return int(hwm) / 1024
+
+
 def time_app_start(model: str, precision: str) -> dict:
     """Seconds from `python app.py` to the first HTTP 200, and the server's peak RSS (VmHWM) then."""
     with serving_app(model, precision) as (_, proc, startup):
-        hwm = next((line.split()[1] for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
-                    if line.startswith("VmHWM")), "0")
-    return {"startup_s": startup, "server_peak_rss_mb": int(hwm) / 1024}
+        rss = peak_rss_mb(proc.pid)
+    return {"startup_s": startup, "server_peak_rss_mb": rss}
 
 
 def main() -> None:
