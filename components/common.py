@@ -341,6 +341,11 @@ def prune_outputs(keep: int = KEEP_REQUESTS, min_age_s: float = 60.0) -> None:
                 shutil.rmtree(old, ignore_errors=True)
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 zoom', '3 zooms' ('1 caption', '2 captions'; `plural` for the irregular ones)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def format_warnings(warnings: list[str]) -> str:
     """Show each warning as a toast and return them as markdown lines for the info box."""
     for w in warnings:

@@ -16,7 +16,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from components.common import follow, preview_grid, user_errors
+from components.common import count, follow, preview_grid, user_errors
 from components.explorer_plot import COLOR_BY, MapView, map_figure, point_image
 from unclip import Generation, UnCLIP
 from unclip.analysis import stage_similarities
@@ -286,11 +286,15 @@ class ExplorerHandlers:
         """Typed texts (one per line) and uploaded images -> new points, placed in the current layout."""
         st = self.current(state)
         lines, images = self.check_add(texts, files, state)
+        first = st.session.next_id
         if lines:
             st, _ = self.add_texts(st, lines)
         if images:
             st, _ = self.add_images(st, images, [f"upload {i + 1}" for i in range(len(images))], "upload")
-        return self.render(st, f"Added {len(lines)} text(s) and {len(images)} image(s).")
+        new = st.session.next_id - first  # a caption or a picture already on the map is not added twice
+        known = len(lines) + len(images) - new
+        already = f" ({known} already on the map)" if known else ""
+        return self.render(st, f"Added {count(new, 'new point')}{already}.")
 
     def record_generated(self, gallery: list | None, state: ExplorerState | None = None) -> tuple:
         """Images another tab just generated (its PNG gallery changed) -> image points, captioned by their

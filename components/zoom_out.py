@@ -18,6 +18,7 @@ from components import send_to
 from components.common import (
     MODEL_QUEUE,
     check_first,
+    count,
     follow,
     how_it_works,
     on_gpu,
@@ -106,7 +107,8 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
         files = save_pngs(edit)
         steps = [*(steps or [ZoomStep(edit.original)]), ZoomStep(edit.images[0], edit.box)]
         frames, gif = sequence_outputs(steps, Path(files[0]).parent)
-        info = summary(backend, edit, time.monotonic() - start, "zoom-out") + f" Sequence: {len(steps) - 1} zoom(s)."
+        zooms = count(len(steps) - 1, "zoom")
+        info = summary(backend, edit, time.monotonic() - start, "zoom-out") + f" Sequence: {zooms}."
         yield (preview_grid(edit.images), seen_image(edit), edit.images[0], files + ([gif] if gif else []), info,
                steps, frames, gif)  # fmt: skip
 

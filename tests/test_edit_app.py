@@ -352,7 +352,7 @@ def test_inpaint_mask_sources(client: Any, files: dict[str, str]) -> None:
 
 def test_zoom_out_end_to_end(client: Any, files: dict[str, str]) -> None:
     preview, seen, result, pngs, info, frames, gif = zoom(client, files["scene"], anchor="left", feather=4)
-    assert Image.open(result).size == (256, 256) and len(frames) == 2
+    assert Image.open(result).size == (256, 256) and len(frames) == 2 and "Sequence: 1 zoom." in info
     assert [Path(p).suffix for p in pngs] == [".png", ".gif"] and Image.open(gif).n_frames > 2
     meta = read_metadata(pngs[0])
     assert meta["operation"] == "zoom_out" and meta["anchor"] == "left" and meta["factor"] == 2

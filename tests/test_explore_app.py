@@ -195,8 +195,11 @@ def test_pick_shows_the_point_and_its_eight_nearest(handlers: ExplorerHandlers, 
 
 def test_add_points_and_recorded_generations(handlers: ExplorerHandlers, backend: UnCLIP, state: ExplorerState,
                                              tmp_path: Any) -> None:  # fmt: skip
-    st = handlers.add_points("a yellow star\n\n  a green   tree ", None, state)[3]
+    _, info, _, st = handlers.add_points("a yellow star\n\n  a green   tree ", None, state)
     assert [p.caption for p in st.session.added.points] == ["a yellow star", "a green tree"]
+    assert "Added 2 new points." in info
+    _, info, _, again = handlers.add_points("a green tree\na blue moon\na blue moon", None, st)  # 2 known
+    assert len(again.session.added) == 3 and "Added 1 new point (2 already on the map)." in info
     with pytest.raises(gr.Error, match="nothing to add"):
         handlers.add_points("  ", [], state)
     gen = drain(backend.generate_stream("a pizza at night", n=2, seed=0, settings=backend.default_settings()))
