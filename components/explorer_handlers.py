@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -191,7 +192,10 @@ class ExplorerHandlers:
         with user_errors():
             if not lines and not files:
                 raise InvalidInput("nothing to add: type a caption (one per line) or upload an image")
-            return lines, [np.asarray(square(load_upload(f, "image"))) for f in files or []]
+            files = files or []
+            names = [f"image {i + 1} of {len(files)} ({Path(f).name})" if len(files) > 1 else "image"
+                     for i, f in enumerate(files)]  # fmt: skip  # which one, when one of several is bad
+            return lines, [np.asarray(square(load_upload(f, name))) for f, name in zip(files, names, strict=True)]
 
     # -- public handlers ---------------------------------------------------------------------------------------
     def project(self, method: str = "pca", dims: Number = 2, color_by: str = "kind", remove_modality_gap: bool = False,

@@ -4,6 +4,7 @@ through gradio_client against the launched app (bad input each: a clear error, a
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,10 @@ def test_add_points_and_recorded_generations(handlers: ExplorerHandlers, backend
     assert "Added 2 new points." in info
     _, info, _, again = handlers.add_points("a green tree\na blue moon\na blue moon", None, st)  # 2 known
     assert len(again.session.added) == 3 and "Added 1 new point (2 already on the map)." in info
+    (tmp_path / "notes.png").write_text("not a picture")
+    Image.new("RGB", (64, 64), "red").save(tmp_path / "red.png")
+    with pytest.raises(gr.Error, match=re.escape("image 2 of 2 (notes.png) is not an image file PIL can read")):
+        handlers.add_points("", [str(tmp_path / "red.png"), str(tmp_path / "notes.png")], st)
     with pytest.raises(gr.Error, match="nothing to add"):
         handlers.add_points("  ", [], state)
     gen = drain(backend.generate_stream("a pizza at night", n=2, seed=0, settings=backend.default_settings()))
