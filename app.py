@@ -43,7 +43,9 @@ CSS = """
 /* at most 256 px a tile: one image would fill the column (upscaled 2-3x), pushing the summary off-screen */
 .unclip-gallery .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 256px)) !important; }
 /* Gradio cuts captions at 80% of a thumbnail: smaller, and wrapped if still too long */
-.unclip-gallery .caption-label { white-space: normal; max-width: calc(100% - 8px); font-size: var(--text-xs); }
+.unclip-gallery .caption-label, #explorer-neighbours .caption-label {
+  white-space: normal; max-width: calc(100% - 8px); font-size: var(--text-xs);
+}
 /* a phone: two tiles a row, not four of 70 px under a caption of four lines */
 @media (max-width: 640px) {
   .unclip-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 256px)) !important; }

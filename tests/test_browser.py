@@ -293,3 +293,25 @@ def test_zoom_factor_typed_past_its_range_after_a_preset_change(page: Any) -> No
         page.wait_for_timeout(700)
     assert page.locator("#zoom-preset input[value=custom]").is_checked()
     assert not [e for e in page.errors if "500" in e], page.errors
+
+
+CUT_CAPTIONS = """(sel) => [...document.querySelectorAll(sel + ' .caption-label')]
+    .filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent)"""
+OVERLAP = """() => { const t = document.querySelector('#explorer-map .gtitle').getBoundingClientRect();
+    const l = document.querySelector('#explorer-map [data-testid=block-label]').getBoundingClientRect();
+    return t.top < l.bottom && l.top < t.bottom && t.left < l.right && l.left < t.right; }"""
+
+
+def test_the_explorer_map_title_and_neighbour_captions_can_be_read(page: Any) -> None:
+    """The map's title (method, modality means) sat under Gradio's block label; the neighbours' cosines were cut
+    to '#462 · 0.…' at 1280 px."""
+    page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
+    page.locator("#explorer-map .gtitle").first.wait_for(timeout=30_000)
+    assert (page.locator("#explorer-map .gtitle").first.text_content() or "").startswith("PCA of")
+    assert not page.evaluate(OVERLAP)
+    picker = page.locator("#explorer-picker input")
+    picker.click()
+    picker.press_sequentially("#2 ", delay=30)
+    page.locator("ul[role=listbox] li").first.click()
+    page.locator("#explorer-neighbours .caption-label").nth(7).wait_for(timeout=30_000)
+    assert page.evaluate(CUT_CAPTIONS, "#explorer-neighbours") == []
