@@ -64,7 +64,7 @@ MODEL_QUEUE = {"concurrency_id": "model"}
 RAW = "unclip-raw"  # the elem_class that marks a raw input (see `raw`)
 
 
-def raw(component: C) -> C:
+def raw(component: C, name: str | None = None) -> C:
     """Hand this input's value to the handler as received, leaving validation to the backend.
 
     Gradio's Slider/Number/Radio/Dropdown reject or crash on strings, NaN and out-of-range values with messages
@@ -81,7 +81,8 @@ def raw(component: C) -> C:
     Component subclass it sees; and not an instance attribute, which the rebuilt copy would not have.)
 
     A raw slider also says when Gradio's browser side clamps a typed number to its range (`warn_when_clamped`):
-    that happens before the backend sees the value.
+    that happens before the backend sees the value. `name`: what that warning calls it (default: its label; give
+    one where the label alone is ambiguous, e.g. the "Steps" of each stage).
     """
     if type(component) not in _RAW_VALUES:
         raise TypeError(f"raw: {type(component).__name__} is not one of {[c.__name__ for c in _RAW_VALUES]}")
@@ -89,14 +90,14 @@ def raw(component: C) -> C:
     component.elem_classes = classes
     component.constructor_args["elem_classes"] = classes  # what a session's rebuilt copy is made from
     if isinstance(component, gr.Slider) and gr.context.Context.root_block is not None:
-        warn_when_clamped(component)
+        warn_when_clamped(component, name)
     return component
 
 
-def warn_when_clamped(slider: gr.Slider) -> None:
+def warn_when_clamped(slider: gr.Slider, name: str | None = None) -> None:
     """Gradio's slider clamps a typed number to its range when the box loses focus, silently: 20 typed into
     "Number of images" made 8 images. Its release event still carries the number as typed: say what happened."""
-    lo, hi, name = slider.minimum, slider.maximum, slider.label or "this slider"
+    lo, hi, name = slider.minimum, slider.maximum, name or slider.label or "this slider"
 
     def clamped(evt: gr.EventData) -> None:
         try:

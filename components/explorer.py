@@ -129,7 +129,8 @@ def tool_tabs(w: dict[str, Any]) -> None:
         with gr.Row(equal_height=True):
             w["start"] = gr.Textbox(label="Start", placeholder="#0 or a caption", elem_id="explorer-start")
             w["end"] = gr.Textbox(label="End", placeholder="#2 or a caption", elem_id="explorer-end")
-            w["steps"] = raw(gr.Slider(*STRIP_STEPS, value=8, step=1, label="Steps", elem_id="explorer-steps"))
+            w["steps"] = raw(gr.Slider(*STRIP_STEPS, value=8, step=1, label="Steps", elem_id="explorer-steps"),
+                             "Interpolation steps")
             w["use_prior"] = gr.Checkbox(True, label="Captions through the prior", elem_id="explorer-prior")
         w["interpolate"] = gr.Button("Interpolate", variant="primary", elem_id="explorer-interpolate")
         gr.Examples(INTERP_EXAMPLES, inputs=[w["start"], w["end"]], label="Examples", **PRIVATE)
@@ -143,7 +144,7 @@ def tool_tabs(w: dict[str, Any]) -> None:
                 w["to_caption"] = gr.Textbox(label="To (what it should become)", elem_id="explorer-to")
         with gr.Row():
             w["diff_steps"] = raw(gr.Slider(*STRIP_STEPS, value=6, step=1, label="Steps",
-                                            elem_id="explorer-diff-steps"))  # fmt: skip
+                                            elem_id="explorer-diff-steps"), "Text diff steps")  # fmt: skip
             w["max_theta"] = raw(gr.Slider(*MAX_THETA, value=0.5, step=0.05, label="Max θ (paper: 0.25–0.5)",
                                            elem_id="explorer-theta"))  # fmt: skip
         w["text_diff"] = gr.Button("Apply text diff", variant="primary", elem_id="explorer-text-diff")

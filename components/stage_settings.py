@@ -79,10 +79,12 @@ def stage_controls(backend: UnCLIP, d: GenerateSettings) -> dict[str, gr.compone
     shapes = stage_shapes(backend)
 
     def steps(name: str, value: int, interactive: bool = True) -> gr.Slider:
-        return raw(gr.Slider(lo, hi, value=value, step=1, label="Steps", elem_id=name, interactive=interactive))
+        return raw(gr.Slider(lo, hi, value=value, step=1, label="Steps", elem_id=name, interactive=interactive),
+                   name.replace("_", " ").capitalize())  # "Decoder steps": three sliders are labelled "Steps"
 
     def guidance(name: str, value: float, info: str) -> gr.Slider:
-        return raw(gr.Slider(glo, ghi, value=value, step=0.25, label="Guidance scale", info=info, elem_id=name))
+        return raw(gr.Slider(glo, ghi, value=value, step=0.25, label="Guidance scale", info=info, elem_id=name),
+                   name.replace("_", " ").capitalize())
 
     def scheduler(name: str, value: str, interactive: bool = True) -> gr.Dropdown:
         stage = name.removesuffix("_scheduler")

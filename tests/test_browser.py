@@ -263,6 +263,11 @@ def test_a_number_typed_past_a_slider_s_range_gets_a_toast(page: Any) -> None:
     said = "Number of images must be between 1 and 8: 20 was changed to 8"
     page.locator(".toast-body", has_text=said).first.wait_for(timeout=15_000)
     assert box.input_value() == "8"
+    page.locator("#advanced").get_by_text("Advanced").click()  # three sliders there are labelled "Steps"
+    set_number(page, "decoder_steps", 1000)
+    page.locator("#prompt textarea").click()
+    said = "Decoder steps must be between 1 and 200: 1000 was changed to 200"
+    page.locator(".toast-body", has_text=said).first.wait_for(timeout=15_000)
 
 
 def test_the_random_button_is_level_with_the_seed_box(page: Any) -> None:
