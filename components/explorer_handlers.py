@@ -39,7 +39,7 @@ from unclip.explore_collection import (
 )
 from unclip.explore_projection import check_projection, umap_ready, wait_for_umap
 from unclip.images import read_metadata
-from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_choice, as_int, as_prompt
+from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_bool, as_choice, as_int, as_prompt
 from unclip.uploads import load_upload
 
 Number = float | int | str
@@ -158,6 +158,7 @@ class ExplorerHandlers:
         st = self.current(state)
         with user_errors():
             steps, seed = check_strip(steps, seed)
+            as_bool("use_prior", use_prior)
             settings = self.settings(decoder_steps, decoder_guidance, upsampler)
             self.point(st, start, "start")  # a '#id' that exists, or a caption that is not empty
             self.point(st, end, "end")
@@ -206,8 +207,8 @@ class ExplorerHandlers:
         with user_errors():
             method, dims = check_projection(method, dims)
             color_by = as_choice("color by", color_by, COLOR_BY)
+            gap = as_bool("remove_modality_gap", remove_modality_gap)
         st = replace(self.current(state), color_by=color_by)
-        gap = bool(remove_modality_gap)
         if method == "umap" and not umap_ready():
             pca = replace(st, session=ensure_layout(st.session, "pca", dims, gap))
             yield self.render(pca, "⏳ UMAP is still compiling (first use in this process): PCA meanwhile.")[:3] + (
@@ -229,7 +230,6 @@ class ExplorerHandlers:
         """Slerp between two points (a '#id' from the collection, or any caption) in `steps` steps and decode
         every step from the same noise. Returns: preview, strip (PNG), map with the path, summary, choices."""
         st = self.current(state)
-        use_prior = bool(use_prior)
         steps, seed, settings = self.check_interpolate(start, end, steps, seed, use_prior, decoder_steps,
                                                        decoder_guidance, upsampler, state)  # fmt: skip
         with user_errors():

@@ -95,7 +95,7 @@ def make_prepare(backend: UnCLIP) -> Callable[..., EditJob]:
         and on its own the check before it starts (`common.check_first`)."""
         with user_errors():
             picture, region = resolve(image, mask, mask_source)
-            return backend.inpaint_job(picture, region, prompt or "", n, seed, feather, bool(invert), condition,
+            return backend.inpaint_job(picture, region, prompt or "", n, seed, feather, invert, condition,
                                        settings_from(backend, stages))  # fmt: skip
 
     return prepare

@@ -65,7 +65,9 @@ def test_project_umap_through_the_handler(handlers: ExplorerHandlers, state: Exp
 
 @pytest.mark.parametrize(("kwargs", "message"), [({"method": "tsne"}, "method must be one of pca, umap"),
                                                  ({"dims": 4}, "dims must be a whole number between 2 and 3"),
-                                                 ({"color_by": "mood"}, "color by must be one of kind")])  # fmt: skip
+                                                 ({"color_by": "mood"}, "color by must be one of kind"),
+                                                 ({"remove_modality_gap": "False"},
+                                                  "remove_modality_gap must be true or false")])  # fmt: skip
 def test_project_refuses_bad_input(handlers: ExplorerHandlers, kwargs: dict, message: str) -> None:
     with pytest.raises(gr.Error, match=message):
         last(handlers.project(**{"method": "pca", "dims": 2, "color_by": "kind", **kwargs}))
@@ -254,6 +256,8 @@ def test_interpolate_api_then_bad_input(client: Any) -> None:
         client.predict(**{**args, "steps": 1}, api_name="/interpolate")
     with pytest.raises(AppError, match="start: there is no point #99999"):
         client.predict(**{**args, "start": "#99999"}, api_name="/interpolate")
+    with pytest.raises(AppError, match="use_prior must be true or false, got 'False'"):  # the prior ran: truthy
+        client.predict(**{**args, "use_prior": "False"}, api_name="/interpolate")
     assert len(client.predict(**args, api_name="/interpolate")[1]) == 3
 
 
