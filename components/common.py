@@ -342,6 +342,11 @@ def prune_outputs(keep: int = KEEP_REQUESTS, min_age_s: float = 60.0) -> None:
                 shutil.rmtree(old, ignore_errors=True)
 
 
+def shorten(text: str, most: int = 60) -> str:
+    """A caption for a summary line: at most `most` characters, cut at a word with '…'."""
+    return text if len(text) <= most else text[: most - 1].rsplit(" ", 1)[0] + "…"
+
+
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """'1 zoom', '3 zooms' ('1 caption', '2 captions'; `plural` for the irregular ones)."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"

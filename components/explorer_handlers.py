@@ -17,7 +17,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from components.common import count, follow, preview_grid, user_errors
+from components.common import count, follow, format_warnings, preview_grid, shorten, user_errors
 from components.explorer_plot import COLOR_BY, MapView, map_figure, point_image
 from unclip import Generation, UnCLIP
 from unclip.analysis import stage_similarities
@@ -135,7 +135,7 @@ class ExplorerHandlers:
         if p is None:  # a caption: put it on the map too
             text = as_prompt(value, name)
             st, _ = self.add_texts(st, [text])
-            return st, text, f"“{text}”"
+            return st, text, f"“{shorten(text)}”"
         if p.kind == "text" and use_prior:
             return st, p.caption, f"#{p.id}"
         return st, st.session.embed_of(p.id), f"#{p.id}"
@@ -242,6 +242,7 @@ class ExplorerHandlers:
         note = f"Path {a_label} → {b_label}: {steps} steps, {strip.angles[-1]:.1f}° of arc, seed {seed}."
         if strip.angles[-1] < 0.05:
             note += " Both ends are the same embedding, so every frame is the same image: pick two different points."
+        note += format_warnings(strip.warnings)
         yield preview_grid(strip.images, columns=steps), _frames(strip, "t"), *self.render(st, note)
 
     def text_diff(self, image: str | None = None, point: str = "", from_caption: str = "", to_caption: str = "",
@@ -258,9 +259,10 @@ class ExplorerHandlers:
         st, z, label = self.edit_source(st, source)
         stream = self.backend.text_diff_stream(z, from_caption, to_caption, steps, max_theta, seed, settings)
         strip = yield from follow(stream, progress, strip_steps(settings, 0), other_outputs=5)
-        src, dst = as_prompt(from_caption), as_prompt(to_caption)
+        src, dst = shorten(as_prompt(from_caption)), shorten(as_prompt(to_caption))
         st = self.add_path(st, strip, f"{label}: “{src}” → “{dst}”", "θ")
         note = f"Text diff of {label} from “{src}” to “{dst}”: θ up to {strip.fractions[-1]:g}, seed {seed}."
+        note += format_warnings(strip.warnings)
         yield preview_grid(strip.images, columns=steps), _frames(strip, "θ"), *self.render(st, note)
 
     def edit_source(self, st: ExplorerState, source: np.ndarray | Point) -> tuple[ExplorerState, Any, str]:
@@ -348,8 +350,9 @@ class ExplorerHandlers:
         sims = stage_similarities(gen)
         rows = [list(r) for r in zip(sims["seed"], sims["text_vs_input"], sims["input_vs_result"],
                                      sims["text_vs_result"], strict=True)]  # fmt: skip
-        note = (f"“{prompt}”: cos(text, prior sample) averages {np.mean(sims['text_vs_input']):.2f}; "
+        note = (f"“{shorten(prompt)}”: cos(text, prior sample) averages {np.mean(sims['text_vs_input']):.2f}; "
                 f"cos(prior sample, image) {np.mean(sims['input_vs_result']):.2f}.")  # fmt: skip
+        note += format_warnings(gen.warnings)
         gallery = [(im, f"seed {s}") for im, s in zip(gen.images, gen.seeds, strict=True)]
         yield preview_grid(gen.images, columns=k), gallery, rows, *self.render(st, note)
 

@@ -95,6 +95,16 @@ def test_interpolating_a_point_to_itself_says_so(handlers: ExplorerHandlers, sta
     assert "Both ends" not in info
 
 
+def test_overlong_captions_are_warned_about_and_shortened(handlers: ExplorerHandlers, state: ExplorerState) -> None:
+    """As Generate does: CLIP reads 77 tokens. The summary does not repeat a caption of 900 characters."""
+    long = "a red apple left of a cat " * 35
+    *_, info, _, _ = list(handlers.interpolate("#0", long, 2, 0, False, **FAST, state=state))[-1]
+    assert "end is longer than 77 tokens; CLIP read only the first part" in info and "start is" not in info
+    assert "“a red apple left of a cat a red apple left of a cat a red…”" in info and len(info) < 600
+    *_, info, _, _ = list(handlers.text_diff(None, "#0", "a cat", long, 2, 0.5, 0, **FAST, state=state))[-1]
+    assert "to caption is longer than 77 tokens" in info and len(info) < 600
+
+
 def test_stop_closes_the_decoding_stream(handlers: ExplorerHandlers, backend: UnCLIP, state: ExplorerState,
                                          monkeypatch: Any) -> None:  # fmt: skip
     closed: list[bool] = []

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from torch import Tensor
 
 from unclip import pipeline
 from unclip.images import to_pil, to_tensor
+from unclip.models import count_tokens
 from unclip.sampling import Progress
 from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_bool, as_float, as_int, as_prompt
 from unclip.uploads import load_upload
@@ -202,6 +203,14 @@ class Strip:
     fractions: list[float]  # t (interpolation) or theta (text diff) of each step
     angles: list[float]  # degrees from the first step
     seed: int
+    warnings: list[str] = field(default_factory=list)  # e.g. a caption CLIP read only the start of
+
+
+def long_captions(backend: UnCLIP, captions: dict[str, Any]) -> list[str]:
+    """A warning per caption (field name -> text; other values skipped) longer than CLIP's context."""
+    length, tokenizer = backend.models.context_length, backend.models.tokenizer
+    return [f"{name} is longer than {length} tokens; CLIP read only the first part" for name, text in captions.items()
+            if isinstance(text, str) and count_tokens(tokenizer, text) > length]  # fmt: skip
 
 
 def decode_stream(backend: UnCLIP, embeds: Tensor, seed: int = 0, settings: GenerateSettings | None = None,
@@ -254,7 +263,8 @@ def interpolate_stream(backend: UnCLIP, start: Endpoint, end: Endpoint, steps: i
     path = slerp(a, b, t)  # (steps, D)
     meta = [{"tool": "interpolate", "t": round(x, 4), "use_prior": bool(use_prior)} for x in t.tolist()]
     images = yield from decode_stream(backend, path, seed, s, metadata=meta)
-    return Strip(images, path, [round(x, 4) for x in t.tolist()], angles_deg(path, a), seed)
+    return Strip(images, path, [round(x, 4) for x in t.tolist()], angles_deg(path, a), seed,
+                 long_captions(backend, {"start": start, "end": end}))
 
 
 def text_diff_stream(backend: UnCLIP, image: Endpoint, from_caption: str, to_caption: str,
@@ -273,7 +283,8 @@ def text_diff_stream(backend: UnCLIP, image: Endpoint, from_caption: str, to_cap
     path, thetas = text_diff_path(z_i, z_d, steps, max_theta)  # (steps, D)
     meta = [{"tool": "text_diff", "from": src, "to": dst, "theta": th} for th in thetas]
     images = yield from decode_stream(backend, path, seed, s, metadata=meta)
-    return Strip(images, path, thetas, angles_deg(path, z_i), seed)
+    return Strip(images, path, thetas, angles_deg(path, z_i), seed,
+                 long_captions(backend, {"from caption": src, "to caption": dst}))
 
 
 def with_decoder(settings: GenerateSettings, steps: Any = None, guidance: Any = None,
