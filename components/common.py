@@ -164,6 +164,11 @@ def user_error(message: str) -> gr.Error:
     return gr.Error(message, title="Invalid input", print_exception=False)
 
 
+def click_or_enter(button: gr.Button, *boxes: gr.Textbox) -> Callable[..., Any]:
+    """The event `check_first` (or any wiring) attaches to: the button's click, or Enter in any of the boxes."""
+    return functools.partial(gr.on, [button.click, *(box.submit for box in boxes)])
+
+
 ROLLS = "new_seed_every_run"  # the check's extra input (see `check_first`): the seed row's checkbox
 
 

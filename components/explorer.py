@@ -20,7 +20,7 @@ from typing import Any
 
 import gradio as gr
 
-from components.common import MODEL_QUEUE, check_first, how_it_works, on_gpu, png_gallery, raw, seed_row
+from components.common import MODEL_QUEUE, check_first, click_or_enter, how_it_works, on_gpu, png_gallery, raw, seed_row
 from components.explorer_handlers import ExplorerHandlers
 from components.explorer_plot import COLOR_BY
 from unclip import UnCLIP
@@ -224,12 +224,16 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
                **decoding}  # fmt: skip
     gapping = {"prompt": t["gap_prompt"], "k": t["k"], **seed, **decoding}
     strip = {"seed": t["seed"], "show_progress_on": [t["strip"]]}
+    # each runs on its button, or on Enter in one of its text boxes
+    on_interpolate = click_or_enter(t["interpolate"], t["start"], t["end"])
+    on_text_diff = click_or_enter(t["text_diff"], t["point"], t["from_caption"], t["to_caption"])
+    on_gap = click_or_enter(t["gap"], t["gap_prompt"])
     runs = [
-        check_first(t["interpolate"].click, handlers.check_interpolate, on_gpu(handlers.interpolate),
+        check_first(on_interpolate, handlers.check_interpolate, on_gpu(handlers.interpolate),
                     interpolating, outputs=strip_out, api_name="interpolate", **strip, **MODEL_QUEUE),
-        check_first(t["text_diff"].click, handlers.check_text_diff, on_gpu(handlers.text_diff),
+        check_first(on_text_diff, handlers.check_text_diff, on_gpu(handlers.text_diff),
                     diffing, outputs=strip_out, api_name="text_diff", **strip, **MODEL_QUEUE),
-        check_first(t["gap"].click, handlers.check_gap, on_gpu(handlers.modality_gap), gapping,
+        check_first(on_gap, handlers.check_gap, on_gpu(handlers.modality_gap), gapping,
                     outputs=[t["preview"], t["strip"], t["table"], *view], **strip, **PRIVATE, **MODEL_QUEUE),
     ]  # fmt: skip
     t["stop"].click(None, cancels=runs, **PRIVATE)

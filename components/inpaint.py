@@ -17,6 +17,7 @@ from components import send_to
 from components.common import (
     MODEL_QUEUE,
     check_first,
+    click_or_enter,
     follow,
     how_it_works,
     on_gpu,
@@ -194,7 +195,8 @@ def build(backend: UnCLIP) -> None:
     seed = w["seed"]
     names = ("mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
     inputs = {"image": w["sent"], **{k: w[k] for k in names}, "seed": seed.seed, **controls}
-    running = check_first(w["run"].click(**copy).success, make_prepare(backend), on_gpu(make_handler(backend)),
+    copied = click_or_enter(w["run"], w["prompt"])(**copy)  # the button, or Enter in the prompt
+    running = check_first(copied.success, make_prepare(backend), on_gpu(make_handler(backend)),
                           inputs, seed=seed, outputs=[preview, seen, gallery, files, info], api_name="inpaint",
                           show_progress_on=[gallery], **MODEL_QUEUE)  # fmt: skip
     w["stop"].click(None, cancels=[running])

@@ -16,6 +16,7 @@ from components import send_to
 from components.common import (
     MODEL_QUEUE,
     check_first,
+    click_or_enter,
     follow,
     how_it_works,
     on_gpu,
@@ -116,7 +117,7 @@ def build(backend: UnCLIP) -> None:
     image.change(lambda path: crop_preview(path, side), inputs=image, outputs=[seen, crop_note],
                  api_visibility="private", concurrency_limit=None, show_progress="hidden")  # queued: warns
     inputs = {"image": image, "n": n, "seed": seed.seed, "strength": strength, "prompt": prompt, **controls}
-    running = check_first(run.click, make_prepare(backend), on_gpu(make_handler(backend)), inputs, seed=seed,
-                          outputs=[preview, seen, gallery, files, info], api_name="vary",
+    running = check_first(click_or_enter(run, prompt), make_prepare(backend), on_gpu(make_handler(backend)), inputs,
+                          seed=seed, outputs=[preview, seen, gallery, files, info], api_name="vary",
                           show_progress_on=[gallery], **MODEL_QUEUE)  # fmt: skip
     stop.click(None, cancels=[running])

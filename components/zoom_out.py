@@ -18,6 +18,7 @@ from components import send_to
 from components.common import (
     MODEL_QUEUE,
     check_first,
+    click_or_enter,
     count,
     follow,
     how_it_works,
@@ -221,7 +222,7 @@ def build(backend: UnCLIP) -> None:
     common = {k: w[k] for k in ("factor", "anchor", "prompt", "condition", "feather")}
     outputs = [o["preview"], o["seen"], o["result"], o["files"], o["info"], sequence, o["frames"], o["gif"]]
     prepare, prepare_again = make_prepares(backend)
-    running = check_first(w["run"].click, prepare, zoom_out,
+    running = check_first(click_or_enter(w["run"], w["prompt"]), prepare, zoom_out,
                           {"image": w["image"], **common, "seed": seed.seed, **controls}, outputs=outputs,
                           seed=seed, api_name="zoom_out", show_progress_on=[o["result"]], **MODEL_QUEUE)  # fmt: skip
     again = check_first(w["again"].click, prepare_again, zoom_again,

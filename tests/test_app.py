@@ -87,6 +87,20 @@ def test_every_queued_event_is_light_or_waits_in_the_model_queue(demo: Any) -> N
     assert {"prepare", "clamped", "send", "pick"} <= light
 
 
+@pytest.mark.parametrize(("box", "button"), [("prompt", "generate-btn"), ("vary-prompt", "vary-btn"),
+                                            ("inpaint-prompt", "inpaint-btn"), ("zoom-prompt", "zoom-btn"),
+                                            ("explorer-start", "explorer-interpolate"),
+                                            ("explorer-end", "explorer-interpolate"),
+                                            ("explorer-from", "explorer-text-diff"),
+                                            ("explorer-to", "explorer-text-diff"),
+                                            ("explorer-diff-point", "explorer-text-diff"),
+                                            ("explorer-gap-prompt", "explorer-gap")])  # fmt: skip
+def test_enter_in_a_text_box_runs_what_its_button_runs(demo: Any, box: str, button: str) -> None:
+    ids = {c["props"].get("elem_id"): c["id"] for c in demo.config["components"]}
+    deps = [d for d in demo.config["dependencies"] if [ids[box], "submit"] in [list(t) for t in d["targets"]]]
+    assert len(deps) == 1 and [ids[button], "click"] in [list(t) for t in deps[0]["targets"]]
+
+
 def test_model_runs_wait_in_line(client: Any, backend: UnCLIP, monkeypatch: Any) -> None:
     """Four requests at once, to /generate and /compare: one model run at a time on a CPU (app.default_concurrency)."""
     lock, running, peak = threading.Lock(), [0], [0]

@@ -166,8 +166,9 @@ def test_inpaint_shows_the_crop_of_an_example_and_of_a_sent_image(page: Any) -> 
     assert "256×256" in page.locator("#inpaint-crop-note").inner_text()  # the generated image, used whole
     box = page.locator("#inpaint-image").bounding_box()  # in view: the tab had opened at the old scroll position
     assert box["y"] < 900 and box["y"] + box["height"] > 0, box
-    page.locator("#inpaint-prompt textarea").fill("a dog")  # the editor holds the sent image: inpainting runs
-    page.locator("#inpaint-btn").click()
+    prompt = page.locator("#inpaint-prompt textarea")
+    prompt.fill("a dog")  # the editor holds the sent image: inpainting runs
+    prompt.press("Enter")  # as the button does (the editor is copied browser-side first)
     page.locator("#inpaint-gallery img").first.wait_for(state="visible", timeout=120_000)
     assert not page.locator(".toast-body").count(), page.locator(".toast-body").all_inner_texts()
 
@@ -320,3 +321,14 @@ def test_the_explorer_map_title_and_neighbour_captions_can_be_read(page: Any) ->
     page.locator("ul[role=listbox] li").first.click()
     page.locator("#explorer-neighbours .caption-label").nth(7).wait_for(timeout=30_000)
     assert page.evaluate(CUT_CAPTIONS, "#explorer-neighbours") == []
+
+
+def test_enter_in_the_explorer_s_end_box_interpolates(page: Any) -> None:
+    page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
+    set_number(page, "explorer-decoder-steps", 2)
+    page.locator("#explorer-start textarea, #explorer-start input").first.fill("#0")
+    end = page.locator("#explorer-end textarea, #explorer-end input").first
+    end.fill("a cat above a pizza")
+    end.press("Enter")
+    page.locator("#explorer-strip img").first.wait_for(state="visible", timeout=120_000)
+    assert "Path #0 → “a cat above a pizza”" in page.locator("#explorer-info").inner_text()
