@@ -191,7 +191,8 @@ def test_no_server_event_reads_the_editor(demo: Any) -> None:
     deps = demo.config["dependencies"]
     assert not [d["targets"] for d in deps if d["backend_fn"] and editor in d["inputs"]]
     copies = [d for d in deps if editor in d["inputs"]]
-    assert {tuple(t) for d in copies for t in d["targets"]} == {(editor, "upload"), (comps["inpaint-btn"], "click")}
+    assert {tuple(t) for d in copies for t in d["targets"]} == {(editor, "upload"), (comps["inpaint-btn"], "click"),
+                                                                (comps["inpaint-prompt"], "submit")}  # fmt: skip
     for copy in copies:
         assert not copy["backend_fn"] and copy["outputs"] == [sent] and copy["js"] == "(x) => x"
         assert any(d["trigger_after"] == copy["id"] and sent in d["inputs"] for d in deps)
