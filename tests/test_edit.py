@@ -293,6 +293,9 @@ def test_odd_formats_are_normalised() -> None:
     rgba.putpixel((0, 0), (0, 0, 0, 0))
     up = inspect_upload(encode(rgba, "PNG"))
     assert up.image.getpixel((0, 0)) == (255, 255, 255) and up.alpha.getpixel((0, 0)) == 0  # white, repaint
+    assert up.notes == []
+    clear = inspect_upload(encode(Image.new("RGBA", (32, 32), (255, 0, 0, 0)), "PNG"))  # nothing visible at all
+    assert clear.notes == ["the image is fully transparent: the model sees plain white"]
     palette = Image.new("P", (32, 32), 1)
     palette.putpalette([0, 0, 0, 0, 0, 255] + [0] * 762)
     assert inspect_upload(encode(palette, "PNG")).image.getpixel((3, 3)) == (0, 0, 255)

@@ -110,8 +110,11 @@ def _split_alpha(im: Image.Image, notes: list[str]) -> tuple[Image.Image, Image.
         return im.convert("RGB"), None
     rgba = im.convert("RGBA")
     alpha = rgba.getchannel("A")
-    if alpha.getextrema()[0] == 255:  # an alpha channel with nothing transparent
+    lo, hi = alpha.getextrema()
+    if lo == 255:  # an alpha channel with nothing transparent
         return rgba.convert("RGB"), None
+    if hi == 0:
+        notes.append("the image is fully transparent: the model sees plain white")
     flat = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
     return flat, alpha
 
