@@ -41,9 +41,16 @@ def page(browser: Any, app_url: str) -> Any:
 
 
 def set_number(page: Any, elem_id: str, value: int) -> None:
+    """Type a number into a slider's box. Again if it did not stay: a box in an accordion that is still opening
+    is set to its initial value once it mounts, over what was typed."""
     box = page.locator(f"#{elem_id} input[type=number]")
-    box.fill(str(value))
-    box.press("Enter")
+    for _ in range(5):
+        box.fill(str(value))
+        box.press("Enter")
+        page.wait_for_timeout(100)
+        if box.input_value() == str(value):
+            return
+    raise AssertionError(f"{elem_id} would not take {value}: it shows {box.input_value()}")
 
 
 def few_steps(page: Any) -> None:
