@@ -154,7 +154,8 @@ def inpaint_channels(models: UnCLIPModels, latents: Tensor, mask: Tensor, batch:
     no such decoder."""
     if models.decoder_inpaint is None:
         return None
-    # a latent cell is kept only if none of its pixels is repainted (diffusers grows the hole the same way)
+    # a latent cell is kept only if none of its pixels is repainted, the feather band included (diffusers
+    # instead binarises the mask at 0.5, then grows the hole by one cell: a similar margin at the default feather)
     keep = 1 - (F.adaptive_max_pool2d(mask.to(latents), latents.shape[-2:]) > 0).to(latents)
     return torch.cat([latents * keep, keep], dim=1).expand(batch, -1, -1, -1)
 
