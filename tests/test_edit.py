@@ -115,6 +115,15 @@ def test_full_mask_is_generation(backend: UnCLIP, fast: GenerateSettings, scene:
     np.testing.assert_array_equal(pixels(edit.images), pixels(generated.images))
 
 
+def test_a_mask_of_another_shape_is_stretched_and_said_so(backend: UnCLIP, fast: GenerateSettings,
+                                                          scene: Image.Image) -> None:  # fmt: skip
+    half = box_image().resize((128, 128), Image.Resampling.NEAREST)  # the image's shape, smaller: fine
+    assert not [w for w in backend.inpaint(scene, half, PROMPT, settings=fast).warnings if "mask" in w]
+    wide = box_image().resize((100, 50), Image.Resampling.NEAREST)
+    edit = backend.inpaint(scene, wide, PROMPT, settings=fast)
+    assert "the mask (100×50) is not the image's shape (256×256): it was stretched to fit" in edit.warnings
+
+
 def test_empty_mask_is_refused(backend: UnCLIP, fast: GenerateSettings, scene: Image.Image) -> None:
     with pytest.raises(InvalidInput, match="mask is empty: none of it is white"):  # an all-black mask
         backend.inpaint(scene, Image.new("L", (256, 256), 0), PROMPT, settings=fast)

@@ -107,10 +107,11 @@ class EditMethods:
         radius = as_int("feather", feather, *EDIT_LIMITS["feather"])
         up, work, crop = self._working(image, settings)
         invert = as_bool("invert", invert)
-        binary = self._mask(up, mask, invert, self.output_side(settings))
+        notes = list(up.notes)
+        binary = self._mask(up, mask, invert, self.output_side(settings), notes)
         options = {"feather": radius, "invert": invert, "condition": condition, "input": crop}
         return EditJob("inpaint", work, prompt, condition, image_seeds(seed, n), settings, options,
-                       mask=feathered(binary, radius), notes=up.notes)  # fmt: skip
+                       mask=feathered(binary, radius), notes=notes)  # fmt: skip
 
     def inpaint_stream(self, image: Source | Upload, mask: Source | None = None, prompt: str = "", n: int = 1,
                        seed: int = 0, feather: int = 8, invert: bool = False, condition: str = "prompt",
@@ -126,11 +127,15 @@ class EditMethods:
         return drain(self.inpaint_stream(image, mask, prompt, n, seed, feather, invert, condition, settings))
 
     @staticmethod
-    def _mask(up: Upload, mask: Source | None, invert: bool, side: int) -> Image.Image:
-        """The binary working mask (L side×side, 255 = repaint); refuses an empty one."""
+    def _mask(up: Upload, mask: Source | None, invert: bool, side: int, notes: list[str]) -> Image.Image:
+        """The binary working mask (L side×side, 255 = repaint); refuses an empty one. A mask of another shape
+        than the image is stretched to it, and `notes` says so."""
         full = mask_from_alpha(up.alpha) if mask is None else mask_from_image(mask, "mask")
         if full is None:
             raise InvalidInput(EMPTY_MASK)
+        (mw, mh), (w, h) = full.size, up.size
+        if abs(mw * h - mh * w) > 0.01 * mh * w:  # another aspect ratio: a scaled copy of the image's is fine
+            notes.append(f"the mask ({mw}×{mh}) is not the image's shape ({w}×{h}): it was stretched to fit")
         binary = working_mask(full, up.size, side).point(lambda v: 255 if v > 127 else 0)
         if invert:
             if binary.getextrema()[0] == 255:
