@@ -96,10 +96,14 @@ def raw(component: C, name: str | None = None) -> C:
 
 def warn_when_clamped(slider: gr.Slider, name: str | None = None) -> None:
     """Gradio's slider clamps a typed number to its range when the box loses focus, silently: 20 typed into
-    "Number of images" made 8 images. Its release event still carries the number as typed: say what happened."""
+    "Number of images" made 8 images, and an emptied box became the minimum. Its release event still carries the
+    number as typed (None when emptied): say what happened."""
     lo, hi, name = slider.minimum, slider.maximum, name or slider.label or "this slider"
 
     def clamped(evt: gr.EventData) -> None:
+        if evt._data is None or (isinstance(evt._data, str) and not evt._data.strip()):  # the box was emptied
+            gr.Warning(f"{name} was left empty: it was set to {lo:g}, the smallest allowed")
+            return
         try:
             typed = float(evt._data)
         except (TypeError, ValueError):

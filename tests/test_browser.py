@@ -271,6 +271,11 @@ def test_a_number_typed_past_a_slider_s_range_gets_a_toast(page: Any) -> None:
     said = "Number of images must be between 1 and 8: 20 was changed to 8"
     page.locator(".toast-body", has_text=said).first.wait_for(timeout=15_000)
     assert box.input_value() == "8"
+    box.fill("")  # emptied: Gradio sets the minimum
+    page.locator("#prompt textarea").click()
+    page.locator(".toast-body", has_text="Number of images was left empty: it was set to 1").first.wait_for(
+        timeout=15_000)
+    assert box.input_value() == "1"
     page.locator("#advanced").get_by_text("Advanced").click()  # three sliders there are labelled "Steps"
     set_number(page, "decoder_steps", 1000)
     page.locator("#prompt textarea").click()
