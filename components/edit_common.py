@@ -45,7 +45,8 @@ def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, g
     def slider(key: str, lo_: float, hi_: float, value: float, step: float, label: str, info: str = "",
                interactive: bool = True) -> None:  # fmt: skip
         c[key] = raw(gr.Slider(lo_, hi_, value=value, step=step, label=label, info=info or None,
-                               elem_id=f"{prefix}-{key}", interactive=interactive))  # fmt: skip
+                               elem_id=f"{prefix}-{key}", interactive=interactive),
+                     key.replace("_", " ").capitalize())  # fmt: skip  # "Decoder steps": two are labelled "Steps"
 
     def scheduler(key: str, value: str, interactive: bool = True) -> None:
         schedulers = list(backend.stage_schedulers(key.removesuffix("_scheduler")))

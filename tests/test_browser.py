@@ -281,6 +281,12 @@ def test_a_number_typed_past_a_slider_s_range_gets_a_toast(page: Any) -> None:
     page.locator("#prompt textarea").click()
     said = "Decoder steps must be between 1 and 200: 1000 was changed to 200"
     page.locator(".toast-body", has_text=said).first.wait_for(timeout=15_000)
+    page.get_by_role("tab", name="Variations", exact=True).first.click()  # the image tools' panel too
+    page.locator("#vary-advanced").get_by_text("Advanced").click()
+    set_number(page, "vary-upsampler_steps", 1000)
+    page.locator("#vary-prompt textarea").click()
+    said = "Upsampler steps must be between 1 and 200: 1000 was changed to 200"
+    page.locator(".toast-body", has_text=said).first.wait_for(timeout=15_000)
 
 
 def test_the_random_button_is_level_with_the_seed_box(page: Any) -> None:
