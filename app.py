@@ -43,6 +43,8 @@ CSS = """
 /* at most 256 px a tile: one image would fill the column (upscaled 2-3x), pushing the summary off-screen */
 .unclip-gallery .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 256px)) !important; }
 /* Gradio cuts captions at 80% of a thumbnail: smaller, and wrapped if still too long */
+/* the map's label above the figure, not over its title (it takes two lines on a phone) */
+#explorer-map [data-testid=block-label] { position: relative; }
 .unclip-gallery .caption-label, #explorer-neighbours .caption-label {
   white-space: normal; max-width: calc(100% - 8px); font-size: var(--text-xs);
 }

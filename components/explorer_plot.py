@@ -118,14 +118,14 @@ def axis_titles(view: MapView) -> list[str]:
     return [f"{name}{k + 1}" for k in range(dims)]
 
 
-MAP_HEIGHT, TITLE_TOP = 580, 44  # px
+MAP_HEIGHT, TITLE_TOP = 560, 12  # px
 
 
 def map_figure(view: MapView) -> go.Figure:
     """The whole map as a plotly figure (2-D or 3-D)."""
     fig = go.Figure([*point_traces(view), *overlay_traces(view)])
     titles = axis_titles(view)
-    # the title below Gradio's block label, which covers the figure's top left corner (about 40 px)
+    # the title at the top: Gradio's block label sits above the figure (app.CSS), not over its corner
     fig.update_layout(title={"text": view.title, "font": {"size": 13}, "x": 0.01, "y": 1 - TITLE_TOP / MAP_HEIGHT,
                              "yanchor": "top"}, height=MAP_HEIGHT,
                       margin={"l": 10, "r": 10, "t": TITLE_TOP + 36, "b": 10}, template="plotly_white",

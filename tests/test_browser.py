@@ -341,6 +341,19 @@ def test_the_explorer_map_title_and_neighbour_captions_can_be_read(page: Any) ->
     assert page.evaluate(CUT_CAPTIONS, "#explorer-neighbours") == []
 
 
+def test_on_a_phone_the_map_s_label_does_not_hide_its_title(browser: Any, app_url: str) -> None:
+    """At 390 px the label takes two lines: it covered the title again (it was laid over the figure)."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(app_url, wait_until="load")
+    page.locator("#prompt textarea").wait_for(timeout=60_000)
+    page.locator("button[aria-label='More tabs']").first.click()  # the tab bar folds on a phone
+    page.locator(".overflow-dropdown button", has_text="Embedding explorer").first.click()
+    page.locator("#explorer-map .gtitle").first.wait_for(timeout=30_000)
+    overlap = page.evaluate(OVERLAP)
+    page.close()
+    assert not overlap
+
+
 def test_enter_in_the_explorer_s_end_box_interpolates(page: Any) -> None:
     page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
     set_number(page, "explorer-decoder-steps", 2)
