@@ -104,7 +104,8 @@ def at_least_one(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r} (from the flag or "
+                                         "env UNCLIP_CONCURRENCY)")
     return value
 
 

@@ -299,7 +299,7 @@ class ExplorerHandlers:
             st, _ = self.add_images(st, images, [f"upload {i + 1}" for i in range(len(images))], "upload")
         new = st.session.next_id - first  # a caption or a picture already on the map is not added twice
         known = len(lines) + len(images) - new
-        already = f" ({known} already on the map)" if known else ""
+        already = f" ({known} already on the map or given twice)" if known else ""
         return self.render(st, f"Added {count(new, 'new point')}{already}.")
 
     def record_generated(self, gallery: list | None, state: ExplorerState | None = None) -> tuple:

@@ -334,7 +334,8 @@ def test_concurrency_argument_and_environment(monkeypatch: Any, capsys: pytest.C
         monkeypatch.setenv("UNCLIP_CONCURRENCY", bad)
         with pytest.raises(SystemExit):
             app.parse_args([])
-        assert f"argument --concurrency: must be a whole number of at least 1, got '{bad}'" in capsys.readouterr().err
+        said = f"argument --concurrency: must be a whole number of at least 1, got '{bad}' (from the flag or env "
+        assert said + "UNCLIP_CONCURRENCY)" in capsys.readouterr().err
 
 
 def test_unknown_model_exits_with_a_clear_message() -> None:

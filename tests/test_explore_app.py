@@ -212,7 +212,7 @@ def test_add_points_and_recorded_generations(handlers: ExplorerHandlers, backend
     assert [p.caption for p in st.session.added.points] == ["a yellow star", "a green tree"]
     assert "Added 2 new points." in info
     _, info, _, again = handlers.add_points("a green tree\na blue moon\na blue moon", None, st)  # 2 known
-    assert len(again.session.added) == 3 and "Added 1 new point (2 already on the map)." in info
+    assert len(again.session.added) == 3 and "Added 1 new point (2 already on the map or given twice)." in info
     (tmp_path / "notes.png").write_text("not a picture")
     Image.new("RGB", (64, 64), "red").save(tmp_path / "red.png")
     with pytest.raises(gr.Error, match=re.escape("image 2 of 2 (notes.png) is not an image file PIL can read")):
