@@ -58,7 +58,8 @@ def on_gpu(fn: F) -> F:
 
 # Every event that runs a model (or other heavy compute: a UMAP fit) joins this one queue, which runs at most
 # `app.build_demo`'s `concurrency` events at a time (one on a CPU): two runs sharing 2 CPU cores each take twice as
-# long, and hold their memory together. Light events (checks, warnings, sends) are not limited.
+# long, and hold their memory together (`check_first` puts its runs there). Light events (checks, warnings, sends)
+# are not limited.
 MODEL_QUEUE = {"concurrency_id": "model"}
 
 RAW = "unclip-raw"  # the elem_class that marks a raw input (see `raw`)
@@ -92,6 +93,11 @@ def raw(component: C, name: str | None = None) -> C:
     if isinstance(component, gr.Slider) and gr.context.Context.root_block is not None:
         warn_when_clamped(component, name)
     return component
+
+
+def field_name(key: str) -> str:
+    """A handler parameter as a warning names it: 'decoder_steps' -> 'Decoder steps'."""
+    return key.replace("_", " ").capitalize()
 
 
 def warn_when_clamped(slider: gr.Slider, name: str | None = None) -> None:
@@ -180,10 +186,11 @@ def check_first(on: Callable[..., Any], prepare: Callable[..., Any], run: Callab
                 inputs_kwargs: dict[str, Any], seed: SeedRow | None = None, **event: Any) -> Any:
     """Wire a run behind a check: attach to the event `on` (a button's `.click`, or `gr.on` over several triggers)
     an event that only validates the request (`prepare`, which raises gr.Error on bad input; no model runs), then
-    `run` (`event`: its outputs, api_name, ...) on the same inputs only when the check passed. Returns the run's
-    event (for `cancels=`). A refused request shows its toast and leaves the outputs alone; refused inside the
-    run, Gradio covers them with an "Error" badge, hiding the last results (or the explorer's map) until the next
-    run. The run validates again (its API callers skip the check).
+    `run` (`event`: its outputs, api_name, ...) on the same inputs only when the check passed; the run waits in
+    the model queue (`MODEL_QUEUE`). Returns the run's event (for `cancels=`). A refused request shows its toast
+    and leaves the outputs alone; refused inside the run, Gradio covers them with an "Error" badge, hiding the
+    last results (or the explorer's map) until the next run. The run validates again (its API callers skip the
+    check).
 
     With a `seed` row (its box must be `inputs_kwargs["seed"]`), "new seed every run" rolls the seed between the
     check and the run, so a refused request leaves the seed box as it was; the check then ignores the box, whose
@@ -210,7 +217,7 @@ def check_first(on: Callable[..., Any], prepare: Callable[..., Any], run: Callab
     if seed is not None:
         checking = checking.success(pick_seed, inputs=[seed.seed, seed.randomize], outputs=seed.seed,
                                     api_visibility="private", queue=False, show_progress="hidden")  # fmt: skip
-    return checking.success(run, inputs_kwargs=inputs_kwargs, **event)
+    return checking.success(run, inputs_kwargs=inputs_kwargs, **MODEL_QUEUE, **event)
 
 
 @contextmanager
@@ -356,9 +363,9 @@ def shorten(text: str, most: int = 60) -> str:
     return text if len(text) <= most else text[: most - 1].rsplit(" ", 1)[0] + "…"
 
 
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """'1 zoom', '3 zooms' ('1 caption', '2 captions'; `plural` for the irregular ones)."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+def count(n: int, noun: str) -> str:
+    """'1 zoom', '3 zooms'."""
+    return f"{n} {noun if n == 1 else noun + 's'}"
 
 
 def format_warnings(warnings: list[str]) -> str:

@@ -14,7 +14,7 @@ import gradio as gr
 from PIL import Image
 
 from components import send_to
-from components.common import png_gallery, raw, save_outputs
+from components.common import field_name, png_gallery, raw, save_outputs
 from components.stage_settings import MODE_LABELS, to_settings, upsampler_checkbox
 from unclip import InvalidInput, UnCLIP
 from unclip.analysis import stage_shapes
@@ -46,7 +46,7 @@ def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, g
                interactive: bool = True) -> None:  # fmt: skip
         c[key] = raw(gr.Slider(lo_, hi_, value=value, step=step, label=label, info=info or None,
                                elem_id=f"{prefix}-{key}", interactive=interactive),
-                     key.replace("_", " ").capitalize())  # fmt: skip  # "Decoder steps": two are labelled "Steps"
+                     field_name(key))  # fmt: skip  # "Decoder steps": two sliders are labelled "Steps"
 
     def scheduler(key: str, value: str, interactive: bool = True) -> None:
         schedulers = list(backend.stage_schedulers(key.removesuffix("_scheduler")))

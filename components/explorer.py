@@ -211,8 +211,7 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
     for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"]), (p["to_diff"], t["point"])):
         button.click(copy_value, inputs=p["picker"], outputs=target, queue=False, **PRIVATE)
     adding = {"texts": t["texts"], "files": t["files"], "state": state}
-    check_first(t["add"].click, handlers.check_add, on_gpu(handlers.add_points), adding, outputs=view,
-                **PRIVATE, **MODEL_QUEUE)  # fmt: skip
+    check_first(t["add"].click, handlers.check_add, on_gpu(handlers.add_points), adding, outputs=view, **PRIVATE)
     seed = {"seed": t["seed"].seed}
     decoding = {"decoder_steps": t["decoder_steps"], "decoder_guidance": t["decoder_guidance"],
                 "upsampler": t["upsampler"], "state": state}  # fmt: skip
@@ -230,11 +229,11 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
     on_gap = click_or_enter(t["gap"], t["gap_prompt"])
     runs = [
         check_first(on_interpolate, handlers.check_interpolate, on_gpu(handlers.interpolate),
-                    interpolating, outputs=strip_out, api_name="interpolate", **strip, **MODEL_QUEUE),
+                    interpolating, outputs=strip_out, api_name="interpolate", **strip),
         check_first(on_text_diff, handlers.check_text_diff, on_gpu(handlers.text_diff),
-                    diffing, outputs=strip_out, api_name="text_diff", **strip, **MODEL_QUEUE),
+                    diffing, outputs=strip_out, api_name="text_diff", **strip),
         check_first(on_gap, handlers.check_gap, on_gpu(handlers.modality_gap), gapping,
-                    outputs=[t["preview"], t["strip"], t["table"], *view], **strip, **PRIVATE, **MODEL_QUEUE),
+                    outputs=[t["preview"], t["strip"], t["table"], *view], **strip, **PRIVATE),
     ]  # fmt: skip
     t["stop"].click(None, cancels=runs, **PRIVATE)
     hook_generations(handlers, state, view)

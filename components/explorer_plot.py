@@ -118,17 +118,12 @@ def axis_titles(view: MapView) -> list[str]:
     return [f"{name}{k + 1}" for k in range(dims)]
 
 
-MAP_HEIGHT, TITLE_TOP = 560, 12  # px
-
-
 def map_figure(view: MapView) -> go.Figure:
     """The whole map as a plotly figure (2-D or 3-D)."""
     fig = go.Figure([*point_traces(view), *overlay_traces(view)])
     titles = axis_titles(view)
-    # the title at the top: Gradio's block label sits above the figure (app.CSS), not over its corner
-    fig.update_layout(title={"text": view.title, "font": {"size": 13}, "x": 0.01, "y": 1 - TITLE_TOP / MAP_HEIGHT,
-                             "yanchor": "top"}, height=MAP_HEIGHT,
-                      margin={"l": 10, "r": 10, "t": TITLE_TOP + 36, "b": 10}, template="plotly_white",
+    fig.update_layout(title={"text": view.title, "font": {"size": 13}, "y": 0.98, "x": 0.01}, height=560,
+                      margin={"l": 10, "r": 10, "t": 56, "b": 10}, template="plotly_white",
                       legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom",
                               "font": {"size": 11}},
                       uirevision=f"{view.method}-{len(titles)}")  # fmt: skip

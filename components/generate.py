@@ -7,7 +7,6 @@ not the API. Both are generators that yield after every denoising step, so Stop 
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,8 +15,8 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
-    MODEL_QUEUE,
     check_first,
+    click_or_enter,
     follow,
     format_warnings,
     how_it_works,
@@ -210,13 +209,13 @@ def build(backend: UnCLIP) -> None:
     common = {"prompt": prompt, "n": n, "seed": seed.seed}
     stages = {k: v for k, v in controls.items() if k != "mode"}
     prepare = make_prepare(backend)
-    generating = check_first(functools.partial(gr.on, [run.click, prompt.submit]), prepare, generate,
+    generating = check_first(click_or_enter(run, prompt), prepare, generate,
                              {**common, "mode": controls["mode"], **stages},
                              outputs=[preview, gallery, files, table, info], api_name="generate",
-                             seed=seed, show_progress_on=[gallery], **MODEL_QUEUE)  # fmt: skip
+                             seed=seed, show_progress_on=[gallery])  # fmt: skip
     comparing = check_first(run_compare.click, prepare, compare, {**common, **stages}, seed=seed,
                             outputs=[preview, *compare_outputs], api_name="compare",
-                            show_progress_on=compare_outputs[: len(backend.modes)], **MODEL_QUEUE)  # fmt: skip
+                            show_progress_on=compare_outputs[: len(backend.modes)])  # fmt: skip
     stop.click(None, cancels=[generating, comparing])
 
 

@@ -15,7 +15,6 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
-    MODEL_QUEUE,
     check_first,
     click_or_enter,
     follow,
@@ -142,7 +141,7 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     w["target"] = send_to.target("Inpaint", w["image"])  # sends, and the examples, arrive through it
     # what the server reads: the editor's value, copied browser-side when it is needed (see `build`)
     w["sent"] = raw(gr.ImageEditor(type="filepath", image_mode="RGBA", layers=False, visible=False,
-                                   label="Paint over what to repaint", elem_id="inpaint-image-sent"))  # fmt: skip
+                                   label=w["image"].label, elem_id="inpaint-image-sent"))  # fmt: skip
     w["sent"].blob_storage = w["image"].blob_storage  # canvas blobs arrive at the visible editor
     w["crop_note"] = gr.Markdown(elem_id="inpaint-crop-note")
     w["prompt"] = gr.Textbox(value="", label="Prompt: what to paint there", placeholder="e.g. 'a crab on the beach'",
@@ -151,7 +150,7 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
         w["mask_source"] = raw(gr.Radio([(label, key) for key, label in MASK_SOURCES.items()], value="auto",
                                         label="Mask from", elem_id="inpaint-mask-source"))  # fmt: skip
         w["mask"] = raw(gr.Image(label="Mask (white = repaint)", type="filepath", height=160,
-                                        sources=["upload", "clipboard"], elem_id="inpaint-mask"))  # fmt: skip
+                                 sources=["upload", "clipboard"], elem_id="inpaint-mask"))  # fmt: skip
         w["invert"] = gr.Checkbox(value=False, label="Invert: repaint everything except the mask",
                                   elem_id="inpaint-invert")  # fmt: skip
         w["feather"] = raw(gr.Slider(*EDIT_LIMITS["feather"], value=8, step=1, label="Feather (px at the output size)",
@@ -198,5 +197,5 @@ def build(backend: UnCLIP) -> None:
     copied = click_or_enter(w["run"], w["prompt"])(**copy)  # the button, or Enter in the prompt
     running = check_first(copied.success, make_prepare(backend), on_gpu(make_handler(backend)),
                           inputs, seed=seed, outputs=[preview, seen, gallery, files, info], api_name="inpaint",
-                          show_progress_on=[gallery], **MODEL_QUEUE)  # fmt: skip
+                          show_progress_on=[gallery])  # fmt: skip
     w["stop"].click(None, cancels=[running])

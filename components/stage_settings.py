@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from components.common import raw
+from components.common import field_name, raw
 from unclip import UnCLIP
 from unclip.analysis import stage_shapes
 from unclip.settings import LIMITS, MODE_HELP, DecoderSettings, GenerateSettings, PriorSettings, UpsamplerSettings
@@ -80,11 +80,11 @@ def stage_controls(backend: UnCLIP, d: GenerateSettings) -> dict[str, gr.compone
 
     def steps(name: str, value: int, interactive: bool = True) -> gr.Slider:
         return raw(gr.Slider(lo, hi, value=value, step=1, label="Steps", elem_id=name, interactive=interactive),
-                   name.replace("_", " ").capitalize())  # "Decoder steps": three sliders are labelled "Steps"
+                   field_name(name))  # "Decoder steps": three sliders are labelled "Steps"
 
     def guidance(name: str, value: float, info: str) -> gr.Slider:
         return raw(gr.Slider(glo, ghi, value=value, step=0.25, label="Guidance scale", info=info, elem_id=name),
-                   name.replace("_", " ").capitalize())
+                   field_name(name))
 
     def scheduler(name: str, value: str, interactive: bool = True) -> gr.Dropdown:
         stage = name.removesuffix("_scheduler")

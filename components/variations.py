@@ -14,7 +14,6 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
-    MODEL_QUEUE,
     check_first,
     click_or_enter,
     follow,
@@ -94,7 +93,7 @@ def build(backend: UnCLIP) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=340):
             image = raw(gr.Image(label="Your image (any size: the centre square is used)", type="filepath",
-                                        sources=["upload", "clipboard"], height=260, elem_id="vary-image"))  # fmt: skip
+                                 sources=["upload", "clipboard"], height=260, elem_id="vary-image"))  # fmt: skip
             crop_note = gr.Markdown(elem_id="vary-crop-note")
             strength = raw(gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength",
                                      info="1 = only CLIP's idea of it survives · 0.3 = a close variation",
@@ -119,5 +118,5 @@ def build(backend: UnCLIP) -> None:
     inputs = {"image": image, "n": n, "seed": seed.seed, "strength": strength, "prompt": prompt, **controls}
     running = check_first(click_or_enter(run, prompt), make_prepare(backend), on_gpu(make_handler(backend)), inputs,
                           seed=seed, outputs=[preview, seen, gallery, files, info], api_name="vary",
-                          show_progress_on=[gallery], **MODEL_QUEUE)  # fmt: skip
+                          show_progress_on=[gallery])  # fmt: skip
     stop.click(None, cancels=[running])

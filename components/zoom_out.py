@@ -16,7 +16,6 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
-    MODEL_QUEUE,
     check_first,
     click_or_enter,
     count,
@@ -153,7 +152,7 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     """The left column's widgets keyed by handler parameter name (plus preset/buttons)."""
     w: dict[str, Any] = {}
     w["image"] = raw(gr.Image(label="Your image (the centre square is used)", type="filepath", height=260,
-                                     sources=["upload", "clipboard"], elem_id="zoom-image"))  # fmt: skip
+                              sources=["upload", "clipboard"], elem_id="zoom-image"))  # fmt: skip
     with gr.Row():
         w["preset"] = gr.Radio(PRESETS, value=2.0, label="Zoom out by", elem_id="zoom-preset", scale=2)
         w["factor"] = raw(gr.Slider(*EDIT_LIMITS["factor"], value=2.0, step=0.05, label="Factor",
@@ -224,8 +223,8 @@ def build(backend: UnCLIP) -> None:
     prepare, prepare_again = make_prepares(backend)
     running = check_first(click_or_enter(w["run"], w["prompt"]), prepare, zoom_out,
                           {"image": w["image"], **common, "seed": seed.seed, **controls}, outputs=outputs,
-                          seed=seed, api_name="zoom_out", show_progress_on=[o["result"]], **MODEL_QUEUE)  # fmt: skip
+                          seed=seed, api_name="zoom_out", show_progress_on=[o["result"]])  # fmt: skip
     again = check_first(w["again"].click, prepare_again, zoom_again,
                         {"sequence": sequence, **common, "seed": seed.seed, **controls}, outputs=outputs,
-                        seed=seed, api_visibility="private", show_progress_on=[o["result"]], **MODEL_QUEUE)  # fmt: skip
+                        seed=seed, api_visibility="private", show_progress_on=[o["result"]])  # fmt: skip
     w["stop"].click(None, cancels=[running, again])

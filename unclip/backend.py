@@ -23,7 +23,7 @@ from unclip.edit import Edit
 from unclip.edit_methods import EditMethods
 from unclip.explore_methods import ExploreMethods
 from unclip.images import to_pil
-from unclip.models import TextEncoding, UnCLIPModels, encode_image, encode_text
+from unclip.models import TextEncoding, UnCLIPModels, encode_image, encode_text, too_long
 from unclip.sampling import SCHEDULERS, Progress, drain, make_scheduler
 from unclip.settings import (
     LIMITS,
@@ -194,8 +194,7 @@ class UnCLIP(EditMethods, ExploreMethods):
         """The whole stack for already-validated input: image i from prompts[i] with its own seed. `image_embeds`
         (B, D), if given, replaces the mode's embedding, from the same noise (the eval's `reconstruction`)."""
         text = self.encode_text(prompts)  # one row per image
-        warnings = [f"prompt is longer than {self.models.context_length} tokens; CLIP read only the first part"
-                    ] if any(text.truncated) else []
+        warnings = [too_long(self.models)] if any(text.truncated) else []
         gens = [torch.Generator("cpu").manual_seed(sd) for sd in seeds]
         if image_embeds is None:
             embeds = yield from self.image_embeds_for(s.mode, text, s.prior, gens)

@@ -35,6 +35,7 @@ from torch import Tensor
 from unclip import pipeline
 from unclip.images import to_pil, to_tensor
 from unclip.masks import Box, feather, mask_image, mask_tensor, resize_mask
+from unclip.models import too_long
 from unclip.sampling import Progress, StepHook, make_scheduler, q_sample, randn, sdedit_steps
 from unclip.settings import GenerateSettings
 
@@ -156,7 +157,7 @@ def finish(backend: Any, job: EditJob, final: Tensor, low: Tensor, embeds: Tenso
              "precision": backend.precision, **job.options, **settings} for sd in job.seeds]
     warnings = list(job.notes)
     if truncated:
-        warnings.append(f"prompt is longer than {backend.models.context_length} tokens; CLIP read only the first part")
+        warnings.append(too_long(backend.models))
     return Edit(job.operation, job.caption, list(job.seeds), to_pil(final, meta), job.source, low, embeds,
                 source_embeds, backend.encode_image(final), job.settings, job.options,
                 None if mask is None else mask_image(mask), job.box, warnings, job.embed_from or job.source)

@@ -29,10 +29,10 @@ from torch import Tensor
 
 from unclip import pipeline
 from unclip.images import to_pil, to_tensor
-from unclip.models import count_tokens
+from unclip.models import count_tokens, too_long
 from unclip.sampling import Progress
 from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_bool, as_float, as_int, as_prompt
-from unclip.uploads import load_upload
+from unclip.uploads import Source, load_upload
 
 if TYPE_CHECKING:
     from unclip.backend import UnCLIP
@@ -41,7 +41,7 @@ STRIP_STEPS = (2, 16)  # frames in an interpolation / text-diff strip
 MAX_THETA = (0.0, 1.0)  # text diffs: the paper shows theta up to about 0.25-0.5
 NEAREST_K = 8
 _PARALLEL = 1e-6  # 1 - |cos| below this: treat two directions as identical / opposite
-Endpoint = str | Path | bytes | Image.Image | Tensor  # a caption, an image (file, bytes, PIL), an embedding (D,)
+Endpoint = Source | Tensor  # a caption (str), an image (file path, bytes, PIL), or an embedding (D,)
 
 
 # -- geometry --------------------------------------------------------------------------------------------
@@ -180,7 +180,7 @@ def strip_steps(settings: GenerateSettings, prior_runs: int) -> int:
     return prior_runs * settings.prior.steps + settings.decoder.steps + up
 
 
-def as_image(source: Path | str | bytes | Image.Image, name: str) -> Image.Image:
+def as_image(source: Source, name: str) -> Image.Image:
     """An image as every tab reads an upload (`unclip.uploads`: transparency on white, 16-bit scaled to 8, size
     checked, EXIF orientation applied); a plain RGB image is that already."""
     if isinstance(source, Image.Image) and source.mode == "RGB":
@@ -208,9 +208,9 @@ class Strip:
 
 def long_captions(backend: UnCLIP, captions: dict[str, Any]) -> list[str]:
     """A warning per caption (field name -> text; other values skipped) longer than CLIP's context."""
-    length, tokenizer = backend.models.context_length, backend.models.tokenizer
-    return [f"{name} is longer than {length} tokens; CLIP read only the first part" for name, text in captions.items()
-            if isinstance(text, str) and count_tokens(tokenizer, text) > length]  # fmt: skip
+    models = backend.models
+    return [too_long(models, name) for name, text in captions.items()
+            if isinstance(text, str) and count_tokens(models.tokenizer, text) > models.context_length]  # fmt: skip
 
 
 def decode_stream(backend: UnCLIP, embeds: Tensor, seed: int = 0, settings: GenerateSettings | None = None,

@@ -178,6 +178,11 @@ def count_tokens(tokenizer: Any, text: str) -> int:
     return len(tokenizer.encode(text)) + 2
 
 
+def too_long(models: UnCLIPModels, name: str = "prompt") -> str:
+    """The warning for a caption longer than CLIP's context (`tokenize` cuts it)."""
+    return f"{name} is longer than {models.context_length} tokens; CLIP read only the first part"
+
+
 def tokenize(models: UnCLIPModels, prompts: list[str]) -> tuple[Tensor, Tensor, tuple[bool, ...]]:
     """Captions -> (tokens (B, L), mask (B, L) bool, truncated per caption). Over-long captions are cut."""
     length = models.context_length

@@ -64,7 +64,7 @@ def as_bool(name: str, value: Any) -> bool:
     """A switch: True or False only (bool("false") is True: a string or a number here is a caller's mistake)."""
     if not isinstance(value, bool):
         raise InvalidInput(f"{name} must be true or false, got {value!r}")
-    return bool(value)
+    return value
 
 
 def as_prompt(value: Any, name: str = "prompt", allow_empty: bool = False) -> str:
