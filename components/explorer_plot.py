@@ -102,12 +102,13 @@ def overlay_traces(view: MapView) -> list[go.BaseTraceType]:
         nan = np.full((1, dims), np.nan, np.float32)
         xyz = np.concatenate([np.concatenate([view.coords[[a, b]], nan]) for a, b in segs])
         traces.append(_scatter(xyz, dims, mode="lines", name="prompt → prior → image",
-                               line={"color": "#555555", "width": 1.5, "dash": "dot"}, hoverinfo="skip"))  # fmt: skip
+                               line={"color": "#888888", "width": 1.5, "dash": "dot"}, hoverinfo="skip"))  # fmt: skip
     if view.selected is not None and view.selected in index:
         row = index[view.selected]
-        traces.append(_scatter(view.coords[[row]], dims, mode="markers", name="selected", hoverinfo="skip",
-                               marker={"size": 18, "color": "rgba(0,0,0,0)",
-                                       "line": {"width": 3, "color": "#111111"}}))  # fmt: skip
+        for width, color in ((6, "white"), (3, "#111111")):  # a dark ring in a light halo: seen on any background
+            ring = {"size": 18, "color": "rgba(0,0,0,0)", "line": {"width": width, "color": color}}
+            traces.append(_scatter(view.coords[[row]], dims, mode="markers", name="selected", hoverinfo="skip",
+                                   legendgroup="selected", showlegend=color != "white", marker=ring))
     return traces
 
 

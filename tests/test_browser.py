@@ -354,6 +354,29 @@ def test_on_a_phone_the_map_s_label_does_not_hide_its_title(browser: Any, app_ur
     assert not overlap
 
 
+MAP_COLOURS = """() => {
+    const m = document.querySelector('#explorer-map');
+    const style = (sel) => getComputedStyle(m.querySelector(sel));
+    return {page: getComputedStyle(document.body).color, paper: style('.main-svg').backgroundColor,
+            plot: style('rect.bg').fill, tick: style('.xtick text').fill, title: style('.gtitle').fill}; }"""
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+def test_the_2d_map_takes_the_page_s_colours_in_dark_mode(browser: Any, app_url: str, scheme: str) -> None:
+    """In dark mode the map was a white panel in a dark page; in light mode it stays as plotly draws it."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    page.goto(app_url, wait_until="load")
+    page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
+    page.locator("#explorer-map .xtick text").first.wait_for(timeout=60_000)
+    colours = page.evaluate(MAP_COLOURS)
+    page.close()
+    if scheme == "dark":
+        assert colours["paper"] == "rgba(0, 0, 0, 0)" and colours["plot"] == "rgba(0, 0, 0, 0)"
+        assert colours["tick"] == colours["title"] == colours["page"] != "rgb(42, 63, 95)"
+    else:
+        assert colours["paper"] == "rgb(255, 255, 255)" and colours["tick"] == "rgb(42, 63, 95)"
+
+
 def test_enter_in_the_explorer_s_end_box_interpolates(page: Any) -> None:
     page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
     set_number(page, "explorer-decoder-steps", 2)

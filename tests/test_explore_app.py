@@ -201,7 +201,9 @@ def test_pick_shows_the_point_and_its_eight_nearest(handlers: ExplorerHandlers, 
     sims = [float(c.split("· ")[1]) for _, c in gallery]
     assert len(gallery) == 8 and sims == sorted(sims, reverse=True) and "**#4 image" in details
     assert image.size == (192, 192) and st.session.selected == 4
-    assert any(t.name == "selected" for t in fig.data)
+    rings = [t for t in fig.data if t.name == "selected"]  # a dark ring in a light halo: seen in either theme
+    assert sorted(t.marker.line.color for t in rings) == ["#111111", "white"]
+    assert {t.legendgroup for t in rings} == {"selected"} and sum(t.showlegend is not False for t in rings) == 1
     with pytest.raises(gr.Error, match="point: there is no point #77"):
         handlers.pick("#77", state)
 
