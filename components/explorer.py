@@ -1,9 +1,9 @@
 """The Embedding explorer tab: see CLIP's space, walk through it, and decode any point of it.
 
-API (stable, DESIGN.md): `/project`, `/interpolate`, `/text_diff` (named parameters via `inputs_kwargs`);
+API (stable, see the README): `/project`, `/interpolate`, `/text_diff` (named parameters via `inputs_kwargs`);
 everything else (page load, add points, pick a point, the modality gap, recording generations) is private.
 
-Choices made here (see the report in the issue):
+Choices made here:
 - Picking a point: `gr.Plot` has no click events, so a searchable dropdown beside the map picks a point; its
   picture, details and 8 nearest neighbours show there and a ring marks it on the map. Points are named
   "#<id> <kind> · <caption>"; anywhere a point is asked for, "#<id>" works and any other text is a caption.

@@ -2,7 +2,7 @@
 `ExplorerState` (an immutable `unclip.explore_collection.Session` + the colouring); every handler returns a new
 one. Maths comes from `unclip.explore*`; here values are only validated, routed and formatted.
 
-Public API (DESIGN.md): `project`, `interpolate`, `text_diff`. The decoding ones are generators that yield after
+Public API (see the README): `project`, `interpolate`, `text_diff`. The decoding ones are generators that yield after
 every denoising step, so Stop (`cancels=`) closes them between two steps.
 """
 

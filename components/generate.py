@@ -1,6 +1,6 @@
 """The Generate tab: text -> images through every unCLIP stage, plus the prior ablation (paper §5.1).
 
-API (stable, see DESIGN.md): `/generate` and `/compare`. Both take named parameters (prompt, n, seed, then the
+API (stable, see the README): `/generate` and `/compare`. Both take named parameters (prompt, n, seed, then the
 stage settings prior_steps, prior_guidance, ...) bound with `inputs_kwargs`, so the widget order on the page is
 not the API. Both are generators that yield after every denoising step, so Stop really stops.
 """

@@ -1,6 +1,6 @@
 """The Inpaint tab: repaint a region of an image, DALL·E 2 style (masked sampling in the decoder and upsampler).
 
-API (stable, see DESIGN.md): `/inpaint` with named parameters image ({"background": file, "layers": [files]}:
+API (stable, see the README): `/inpaint` with named parameters image ({"background": file, "layers": [files]}:
 the gr.ImageEditor value, brush strokes = opaque pixels of the layers), mask (file, optional), mask_source,
 prompt, condition, feather, invert, n, seed and the per-stage settings. A generator handler: Stop really stops.
 """

@@ -1,6 +1,6 @@
 """The Variations tab: image -> CLIP image embedding -> decoder -> upsampler (paper §3.1, Fig. 3).
 
-API (stable, see DESIGN.md): `/vary` with named parameters image, n, seed, strength, prompt and the decoder and
+API (stable, see the README): `/vary` with named parameters image, n, seed, strength, prompt and the decoder and
 upsampler settings. A generator handler: it yields after every denoising step, so Stop really stops.
 """
 

@@ -1,6 +1,6 @@
 """The Zoom out tab: shrink the picture into a canvas of its own size and let the model paint the border.
 
-API (stable, see DESIGN.md): `/zoom_out` with named parameters image, factor, anchor, prompt, condition, feather,
+API (stable, see the README): `/zoom_out` with named parameters image, factor, anchor, prompt, condition, feather,
 seed and the per-stage settings. "Zoom out again" (UI only) continues from the last result; the sequence lives
 in gr.State (per browser tab) and becomes an animated GIF after every step.
 """

@@ -46,7 +46,7 @@ def assert_png_with_settings(path: str, prompt: str, seed: int, mode: str) -> No
 
 
 # -- the API surface -----------------------------------------------------------------------------------------
-CONTRACT = {"generate", "compare", "vary", "inpaint", "zoom_out", "interpolate", "text_diff", "project"}  # DESIGN.md
+CONTRACT = {"generate", "compare", "vary", "inpaint", "zoom_out", "interpolate", "text_diff", "project"}  # README
 
 
 def test_only_contract_endpoints_are_public(client: Any, demo: Any) -> None:
