@@ -45,3 +45,97 @@ def test_eval_refuses_too_few_captions_before_loading_anything(capsys: pytest.Ca
     assert main(["eval", "--model", "no-such-model", "--n", "1"]) == 2  # the --n check comes first
     assert capsys.readouterr().err == ("error: --n must be at least 2 (a Fréchet distance needs two images per "
                                        "set), got 1\n")
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--batch", "0"], "--batch must be at least 1, got 0"),
+    (["--lr", "nan"], "--lr must be a positive number, got nan"),
+    (["--ema", "nan"], "--ema must be from 0 to 1, below 1, got nan"),  # trained on, it wrote NaN weights
+    (["--save-every", "0"], "--save-every must be at least 1, got 0"),
+    (["--threads", "-1"], "--threads must be 0 (torch's default) or more, got -1"),
+    (["--high-noise", "5"], "--high-noise must be a share from 0 to 1, got 5.0"),
+    (["--decoder-width", "0.1"], "--decoder-width must be 0 (keep) or 0.25-4, got 0.1"),
+    (["--weighting", "bogus"], "--weighting must be min-snr or v, got 'bogus'"),
+    (["--config", "bogus"], "--config must be default or random, got 'bogus'"),  # built the full model silently
+    (["--steps", "0"], "--steps must be at least 1, got 0"),
+    (["--device", "bogus"], "device must be cpu, cuda, cuda:N or mps, got 'bogus'"),
+    (["--preset", "gpu"], "--preset applies to 'train all' only"),
+])
+def test_train_refuses_bad_flags_by_name_before_writing_anything(extra: list[str], message: str, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    out, run = tmp_path / "model", tmp_path / "run"
+    argv = ["train", "decoder", "--config", "random", "--steps", "2", "--out", str(out), "--run-dir", str(run)]
+    assert main([*argv, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not out.exists() and not run.exists()
+
+
+def test_train_all_takes_every_flag_given_even_one_equal_to_the_built_in_default(monkeypatch: pytest.MonkeyPatch,
+                                                                               tmp_path: Path) -> None:  # fmt: skip
+    """`--batch 64` is TrainArgs' default: `train all` took it for 'not given' and trained with the preset's."""
+    import unclip.train
+
+    seen = []
+    monkeypatch.setattr(unclip.train, "train", lambda args: seen.append(args) or {"stage": args.stage})
+    argv = ["train", "all", "--preset", "cpu", "--batch", "64", "--threads", "0", "--out", str(tmp_path / "m")]
+    assert main(argv) == 0
+    assert [a.stage for a in seen] == ["clip", "prior", "decoder", "upsampler"]
+    assert {a.batch for a in seen} == {64} and {a.threads for a in seen} == {0}  # the preset's: 96/128/16/12, 1/2
+    assert [a.steps for a in seen] == [1400, 800, 7000, 1500]  # not given: the preset's
+
+
+@pytest.mark.parametrize("content", [b"garbage", b""])
+def test_train_refuses_a_run_dir_file_that_is_not_a_checkpoint(content: bytes, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "prior.pt").write_bytes(content)
+    argv = ["train", "prior", "--config", "random", "--steps", "1", "--batch", "2", "--out", str(tmp_path / "m"),
+            "--run-dir", str(run)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --run-dir: {run / 'prior.pt'} is not a prior checkpoint") and "--no-resume" in err
+
+
+@pytest.mark.parametrize("verb", [["generate", "a cat"], ["train", "prior", "--config", "random"]])
+def test_an_out_that_cannot_be_written_is_refused_before_any_work(verb: list[str], tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main([*verb, "--model" if verb[0] == "generate" else "--run-dir",
+                 "tiny-random" if verb[0] == "generate" else str(tmp_path / "r"), "--out", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --out: cannot write to '{blocker / 'sub'}'") and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_generate_refuses_a_bad_device_and_a_damaged_model_dir(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from unclip.train.common import TrainArgs, load_or_create
+
+    assert main(["generate", "a cat", "--model", "tiny-random", "--device", "bogus", "--out", str(tmp_path)]) == 2
+    assert "device must be cpu, cuda, cuda:N or mps, got 'bogus'" in capsys.readouterr().err
+    model = tmp_path / "model"
+    load_or_create(TrainArgs(stage="prior", out=str(model), config="random"))
+    (model / "decoder" / "config.json").unlink()
+    assert main(["generate", "a cat", "--model", str(model), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --model {model}: cannot load it") and "Traceback" not in err
+    assert not list((tmp_path / "o").glob("*.png"))
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["generate", "a cat", "--compare", "--mode", "caption_only"], "--mode and --compare: choose one"),
+    (["vary", "IMAGE", "--mode", "caption_only"], "--mode applies to inpaint and zoom-out with --condition prompt; "
+                                                  "vary conditions on the image"),  # fmt: skip
+    (["zoom-out", "IMAGE", "--mode", "text_embedding"], "zoom-out has --condition image"),
+    (["inpaint", "IMAGE", "a cat", "--condition", "image", "--mode", "caption_only"], "inpaint has --condition image"),
+])
+def test_a_mode_that_would_change_nothing_is_refused(argv: list[str], message: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    """The mode was ignored (same pixels) but written into each PNG's settings, a false record of how it was made."""
+    image = str(next((Path(__file__).parents[1] / "assets" / "examples").glob("*.png")))
+    with pytest.raises(SystemExit) as exit_:
+        main([a.replace("IMAGE", image) for a in argv] + ["--model", "tiny-random", "--out", str(tmp_path / "o")])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -302,5 +302,26 @@ def test_cli_writes_grid_and_captions(tmp_path: Path, capsys: pytest.CaptureFixt
     assert len(lines) == 4 and capsys.readouterr().out.splitlines() == lines
     assert lines[0] == EmojiWorld().sample(EmojiWorld.item_seed(3, 0)).caption
     assert main(["--n", "0", "--out", str(tmp_path / "none.png")]) == 2
-    assert capsys.readouterr().err == "error: --n must be at least 1, got 0\n"
+    assert capsys.readouterr().err == "error: --n must be from 1 to 1024, got 0\n"
     assert not (tmp_path / "none.png").exists()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--size", "0"], "--size must be from 16 to 1024 pixels, got 0"),  # a numpy traceback
+    (["--size", "100000"], "--size must be from 16 to 1024 pixels, got 100000"),  # tried to allocate 112 GiB
+    (["--width", "10"], "--width must be from --size (64) to 4x it (256), got 10"),
+    (["--n", "100000"], "--n must be from 1 to 1024, got 100000"),  # a PNG too big for PIL to open again
+    (["--seed", "-1"], "--seed must be 0 or more, got -1"),
+    (["--out", "grid"], "--out must be the path of a .png file (its captions go beside it as .txt), got 'grid'"),
+    (["--out", "blocker/grid.png"], "--out: 'blocker' is a file, not a folder"),  # tracebacks, both
+])
+def test_cli_refuses_bad_arguments_by_name_before_rendering(extra: list[str], message: str, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from unclip.world.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    Path("blocker").write_text("a file")
+    assert main(extra) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]

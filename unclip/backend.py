@@ -252,6 +252,19 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     return None
 
 
+def check_device(name: str | None, field: str = "device") -> None:
+    """Refuse a device torch does not know, or one this machine lacks, before any model is built."""
+    if name is None:
+        return
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"{field} must be cpu, cuda, cuda:N or mps, got {name!r}") from None
+    have = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}.get(device.type, lambda: True)
+    if not have():
+        raise ValueError(f"{field} {name!r}: this machine has no {device.type.upper()} device; use cpu")
+
+
 def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | None = None,
                  dtype: torch.dtype | None = None, offload: bool = False, precision: str | None = None) -> UnCLIP:
     """Load a model family by name or directory onto `device` (default: CUDA if present, else CPU).
@@ -266,6 +279,7 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    check_device(device)
     device = torch.device(device)
     compute_dtype = resolve_precision(precision or os.environ.get("UNCLIP_PRECISION", "auto"), device)
     hub = is_hub(name_or_path)

@@ -1,4 +1,4 @@
-"""`python -m unclip VERB ...`: generate, train, eval, world.
+"""`python -m unclip VERB ...`: generate, vary, inpaint, zoom-out, train, eval, world.
 
     python -m unclip generate "a cat above a pizza" -n 4 --seed 0 --out outputs/ [--model NAME] [--mode MODE]
     python -m unclip generate "a cat above a pizza" --compare      # the three ablation modes (paper §5.1)
@@ -27,7 +27,7 @@ def _generate_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
     p.add_argument("--out", default="outputs", help="directory for the PNGs (created)")
     p.add_argument("--model", default=os.environ.get("UNCLIP_MODEL", "tiny-emoji"))
-    p.add_argument("--mode", choices=MODES, default="prior", help="what the decoder is conditioned on")
+    p.add_argument("--mode", choices=MODES, default=None, help="what the decoder is conditioned on (default: prior)")
     p.add_argument("--compare", action="store_true", help="all three modes (the paper's prior ablation)")
     p.add_argument("--device", default=None)
     add_precision_arg(p, None)
@@ -67,6 +67,23 @@ def _settings(backend, ns: argparse.Namespace, mode: str):
                        enabled=s.upsampler.enabled and not ns.no_upsample))
 
 
+def writable_dir(path: str | Path, flag: str = "--out") -> Path:
+    """The directory, created if missing, once a file could be written there: refused (InvalidInput naming the
+    flag) before any sampling or training, not after, when the work would be lost."""
+    import tempfile
+
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInput(f"{flag}: {str(path)!r} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise InvalidInput(f"{flag}: cannot write to {str(path)!r} ({e.strerror or e})") from None
+    return folder
+
+
 def open_backend(model: str, device: str | None, precision: str | None = None):
     """The backend for a CLI verb, or None after printing one 'error:' line (an unknown name, or a hub model
     that is not here); a fallback notice goes to stderr."""
@@ -77,6 +94,9 @@ def open_backend(model: str, device: str | None, precision: str | None = None):
     except ValueError as e:  # includes ModelUnavailable
         print(f"error: {e}", file=sys.stderr)
         return None
+    except OSError as e:  # a model dir with a missing or damaged file
+        print(f"error: --model {model}: cannot load it: {e}", file=sys.stderr)
+        return None
     if backend.notice:
         print(f"note: {backend.notice}", file=sys.stderr)
     return backend
@@ -85,14 +105,17 @@ def open_backend(model: str, device: str | None, precision: str | None = None):
 def generate_main(argv: list[str]) -> int:
     from unclip.images import save_png
 
-    ns = _generate_parser().parse_args(argv)
+    p = _generate_parser()
+    ns = p.parse_args(argv)
+    if ns.mode is not None and ns.compare:
+        p.error("--mode and --compare: choose one (--compare runs all three modes)")
+    ns.mode = ns.mode or "prior"
     backend = open_backend(ns.model, ns.device, ns.precision)
     if backend is None:
         return 2
-    out = Path(ns.out)
-    out.mkdir(parents=True, exist_ok=True)
     modes = backend.modes if ns.compare else (ns.mode,)
     try:
+        out = writable_dir(ns.out)
         for mode in modes:
             settings = _settings(backend, ns, mode)
             from unclip.sampling import drain

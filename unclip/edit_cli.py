@@ -29,7 +29,8 @@ def _common(p: argparse.ArgumentParser, n: int) -> None:
     p.add_argument("--out", default="outputs", help="directory for the PNGs (created)")
     p.add_argument("--model", default=os.environ.get("UNCLIP_MODEL", "tiny-emoji"))
     p.add_argument("--device", default=None)
-    p.add_argument("--mode", choices=MODES, default="prior", help="with --condition prompt: how the prompt is used")
+    p.add_argument("--mode", choices=MODES, default=None,
+                   help="inpaint and zoom-out with --condition prompt: how the prompt is used (default: prior)")
     add_precision_arg(p, None)
     add_stage_args(p)
 
@@ -103,15 +104,19 @@ def zoom_sequence(backend: Any, ns: argparse.Namespace, settings: Any, out: Path
 
 
 def main(verb: str, argv: list[str]) -> int:
-    from unclip.cli import _settings, open_backend
+    from unclip.cli import _settings, open_backend, writable_dir
 
-    ns = parser(verb).parse_intermixed_args(argv)  # IMAGE --mask MASK PROMPT
+    p = parser(verb)
+    ns = p.parse_intermixed_args(argv)  # IMAGE --mask MASK PROMPT
+    if ns.mode is not None and (verb == "vary" or ns.condition == "image"):  # it would only mislabel the PNGs
+        p.error(f"--mode applies to inpaint and zoom-out with --condition prompt; {verb} "
+                f"{'conditions on the image' if verb == 'vary' else 'has --condition image'}")
+    ns.mode = ns.mode or "prior"
     backend = open_backend(ns.model, ns.device, ns.precision)
     if backend is None:
         return 2
-    out = Path(ns.out)
-    out.mkdir(parents=True, exist_ok=True)
     try:
+        out = writable_dir(ns.out)
         for path in run(backend, verb, ns, _settings(backend, ns, ns.mode), out):
             print(path)
     except InvalidInput as e:

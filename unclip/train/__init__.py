@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import fields
 from pathlib import Path
 
 import torch
 
+from unclip.cli import writable_dir
+from unclip.settings import InvalidInput
 from unclip.train.common import TrainArgs, load_or_create, pick_device, run
 
 
@@ -22,6 +25,9 @@ def train(args: TrainArgs) -> dict:
 
     if args.stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {args.stage!r}")
+    args.check()
+    writable_dir(args.out, "--out")
+    writable_dir(args.run_dir, "--run-dir")
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -35,12 +41,16 @@ def train(args: TrainArgs) -> dict:
 
 
 def train_all(preset: str, overrides: dict) -> list[dict]:
-    """Every stage in order with a preset's numbers (unclip/train/presets.py); `overrides` apply to all."""
+    """Every stage in order with a preset's numbers (unclip/train/presets.py); `overrides` (the flags given) apply
+    to all. Every stage's arguments are checked before the first one trains."""
     from unclip.train.presets import ORDER, PRESETS
 
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-    return [train(TrainArgs(**{**PRESETS[preset][stage], **overrides, "stage": stage})) for stage in ORDER]
+    stages = [TrainArgs(**{**PRESETS[preset][stage], **overrides, "stage": stage}) for stage in ORDER]
+    for args in stages:
+        args.check()
+    return [train(args) for args in stages]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,22 +58,26 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stage", choices=["clip", "prior", "decoder", "upsampler", "all"])
     parser.add_argument("--preset", choices=["cpu", "gpu"], default=None, help="with 'all': the whole recipe")
-    for f in fields(TrainArgs):
+    for f in fields(TrainArgs):  # only the flags given reach `ns` (SUPPRESS): with 'all' they beat the preset's
         if f.name == "stage":
             continue
+        flag, default = f"--{f.name.replace('_', '-')}", f" (default: {f.default})"
         if f.type == "bool" or isinstance(f.default, bool):
-            parser.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction,
-                                default=f.default)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=default)
         else:
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+            parser.add_argument(flag, type=type(f.default), default=argparse.SUPPRESS, help=default)
     ns = vars(parser.parse_args(argv))
     preset = ns.pop("preset")
-    if ns["stage"] == "all":
-        defaults = {f.name: f.default for f in fields(TrainArgs)}
-        overrides = {k: v for k, v in ns.items() if k != "stage" and v != defaults.get(k)}
-        for summary in train_all(preset or "cpu", overrides):
-            print(json.dumps({k: v for k, v in summary.items() if k != "log"}))
-        return 0
-    summary = train(TrainArgs(**ns))
-    print(json.dumps({k: v for k, v in summary.items() if k != "log"}))
+    try:
+        if ns["stage"] != "all":
+            if preset is not None:
+                raise ValueError(f"--preset applies to 'train all' only; a single stage takes its flags ({preset!r})")
+            summaries = [train(TrainArgs(**ns))]
+        else:
+            summaries = train_all(preset or "cpu", {k: v for k, v in ns.items() if k != "stage"})
+    except (ValueError, InvalidInput) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for summary in summaries:
+        print(json.dumps({k: v for k, v in summary.items() if k != "log"}))
     return 0

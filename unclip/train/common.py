@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from unclip.backend import check_device
 from unclip.config import TinyConfig
 from unclip.families import tiny
 from unclip.models import UnCLIPModels
@@ -51,6 +53,35 @@ class TrainArgs:
     workers: int = -1  # processes rendering batches ahead (data.py); -1: 0 on CPU, up to 8 on an accelerator
     decoder_width: float = 0.0  # decoder channels x this (DecoderConfig.scaled); 0: as the model dir has it. On an
     # existing model dir, the decoder stage starts a fresh decoder (and text_proj) of that width, keeping the rest
+
+    def check(self) -> None:
+        """Refuse, naming the flag, a value that would crash mid-run, train nothing, or write NaN weights."""
+        def number(x: float, low: float, high: float = math.inf) -> bool:
+            return math.isfinite(x) and low <= x <= high
+
+        rules = [
+            ("steps", self.steps >= 1, "at least 1"),
+            ("batch", self.batch >= 1, "at least 1"),
+            ("lr", number(self.lr, 0) and self.lr > 0, "a positive number"),
+            ("warmup", self.warmup >= 0, "0 or more"),
+            ("ema", number(self.ema, 0, 1) and self.ema < 1, "from 0 to 1, below 1"),
+            ("save-every", self.save_every >= 1, "at least 1"),
+            ("preview-every", self.preview_every >= 1, "at least 1"),
+            ("log-every", self.log_every >= 1, "at least 1"),
+            ("seed", self.seed >= 0, "0 or more"),
+            ("config", self.config in ("default", "random"), "default or random"),
+            ("time-limit", number(self.time_limit, 0), "seconds, 0 for none"),
+            ("threads", self.threads >= 0, "0 (torch's default) or more"),
+            ("high-noise", number(self.high_noise, 0, 1), "a share from 0 to 1"),
+            ("weighting", self.weighting in ("min-snr", "v"), "min-snr or v"),
+            ("workers", self.workers >= -1, "-1 (automatic) or more"),
+            ("decoder-width", self.decoder_width == 0 or number(self.decoder_width, 0.25, 4), "0 (keep) or 0.25-4"),
+        ]
+        for flag, ok, allowed in rules:
+            if not ok:
+                raise ValueError(f"--{flag} must be {allowed}, got {getattr(self, flag.replace('-', '_'))!r}")
+        if self.device != "auto":
+            check_device(self.device, "--device")
 
 
 def pick_device(name: str) -> torch.device:
@@ -140,6 +171,25 @@ def save_state(path: Path, stage: Stage, ema: EMA, opt: torch.optim.Optimizer, s
     path.with_suffix(".tmp").replace(path)  # never a half-written checkpoint
 
 
+def resume(path: Path, stage: str, module: nn.Module, ema: EMA, opt: torch.optim.Optimizer) -> tuple[int, list, float]:
+    """Load a `save_state` checkpoint into the module, its EMA and optimiser; returns (step, log, seconds so far).
+    Tensors and plain values only (`weights_only`); anything else in the run dir is refused, naming the file."""
+    try:
+        state = torch.load(path, map_location=next(module.parameters()).device, weights_only=True)
+        module.load_state_dict(state["module"])
+        ema.shadow.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        torch.set_rng_state(state["torch_rng"])
+        step, log = int(state["step"]), state["log"]
+    except Exception as e:  # any file at all can sit there: a foreign stage's, a truncated one, not a checkpoint
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:160].rstrip(":")
+        if isinstance(e, pickle.UnpicklingError):  # its message is about torch.load's options, not this file
+            why = "not a file torch.save wrote, or one holding more than tensors and numbers"
+        raise ValueError(f"--run-dir: {path} is not a {stage} checkpoint of this model ({why}); move it away to "
+                         "start afresh, or pass --no-resume") from None
+    return step, log, state.get("seconds", log[-1][2] if log else 0.0)  # older checkpoints: from the log
+
+
 def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs) -> dict:
     """Train `stage` to args.steps (resuming if a checkpoint exists); returns a summary with the loss log."""
     module = stage.module.train().requires_grad_(True)
@@ -149,13 +199,7 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs)
     ema, step, log, before = EMA(module, args.ema), 0, [], 0.0
     path = _state_path(args)
     if args.resume and path.exists():
-        state = torch.load(path, map_location=models.device, weights_only=False)
-        module.load_state_dict(state["module"])
-        ema.shadow.load_state_dict(state["ema"])
-        opt.load_state_dict(state["opt"])
-        step, log = state["step"], state["log"]
-        before = state.get("seconds", log[-1][2] if log else 0.0)  # older checkpoints: from the log
-        torch.set_rng_state(state["torch_rng"])
+        step, log, before = resume(path, args.stage, module, ema, opt)
         print(f"[{args.stage}] resumed at step {step}")
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if models.device.type == "cuda" else _null()
     start, t0, recent = step, time.time(), []

@@ -17,6 +17,9 @@ import numpy as np
 
 from .world import SPLITS, EmojiWorld
 
+MAX_SCENES = 1024  # a 32 x 32 grid
+SIZES = (16, 1024)  # pixels: the models use 64 and 256
+
 
 def make_grid(images: list[np.ndarray], pad: int = 2) -> np.ndarray:
     """Tile same-shape (H, W, 3) uint8 images into one (rows*H', cols*W', 3) image."""
@@ -34,27 +37,50 @@ def make_grid(images: list[np.ndarray], pad: int = 2) -> np.ndarray:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="unclip world", description="Preview the emoji world.")
-    p.add_argument("--n", type=int, default=16, help="number of scenes")
+    p.add_argument("--n", type=int, default=16, help=f"number of scenes, 1-{MAX_SCENES}")
     p.add_argument("--out", type=Path, default=Path("grid.png"), help="output PNG path")
     p.add_argument("--seed", type=int, default=0, help="batch seed")
-    p.add_argument("--size", type=int, default=64, help="image height in pixels")
+    p.add_argument("--size", type=int, default=64, help=f"image height in pixels, {SIZES[0]}-{SIZES[1]}")
     p.add_argument("--split", choices=SPLITS, default="train")
     p.add_argument("--width", type=int, default=None,
-                   help="canvas width (default: size); wider extends the background")
+                   help="canvas width (default: size); wider extends the background, up to 4x size")
     return p
+
+
+def check(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments, naming the flag, or None; checked before anything is rendered."""
+    width = args.size if args.width is None else args.width
+    if not 1 <= args.n <= MAX_SCENES:
+        return f"--n must be from 1 to {MAX_SCENES}, got {args.n}"
+    if not SIZES[0] <= args.size <= SIZES[1]:
+        return f"--size must be from {SIZES[0]} to {SIZES[1]} pixels, got {args.size}"
+    if not args.size <= width <= 4 * args.size:
+        return f"--width must be from --size ({args.size}) to 4x it ({4 * args.size}), got {width}"
+    if args.seed < 0:
+        return f"--seed must be 0 or more, got {args.seed}"
+    if args.out.suffix.lower() != ".png" or args.out.is_dir():
+        return f"--out must be the path of a .png file (its captions go beside it as .txt), got '{args.out}'"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
+    from unclip.cli import writable_dir
+    from unclip.settings import InvalidInput
+
     args = build_parser().parse_args(argv)
-    if args.n < 1:
-        print(f"error: --n must be at least 1, got {args.n}", file=sys.stderr)
+    try:
+        problem = check(args)
+        if problem:
+            raise InvalidInput(problem)
+        writable_dir(args.out.parent, "--out")
+    except InvalidInput as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     world = EmojiWorld()
     scenes = [world.sample(world.item_seed(args.seed, i), args.split) for i in range(args.n)]
     images = [world.render(s, args.size, args.width) for s in scenes]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(make_grid(images)).save(args.out)
     captions = [s.caption for s in scenes]
     args.out.with_suffix(".txt").write_text("\n".join(captions) + "\n", encoding="utf-8")
