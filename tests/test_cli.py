@@ -139,3 +139,15 @@ def test_a_mode_that_would_change_nothing_is_refused(argv: list[str], message: s
         main([a.replace("IMAGE", image) for a in argv] + ["--model", "tiny-random", "--out", str(tmp_path / "o")])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_small_refusals_name_where_the_value_came_from(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    assert main(["eval", "--model", "tiny-random", "--seed", "-1"]) == 2  # generate and the edit verbs refused it
+    assert capsys.readouterr().err == "error: --seed must be 0 or more, got -1\n"
+    monkeypatch.setenv("UNCLIP_MODEL", "bogus")
+    assert main(["generate", "a cat", "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.rstrip().endswith("got 'bogus' (from env UNCLIP_MODEL)")
+    monkeypatch.delenv("UNCLIP_MODEL")
+    assert main(["vary", str(tmp_path), "--model", "tiny-random", "--out", str(tmp_path / "o")]) == 2
+    assert f"image is a folder, not an image file: {tmp_path.name}" in capsys.readouterr().err  # "file not found"

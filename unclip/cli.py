@@ -92,7 +92,8 @@ def open_backend(model: str, device: str | None, precision: str | None = None):
     try:
         backend = load_backend(model, device=device, precision=precision)
     except ValueError as e:  # includes ModelUnavailable
-        print(f"error: {e}", file=sys.stderr)
+        source = " (from env UNCLIP_MODEL)" if os.environ.get("UNCLIP_MODEL") == model else ""
+        print(f"error: {e}{source}", file=sys.stderr)
         return None
     except OSError as e:  # a model dir with a missing or damaged file
         print(f"error: --model {model}: cannot load it: {e}", file=sys.stderr)

@@ -202,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --n must be at least 2 (a Fréchet distance needs two images per set), got {ns.n}",
               file=sys.stderr)
         return 2
+    if ns.seed < 0:
+        print(f"error: --seed must be 0 or more, got {ns.seed}", file=sys.stderr)
+        return 2
     backend = open_backend(ns.model, None, ns.precision)
     if backend is None:
         return 2
