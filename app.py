@@ -51,6 +51,8 @@ CSS = """
 .dark #explorer-map:has(.xy) rect.bg { fill: transparent !important; }
 .dark #explorer-map:has(.xy) :is(.gtitle, .xtick text, .ytick text, .g-xtitle text, .g-ytitle text, .legendtext,
                                  .textpoint text) { fill: var(--body-text-color) !important; }
+/* the selected point's dark ring, in the legend */
+.dark #explorer-map:has(.xy) .legendpoints path[style*="rgb(17, 17, 17)"] { stroke: var(--body-text-color) !important; }
 .dark #explorer-map:has(.xy) .gridlayer path { stroke: var(--border-color-primary) !important; }
 .dark #explorer-map:has(.xy) .modebar-btn path { fill: var(--body-text-color-subdued) !important; }
 /* Gradio cuts captions at 80% of a thumbnail: smaller, and wrapped if still too long */

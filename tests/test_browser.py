@@ -369,6 +369,14 @@ def test_the_2d_map_takes_the_page_s_colours_in_dark_mode(browser: Any, app_url:
     page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
     page.locator("#explorer-map .xtick text").first.wait_for(timeout=60_000)
     colours = page.evaluate(MAP_COLOURS)
+    if scheme == "dark":
+        picker = page.locator("#explorer-picker input")  # a selected point: its ring gets a legend entry
+        picker.click()
+        picker.press_sequentially("#2 ", delay=30)
+        page.locator("ul[role=listbox] li").first.click()
+        ring = page.locator("#explorer-map .legendpoints path[style*='rgb(17, 17, 17)']")
+        ring.wait_for(timeout=30_000)
+        assert ring.evaluate("e => getComputedStyle(e).stroke") == colours["page"]
     page.close()
     if scheme == "dark":
         assert colours["paper"] == "rgba(0, 0, 0, 0)" and colours["plot"] == "rgba(0, 0, 0, 0)"

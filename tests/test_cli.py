@@ -106,15 +106,18 @@ def test_an_out_that_cannot_be_written_is_refused_before_any_work(verb: list[str
     assert main([*verb, "--model" if verb[0] == "generate" else "--run-dir",
                  "tiny-random" if verb[0] == "generate" else str(tmp_path / "r"), "--out", str(blocker / "sub")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: --out: cannot write to '{blocker / 'sub'}'") and "Traceback" not in err
+    assert err == f"error: --out: '{blocker}' is a file, not a folder\n"
     assert not (tmp_path / "r").exists()
 
 
-def test_generate_refuses_a_bad_device_and_a_damaged_model_dir(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_generate_refuses_a_bad_device_and_a_damaged_model_dir(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     from unclip.train.common import TrainArgs, load_or_create
 
-    assert main(["generate", "a cat", "--model", "tiny-random", "--device", "bogus", "--out", str(tmp_path)]) == 2
-    assert "device must be cpu, cuda, cuda:N or mps, got 'bogus'" in capsys.readouterr().err
+    monkeypatch.setenv("UNCLIP_MODEL", "tiny-random")  # a good model from the env: not the one to blame
+    assert main(["generate", "a cat", "--device", "bogus", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == "error: --device must be cpu, cuda, cuda:N or mps, got 'bogus'\n"
+    monkeypatch.delenv("UNCLIP_MODEL")
     model = tmp_path / "model"
     load_or_create(TrainArgs(stage="prior", out=str(model), config="random"))
     (model / "decoder" / "config.json").unlink()
@@ -151,3 +154,13 @@ def test_small_refusals_name_where_the_value_came_from(tmp_path: Path, capsys: p
     monkeypatch.delenv("UNCLIP_MODEL")
     assert main(["vary", str(tmp_path), "--model", "tiny-random", "--out", str(tmp_path / "o")]) == 2
     assert f"image is a folder, not an image file: {tmp_path.name}" in capsys.readouterr().err  # "file not found"
+
+
+def test_train_makes_no_folder_when_the_other_one_cannot_be_written(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    (tmp_path / "blocker").write_text("a file")
+    argv = ["train", "prior", "--config", "random", "--out", str(tmp_path / "model"), "--run-dir",
+            str(tmp_path / "blocker" / "run")]  # fmt: skip
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"error: --run-dir: '{tmp_path / 'blocker'}' is a file, not a folder\n"
+    assert not (tmp_path / "model").exists()  # --out was made before --run-dir was looked at

@@ -252,14 +252,16 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype | Non
     return None
 
 
-def check_device(name: str | None, field: str = "device") -> None:
-    """Refuse a device torch does not know, or one this machine lacks, before any model is built."""
+def check_device(name: str | torch.device | None, field: str = "device", available: bool = True) -> None:
+    """Refuse a device torch does not know, or (available=True) one this machine lacks, before any model is built."""
     if name is None:
         return
     try:
         device = torch.device(name)
     except RuntimeError:
         raise ValueError(f"{field} must be cpu, cuda, cuda:N or mps, got {name!r}") from None
+    if not available:
+        return
     have = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}.get(device.type, lambda: True)
     if not have():
         raise ValueError(f"{field} {name!r}: this machine has no {device.type.upper()} device; use cpu")
@@ -279,16 +281,17 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    check_device(device)
+    check_device(device, available=False)
     device = torch.device(device)
-    compute_dtype = resolve_precision(precision or os.environ.get("UNCLIP_PRECISION", "auto"), device)
     hub = is_hub(name_or_path)
+    if offload and device.type == "cuda" and not hub:
+        raise ValueError("offload is for the hub families (karlo, kandinsky-2.2); the tiny models fit anywhere")
+    check_device(device)
+    compute_dtype = resolve_precision(precision or os.environ.get("UNCLIP_PRECISION", "auto"), device)
     if dtype is None:
         dtype = torch.float16 if (hub and device.type == "cuda") else torch.float32
     models = load_models(name_or_path, dtype if hub else torch.float32)
     if offload and device.type == "cuda":
-        if not hub:
-            raise ValueError("offload is for the hub families (karlo, kandinsky-2.2); the tiny models fit anywhere")
         offload_to(models.to("cpu", dtype), device)
     else:
         models.to(device, dtype)

@@ -15,9 +15,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-from unclip.settings import MODES, InvalidInput
+from unclip.settings import MODES, InvalidInput, writable_dir
 
 
 def _generate_parser() -> argparse.ArgumentParser:
@@ -67,28 +66,17 @@ def _settings(backend, ns: argparse.Namespace, mode: str):
                        enabled=s.upsampler.enabled and not ns.no_upsample))
 
 
-def writable_dir(path: str | Path, flag: str = "--out") -> Path:
-    """The directory, created if missing, once a file could be written there: refused (InvalidInput naming the
-    flag) before any sampling or training, not after, when the work would be lost."""
-    import tempfile
-
-    folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"{flag}: {str(path)!r} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as e:
-        raise InvalidInput(f"{flag}: cannot write to {str(path)!r} ({e.strerror or e})") from None
-    return folder
-
-
 def open_backend(model: str, device: str | None, precision: str | None = None):
     """The backend for a CLI verb, or None after printing one 'error:' line (an unknown name, or a hub model
     that is not here); a fallback notice goes to stderr."""
     from unclip import load_backend
+    from unclip.backend import check_device
 
+    try:
+        check_device(device, "--device")
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
     try:
         backend = load_backend(model, device=device, precision=precision)
     except ValueError as e:  # includes ModelUnavailable

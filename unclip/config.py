@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+DECODER_WIDTHS = (0.25, 4)  # `DecoderConfig.scaled`: the channel multipliers a decoder may be trained at
+
 
 def _groups(channels: tuple[int, ...]) -> int:
     """GroupNorm groups that divide every width: the largest of 32, 16, 8, 4 that fits."""
@@ -119,8 +121,8 @@ class DecoderConfig:
     def scaled(self, width: float) -> DecoderConfig:
         """This decoder with every channel count (and the attention head width) times `width`, rounded to a
         multiple of 8: `train decoder --decoder-width 1.5` (benchmarks/bench_decoder_size.py times the sizes)."""
-        if not 0.25 <= width <= 4:
-            raise ValueError(f"decoder width must be between 0.25 and 4, got {width}")
+        if not DECODER_WIDTHS[0] <= width <= DECODER_WIDTHS[1]:
+            raise ValueError(f"decoder width must be between {DECODER_WIDTHS[0]} and {DECODER_WIDTHS[1]}, got {width}")
         def eights(c: int) -> int:
             return max(8, round(c * width / 8) * 8)
 

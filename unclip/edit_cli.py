@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from unclip.cli import add_precision_arg, add_stage_args
-from unclip.settings import MODES, InvalidInput
+from unclip.settings import MODES, InvalidInput, writable_dir
 
 ANCHORS = ("center", "left", "right", "top", "bottom")
 
@@ -104,7 +104,7 @@ def zoom_sequence(backend: Any, ns: argparse.Namespace, settings: Any, out: Path
 
 
 def main(verb: str, argv: list[str]) -> int:
-    from unclip.cli import _settings, open_backend, writable_dir
+    from unclip.cli import _settings, open_backend
 
     p = parser(verb)
     ns = p.parse_intermixed_args(argv)  # IMAGE --mask MASK PROMPT

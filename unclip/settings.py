@@ -7,8 +7,11 @@ numbers inside a range and raise `InvalidInput` (a ValueError) otherwise. Nothin
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 import unicodedata
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 MODES = ("prior", "text_embedding", "caption_only")
@@ -142,3 +145,23 @@ class GenerateSettings:
             if stage.scheduler == "unclip" and stage.steps < 2:
                 raise InvalidInput(f"{name} steps must be at least 2 with the 'unclip' scheduler, got {stage.steps}")
         return GenerateSettings(as_choice("mode", self.mode, MODES), prior, decoder, upsampler)
+
+
+def writable_dir(path: str | Path, flag: str = "--out", create: bool = True) -> Path:
+    """An output folder, refused (naming the flag) before any sampling or training rather than after, when the
+    work would be lost. create=False only looks (the nearest existing folder must be writable); create=True
+    also makes the folder and writes a file there to be sure."""
+    folder = Path(path)
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if existing.exists() and not existing.is_dir():
+        raise InvalidInput(f"{flag}: '{existing}' is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InvalidInput(f"{flag}: cannot write to '{path}' (no permission in '{existing}')")
+    if create:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as e:
+            raise InvalidInput(f"{flag}: cannot write to '{path}' ({e.strerror or e})") from None
+    return folder

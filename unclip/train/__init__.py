@@ -14,8 +14,7 @@ from pathlib import Path
 
 import torch
 
-from unclip.cli import writable_dir
-from unclip.settings import InvalidInput
+from unclip.settings import InvalidInput, writable_dir
 from unclip.train.common import TrainArgs, load_or_create, pick_device, run
 
 
@@ -26,6 +25,8 @@ def train(args: TrainArgs) -> dict:
     if args.stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {args.stage!r}")
     args.check()
+    for folder, flag in ((args.out, "--out"), (args.run_dir, "--run-dir")):  # both looked at before either is made
+        writable_dir(folder, flag, create=False)
     writable_dir(args.out, "--out")
     writable_dir(args.run_dir, "--run-dir")
     torch.manual_seed(args.seed)
@@ -35,7 +36,6 @@ def train(args: TrainArgs) -> dict:
     models.to(pick_device(args.device), torch.float32)
     stage = STAGES[args.stage](models, EmojiWorld(), args)
     summary = run(stage, models, config, args)
-    Path(args.run_dir).mkdir(parents=True, exist_ok=True)
     (Path(args.run_dir) / f"{args.stage}_summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     for f in fields(TrainArgs):  # only the flags given reach `ns` (SUPPRESS): with 'all' they beat the preset's
         if f.name == "stage":
             continue
-        flag, default = f"--{f.name.replace('_', '-')}", f" (default: {f.default})"
+        flag, default = f"--{f.name.replace('_', '-')}", f"default: {f.default} (with all: the preset's)"
         if f.type == "bool" or isinstance(f.default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=default)
         else:

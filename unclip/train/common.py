@@ -24,9 +24,11 @@ import torch
 from torch import Tensor, nn
 
 from unclip.backend import check_device
-from unclip.config import TinyConfig
+from unclip.config import DECODER_WIDTHS, TinyConfig
 from unclip.families import tiny
 from unclip.models import UnCLIPModels
+
+WEIGHTINGS = ("min-snr", "v")  # the decoder loss weights (`stages.diffusion_loss`)
 
 
 @dataclass
@@ -73,9 +75,10 @@ class TrainArgs:
             ("time-limit", number(self.time_limit, 0), "seconds, 0 for none"),
             ("threads", self.threads >= 0, "0 (torch's default) or more"),
             ("high-noise", number(self.high_noise, 0, 1), "a share from 0 to 1"),
-            ("weighting", self.weighting in ("min-snr", "v"), "min-snr or v"),
+            ("weighting", self.weighting in WEIGHTINGS, " or ".join(WEIGHTINGS)),
             ("workers", self.workers >= -1, "-1 (automatic) or more"),
-            ("decoder-width", self.decoder_width == 0 or number(self.decoder_width, 0.25, 4), "0 (keep) or 0.25-4"),
+            ("decoder-width", self.decoder_width == 0 or number(self.decoder_width, *DECODER_WIDTHS),
+             f"0 (keep) or {DECODER_WIDTHS[0]}-{DECODER_WIDTHS[1]}"),
         ]
         for flag, ok, allowed in rules:
             if not ok:
@@ -175,13 +178,13 @@ def resume(path: Path, stage: str, module: nn.Module, ema: EMA, opt: torch.optim
     """Load a `save_state` checkpoint into the module, its EMA and optimiser; returns (step, log, seconds so far).
     Tensors and plain values only (`weights_only`); anything else in the run dir is refused, naming the file."""
     try:
-        state = torch.load(path, map_location=next(module.parameters()).device, weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)  # the RNG state must stay on the CPU
         module.load_state_dict(state["module"])
         ema.shadow.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         torch.set_rng_state(state["torch_rng"])
         step, log = int(state["step"]), state["log"]
-    except Exception as e:  # any file at all can sit there: a foreign stage's, a truncated one, not a checkpoint
+    except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError, TypeError, ValueError) as e:  # any file
         why = (str(e).strip().splitlines() or [type(e).__name__])[0][:160].rstrip(":")
         if isinstance(e, pickle.UnpicklingError):  # its message is about torch.load's options, not this file
             why = "not a file torch.save wrote, or one holding more than tensors and numbers"

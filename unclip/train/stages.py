@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from unclip.images import grid, to_tensor
 from unclip.models import TextEncoding, UnCLIPModels, clip_preprocess, encode_image, encode_text, text_tower
 from unclip.pipeline import decoder_conditioning, upsampler_condition
-from unclip.train.common import Stage, TrainArgs, batch_seed
+from unclip.train.common import WEIGHTINGS, Stage, TrainArgs, batch_seed
 from unclip.train.data import Scenes
 from unclip.world import EmojiWorld
 
@@ -80,7 +80,7 @@ def diffusion_loss(scheduler: DDPMScheduler, out: Tensor, x0: Tensor, noise: Ten
              must read the CLIP embedding to know the scene. For an epsilon model the weight 1 / abar is capped
              at `cap`, which is also why an epsilon model stays poor there: its x0 estimate divides the output's
              error by sqrt(abar) (x 64 at t = 0.99 T). The bundled decoder therefore predicts v."""
-    if weighting not in ("min-snr", "v"):
+    if weighting not in WEIGHTINGS:
         raise ValueError(f"weighting must be min-snr or v, got {weighting!r}")
     kind = scheduler.config.prediction_type
     if kind not in ("epsilon", "v_prediction"):

@@ -19,6 +19,7 @@ from .world import SPLITS, EmojiWorld
 
 MAX_SCENES = 1024  # a 32 x 32 grid
 SIZES = (16, 1024)  # pixels: the models use 64 and 256
+MAX_PIXELS = 64 * 10**6  # the whole grid: 1024 scenes at 256 px, or 64 at 1024 px
 
 
 def make_grid(images: list[np.ndarray], pad: int = 2) -> np.ndarray:
@@ -58,6 +59,9 @@ def check(args: argparse.Namespace) -> str | None:
         return f"--width must be from --size ({args.size}) to 4x it ({4 * args.size}), got {width}"
     if args.seed < 0:
         return f"--seed must be 0 or more, got {args.seed}"
+    if args.n * args.size * width > MAX_PIXELS:  # PIL refuses to open past ~179 Mpx as a decompression bomb
+        return (f"--n x --size x --width: {args.n} scenes of {width}x{args.size} px is "
+                f"{args.n * args.size * width / 1e6:.0f} Mpx; at most {MAX_PIXELS // 10**6} Mpx")
     if args.out.suffix.lower() != ".png" or args.out.is_dir():
         return f"--out must be the path of a .png file (its captions go beside it as .txt), got '{args.out}'"
     return None
@@ -66,8 +70,7 @@ def check(args: argparse.Namespace) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
-    from unclip.cli import writable_dir
-    from unclip.settings import InvalidInput
+    from unclip.settings import InvalidInput, writable_dir
 
     args = build_parser().parse_args(argv)
     try:
