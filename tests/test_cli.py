@@ -10,6 +10,7 @@ import pytest
 from unclip.cli import main
 
 VERBS = "eval, generate, inpaint, train, vary, world, zoom-out"
+EXAMPLES = Path(__file__).resolve().parents[1] / "assets" / "examples"
 
 
 def test_help_prints_the_usage_and_succeeds(capsys: pytest.CaptureFixture) -> None:
@@ -164,3 +165,17 @@ def test_train_makes_no_folder_when_the_other_one_cannot_be_written(tmp_path: Pa
     assert main(argv) == 2
     assert capsys.readouterr().err == f"error: --run-dir: '{tmp_path / 'blocker'}' is a file, not a folder\n"
     assert not (tmp_path / "model").exists()  # --out was made before --run-dir was looked at
+
+
+@pytest.mark.parametrize(("argv", "hint"), [
+    (["inpaint", "IMAGE", "a cat"],
+     "(here: --mask MASK (white = repaint), or an IMAGE whose transparent pixels mark it)"),
+    (["inpaint", "IMAGE", "--mask", "IMAGE"], "(here: a PROMPT argument, or --condition image)"),
+])
+def test_inpaint_s_refusals_say_what_to_give_on_the_command_line(argv: list[str], hint: str, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    """The library's messages speak of painting and uploading (the app's widgets); the CLI names its own flags."""
+    image = str(EXAMPLES / "grass-sailboat.png")  # opaque: no transparent pixels to take as the mask
+    assert main([a.replace("IMAGE", image) for a in argv] + ["--model", "tiny-random", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.rstrip().endswith(hint)
