@@ -86,6 +86,17 @@ def test_frechet_is_zero_for_identical_sets_and_grows_with_shift():
     assert frechet(x, x + 1.0) == pytest.approx(8.0, rel=0.05)
 
 
+def test_frechet_of_singular_covariances_is_finite_and_silent():
+    """`eval --n 2` printed scipy's LinAlgWarning: two images that look alike give a zero covariance."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    a, b = np.repeat(rng.normal(size=(1, 16)), 2, axis=0), rng.normal(size=(2, 16))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(frechet(a, b)) and frechet(a, b) > 0
+
+
 def test_clip_retrieval_is_a_fraction(backend, world):
     r = clip_retrieval(backend.models, world, n=10, seed=1)
     assert 0.0 <= r <= 1.0

@@ -28,6 +28,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -115,10 +116,15 @@ def renders(world: EmojiWorld, scenes: list[Scene]) -> torch.Tensor:
 
 
 def frechet(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets (Heusel et al. 2017)."""
+    """Fréchet distance between Gaussians fitted to two feature sets (Heusel et al. 2017). With fewer images than
+    feature dimensions (48 < 128 in the eval) the covariances are singular, and with images alike (`--n 2`) the
+    product can be exactly so: scipy then warns it may have no square root. The root it returns is the one the
+    shipped figures used, so the warning is silenced, not printed in the middle of the report."""
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean = linalg.sqrtm(cov_a @ cov_b).real
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(cov_a @ cov_b).real
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean))
 
 
