@@ -45,7 +45,7 @@ CSS = """
 /* at most 256 px a tile: one image would fill the column (upscaled 2-3x), pushing the summary off-screen */
 .unclip-gallery .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 256px)) !important; }
 /* the map's label above the figure, not over its title (it takes two lines on a phone) */
-#explorer-map [data-testid=block-label] { position: relative; }
+#explorer-map [data-testid=block-label], #explorer-neighbours [data-testid=block-label] { position: relative; }
 /* dark mode: plotly draws the 2-D map in light colours; it takes the page's (3-D keeps them: its text is WebGL) */
 .dark #explorer-map:has(.xy) .main-svg { background: transparent !important; }
 .dark #explorer-map:has(.xy) rect.bg { fill: transparent !important; }
@@ -55,6 +55,7 @@ CSS = """
 .dark #explorer-map:has(.xy) .legendpoints path[style*="rgb(17, 17, 17)"] { stroke: var(--body-text-color) !important; }
 .dark #explorer-map:has(.xy) .gridlayer path { stroke: var(--border-color-primary) !important; }
 .dark #explorer-map:has(.xy) .modebar-btn path { fill: var(--body-text-color-subdued) !important; }
+.dark #explorer-map:has(.xy) .modebar-group { background-color: transparent !important; }
 /* Gradio cuts captions at 80% of a thumbnail: smaller, and wrapped if still too long */
 .unclip-gallery .caption-label, #explorer-neighbours .caption-label {
   white-space: normal; max-width: calc(100% - 8px); font-size: var(--text-xs);

@@ -6,7 +6,6 @@ points as `unclip.explore_collection.Point`s. This module only groups them into 
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,14 +137,40 @@ def map_figure(view: MapView) -> go.Figure:
 
 
 # -- thumbnails ----------------------------------------------------------------------------------------------
+def fit_lines(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
+    """Words wrapped so that every line is at most `width` pixels wide in `font` (a longer word breaks)."""
+    lines: list[str] = []
+    for word in text.split():
+        while draw.textlength(word, font=font) > width and len(word) > 1:  # a word wider than the card
+            cut = max(1, max(k for k in range(1, len(word) + 1) if draw.textlength(word[:k], font=font) <= width))
+            lines.append(word[:cut])
+            word = word[cut:]
+        if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
 def text_card(text: str, size: int = 128, title: str = "text") -> Image.Image:
-    """A caption drawn on a card, for points that have no picture (texts, undecoded embeddings)."""
+    """A caption drawn on a card, for points that have no picture (texts, undecoded embeddings). The whole caption
+    fits, in the largest font that lets it (down to size // 16), above the bottom sixth, where a gallery lays its
+    own caption; past that it ends in an ellipsis. The title goes top right: an image box's label covers the left."""
     im = Image.new("RGB", (size, size), "#fff4e5")
     draw = ImageDraw.Draw(im)
-    small, body = ImageFont.load_default(size=max(9, size // 12)), ImageFont.load_default(size=max(10, size // 9))
-    draw.text((6, 4), title, fill="#b35900", font=small)
-    lines = textwrap.wrap(text, width=max(8, size // 9))[: max(1, (size - 24) // (size // 9 + 3))]
-    draw.multiline_text((6, 22), "\n".join(lines), fill="#222222", font=body, spacing=3)
+    draw.text((size - 6, 4), title, fill="#b35900", font=ImageFont.load_default(size=max(9, size // 12)), anchor="ra")
+    top, room, margin = size // 6 + 2, size - size // 6 - (size // 6 + 2), 6
+    for px in range(max(10, size // 9), max(8, size // 16) - 1, -1):
+        font = ImageFont.load_default(size=px)
+        lines, rows = fit_lines(draw, text, font, size - 2 * margin), max(1, room // (px + 3))
+        if len(lines) <= rows:
+            break
+    if len(lines) > rows:
+        last = " ".join(lines[rows - 1:])
+        while last and draw.textlength(last + "…", font=font) > size - 2 * margin:
+            last = last[:-1]
+        lines = [*lines[: rows - 1], last.rstrip() + "…"]
+    draw.multiline_text((margin, top), "\n".join(lines), fill="#222222", font=font, spacing=3)
     return im
 
 

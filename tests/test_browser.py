@@ -326,6 +326,12 @@ OVERLAP = """() => { const t = document.querySelector('#explorer-map .gtitle').g
     return t.top < l.bottom && l.top < t.bottom && t.left < l.right && l.left < t.right; }"""
 
 
+LABEL_OVER_FIRST_NEIGHBOUR = """() => {
+    const l = document.querySelector('#explorer-neighbours [data-testid=block-label]').getBoundingClientRect();
+    const t = document.querySelector('#explorer-neighbours .thumbnail-item').getBoundingClientRect();
+    return t.top < l.bottom && l.top < t.bottom && t.left < l.right && l.left < t.right; }"""
+
+
 def test_the_explorer_map_title_and_neighbour_captions_can_be_read(page: Any) -> None:
     """The map's title (method, modality means) sat under Gradio's block label; the neighbours' cosines were cut
     to '#462 · 0.…' at 1280 px."""
@@ -339,6 +345,7 @@ def test_the_explorer_map_title_and_neighbour_captions_can_be_read(page: Any) ->
     page.locator("ul[role=listbox] li").first.click()
     page.locator("#explorer-neighbours .caption-label").nth(7).wait_for(timeout=30_000)
     assert page.evaluate(CUT_CAPTIONS, "#explorer-neighbours") == []
+    assert not page.evaluate(LABEL_OVER_FIRST_NEIGHBOUR)  # it hid the top of the first row's cards
 
 
 def test_on_a_phone_the_map_s_label_does_not_hide_its_title(browser: Any, app_url: str) -> None:
@@ -358,7 +365,8 @@ MAP_COLOURS = """() => {
     const m = document.querySelector('#explorer-map');
     const style = (sel) => getComputedStyle(m.querySelector(sel));
     return {page: getComputedStyle(document.body).color, paper: style('.main-svg').backgroundColor,
-            plot: style('rect.bg').fill, tick: style('.xtick text').fill, title: style('.gtitle').fill}; }"""
+            plot: style('rect.bg').fill, tick: style('.xtick text').fill, title: style('.gtitle').fill,
+            toolbar: style('.modebar-group').backgroundColor}; }"""
 
 
 @pytest.mark.parametrize("scheme", ["dark", "light"])
@@ -379,7 +387,7 @@ def test_the_2d_map_takes_the_page_s_colours_in_dark_mode(browser: Any, app_url:
         assert ring.evaluate("e => getComputedStyle(e).stroke") == colours["page"]
     page.close()
     if scheme == "dark":
-        assert colours["paper"] == "rgba(0, 0, 0, 0)" and colours["plot"] == "rgba(0, 0, 0, 0)"
+        assert colours["paper"] == colours["plot"] == colours["toolbar"] == "rgba(0, 0, 0, 0)"  # toolbar: half white
         assert colours["tick"] == colours["title"] == colours["page"] != "rgb(42, 63, 95)"
     else:
         assert colours["paper"] == "rgb(255, 255, 255)" and colours["tick"] == "rgb(42, 63, 95)"

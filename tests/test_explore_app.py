@@ -301,3 +301,18 @@ def test_pixels_are_what_the_backend_makes(client: Any, backend: UnCLIP) -> None
 def handlers_settings(backend: UnCLIP) -> Any:
     return ExplorerHandlers(backend, 10).settings(FAST["decoder_steps"], FAST["decoder_guidance"], False)
 
+
+
+@pytest.mark.parametrize("size", [128, 192])
+@pytest.mark.parametrize("caption", ["a photo of a hot dog at the bottom", "supercalifragilisticexpialidocious",
+                                     "an emoji of two rucksacks under a sun on a snowy day " * 4])
+def test_a_text_card_keeps_its_caption_inside_the_card_and_above_a_gallery_caption(caption: str, size: int) -> None:
+    """At 192 px the picked point's card cut "a photo of a hot do|" at its edge; at 128 px the neighbours' last
+    line ran under the gallery's "#id · score" caption (the bottom sixth)."""
+    from components.explorer_plot import text_card
+
+    card = np.asarray(text_card(caption, size))
+    background = card[0, -1]
+    assert (card[:, -5:] == background).all()  # the right margin is clear: nothing ran off the edge
+    assert (card[-(size // 6):] == background).all()  # the gallery's caption strip is clear
+    assert (card[size // 6:, :] != background).any()  # and the caption is drawn
