@@ -41,7 +41,7 @@ from unclip import InvalidInput, UnCLIP
 from unclip.edit import EditJob, planned_steps, run_edit
 from unclip.edit_methods import EDIT_LIMITS, EMPTY_MASK
 from unclip.settings import LIMITS
-from unclip.uploads import Upload, inspect_upload, mask_from_layers
+from unclip.uploads import Upload, inspect_upload, mask_from_alpha, mask_from_layers
 
 MASK_SOURCES = {
     "auto": "Auto: an uploaded mask, else your brush strokes, else the image's transparent pixels",
@@ -67,6 +67,10 @@ HOW = {
 }
 
 
+NO_TRANSPARENCY = ("mask is empty: this image has no fully transparent pixels to repaint; paint the region, "
+                   "upload a mask, or pick another mask source")
+
+
 def resolve(editor: dict[str, Any] | None, mask: Any, mask_source: str) -> tuple[Upload, Any]:
     """The image and the mask to use (None: the image's transparency), per the chosen mask source."""
     if mask_source not in MASK_SOURCES:
@@ -85,6 +89,8 @@ def resolve(editor: dict[str, Any] | None, mask: Any, mask_source: str) -> tuple
             return image, painted
         if mask_source == "brush":
             raise InvalidInput(EMPTY_MASK)
+    if mask_source == "transparency" and mask_from_alpha(image.alpha) is None:  # not "paint the region"
+        raise InvalidInput(NO_TRANSPARENCY)
     return image, None
 
 

@@ -19,7 +19,7 @@ from PIL import Image
 from test_edit import BOX, box_image, diff, outside, png_header
 
 from components import common, inpaint, send_to, variations, zoom_out
-from unclip import UnCLIP
+from unclip import InvalidInput, UnCLIP
 from unclip.images import read_metadata
 from unclip.uploads import inspect_upload, mask_from_alpha, mask_from_image
 from unclip.world import EmojiWorld
@@ -488,7 +488,9 @@ def test_inpaint_resolve_picks_the_mask_source(files: dict[str, str]) -> None:
     image, mask = inpaint.resolve(value, None, "auto")
     assert np.array_equal(np.asarray(mask) > 0, np.asarray(box_image()) > 0)
     assert inpaint.resolve(value, files["empty"], "auto")[1] == files["empty"]  # an uploaded mask wins
-    assert inpaint.resolve({"background": files["scene"], "layers": []}, None, "transparency")[1] is None
+    assert inpaint.resolve({"background": files["layer"], "layers": []}, None, "transparency")[1] is None
+    with pytest.raises(InvalidInput, match="this image has no fully transparent pixels to repaint; paint the region"):
+        inpaint.resolve({"background": files["scene"], "layers": []}, None, "transparency")  # said "paint it"
 
 
 def test_examples_exist_and_work() -> None:
