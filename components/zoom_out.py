@@ -61,12 +61,15 @@ STAGES = ("mode", "prior_steps", "prior_guidance", "prior_candidates", "prior_sc
           "decoder_guidance", "decoder_scheduler", "upsampler_steps", "upsampler_scheduler", "upsampler")  # fmt: skip
 
 
-def canvas_preview(path: Any, factor: Any, anchor: Any, side: int) -> Any:
-    """Right after a change: the canvas the model will fill (the border tinted), or nothing when not ready."""
+def canvas_preview(path: Any, factor: Any, anchor: Any, side: int, warn: bool = False) -> Any:
+    """Right after a change: the canvas the model will fill (the border tinted), or nothing when not ready. With
+    `warn` (a new image), an upload that cannot be used says why at once, as Variations and Inpaint do."""
     try:
         work, _ = working_image(inspect_upload(path).image, side)
         canvas = zoom_canvas(work, float(factor), str(anchor))
-    except (InvalidInput, TypeError, ValueError, KeyError):
+    except (InvalidInput, TypeError, ValueError, KeyError) as e:
+        if warn and path and isinstance(e, InvalidInput):
+            gr.Warning(str(e))
         return None
     return overlay(canvas.image, canvas.mask, BORDER, 1.0)
 
@@ -212,9 +215,10 @@ def build(backend: UnCLIP) -> None:
     w["preset"].change(lambda p, f: f if p == "custom" else p, inputs=[w["preset"], w["factor"]], outputs=w["factor"],
                        **private)  # fmt: skip
     w["factor"].change(preset_for, inputs=w["factor"], outputs=w["preset"], **private)  # typed, or an example's
-    gr.on([w["image"].change, w["factor"].change, w["anchor"].change],
-          lambda p, f, a: canvas_preview(p, f, a, side), inputs=[w["image"], w["factor"], w["anchor"]],
-          outputs=o["seen"], **private)  # fmt: skip
+    canvas = {"inputs": [w["image"], w["factor"], w["anchor"]], "outputs": o["seen"]}
+    gr.on([w["factor"].change, w["anchor"].change], lambda p, f, a: canvas_preview(p, f, a, side), **canvas, **private)
+    w["image"].change(lambda p, f, a: canvas_preview(p, f, a, side, warn=True), **canvas, api_visibility="private",
+                      concurrency_limit=None, show_progress="hidden")  # queued: warns
     w["image"].change(lambda: [], outputs=sequence, **private)  # a new image starts a new sequence ("again" refuses)
     zoom_out, zoom_again = (on_gpu(h) for h in make_handlers(backend))
     seed = w["seed"]

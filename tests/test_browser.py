@@ -133,6 +133,15 @@ def test_a_bad_upload_after_an_example_is_refused_by_name(page: Any, tmp_path: P
     assert "not an image file" in page.locator(".toast-body").first.inner_text()
 
 
+def test_zoom_out_says_at_once_that_an_upload_is_no_image(page: Any, tmp_path: Path) -> None:
+    """Variations and Inpaint warned on upload; Zoom out showed a broken frame and said nothing until a run."""
+    fake = tmp_path / "fake.png"
+    fake.write_text("this is text, not an image")
+    page.get_by_role("tab", name="Zoom out", exact=True).first.click()
+    page.locator("#zoom-image input[type=file]").set_input_files(str(fake))
+    page.locator(".toast-body", has_text="not an image file").first.wait_for(timeout=15_000)
+
+
 def test_a_refused_explorer_request_leaves_the_map(page: Any) -> None:
     """The map is the explorer's work: a refused "Add to the map" used to replace it with an Error badge."""
     page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
