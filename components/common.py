@@ -105,6 +105,7 @@ def warn_when_clamped(slider: gr.Slider, name: str | None = None) -> None:
     "Number of images" made 8 images, and an emptied box became the minimum. Its release event still carries the
     number as typed (None when emptied): say what happened."""
     lo, hi, name = slider.minimum, slider.maximum, name or slider.label or "this slider"
+    whole = float(slider.step or 0).is_integer() and float(lo).is_integer()
 
     def clamped(evt: gr.EventData) -> None:
         if evt._data is None or (isinstance(evt._data, str) and not evt._data.strip()):  # the box was emptied
@@ -118,6 +119,8 @@ def warn_when_clamped(slider: gr.Slider, name: str | None = None) -> None:
             log.info("clamped: %s %g", name, typed)
             gr.Warning(f"{name} must be between {lo:g} and {hi:g}: {typed:g} was changed to "
                        f"{min(max(typed, lo), hi):g}")  # fmt: skip
+        elif whole and not typed.is_integer():  # kept as typed: the run would refuse it by its API name ("n")
+            gr.Warning(f"{name} must be a whole number, got {typed:g}")
 
     slider.release(clamped, api_visibility="private", show_progress="hidden", concurrency_limit=None)  # queued: warns
 

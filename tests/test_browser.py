@@ -285,6 +285,10 @@ def test_a_number_typed_past_a_slider_s_range_gets_a_toast(page: Any) -> None:
     page.locator(".toast-body", has_text="Number of images was left empty: it was set to 1").first.wait_for(
         timeout=15_000)
     assert box.input_value() == "1"
+    box.fill("2.5")  # in range, but not a whole number: the run said "n must be a whole number"
+    page.locator("#prompt textarea").click()
+    page.locator(".toast-body", has_text="Number of images must be a whole number, got 2.5").first.wait_for(
+        timeout=15_000)
     page.locator("#advanced").get_by_text("Advanced").click()  # three sliders there are labelled "Steps"
     set_number(page, "decoder_steps", 1000)
     page.locator("#prompt textarea").click()
