@@ -140,6 +140,8 @@ def _file_path(component: Any, payload: Any) -> str | None:
 def _editor_files(component: Any, payload: Any) -> dict[str, Any] | None:
     if payload is None:
         return None
+    if not payload.model_fields_set:  # not an editor value at all (a bare file through the API): {} says so
+        return {}
     cached = component.blob_storage.pop(payload.id, None) if payload.id is not None else None
     if cached is not None:  # the browser sends the canvas as blobs
         return {"background": cached.background, "layers": [x for x in cached.layers if x]}

@@ -208,8 +208,10 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
     p["picker"].input(handlers.pick, inputs=[p["picker"], state],
                       outputs=[p["thumb"], p["details"], p["neighbours"], m["map"], state], concurrency_limit=None,
                       **PRIVATE)  # fmt: skip
-    for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"]), (p["to_diff"], t["point"])):
+    for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"])):
         button.click(copy_value, inputs=p["picker"], outputs=target, queue=False, **PRIVATE)
+    p["to_diff"].click(handlers.use_for_diff, inputs=[p["picker"], state], outputs=t["point"], concurrency_limit=None,
+                       **PRIVATE)  # queued: warns
     adding = {"texts": t["texts"], "files": t["files"], "state": state}
     check_first(t["add"].click, handlers.check_add, on_gpu(handlers.add_points), adding, outputs=view, **PRIVATE)
     seed = {"seed": t["seed"].seed}

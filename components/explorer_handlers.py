@@ -283,6 +283,16 @@ class ExplorerHandlers:
         return p
 
     # -- private handlers (UI only) ------------------------------------------------------------------------------
+    def use_for_diff(self, picked: str, state: ExplorerState) -> Any:
+        """"Use for text diff": the picked point into the diff's point box, if a text diff can start from it; else
+        say why now (it only failed at Apply) and leave the box as it was."""
+        try:
+            self.image_point(state, picked)
+        except InvalidInput as e:
+            gr.Warning(str(e))
+            return gr.skip()
+        return picked
+
     def load(self, state: ExplorerState | None = None) -> tuple:
         """A session's first map (the shared probe set, PCA 2-D); the page is built with it already drawn."""
         return self.render(self.current(state))

@@ -75,6 +75,9 @@ def resolve(editor: dict[str, Any] | None, mask: Any, mask_source: str) -> tuple
     """The image and the mask to use (None: the image's transparency), per the chosen mask source."""
     if mask_source not in MASK_SOURCES:
         raise InvalidInput(f"mask_source must be one of {', '.join(MASK_SOURCES)}; got {mask_source!r}")
+    if editor is not None and (not isinstance(editor, dict) or "background" not in editor):  # e.g. a bare file
+        raise InvalidInput('image must be the editor\'s value, {"background": file, "layers": [files]} (each file '
+                           "as gradio_client's handle_file gives it), not a bare file")
     if not editor or not editor.get("background"):
         raise InvalidInput("image is missing: upload an image (PNG, JPEG or WebP; a file the browser cannot open as "
                            "an image is dropped by the editor)")

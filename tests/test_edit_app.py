@@ -483,6 +483,13 @@ def test_zoom_out_again_grows_the_sequence_and_the_gif(backend: UnCLIP, files: d
         list(again(sequence=[], **common, **stages))
 
 
+def test_inpaint_through_the_api_with_a_bare_file_says_which_shape_it_takes(client: Any,
+                                                                          files: dict[str, str]) -> None:  # fmt: skip
+    """handle_file(png) where the editor's dict belongs was answered "image is missing: upload an image"."""
+    with pytest.raises(AppError, match='image must be the editor.s value, {"background": file, "layers": .files.}'):
+        inpaint_call(client, handle_file(files["scene"]))
+
+
 def test_inpaint_resolve_picks_the_mask_source(files: dict[str, str]) -> None:
     value = {"background": files["scene"], "layers": [files["layer"]]}
     image, mask = inpaint.resolve(value, None, "auto")

@@ -316,3 +316,14 @@ def test_a_text_card_keeps_its_caption_inside_the_card_and_above_a_gallery_capti
     assert (card[:, -5:] == background).all()  # the right margin is clear: nothing ran off the edge
     assert (card[-(size // 6):] == background).all()  # the gallery's caption strip is clear
     assert (card[size // 6:, :] != background).any()  # and the caption is drawn
+
+
+def test_use_for_text_diff_refuses_a_text_point_at_once(handlers: ExplorerHandlers, state: ExplorerState) -> None:
+    """A text point went into the diff's box and failed only at Apply ("image must be an image point")."""
+    import gradio as gr
+
+    text_point = next(p for p in state.session.collection.points if p.modality == "text")
+    with pytest.warns(UserWarning, match=f"image must be an image point such as '#0' .#{text_point.id} is a text"):
+        assert isinstance(handlers.use_for_diff(f"#{text_point.id} text · x", state), type(gr.skip()))
+    image_point = next(p for p in state.session.collection.points if p.modality == "image")
+    assert handlers.use_for_diff(f"#{image_point.id} image · y", state) == f"#{image_point.id} image · y"
