@@ -306,7 +306,7 @@ class ExplorerHandlers:
         if lines:
             st, _ = self.add_texts(st, lines)
         if images:
-            st, _ = self.add_images(st, images, [f"upload {i + 1}" for i in range(len(images))], "upload")
+            st, _ = self.add_images(st, images, [f"upload {Path(f).name}" for f in files or []], "upload")
         new = st.session.next_id - first  # a caption or a picture already on the map is not added twice
         known = len(lines) + len(images) - new
         already = f" ({known} already on the map or given twice)" if known else ""

@@ -219,6 +219,9 @@ def test_add_points_and_recorded_generations(handlers: ExplorerHandlers, backend
     Image.new("RGB", (64, 64), "red").save(tmp_path / "red.png")
     with pytest.raises(gr.Error, match=re.escape("image 2 of 2 (notes.png) is not an image file PIL can read")):
         handlers.add_points("", [str(tmp_path / "red.png"), str(tmp_path / "notes.png")], st)
+    Image.new("RGB", (64, 64), "blue").save(tmp_path / "blue.png")
+    _, _, choices, st = handlers.add_points("", [str(tmp_path / "red.png"), str(tmp_path / "blue.png")], st)
+    assert [p.caption for p in st.session.added.points[-2:]] == ["upload red.png", "upload blue.png"]  # "upload 1"
     with pytest.raises(gr.Error, match="nothing to add"):
         handlers.add_points("  ", [], state)
     gen = drain(backend.generate_stream("a pizza at night", n=2, seed=0, settings=backend.default_settings()))
