@@ -287,7 +287,9 @@ class ExplorerHandlers:
         """"Use for text diff": the picked point into the diff's point box, if a text diff can start from it; else
         say why now (it only failed at Apply) and leave the box as it was."""
         try:
-            self.image_point(state, picked)
+            if not picked:
+                raise InvalidInput("nothing is picked: pick an image point above first")
+            self.image_point(self.current(state), picked)
         except InvalidInput as e:
             gr.Warning(str(e))
             return gr.skip()

@@ -137,18 +137,24 @@ def map_figure(view: MapView) -> go.Figure:
 
 
 # -- thumbnails ----------------------------------------------------------------------------------------------
-def fit_lines(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
-    """Words wrapped so that every line is at most `width` pixels wide in `font` (a longer word breaks)."""
+def fit_lines(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: float,
+              rows: int) -> list[str]:  # fmt: skip
+    """Words wrapped so that every line is at most `width` pixels wide in `font` (a longer word breaks). Stops
+    at rows + 1 lines: the caller only needs to know that the text did not fit (a pasted page stays cheap)."""
     lines: list[str] = []
     for word in text.split():
-        while draw.textlength(word, font=font) > width and len(word) > 1:  # a word wider than the card
-            cut = max(1, max(k for k in range(1, len(word) + 1) if draw.textlength(word[:k], font=font) <= width))
+        while len(lines) <= rows and draw.textlength(word, font=font) > width and len(word) > 1:  # wider than a line
+            cut = 1
+            while cut < len(word) and draw.textlength(word[: cut + 1], font=font) <= width:
+                cut += 1
             lines.append(word[:cut])
             word = word[cut:]
         if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= width:
             lines[-1] = f"{lines[-1]} {word}"
         else:
             lines.append(word)
+        if len(lines) > rows:
+            break
     return lines
 
 
@@ -160,13 +166,15 @@ def text_card(text: str, size: int = 128, title: str = "text") -> Image.Image:
     draw = ImageDraw.Draw(im)
     draw.text((size - 6, 4), title, fill="#b35900", font=ImageFont.load_default(size=max(9, size // 12)), anchor="ra")
     top, room, margin = size // 6 + 2, size - size // 6 - (size // 6 + 2), 6
+    text = text[: 8 * size]  # more than the card can show in its smallest font (then the ellipsis says so)
     for px in range(max(10, size // 9), max(8, size // 16) - 1, -1):
         font = ImageFont.load_default(size=px)
-        lines, rows = fit_lines(draw, text, font, size - 2 * margin), max(1, room // (px + 3))
+        rows = max(1, room // (px + 3))
+        lines = fit_lines(draw, text, font, size - 2 * margin, rows)
         if len(lines) <= rows:
             break
     if len(lines) > rows:
-        last = " ".join(lines[rows - 1:])
+        last = " ".join(lines[rows - 1:])[:size]  # no line holds more characters than the card has pixels
         while last and draw.textlength(last + "…", font=font) > size - 2 * margin:
             last = last[:-1]
         lines = [*lines[: rows - 1], last.rstrip() + "…"]

@@ -171,6 +171,7 @@ def test_train_makes_no_folder_when_the_other_one_cannot_be_written(tmp_path: Pa
     (["inpaint", "IMAGE", "a cat"],
      "(here: --mask MASK (white = repaint), or an IMAGE whose transparent pixels mark it)"),
     (["inpaint", "IMAGE", "--mask", "IMAGE"], "(here: a PROMPT argument, or --condition image)"),
+    (["zoom-out", "IMAGE", "--condition", "prompt"], "(here: --prompt CAPTION, or --condition image (the default))"),
 ])
 def test_inpaint_s_refusals_say_what_to_give_on_the_command_line(argv: list[str], hint: str, tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture) -> None:  # fmt: skip

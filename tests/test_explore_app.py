@@ -308,7 +308,8 @@ def handlers_settings(backend: UnCLIP) -> Any:
 
 @pytest.mark.parametrize("size", [128, 192])
 @pytest.mark.parametrize("caption", ["a photo of a hot dog at the bottom", "supercalifragilisticexpialidocious",
-                                     "an emoji of two rucksacks under a sun on a snowy day " * 4])
+                                     "an emoji of two rucksacks under a sun on a snowy day " * 4, "x" * 5000,
+                                     "word " * 2000, "🐱 猫 " * 50])
 def test_a_text_card_keeps_its_caption_inside_the_card_and_above_a_gallery_caption(caption: str, size: int) -> None:
     """At 192 px the picked point's card cut "a photo of a hot do|" at its edge; at 128 px the neighbours' last
     line ran under the gallery's "#id · score" caption (the bottom sixth)."""
@@ -328,5 +329,22 @@ def test_use_for_text_diff_refuses_a_text_point_at_once(handlers: ExplorerHandle
     text_point = next(p for p in state.session.collection.points if p.modality == "text")
     with pytest.warns(UserWarning, match=f"image must be an image point such as '#0' .#{text_point.id} is a text"):
         assert isinstance(handlers.use_for_diff(f"#{text_point.id} text · x", state), type(gr.skip()))
+    with pytest.warns(UserWarning, match="nothing is picked: pick an image point above first"):
+        handlers.use_for_diff("", None)  # before any pick: no session yet
     image_point = next(p for p in state.session.collection.points if p.modality == "image")
     assert handlers.use_for_diff(f"#{image_point.id} image · y", state) == f"#{image_point.id} image · y"
+
+
+def test_fit_lines_wraps_by_width_and_stops_past_the_rows_it_may_use() -> None:
+    """It wrapped the whole text, measuring every prefix of a long word: a pasted page took minutes per card."""
+    from PIL import ImageDraw, ImageFont
+
+    from components.explorer_plot import fit_lines
+
+    draw, font = ImageDraw.Draw(Image.new("RGB", (8, 8))), ImageFont.load_default(size=14)
+    lines = fit_lines(draw, "a photo of a hot dog at the bottom", font, 100, rows=9)
+    assert " ".join(lines) == "a photo of a hot dog at the bottom" and len(lines) > 1
+    assert all(draw.textlength(line, font=font) <= 100 for line in lines)
+    assert len(fit_lines(draw, "word " * 2000, font, 100, rows=3)) == 4
+    assert len(fit_lines(draw, "x" * 5000, font, 100, rows=3)) <= 5  # 4 pieces and the rest of the word
+    assert fit_lines(draw, "W", font, 2, rows=3) == ["W"]  # one glyph wider than the line: kept, no crash

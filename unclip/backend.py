@@ -2,7 +2,8 @@
 
 Thread-safety: the weights are read-only after loading and every request builds its own schedulers, noise and
 generators, so concurrent calls never share mutable state. Seeds: image i of a request uses seed + i (wrapping to 0 past
-2**32 - 1: `settings.image_seeds`), so a batch of n equals n single runs with those seeds.
+2**32 - 1: `settings.image_seeds`), so a batch of n draws the noise of n single runs with those seeds (the images
+agree up to rounding: batched arithmetic differs in the last bits).
 """
 
 from __future__ import annotations

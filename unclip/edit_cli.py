@@ -21,8 +21,9 @@ from unclip.settings import MODES, InvalidInput, writable_dir
 
 ANCHORS = ("center", "left", "right", "top", "bottom")
 CLI_HINTS = {  # the library's messages speak of the app's widgets: what each means on the command line
-    "mask is empty: paint": "here: --mask MASK (white = repaint), or an IMAGE whose transparent pixels mark it",
-    "prompt is empty": "here: a PROMPT argument, or --condition image",
+    "inpaint": {"mask is empty: paint": "here: --mask MASK (white = repaint), or an IMAGE whose transparent pixels "
+                                        "mark it", "prompt is empty": "here: a PROMPT argument, or --condition image"},
+    "zoom-out": {"prompt is empty": "here: --prompt CAPTION, or --condition image (the default)"},
 }
 
 
@@ -124,7 +125,7 @@ def main(verb: str, argv: list[str]) -> int:
         for path in run(backend, verb, ns, _settings(backend, ns, ns.mode), out):
             print(path)
     except InvalidInput as e:
-        hint = next((f" ({h})" for start, h in CLI_HINTS.items() if str(e).startswith(start)), "")
+        hint = next((f" ({h})" for start, h in CLI_HINTS.get(verb, {}).items() if str(e).startswith(start)), "")
         print(f"error: {e}{hint}", file=sys.stderr)
         return 2
     return 0
