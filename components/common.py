@@ -61,6 +61,9 @@ def on_gpu(fn: F) -> F:
 # long, and hold their memory together (`check_first` puts its runs there). Light events (checks, warnings, sends)
 # are not limited.
 MODEL_QUEUE = {"concurrency_id": "model"}
+# A light event that may show a toast: queued (Gradio drops the gr.Warning / gr.Error of an unqueued event) but
+# unlimited, private to the page, with no progress overlay.
+LIGHT: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": None, "show_progress": "hidden"}
 
 RAW = "unclip-raw"  # the elem_class that marks a raw input (see `raw`)
 
@@ -122,7 +125,7 @@ def warn_when_clamped(slider: gr.Slider, name: str | None = None) -> None:
         elif whole and not typed.is_integer():  # kept as typed: the run would refuse it by its API name ("n")
             gr.Warning(f"{name} must be a whole number, got {typed:g}")
 
-    slider.release(clamped, api_visibility="private", show_progress="hidden", concurrency_limit=None)  # queued: warns
+    slider.release(clamped, **LIGHT)
 
 
 def _as_list(classes: list[str] | str | None) -> list[str]:
@@ -217,8 +220,7 @@ def check_first(on: Callable[..., Any], prepare: Callable[..., Any], run: Callab
     extra = inspect.Parameter(ROLLS, inspect.Parameter.KEYWORD_ONLY, default=False)
     check.__signature__ = signature.replace(parameters=[*params[:at], extra, *params[at:]])  # Gradio reads it
     checked = {**inputs_kwargs, ROLLS: seed.randomize} if seed is not None else inputs_kwargs
-    checking = on(check, inputs_kwargs=checked, api_visibility="private", show_progress="hidden",
-                  concurrency_limit=None)  # fmt: skip  # queued: an unqueued event's gr.Error shows no toast
+    checking = on(check, inputs_kwargs=checked, **LIGHT)
     if seed is not None:
         checking = checking.success(pick_seed, inputs=[seed.seed, seed.randomize], outputs=seed.seed,
                                     api_visibility="private", queue=False, show_progress="hidden")  # fmt: skip

@@ -20,7 +20,17 @@ from typing import Any
 
 import gradio as gr
 
-from components.common import MODEL_QUEUE, check_first, click_or_enter, how_it_works, on_gpu, png_gallery, raw, seed_row
+from components.common import (
+    LIGHT,
+    MODEL_QUEUE,
+    check_first,
+    click_or_enter,
+    how_it_works,
+    on_gpu,
+    png_gallery,
+    raw,
+    seed_row,
+)
 from components.explorer_handlers import ExplorerHandlers
 from components.explorer_plot import COLOR_BY
 from unclip import UnCLIP
@@ -210,8 +220,7 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
                       **PRIVATE)  # fmt: skip
     for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"])):
         button.click(copy_value, inputs=p["picker"], outputs=target, queue=False, **PRIVATE)
-    p["to_diff"].click(handlers.use_for_diff, inputs=[p["picker"], state], outputs=t["point"], concurrency_limit=None,
-                       **PRIVATE)  # queued: warns
+    p["to_diff"].click(handlers.use_for_diff, inputs=[p["picker"], state], outputs=t["point"], **LIGHT)
     adding = {"texts": t["texts"], "files": t["files"], "state": state}
     check_first(t["add"].click, handlers.check_add, on_gpu(handlers.add_points), adding, outputs=view, **PRIVATE)
     seed = {"seed": t["seed"].seed}

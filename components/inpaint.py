@@ -15,6 +15,7 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
+    LIGHT,
     check_first,
     click_or_enter,
     follow,
@@ -197,8 +198,7 @@ def build(backend: UnCLIP) -> None:
             "api_visibility": "private"}  # fmt: skip
     # the crop preview, for each way an image arrives (the editor's .change would also fire on every brush stroke)
     w["image"].upload(**copy).success(lambda v: crop_preview((v or {}).get("background"), side), inputs=w["sent"],
-                                      outputs=[seen, w["crop_note"]], api_visibility="private",
-                                      concurrency_limit=None, show_progress="hidden")  # fmt: skip  # queued: warns
+                                      outputs=[seen, w["crop_note"]], **LIGHT)  # fmt: skip
     w["target"].then(lambda path: crop_preview(path, side), [seen, w["crop_note"]])  # a send or an example
     seed = w["seed"]
     names = ("mask", "mask_source", "prompt", "condition", "feather", "invert", "n")

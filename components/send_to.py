@@ -25,7 +25,7 @@ from typing import Any
 
 import gradio as gr
 
-from components.common import raw
+from components.common import LIGHT, raw
 
 TARGETS = ("Variations", "Inpaint", "Zoom out")  # tab labels in app.py, also the tab ids
 NOTHING = "Nothing to send yet: run it first, then pick an image."
@@ -121,8 +121,7 @@ def _wire(b: _Button, t: _Target) -> None:
             gr.Warning(NOTHING)
         return path
 
-    sending = b.button.click(send, inputs=b.inputs, outputs=t.incoming, api_visibility="private",
-                             concurrency_limit=None, show_progress="hidden")  # fmt: skip
+    sending = b.button.click(send, inputs=b.inputs, outputs=t.incoming, **LIGHT)
     arrived = t.receive(sending)
     if t.component.elem_id:  # the tab opens where the page was scrolled to: bring the image into view
         arrived.success(None, js=SCROLL_TO % t.component.elem_id, api_visibility="private", queue=False)

@@ -14,6 +14,7 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
+    LIGHT,
     check_first,
     click_or_enter,
     follow,
@@ -113,8 +114,7 @@ def build(backend: UnCLIP) -> None:
             seen, preview, gallery, info, files = (out[k] for k in ("seen", "preview", "gallery", "info", "files"))
     how_it_works("How variations work", HOW)
     send_to.target("Variations", image)
-    image.change(lambda path: crop_preview(path, side), inputs=image, outputs=[seen, crop_note],
-                 api_visibility="private", concurrency_limit=None, show_progress="hidden")  # queued: warns
+    image.change(lambda path: crop_preview(path, side), inputs=image, outputs=[seen, crop_note], **LIGHT)
     inputs = {"image": image, "n": n, "seed": seed.seed, "strength": strength, "prompt": prompt, **controls}
     running = check_first(click_or_enter(run, prompt), make_prepare(backend), on_gpu(make_handler(backend)), inputs,
                           seed=seed, outputs=[preview, seen, gallery, files, info], api_name="vary",

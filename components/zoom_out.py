@@ -16,6 +16,7 @@ import gradio as gr
 
 from components import send_to
 from components.common import (
+    LIGHT,
     check_first,
     click_or_enter,
     count,
@@ -217,8 +218,7 @@ def build(backend: UnCLIP) -> None:
     w["factor"].change(preset_for, inputs=w["factor"], outputs=w["preset"], **private)  # typed, or an example's
     canvas = {"inputs": [w["image"], w["factor"], w["anchor"]], "outputs": o["seen"]}
     gr.on([w["factor"].change, w["anchor"].change], lambda p, f, a: canvas_preview(p, f, a, side), **canvas, **private)
-    w["image"].change(lambda p, f, a: canvas_preview(p, f, a, side, warn=True), **canvas, api_visibility="private",
-                      concurrency_limit=None, show_progress="hidden")  # queued: warns
+    w["image"].change(lambda p, f, a: canvas_preview(p, f, a, side, warn=True), **canvas, **LIGHT)
     w["image"].change(lambda: [], outputs=sequence, **private)  # a new image starts a new sequence ("again" refuses)
     zoom_out, zoom_again = (on_gpu(h) for h in make_handlers(backend))
     seed = w["seed"]

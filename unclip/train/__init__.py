@@ -25,10 +25,9 @@ def train(args: TrainArgs) -> dict:
     if args.stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {args.stage!r}")
     args.check()
-    for folder, flag in ((args.out, "--out"), (args.run_dir, "--run-dir")):  # both looked at before either is made
-        writable_dir(folder, flag, create=False)
-    writable_dir(args.out, "--out")
-    writable_dir(args.run_dir, "--run-dir")
+    for create in (False, True):  # both folders looked at before either is made
+        for folder, flag in ((args.out, "--out"), (args.run_dir, "--run-dir")):
+            writable_dir(folder, flag, create)
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)

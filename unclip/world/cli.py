@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from unclip.settings import InvalidInput, writable_dir
+
 from .world import SPLITS, EmojiWorld
 
 MAX_SCENES = 1024  # a 32 x 32 grid
@@ -48,35 +50,31 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def check(args: argparse.Namespace) -> str | None:
-    """What is wrong with the arguments, naming the flag, or None; checked before anything is rendered."""
+def check(args: argparse.Namespace) -> None:
+    """Refuse (InvalidInput, naming the flag) arguments that cannot make a grid, before anything is rendered."""
     width = args.size if args.width is None else args.width
     if not 1 <= args.n <= MAX_SCENES:
-        return f"--n must be from 1 to {MAX_SCENES}, got {args.n}"
+        raise InvalidInput(f"--n must be from 1 to {MAX_SCENES}, got {args.n}")
     if not SIZES[0] <= args.size <= SIZES[1]:
-        return f"--size must be from {SIZES[0]} to {SIZES[1]} pixels, got {args.size}"
+        raise InvalidInput(f"--size must be from {SIZES[0]} to {SIZES[1]} pixels, got {args.size}")
     if not args.size <= width <= 4 * args.size:
-        return f"--width must be from --size ({args.size}) to 4x it ({4 * args.size}), got {width}"
+        raise InvalidInput(f"--width must be from --size ({args.size}) to 4x it ({4 * args.size}), got {width}")
     if args.seed < 0:
-        return f"--seed must be 0 or more, got {args.seed}"
+        raise InvalidInput(f"--seed must be 0 or more, got {args.seed}")
     if args.n * args.size * width > MAX_PIXELS:  # PIL refuses to open past ~179 Mpx as a decompression bomb
-        return (f"--n x --size x --width: {args.n} scenes of {width}x{args.size} px is "
-                f"{args.n * args.size * width / 1e6:.0f} Mpx; at most {MAX_PIXELS // 10**6} Mpx")
+        raise InvalidInput(f"--n x --size x --width: {args.n} scenes of {width}x{args.size} px is "
+                           f"{args.n * args.size * width / 1e6:.0f} Mpx; at most {MAX_PIXELS // 10**6} Mpx")
     if args.out.suffix.lower() != ".png" or args.out.is_dir():
-        return f"--out must be the path of a .png file (its captions go beside it as .txt), got '{args.out}'"
-    return None
+        raise InvalidInput(f"--out must be the path of a .png file (its captions go beside it as .txt), "
+                           f"got '{args.out}'")
 
 
 def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
-    from unclip.settings import InvalidInput, writable_dir
-
     args = build_parser().parse_args(argv)
     try:
-        problem = check(args)
-        if problem:
-            raise InvalidInput(problem)
+        check(args)
         writable_dir(args.out.parent, "--out")
     except InvalidInput as e:
         print(f"error: {e}", file=sys.stderr)
