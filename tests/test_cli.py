@@ -39,7 +39,25 @@ def test_generate_refuses_bad_input_by_name(extra: list[str], message: str, tmp_
     assert main(["generate", *extra, "--model", "tiny-random", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and "Traceback" not in err
-    assert not list(out.glob("*.png"))
+    assert not out.exists()  # refused before the folder is made
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["vary", "IMAGE", "-n", "0"], "n must be a whole number between 1 and 8, got 0"),
+    (["vary", "IMAGE", "--strength", "2"], "strength must be between 0 and 1, got 2.0"),
+    (["inpaint", "IMAGE", "a cat"], "mask is empty"),
+    (["inpaint", "IMAGE", "--mask", "IMAGE", "a cat", "--feather", "99"], "feather must be a whole number"),
+    (["zoom-out", "IMAGE", "--factor", "9"], "factor must be between 1.1 and 4, got 9.0"),
+    (["zoom-out", "IMAGE", "--times", "0"], "times must be a whole number between 1 and 50, got 0"),
+    (["zoom-out", "IMAGE", "--decoder-steps", "0"], "decoder steps must be a whole number between 1 and 200"),
+])
+def test_the_edit_verbs_refuse_bad_input_before_making_the_folder(argv: list[str], message: str, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    image, out = str(EXAMPLES / "grass-sailboat.png"), tmp_path / "new" / "out"
+    assert main([a.replace("IMAGE", image) for a in argv] + ["--model", "tiny-random", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "new").exists()  # `-n 0 --out newdir` used to leave an empty newdir
 
 
 def test_eval_refuses_too_few_captions_before_loading_anything(capsys: pytest.CaptureFixture) -> None:

@@ -104,6 +104,8 @@ def generate_main(argv: list[str]) -> int:
         return 2
     modes = backend.modes if ns.compare else (ns.mode,)
     try:
+        for mode in modes:  # every flag checked before --out is made: a refused run leaves no empty folder
+            backend.check(ns.prompt, ns.n, ns.seed, _settings(backend, ns, mode))
         out = writable_dir(ns.out)
         for mode in modes:
             settings = _settings(backend, ns, mode)

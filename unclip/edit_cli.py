@@ -65,6 +65,22 @@ def parser(verb: str) -> argparse.ArgumentParser:
     return p
 
 
+def check_flags(backend: Any, verb: str, ns: argparse.Namespace, settings: Any) -> None:
+    """Every check of the run, without sampling (the verb's job is built and dropped), before --out is made: a
+    refused run leaves no empty folder. Zoom-out's later steps start from the first one's output."""
+    from unclip.settings import as_int
+
+    if verb == "vary":
+        backend.vary_job(ns.image, ns.n, ns.seed, ns.strength, ns.prompt, settings)
+    elif verb == "inpaint":
+        backend.inpaint_job(ns.image, ns.mask, ns.prompt, ns.n, ns.seed, ns.feather, ns.invert, ns.condition,
+                            settings)  # fmt: skip
+    else:
+        as_int("times", ns.times, 1, 50)
+        backend.zoom_out_job(ns.image, ns.factor, ns.anchor, ns.prompt, ns.n, ns.seed, ns.feather, ns.condition,
+                             settings)  # fmt: skip
+
+
 def run(backend: Any, verb: str, ns: argparse.Namespace, settings: Any, out: Path) -> list[Path]:
     """Run one verb; returns the PNGs written (zoom-out with --times K: every step's, suffixed _x1 ... _xK)."""
     from unclip.images import save_png
@@ -121,8 +137,10 @@ def main(verb: str, argv: list[str]) -> int:
     if backend is None:
         return 2
     try:
+        settings = _settings(backend, ns, ns.mode)
+        check_flags(backend, verb, ns, settings)
         out = writable_dir(ns.out)
-        for path in run(backend, verb, ns, _settings(backend, ns, ns.mode), out):
+        for path in run(backend, verb, ns, settings, out):
             print(path)
     except InvalidInput as e:
         hint = next((f" ({h})" for start, h in CLI_HINTS.get(verb, {}).items() if str(e).startswith(start)), "")
