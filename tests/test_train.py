@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import torch
 
@@ -144,6 +145,17 @@ def test_train_all_runs_every_stage_in_order_with_overrides(tmp_path):
     assert all(s["step"] == 1 for s in summaries)  # the override beats the preset's step count
     history = json.loads((tmp_path / "m" / tiny.CONFIG_FILE).read_text())["training"]
     assert set(history) == {"clip", "prior", "decoder", "upsampler"}
+
+
+def test_without_out_the_trainers_continue_the_model_the_app_loads_from_any_folder(tmp_path, monkeypatch):
+    """The default --out was 'models/tiny-emoji' relative to the working folder: run elsewhere, it trained a
+    fresh model there while the app kept loading the bundled one."""
+    from unclip.families import BUNDLED, REPO_ROOT
+
+    monkeypatch.chdir(tmp_path)
+    args = TrainArgs(stage="decoder")
+    assert Path(args.out).resolve() == BUNDLED and tiny.is_tiny_dir(Path(args.out))
+    assert Path(args.run_dir).resolve() == REPO_ROOT / "runs" / "tiny-emoji"
 
 
 def test_unknown_stage_and_preset_are_refused(tmp_path):

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from unclip.backend import check_device
 from unclip.config import DECODER_WIDTHS, TinyConfig
-from unclip.families import tiny
+from unclip.families import BUNDLED, REPO_ROOT, tiny
 from unclip.models import UnCLIPModels
 
 WEIGHTINGS = ("min-snr", "v")  # the decoder loss weights (`stages.diffusion_loss`)
@@ -34,8 +34,8 @@ WEIGHTINGS = ("min-snr", "v")  # the decoder loss weights (`stages.diffusion_los
 @dataclass
 class TrainArgs:
     stage: str
-    out: str = "models/tiny-emoji"  # model dir (created with fresh weights if missing)
-    run_dir: str = "runs/tiny-emoji"
+    out: str = str(BUNDLED)  # model dir (created with fresh weights if missing); by default the one the app loads,
+    run_dir: str = str(REPO_ROOT / "runs" / "tiny-emoji")  # wherever it is run from (not ./models in another folder)
     steps: int = 1000  # total optimiser steps (resume continues up to this)
     batch: int = 64
     lr: float = 3e-4
