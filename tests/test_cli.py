@@ -198,3 +198,13 @@ def test_inpaint_s_refusals_say_what_to_give_on_the_command_line(argv: list[str]
     assert main([a.replace("IMAGE", image) for a in argv] + ["--model", "tiny-random", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.rstrip().endswith(hint)
+
+
+def test_train_help_says_which_flags_a_preset_sets(capsys: pytest.CaptureFixture) -> None:
+    """Every flag said '(with all: the preset's)', also --out, --seed, --ema, which no preset sets."""
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    lines = " ".join(capsys.readouterr().out.split()).split(" --")
+    help_of = {line.split()[0]: line for line in lines if line.split()}
+    assert "the preset's" in help_of["steps"] and "the preset's" in help_of["time-limit"]
+    assert not any("the preset's" in help_of[flag] for flag in ("out", "run-dir", "seed", "ema"))

@@ -57,10 +57,14 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stage", choices=["clip", "prior", "decoder", "upsampler", "all"])
     parser.add_argument("--preset", choices=["cpu", "gpu"], default=None, help="with 'all': the whole recipe")
+    from unclip.train.presets import PRESETS
+
+    preset_keys = {key for preset in PRESETS.values() for stage in preset.values() for key in stage}
     for f in fields(TrainArgs):  # only the flags given reach `ns` (SUPPRESS): with 'all' they beat the preset's
         if f.name == "stage":
             continue
-        flag, default = f"--{f.name.replace('_', '-')}", f"default: {f.default} (with all: the preset's)"
+        flag = f"--{f.name.replace('_', '-')}"
+        default = f"default: {f.default}" + (" (with all: the preset's)" if f.name in preset_keys else "")
         if f.type == "bool" or isinstance(f.default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=default)
         else:
