@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from unclip import pipeline
 from unclip.eval.judge import judge_images, new_judge, targets
@@ -123,6 +124,17 @@ def test_reconstruction_is_the_prior_row_with_the_true_embedding(backend, world,
     monkeypatch.undo()
     c, _ = generate_for(backend, scenes, "prior", seed=5, upsample=False)
     assert (c - b).abs().max() > 1e-3  # the real prior's sample is another embedding: other pixels
+
+
+def test_upsample_judges_the_upsampled_images_themselves(backend, world):
+    """`--upsample` kept the decoder's 64 px images: every judged figure was the same as without it."""
+    scenes = eval_scenes(world, 2)
+    low, low_scores = generate_for(backend, scenes, "prior", seed=5, upsample=False)
+    high, high_scores = generate_for(backend, scenes, "prior", seed=5, upsample=True)
+    side = backend.models.low_res_size * backend.models.upsample_factor
+    assert low.shape == (2, 3, 64, 64) and high.shape == (2, 3, side, side) and side > 64
+    assert high.min() >= -1 and high.max() <= 1 and high_scores != low_scores
+    assert (F.interpolate(high, size=64, mode="area") - low).abs().mean() > 1e-3  # not the 64 px ones resized up
 
 
 def test_eval_runs_end_to_end_on_tiny_random(backend, world):

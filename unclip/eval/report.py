@@ -131,7 +131,8 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
 def generate_for(backend: UnCLIP, scenes: list[Scene], mode: str, seed: int, upsample: bool,
                  batch: int = 16, settings=None, embeds: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, list[float]]:  # fmt: skip
-    """One image per scene caption, batched; returns (N, 3, 64, 64) images and CLIP scores. `settings`
+    """One image per scene caption, batched; returns (N, 3, S, S) images in [-1, 1] (S: 64, or the upsampler's
+    size with `upsample`) and CLIP scores. `settings`
     (default: the model's defaults for `mode`) is what benchmarks/sweep_settings.py varies; `embeds` (N, D)
     replaces the mode's image embeddings (see `reconstruct_for`)."""
     s = settings or backend.default_settings(mode)
@@ -141,7 +142,7 @@ def generate_for(backend: UnCLIP, scenes: list[Scene], mode: str, seed: int, ups
         chunk = scenes[i:i + batch]
         g = drain(backend.run_stream([sc.caption for sc in chunk], [seed + i + j for j in range(len(chunk))], s,
                                      None if embeds is None else embeds[i:i + batch]))
-        images.append(g.low_res.cpu())
+        images.append(to_tensor(g.images) if upsample else g.low_res.cpu())  # `--upsample` judged 64 px
         scores += g.clip_scores
     return torch.cat(images), scores
 
