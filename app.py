@@ -82,7 +82,13 @@ def default_concurrency(backend: UnCLIP) -> int:
 
 def build_demo(backend: UnCLIP, concurrency: int | None = None) -> gr.Blocks:
     """The whole app over one loaded backend (tests build it over tiny-random). Every event that runs a model waits
-    in one queue (`components.common.MODEL_QUEUE`), `concurrency` at a time (default: `default_concurrency`)."""
+    in one queue (`components.common.MODEL_QUEUE`), `concurrency` at a time (default: `default_concurrency`).
+    With --offload only one: each run moves the components it uses onto the GPU and others off it, so two at
+    once would move them away from under each other; ValueError for more."""
+    if concurrency is not None and concurrency > 1 and backend.models.onload_hook is not None:
+        raise ValueError(f"--concurrency must be 1 with --offload (each run moves the components it uses onto the "
+                         f"GPU and the others off it: two at once would move them from under each other), got "
+                         f"{concurrency}")
     with gr.Blocks(title="unCLIP Studio", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO.format(name=backend.name, device=backend.models.device.type, precision=backend.precision))
         if backend.notice:
@@ -198,11 +204,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     try:
         backend = load_backend(args.model, offload=args.offload, precision=args.precision)
+        if backend.notice:
+            print(f"note: {backend.notice}", file=sys.stderr)
+        demo = build_demo(backend, args.concurrency)
     except ValueError as e:
         sys.exit(f"error: {e}")
-    if backend.notice:
-        print(f"note: {backend.notice}", file=sys.stderr)
-    launch(build_demo(backend, args.concurrency), host=args.host, port=args.port)
+    launch(demo, host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

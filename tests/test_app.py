@@ -136,6 +136,19 @@ def test_concurrency_defaults_and_override(backend: UnCLIP, monkeypatch: Any) ->
     assert app.build_demo(backend, concurrency=3)._queue.default_concurrency_limit == 3
 
 
+def test_offload_refuses_more_than_one_run_at_a_time(backend: UnCLIP, monkeypatch: Any) -> None:
+    """--concurrency 2 --offload let two runs move components from under each other (the code review counted
+    forwards that ended with their module moved away); the default was one, an explicit N overrode it."""
+    monkeypatch.setattr(backend.models, "onload_hook", lambda *a: None)  # --offload
+    assert app.build_demo(backend, concurrency=1)._queue.default_concurrency_limit == 1
+    with pytest.raises(ValueError, match="--concurrency must be 1 with --offload .* got 2"):
+        app.build_demo(backend, concurrency=2)
+    monkeypatch.setattr(app, "load_backend", lambda *a, **k: backend)
+    monkeypatch.setattr(app, "launch", lambda *a, **k: pytest.fail("launched"))
+    with pytest.raises(SystemExit, match="error: --concurrency must be 1 with --offload"):
+        app.main(["--offload", "--concurrency", "2"])
+
+
 # -- end to end ----------------------------------------------------------------------------------------------
 def test_generate_end_to_end(client: Any) -> None:
     preview, gallery, files, table, info = generate(client, n=2, seed=7)
