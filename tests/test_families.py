@@ -121,6 +121,24 @@ def test_karlo_runs_every_backend_method(karlo_backend: UnCLIP) -> None:
         [2, 1, 1, 3, 2]
 
 
+@pytest.mark.parametrize("family", ["karlo", "kandinsky"])
+def test_a_caption_that_just_fits_clip_s_context_gets_no_warning(family: str, request: pytest.FixtureRequest) -> None:
+    """The explorer counted transformers' tokens as open_clip's (+2 for start and end, which transformers' `encode`
+    already has): a caption of 76 tokens read as 78 > 77, a false 'longer than 77 tokens' warning."""
+    from unclip.explore import long_captions
+
+    b = request.getfixturevalue(f"{family}_backend")
+    length, ids = b.models.context_length, b.models.clip.tokenizer
+    words = ["cat"]
+    while len(ids(" ".join(words)).input_ids) < length:
+        words.append("cat")
+    fits, over = " ".join(words), " ".join([*words, "cat"])
+    assert len(ids(fits).input_ids) == length  # start, cats, end: every token read
+    assert long_captions(b, {"start": fits}) == []
+    assert b.encode_text([fits]).truncated == (False,)
+    assert long_captions(b, {"start": over}) == [f"start is longer than {length} tokens; CLIP read only the first part"]
+
+
 def test_offload_hooks_keep_the_pixels(hub_root: Path) -> None:
     """Model offload (--offload) only moves weights: the same seed gives the same pixels. (On CPU the move is
     CPU -> CPU; the GPU case runs the same hooks.)"""

@@ -210,7 +210,7 @@ def long_captions(backend: UnCLIP, captions: dict[str, Any]) -> list[str]:
     """A warning per caption (field name -> text; other values skipped) longer than CLIP's context."""
     models = backend.models
     return [too_long(models, name) for name, text in captions.items()
-            if isinstance(text, str) and count_tokens(models.tokenizer, text) > models.context_length]  # fmt: skip
+            if isinstance(text, str) and count_tokens(models, text) > models.context_length]  # fmt: skip
 
 
 def decode_stream(backend: UnCLIP, embeds: Tensor, seed: int = 0, settings: GenerateSettings | None = None,

@@ -173,9 +173,12 @@ class UnCLIPModels:
         return self
 
 
-def count_tokens(tokenizer: Any, text: str) -> int:
-    """Number of BPE tokens in `text`, start and end tokens included."""
-    return len(tokenizer.encode(text)) + 2
+def count_tokens(models: UnCLIPModels, text: str) -> int:
+    """Number of tokens CLIP reads for `text`, start and end tokens included (over `context_length`: cut).
+    open_clip's `encode` leaves the start and end out; transformers' (the hub families) counts them."""
+    if models.hf_clip:
+        return models.clip.count_tokens(text)
+    return len(models.tokenizer.encode(text)) + 2
 
 
 def too_long(models: UnCLIPModels, name: str = "prompt") -> str:
@@ -189,7 +192,7 @@ def tokenize(models: UnCLIPModels, prompts: list[str]) -> tuple[Tensor, Tensor, 
     tokens = models.tokenizer(prompts)[:, :length].to(models.device)  # (B, L); open_clip pads with 0
     eot = tokens.argmax(dim=-1)  # end-of-text has the largest id (49407)
     mask = torch.arange(length, device=tokens.device)[None, :] <= eot[:, None]  # (B, L)
-    truncated = tuple(count_tokens(models.tokenizer, p) > length for p in prompts)
+    truncated = tuple(count_tokens(models, p) > length for p in prompts)
     return tokens, mask, truncated
 
 
