@@ -16,6 +16,7 @@ from unclip.sampling import (
     drain,
     make_scheduler,
     predict_x0,
+    q_sample,
     randn,
     sample_loop,
 )
@@ -124,3 +125,30 @@ def test_the_x0_preview_matches_the_models_prediction_type(stage):
     t = torch.tensor(500)
     torch.testing.assert_close(predict_x0(scheduler, oracle(scheduler, x0, error=0.0)(x, t), x, t), x0,
                                atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["ddim", "dpm++"])  # the deterministic ones
+@pytest.mark.parametrize("steps", [12, 16])
+def test_a_step_hook_is_told_the_timestep_the_step_went_to(name, steps):
+    """Inpainting's hook noises the known pixels to `t_prev` and pastes them in beside the step's sample, so t_prev
+    must be the timestep the step went to. From an exact model's x0 and the noise it implied at t, that sample is
+    q(x_t_prev | x0, noise). DDIM goes to t - T // steps, not to the next 'trailing' timestep (833, not 832)."""
+    scheduler = make_scheduler(name, config("decoder"))  # v-prediction: an exact x0 even at abar ~ 0
+    x0 = (torch.rand((2, 3, 8, 8), generator=torch.Generator().manual_seed(9)) * 1.6 - 0.8).double()
+    model, noise, told = oracle(scheduler, x0, error=0.0), [], []
+
+    def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        abar = scheduler.alphas_cumprod[int(t)].double()
+        noise.append((x - abar.sqrt() * x0) / (1 - abar).sqrt())  # the noise x holds, as the model reads it
+        return model(x, t)
+
+    def check(x: torch.Tensor, i: int, t_prev: int) -> torch.Tensor:
+        if t_prev >= 0:
+            torch.testing.assert_close(x, q_sample(scheduler.alphas_cumprod.double(), x0, noise[-1], t_prev))
+            told.append(t_prev)
+        return x
+
+    gens = [torch.Generator().manual_seed(i) for i in range(2)]
+    drain(sample_loop(denoise, scheduler, randn((3, 8, 8), gens, torch.device("cpu"), torch.float64),
+                      steps=steps, generators=gens, stage="decoder", hook=check))
+    assert len(told) == steps - 1

@@ -152,7 +152,7 @@ def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generato
         if channels is not None and out.shape[1] > channels and not learned_variance:
             out = out[:, :channels]  # a learned-variance model under a fixed-variance sampler
         kwargs: dict[str, Any] = {"generator": step_gen}
-        t_prev = int(timesteps[i + 1]) if i + 1 < len(timesteps) else -1
+        t_prev = prev_timestep(scheduler, timesteps, i)
         if isinstance(scheduler, UnCLIPScheduler):
             kwargs["prev_timestep"] = None if t_prev < 0 else t_prev
         x0 = predict_x0(scheduler, out[:, :channels] if channels else out, x, t) if preview else None
@@ -163,6 +163,15 @@ def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generato
             x0 = (to_pixels(x0) if to_pixels is not None else x0).clamp(-1, 1)
         yield Progress(stage, i + 1, len(timesteps), x0 if channels else None)
     return x
+
+
+def prev_timestep(scheduler, timesteps: Tensor, i: int) -> int:
+    """The timestep step i takes the sample to (-1: clean), which a hook noises the known pixels to. The next
+    timestep in the list, except for DDIM, which steps to t - T // steps ('trailing' spacing rounds the list's:
+    833 against 832 at 12 steps; abar differs by up to 1.6%)."""
+    if isinstance(scheduler, DDIMScheduler):
+        return max(int(timesteps[i]) - scheduler.config.num_train_timesteps // scheduler.num_inference_steps, -1)
+    return int(timesteps[i + 1]) if i + 1 < len(timesteps) else -1
 
 
 def drain(gen: Generator[Any, None, Any]) -> Any:
