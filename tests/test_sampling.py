@@ -152,3 +152,18 @@ def test_a_step_hook_is_told_the_timestep_the_step_went_to(name, steps):
     drain(sample_loop(denoise, scheduler, randn((3, 8, 8), gens, torch.device("cpu"), torch.float64),
                       steps=steps, generators=gens, stage="decoder", hook=check))
     assert len(told) == steps - 1
+
+
+@pytest.mark.parametrize("stage", ["prior", "upsampler"])
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_every_scheduler_clips_an_x0_model_to_its_training_range(stage, name):
+    """The prior (x0 clipped to +-5 in training) and the tiny upsampler (+-1) predict x0. DDIM, DDPM and the
+    unclip scheduler clip it (clip_sample); DPM-Solver++ ignores clip_sample and let a wild x0 through."""
+    scheduler = make_scheduler(name, config(stage))
+    limit = scheduler.config.clip_sample_range
+    shape = (8,) if stage == "prior" else (3, 8, 8)
+    gens = [torch.Generator().manual_seed(i) for i in range(2)]
+    out = drain(sample_loop(lambda x, t: torch.full_like(x, 3 * limit), scheduler,
+                            randn(shape, gens, torch.device("cpu"), torch.float32), steps=6, generators=gens,
+                            stage=stage))  # fmt: skip
+    assert out.max() <= limit * 1.01 and out.min() > 0.5 * limit

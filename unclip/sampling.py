@@ -41,8 +41,10 @@ _EXTRA: dict[str, dict[str, Any]] = {  # what each needs beyond the base (traini
 }
 # "trailing" spacing starts at t = T - 1, where the cosine schedule has abar ~ 0: an epsilon model's x0 estimate
 # (x - sqrt(1 - abar) eps) / sqrt(abar) divides by ~0 there (a v model's, sqrt(abar) x - sqrt(1 - abar) v, does
-# not). DDIM/DDPM keep the training config's x0 clipping (clip_sample); DPM-Solver++ gets the equivalent clamp
-# through thresholding at 1.0 (images live in [-1, 1]).
+# not). DDIM/DDPM keep the training config's x0 clipping (clip_sample); DPM-Solver++ ignores it, so an epsilon or
+# v pixel model gets the equivalent clamp through thresholding at 1.0 (images live in [-1, 1]), and an x0 model
+# (the prior, clipped to +-5; the tiny upsampler) has its output clamped in `sample_loop` (thresholding with a
+# limit above 1 would rescale, not clip).
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,11 @@ def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generato
     if len(generators) != x.shape[0]:  # never fall back to the global RNG: same seed, same pixels
         raise ValueError(f"{stage}: {len(generators)} generators for a batch of {x.shape[0]}; pass one per image")
     step_gen = list(generators)
+    x0_limit = dpm_x0_limit(scheduler)
     for i, t in enumerate(timesteps):
         out = denoise(scheduler.scale_model_input(x, t), t)
+        if x0_limit is not None:
+            out = out.clamp(-x0_limit, x0_limit)
         if channels is not None and out.shape[1] > channels and not learned_variance:
             out = out[:, :channels]  # a learned-variance model under a fixed-variance sampler
         kwargs: dict[str, Any] = {"generator": step_gen}
@@ -163,6 +168,15 @@ def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generato
             x0 = (to_pixels(x0) if to_pixels is not None else x0).clamp(-1, 1)
         yield Progress(stage, i + 1, len(timesteps), x0 if channels else None)
     return x
+
+
+def dpm_x0_limit(scheduler) -> float | None:
+    """The clip_sample range DPM-Solver++ would ignore for a model that predicts x0 itself (None: nothing to do)."""
+    config = scheduler.config
+    if isinstance(scheduler, DPMSolverMultistepScheduler) and config.prediction_type == "sample" and \
+            config.get("clip_sample"):
+        return float(config.get("clip_sample_range", 1.0))
+    return None
 
 
 def prev_timestep(scheduler, timesteps: Tensor, i: int) -> int:
