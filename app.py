@@ -129,8 +129,9 @@ class SettleCancel:
 
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **extra: Any) -> Any:
-    """Launch with the app's safety settings: no share link, 10 MB uploads, no extra served paths; and Stop of a
-    queued run without a stray "Error" badge (`SettleCancel`)."""
+    """Launch with the app's safety settings: no share link, 10 MB uploads, no extra served paths; Stop of a
+    queued run without a stray "Error" badge (`SettleCancel`); and the page script that shrinks a big image in
+    Inpaint's editor, which would send it as a PNG over 10 MB (`inpaint.SHRINK_UPLOADS_JS`)."""
     return demo.launch(
         server_name=host,
         server_port=port,
@@ -139,6 +140,7 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **extra: 
         allowed_paths=[],
         theme=THEME,
         css=CSS,
+        js=inpaint.SHRINK_UPLOADS_JS,
         app_kwargs={"middleware": [Middleware(SettleCancel)]},
         **extra,
     )

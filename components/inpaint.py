@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -68,6 +69,8 @@ HOW = {
 }
 
 
+# the page's script (`app.launch`): a big image chosen or dropped into the editor is shrunk in the browser first
+SHRINK_UPLOADS_JS = (Path(__file__).parent / "shrink_upload.js").read_text()
 NO_TRANSPARENCY = ("mask is empty: this image has no fully transparent pixels to repaint; paint the region, "
                    "upload a mask, or pick another mask source")
 

@@ -1,0 +1,70 @@
+() => {
+  // Inpaint's gr.ImageEditor sends its canvas to the server as PNGs (background and composite) at the picture's
+  // full size: 33 MB each for a 12-megapixel phone photo, over the app's 10 MB upload limit, and the run then
+  // failed without a word (HTTP 413 in the console). The model works on a 256 px square, so an image chosen
+  // or dropped into the editor is shrunk here, in the browser, to at most MAX_SIDE px on its longer side (PNG,
+  // transparency kept) before the editor reads it. Smaller images, files the browser cannot decode (the server
+  // then says what is wrong) and pasted images (screenshots: small) pass through untouched.
+  const MAX_SIDE = 1024;
+  const EDITORS = "#inpaint-image";
+  const ours = new WeakSet(); // the events dispatched here, let through
+
+  async function shrink(file) {
+    if (!(file instanceof File) || !file.type.startsWith("image/") || file.type === "image/svg+xml") return null;
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(file); // the first frame; EXIF orientation applied
+    } catch (error) {
+      return null;
+    }
+    const scale = MAX_SIDE / Math.max(bitmap.width, bitmap.height);
+    if (scale >= 1) {
+      bitmap.close();
+      return null;
+    }
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    const context = canvas.getContext("2d");
+    context.imageSmoothingQuality = "high";
+    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+    if (!blob) return null;
+    return new File([blob], file.name.replace(/\.[^./]*$/, "") + ".png", { type: "image/png" });
+  }
+
+  async function shrunk(files) {
+    const out = new DataTransfer();
+    for (const file of files) out.items.add((await shrink(file)) || file);
+    return out;
+  }
+
+  function inEditor(element) {
+    return element instanceof Element && element.closest(EDITORS) !== null;
+  }
+
+  // a file chosen with the editor's file dialog
+  document.addEventListener("change", async (event) => {
+    const input = event.target;
+    if (ours.has(event) || !(input instanceof HTMLInputElement) || input.type !== "file" || !inEditor(input)) return;
+    if (!input.files || input.files.length === 0) return;
+    event.stopImmediatePropagation();
+    input.files = (await shrunk(input.files)).files;
+    const again = new Event("change", { bubbles: true });
+    ours.add(again);
+    input.dispatchEvent(again);
+  }, true);
+
+  // a file dropped on the editor
+  document.addEventListener("drop", async (event) => {
+    if (ours.has(event) || !inEditor(event.target) || !event.dataTransfer || event.dataTransfer.files.length === 0) {
+      return;
+    }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    const again = new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: await shrunk(event.dataTransfer.files) });
+    ours.add(again);
+    event.target.dispatchEvent(again);
+  }, true);
+}
