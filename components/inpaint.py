@@ -46,7 +46,7 @@ from unclip.settings import LIMITS
 from unclip.uploads import Upload, inspect_upload, mask_from_alpha, mask_from_layers
 
 MASK_SOURCES = {
-    "auto": "Auto: an uploaded mask, else your brush strokes, else the image's transparent pixels",
+    "auto": "Auto: your brush strokes, else an uploaded mask, else the image's transparent pixels",
     "brush": "Brush strokes on the image",
     "upload": "Uploaded mask (white, or transparent, = repaint)",
     "transparency": "The image's transparent pixels (DALL·E's convention)",
@@ -86,16 +86,16 @@ def resolve(editor: dict[str, Any] | None, mask: Any, mask_source: str) -> tuple
         raise InvalidInput("image is missing: upload an image (PNG, JPEG or WebP; a file the browser cannot open as "
                            "an image is dropped by the editor)")
     image = inspect_upload(editor["background"], "image")
-    if mask_source in ("auto", "upload") and mask:
-        return image, mask
-    if mask_source == "upload":
-        raise InvalidInput("mask is missing: upload a mask image (white = repaint), or pick another mask source")
-    if mask_source in ("auto", "brush"):
+    if mask_source in ("auto", "brush"):  # strokes first: they are on this image, the latest thing the user did
         painted = mask_from_layers(editor.get("layers") or [], image.size)
         if painted is not None:
             return image, painted
         if mask_source == "brush":
             raise InvalidInput(EMPTY_MASK)
+    if mask_source in ("auto", "upload") and mask:
+        return image, mask
+    if mask_source == "upload":
+        raise InvalidInput("mask is missing: upload a mask image (white = repaint), or pick another mask source")
     if mask_source == "transparency" and mask_from_alpha(image.alpha) is None:  # not "paint the region"
         raise InvalidInput(NO_TRANSPARENCY)
     return image, None
@@ -123,8 +123,8 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
                 decoder_scheduler: str, upsampler_steps: Number, upsampler_scheduler: str, upsampler: bool,
                 progress: gr.Progress = gr.Progress(), *, mask: str | None = None,  # noqa: B008
                 ) -> Iterator[tuple]:  # fmt: skip
-        """Repaint the masked region of the image (n results, seeds seed, seed+1, ...). The mask: `mask` (a file,
-        optional: white or transparent = repaint), else the brush layers of `image`, else the image's transparent
+        """Repaint the masked region of the image (n results, seeds seed, seed+1, ...). The mask: the brush layers
+        of `image`, else `mask` (a file, optional: white or transparent = repaint), else the image's transparent
         pixels (mask_source: auto | brush | upload | transparency). condition 'prompt': the prompt through the
         prior; 'image': the image's own CLIP embedding.
         Returns: live preview, what the model saw (crop, region tinted), gallery (PNG), PNG files, summary."""
@@ -203,6 +203,10 @@ def build(backend: UnCLIP) -> None:
     w["image"].upload(**copy).success(lambda v: crop_preview((v or {}).get("background"), side), inputs=w["sent"],
                                       outputs=[seen, w["crop_note"]], **LIGHT)  # fmt: skip
     w["target"].then(lambda path: crop_preview(path, side), [seen, w["crop_note"]])  # a send or an example
+    # an uploaded mask belongs to the image it came with: a new image (not an example's, which brings its own)
+    # clears it, or Auto would repaint the old mask's region of the new picture, strokes or not (browser QA)
+    w["image"].upload(lambda: None, outputs=w["mask"], **LIGHT)
+    w["target"].then_sent(lambda path: None, [w["mask"]])
     seed = w["seed"]
     names = ("mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
     inputs = {"image": w["sent"], **{k: w[k] for k in names}, "seed": seed.seed, **controls}

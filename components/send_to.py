@@ -44,6 +44,8 @@ class _Target:
     tabs: gr.Tabs | None
     arrivals: list[Any] = field(default_factory=list)  # the events after which an image is in
     followers: list[dict[str, Any]] = field(default_factory=list)  # events to run then (`then`)
+    sends: list[Any] = field(default_factory=list)  # the arrivals from send buttons (not from examples)
+    send_followers: list[dict[str, Any]] = field(default_factory=list)  # events to run after those (`then_sent`)
 
     def receive(self, event: Any, switch_tab: bool = True) -> Any:
         """After `event` (a server event that put an image's path, or None, in `incoming`): the image into the
@@ -57,14 +59,22 @@ class _Target:
     def then(self, fn: Callable[[str | None], Any], outputs: list[Any]) -> None:
         """Run `fn(path of the image that came)` into `outputs` after each arrival, for an input whose .change
         does not fire on a value set by an event (gr.ImageEditor)."""
+        self.followers.append(follower := self._follower(fn, outputs))
+        for arrived in self.arrivals:
+            arrived.success(**follower)
+
+    def then_sent(self, fn: Callable[[str | None], Any], outputs: list[Any]) -> None:
+        """As `then`, after an image sent from another tab only: an example may fill other inputs with it."""
+        self.send_followers.append(follower := self._follower(fn, outputs))
+        for arrived in self.sends:
+            arrived.success(**follower)
+
+    def _follower(self, fn: Callable[[str | None], Any], outputs: list[Any]) -> dict[str, Any]:
         def follow(path: str | None) -> Any:  # nothing came ("nothing to send yet"): leave the outputs alone
             return fn(path) if path else tuple(gr.skip() for _ in outputs)
 
-        follower = {"fn": follow, "inputs": self.incoming, "outputs": outputs, "api_visibility": "private",
-                    "concurrency_limit": None, "show_progress": "hidden"}  # fmt: skip
-        self.followers.append(follower)
-        for arrived in self.arrivals:
-            arrived.success(**follower)
+        return {"fn": follow, "inputs": self.incoming, "outputs": outputs, "api_visibility": "private",
+                "concurrency_limit": None, "show_progress": "hidden"}  # fmt: skip
 
     def arrive(self, switch_tab: bool = True) -> dict[str, Any]:
         """A browser-only event: the incoming image into the input (an ImageEditor's background), and the tab
@@ -123,6 +133,9 @@ def _wire(b: _Button, t: _Target) -> None:
 
     sending = b.button.click(send, inputs=b.inputs, outputs=t.incoming, **LIGHT)
     arrived = t.receive(sending)
+    t.sends.append(arrived)
+    for follower in t.send_followers:
+        arrived.success(**follower)
     if t.component.elem_id:  # the tab opens where the page was scrolled to: bring the image into view
         arrived.success(None, js=SCROLL_TO % t.component.elem_id, api_visibility="private", queue=False)
 

@@ -166,7 +166,8 @@ def test_a_zoom_out_result_can_be_sent_on(page: Any) -> None:
 
 
 def test_inpaint_shows_the_crop_of_an_example_and_of_a_sent_image(page: Any) -> None:
-    """"What the model sees" followed uploads only: an Examples row or a send-to left it empty or stale."""
+    """"What the model sees" followed uploads only: an Examples row or a send-to left it empty or stale. And the
+    example's mask stayed when another image came: Auto repainted its region of the new picture, strokes or not."""
     generate_one(page)
     page.get_by_role("tab", name="Inpaint", exact=True).first.click()
     page.locator("#inpaint-examples tbody tr").nth(1).click()  # an example with a mask file: it stays for the run
@@ -182,11 +183,29 @@ def test_inpaint_shows_the_crop_of_an_example_and_of_a_sent_image(page: Any) -> 
     assert "256×256" in page.locator("#inpaint-crop-note").inner_text()  # the generated image, used whole
     box = page.locator("#inpaint-image").bounding_box()  # in view: the tab had opened at the old scroll position
     assert box["y"] < 900 and box["y"] + box["height"] > 0, box
+    page.locator("#inpaint-mask-options").get_by_text("Mask options").click()
+    mask = page.locator("#inpaint-mask img")
+    mask.first.wait_for(state="detached", timeout=15_000)  # the example's mask went with its image
+    paint_stroke(page)
     prompt = page.locator("#inpaint-prompt textarea")
     prompt.fill("a dog")  # the editor holds the sent image: inpainting runs
     prompt.press("Enter")  # as the button does (the editor is copied browser-side first)
     page.locator("#inpaint-gallery img").first.wait_for(state="visible", timeout=120_000)
     assert not page.locator(".toast-body").count(), page.locator(".toast-body").all_inner_texts()
+    page.locator("#inpaint-examples tbody tr").nth(1).click()
+    mask.first.wait_for(state="visible", timeout=15_000)  # an example brings its own mask
+    page.locator("#inpaint-image input[type=file]").first.set_input_files(str(EXAMPLES / "snow-cat.png"))
+    mask.first.wait_for(state="detached", timeout=15_000)  # and an upload clears it too
+
+
+def paint_stroke(page: Any) -> None:
+    """A diagonal brush stroke across the middle of Inpaint's editor."""
+    canvas = page.locator("#inpaint-image canvas").first.bounding_box()
+    x, y = canvas["x"] + canvas["width"] / 2, canvas["y"] + canvas["height"] / 2
+    page.mouse.move(x - 40, y - 40)
+    page.mouse.down()
+    page.mouse.move(x + 40, y + 40, steps=12)
+    page.mouse.up()
 
 
 def test_inpaint_brush_strokes_reach_the_server_and_uploads_stop(page: Any) -> None:
@@ -199,12 +218,7 @@ def test_inpaint_brush_strokes_reach_the_server_and_uploads_stop(page: Any) -> N
     page.wait_for_timeout(1000)  # the editor sets itself up after its tab shows; an upload before fires no event
     page.locator("#inpaint-image input[type=file]").first.set_input_files(str(EXAMPLES / "snow-cat.png"))
     page.locator("#inpaint-seen img").first.wait_for(state="visible", timeout=15_000)
-    canvas = page.locator("#inpaint-image canvas").first.bounding_box()
-    x, y = canvas["x"] + canvas["width"] / 2, canvas["y"] + canvas["height"] / 2
-    page.mouse.move(x - 40, y - 40)
-    page.mouse.down()
-    page.mouse.move(x + 40, y + 40, steps=12)
-    page.mouse.up()
+    paint_stroke(page)
     page.locator("#inpaint-prompt textarea").fill("a penguin")
     page.locator("#inpaint-btn").click()
     page.locator("#inpaint-gallery img").first.wait_for(state="visible", timeout=120_000)

@@ -494,7 +494,11 @@ def test_inpaint_resolve_picks_the_mask_source(files: dict[str, str]) -> None:
     value = {"background": files["scene"], "layers": [files["layer"]]}
     image, mask = inpaint.resolve(value, None, "auto")
     assert np.array_equal(np.asarray(mask) > 0, np.asarray(box_image()) > 0)
-    assert inpaint.resolve(value, files["empty"], "auto")[1] == files["empty"]  # an uploaded mask wins
+    strokes = inpaint.resolve(value, files["empty"], "auto")[1]  # strokes win: the upload may be an older image's
+    assert np.array_equal(np.asarray(strokes), np.asarray(mask))
+    assert inpaint.resolve(value, files["empty"], "upload")[1] == files["empty"]
+    unpainted = {"background": files["scene"], "layers": []}
+    assert inpaint.resolve(unpainted, files["empty"], "auto")[1] == files["empty"]  # no strokes: the upload
     assert inpaint.resolve({"background": files["layer"], "layers": []}, None, "transparency")[1] is None
     with pytest.raises(InvalidInput, match="this image has no fully transparent pixels to repaint; paint the region"):
         inpaint.resolve({"background": files["scene"], "layers": []}, None, "transparency")  # said "paint it"
