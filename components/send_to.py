@@ -184,11 +184,20 @@ def _selected(evt: gr.SelectData) -> int:
     return int(evt.index)
 
 
+def _kept(items: list[Any] | None, index: int | None) -> int:
+    """The selection after the gallery's value changed, as Gradio's browser keeps it: the same index, or the last
+    image when there are fewer now; the first after the gallery was empty."""
+    return min(int(index or 0), len(items) - 1) if items else 0
+
+
 def gallery_source(gallery: gr.Gallery, prefix: str, exclude: str | None = None) -> list[gr.Button]:
-    """Send buttons for a gallery: they send the image the user clicked (the first one until then)."""
+    """Send buttons for a gallery: they send the image the user sees selected (the first one until a click).
+    A new run keeps the selection where it was (the browser does), so the buttons do too; it was reset to the
+    first image while the gallery still showed the second, and that was the image sent (browser QA)."""
     selected = gr.State(0)
     gallery.select(_selected, outputs=selected, api_visibility="private", queue=False, show_progress="hidden")
-    gallery.change(lambda: 0, outputs=selected, api_visibility="private", queue=False, show_progress="hidden")
+    gallery.change(_kept, inputs=[gallery, selected], outputs=selected, api_visibility="private", queue=False,
+                   show_progress="hidden")  # fmt: skip
     return buttons([gallery, selected], _pick_gallery, prefix, exclude)
 
 

@@ -363,6 +363,37 @@ def test_the_random_button_is_level_with_the_seed_box(page: Any) -> None:
     assert button["height"] <= box["height"] + 2  # it was as tall as the whole seed block
 
 
+def test_send_to_sends_the_image_the_gallery_shows_selected_after_a_new_run(page: Any) -> None:
+    """The buttons' index went back to the first image on every new run while the gallery kept the second one
+    open: '→ Variations' sent seed 50's image with seed 51's on screen (browser QA)."""
+    few_steps(page)
+    set_number(page, "n", 2)
+    page.locator("#prompt textarea").fill("a cat")
+    page.locator("#generate-btn").click()
+    thumbs = page.locator("#generate-gallery .thumbnail-item")
+    thumbs.nth(1).wait_for(state="visible", timeout=120_000)
+    thumbs.nth(1).click()
+    info = page.locator("#generate-info")
+    set_number(page, "seed", 50)
+    page.locator("#generate-btn").click()
+    page.wait_for_function("() => document.querySelector('#generate-info').innerText.includes('50')",
+                           timeout=120_000)  # fmt: skip
+    page.wait_for_timeout(500)
+    assert "seed 50" in info.inner_text() or "seeds 50" in info.inner_text(), info.inner_text()
+    def cached(src: str | None) -> str:  # Gradio caches a file under a hash of its content: /file=.../<hash>/x.png
+        assert src and "/file=" in src, src
+        return src.rsplit("/", 2)[-2]
+
+    images = page.locator("#generate-gallery .thumbnail-item img")
+    first, second = cached(images.nth(0).get_attribute("src")), cached(images.nth(1).get_attribute("src"))
+    shown = cached(page.locator("#generate-gallery .thumbnail-item.selected img").first.get_attribute("src"))
+    assert shown == second != first  # the browser keeps the second image selected
+    page.locator("#generate-to-variations").dispatch_event("click")
+    sent = page.locator("#vary-image img").first
+    sent.wait_for(state="visible", timeout=15_000)
+    assert cached(sent.get_attribute("src")) == second
+
+
 def test_send_to_with_nothing_yet_shows_a_warning(page: Any) -> None:
     """The warning is a toast only because the event is queued (an unqueued one prints it in the server log)."""
     page.locator("#generate-to-variations").click()

@@ -531,3 +531,6 @@ def test_previews_and_send_to_survive_bad_or_missing_input(files: dict[str, str]
     assert zoom_out.canvas_preview(files["scene"], 2, "center", 256).size == (256, 256)
     assert send_to._pick_gallery(None, 0) is None and send_to._pick_gallery([], 3) is None
     assert send_to._pick_gallery([("a.png", "x"), ("b.png", "y")], 5) == "b.png"  # a stale index: the last one
+    items = [("a.png", "x"), ("b.png", "y"), ("c.png", "z")]
+    assert [send_to._kept(items, i) for i in (None, 0, 1, 5)] == [0, 0, 1, 2]  # the browser's selection after a run
+    assert send_to._kept([], 2) == 0 and send_to._kept(None, 2) == 0  # after an empty gallery: the first
