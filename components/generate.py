@@ -246,6 +246,7 @@ def compare_section(backend: UnCLIP) -> list[Any]:
         gr.Markdown(COMPARE_NOTE)
         with gr.Row():
             galleries = [png_gallery(MODE_LABELS[m], columns=2, elem_id=f"compare-{m}") for m in backend.modes]
+        send_to.galleries_source(galleries, "compare")  # "→ Variations / ..." for the image picked in any mode
         info = gr.Markdown(elem_id="compare-info")
         table = gr.Dataframe(headers=TABLE_HEADERS, label=f"Stage view per mode ({TABLE_NOTE})", interactive=False,
                              elem_id="compare-table")  # fmt: skip

@@ -3,7 +3,8 @@
 Tabs are built one after another, so a source (Generate's gallery) may exist before its target (the Inpaint
 tab's editor) or after it. Both register with a hub kept per gr.Blocks; a button is wired as soon as both
 ends exist. A target tab registers with `target(label, component)`; a source adds its row of buttons with
-`gallery_source(gallery, prefix)` (the selected image) or `image_source(image, prefix)`. All events are private
+`gallery_source(gallery, prefix)` (the selected image), `galleries_source(galleries, prefix)` (the one picked
+last in any of them) or `image_source(image, prefix)`. All events are private
 (not part of the API). The buttons' events are queued, without a concurrency limit: Gradio shows a gr.Warning
 ("nothing to send yet") only from a queued event; an unqueued one prints it in the server's log.
 
@@ -199,6 +200,34 @@ def gallery_source(gallery: gr.Gallery, prefix: str, exclude: str | None = None)
     gallery.change(_kept, inputs=[gallery, selected], outputs=selected, api_visibility="private", queue=False,
                    show_progress="hidden")  # fmt: skip
     return buttons([gallery, selected], _pick_gallery, prefix, exclude)
+
+
+def galleries_source(galleries: list[gr.Gallery], prefix: str) -> list[gr.Button]:
+    """One row of send buttons under several galleries (Compare's, one per mode): they send the image last
+    clicked in any of them, kept through new runs as `gallery_source` does (the first gallery's first image
+    until a click)."""
+    picked = gr.State((0, 0))  # (which gallery, which image)
+
+    def select_in(which: int) -> Callable[..., tuple[int, int]]:
+        def select(evt: gr.SelectData) -> tuple[int, int]:
+            return which, int(evt.index)
+        return select
+
+    def kept_in(which: int) -> Callable[..., Any]:
+        def kept(items: list[Any] | None, pick: tuple[int, int]) -> Any:
+            return (which, _kept(items, pick[1])) if pick[0] == which else gr.skip()
+        return kept
+
+    for which, gallery in enumerate(galleries):
+        private = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+        gallery.select(select_in(which), outputs=picked, **private)
+        gallery.change(kept_in(which), inputs=[gallery, picked], outputs=picked, **private)
+
+    def pick(*values: Any) -> str | None:
+        which, index = values[-1]
+        return _pick_gallery(values[which], index)
+
+    return buttons([*galleries, picked], pick, prefix, caption="Send the picked image to")
 
 
 def image_source(image: gr.Image, prefix: str, exclude: str | None = None) -> list[gr.Button]:

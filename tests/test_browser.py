@@ -394,6 +394,27 @@ def test_send_to_sends_the_image_the_gallery_shows_selected_after_a_new_run(page
     assert cached(sent.get_attribute("src")) == second
 
 
+def test_compare_s_picked_image_can_be_sent(page: Any) -> None:
+    """Compare's galleries had no send buttons, and Generate's said "Nothing to send yet" after a Compare run."""
+    few_steps(page)
+    set_number(page, "n", 2)
+    page.locator("#prompt textarea").fill("a cat")
+    page.locator("#compare-btn").click()
+    images = page.locator("#compare-text_embedding .thumbnail-item img")
+    images.nth(1).wait_for(state="visible", timeout=120_000)
+    page.locator("#compare-info").get_by_text("seed").first.wait_for(timeout=120_000)  # the run has finished
+    images.nth(1).click()
+    picked = page.locator("#compare-text_embedding .thumbnail-item.selected img").first.get_attribute("src")
+    page.locator("#compare-to-inpaint").dispatch_event("click")
+    page.locator("#inpaint-crop-note").get_by_text("256×256").wait_for(timeout=15_000)
+    page.get_by_role("tab", name="Generate", exact=True).first.click()
+    page.locator("#compare-to-variations").dispatch_event("click")
+    sent = page.locator("#vary-image img").first
+    sent.wait_for(state="visible", timeout=15_000)
+    assert sent.get_attribute("src").rsplit("/", 2)[-2] == picked.rsplit("/", 2)[-2]  # the same file content
+    assert not page.locator(".toast-body").count(), page.locator(".toast-body").all_inner_texts()
+
+
 def test_send_to_with_nothing_yet_shows_a_warning(page: Any) -> None:
     """The warning is a toast only because the event is queued (an unqueued one prints it in the server log)."""
     page.locator("#generate-to-variations").click()
