@@ -208,3 +208,27 @@ def test_train_help_says_which_flags_a_preset_sets(capsys: pytest.CaptureFixture
     help_of = {line.split()[0]: line for line in lines if line.split()}
     assert "the preset's" in help_of["steps"] and "the preset's" in help_of["time-limit"]
     assert not any("the preset's" in help_of[flag] for flag in ("out", "run-dir", "seed", "ema"))
+
+
+def test_generate_reproduces_any_stage_setting_the_app_records(tmp_path: Path) -> None:
+    """The app and the API take 'prior candidates', and the PNGs record it; the CLI had no flag for it, so an image
+    made with 3 could not be made again from the command line."""
+    from dataclasses import replace
+
+    import numpy as np
+    from PIL import Image
+
+    from unclip import load_backend
+    from unclip.images import read_metadata
+
+    argv = ["generate", "a cat", "-n", "1", "--seed", "4", "--model", "tiny-random", "--prior-candidates", "3",
+            "--prior-steps", "2", "--decoder-steps", "2", "--upsampler-steps", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    png = tmp_path / "prior_00000004.png"
+    assert read_metadata(png)["prior"]["candidates"] == 3
+    backend = load_backend("tiny-random")
+    s = backend.default_settings()
+    s = replace(s, prior=replace(s.prior, steps=2, candidates=3), decoder=replace(s.decoder, steps=2),
+                upsampler=replace(s.upsampler, steps=1))
+    [image] = backend.generate("a cat", n=1, seed=4, settings=s)
+    assert np.array_equal(np.asarray(Image.open(png).convert("RGB")), np.asarray(image.convert("RGB")))

@@ -49,6 +49,8 @@ def add_stage_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(f"--{stage}-scheduler", default=None)
     for stage in ("prior", "decoder"):
         p.add_argument(f"--{stage}-guidance", type=float, default=None)
+    p.add_argument("--prior-candidates", type=int, default=None,
+                   help="prior samples per image, the one closest to the caption kept (the paper: 2)")
     p.add_argument("--no-upsample", action="store_true", help="stop at the decoder's 64 px")
 
 
@@ -60,7 +62,8 @@ def _settings(backend, ns: argparse.Namespace, mode: str):
         return replace(stage, **{k: v for k, v in kw.items() if v is not None})
     return replace(
         s,
-        prior=pick(s.prior, steps=ns.prior_steps, scheduler=ns.prior_scheduler, guidance=ns.prior_guidance),
+        prior=pick(s.prior, steps=ns.prior_steps, scheduler=ns.prior_scheduler, guidance=ns.prior_guidance,
+                   candidates=ns.prior_candidates),
         decoder=pick(s.decoder, steps=ns.decoder_steps, scheduler=ns.decoder_scheduler, guidance=ns.decoder_guidance),
         upsampler=pick(s.upsampler, steps=ns.upsampler_steps, scheduler=ns.upsampler_scheduler,
                        enabled=s.upsampler.enabled and not ns.no_upsample))
