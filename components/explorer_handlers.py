@@ -236,7 +236,8 @@ class ExplorerHandlers:
             st, a, a_label = self.endpoint(st, start, "start", use_prior)
             st, b, b_label = self.endpoint(st, end, "end", use_prior)
         priors = sum(isinstance(x, str) for x in (a, b)) if use_prior else 0
-        stream = self.backend.interpolate_stream(a, b, steps, seed, use_prior, settings)
+        ends = (self.recorded(st, start), self.recorded(st, end))
+        stream = self.backend.interpolate_stream(a, b, steps, seed, use_prior, settings, labels=ends)
         strip = yield from follow(stream, progress, strip_steps(settings, priors), other_outputs=5)
         st = self.add_path(st, strip, f"{a_label} → {b_label}", "t")
         note = f"Path {a_label} → {b_label}: {steps} steps, {strip.angles[-1]:.1f}° of arc, seed {seed}."
@@ -257,13 +258,23 @@ class ExplorerHandlers:
                                                              seed, decoder_steps, decoder_guidance, upsampler,
                                                              state)  # fmt: skip
         st, z, label = self.edit_source(st, source)
-        stream = self.backend.text_diff_stream(z, from_caption, to_caption, steps, max_theta, seed, settings)
+        recorded = label if isinstance(source, np.ndarray) else self.recorded(st, point)
+        stream = self.backend.text_diff_stream(z, from_caption, to_caption, steps, max_theta, seed, settings,
+                                               label=recorded)  # fmt: skip
         strip = yield from follow(stream, progress, strip_steps(settings, 0), other_outputs=5)
         src, dst = shorten(as_prompt(from_caption)), shorten(as_prompt(to_caption))
         st = self.add_path(st, strip, f"{label}: “{src}” → “{dst}”", "θ")
         note = f"Text diff of {label} from “{src}” to “{dst}”: θ up to {strip.fractions[-1]:g}, seed {seed}."
         note += format_warnings(strip.warnings)
         yield preview_grid(strip.images, columns=steps), _frames(strip, "θ"), *self.render(st, note)
+
+    def recorded(self, st: ExplorerState, typed: str) -> str:
+        """An endpoint as the strip's PNGs record it: a typed caption itself; a point, '#id · its caption' (the id
+        is this session's, the caption says what it was)."""
+        p = self.point(st, typed, "point")
+        if p is None:
+            return as_prompt(typed, "point")
+        return f"#{p.id} · {p.caption}" if p.caption else f"#{p.id}"
 
     def edit_source(self, st: ExplorerState, source: np.ndarray | Point) -> tuple[ExplorerState, Any, str]:
         """The picture a text diff edits (`check_text_diff`): an upload, added to the map, or an image point."""

@@ -151,6 +151,19 @@ def test_interpolate_endpoints_and_metadata(backend: UnCLIP, tmp_path) -> None:
     meta = read_metadata(save_png(strip.images[1], tmp_path / "f.png"))
     assert meta["tool"] == "interpolate" and meta["t"] == 0.3333 and meta["seed"] == 2
     assert meta["model"] == "tiny-random" and meta["caption"] == "" and meta["decoder"]["steps"] == 2
+    assert (meta["start"], meta["end"]) == ("a red apple", "a cat")  # what it went between: it was not recorded
+    other = backend.interpolate(unit(backend.models.embed_dim), "a cat", steps=2, settings=FAST, use_prior=False)
+    assert read_metadata(save_png(other.images[0], tmp_path / "g.png"))["start"] == "an embedding"
+
+
+def test_text_diff_records_the_picture_it_edited(backend: UnCLIP, tmp_path) -> None:
+    picture = tmp_path / "red.png"
+    Image.new("RGB", (64, 64), "red").save(picture)
+    strip = backend.text_diff(str(picture), "a cat", "a dog", steps=2, settings=FAST)
+    meta = read_metadata(save_png(strip.images[1], tmp_path / "f.png"))
+    assert (meta["tool"], meta["image"], meta["from"], meta["to"]) == ("text_diff", "red.png", "a cat", "a dog")
+    labelled = backend.text_diff_stream(Image.open(picture), "a cat", "a dog", steps=2, settings=FAST, label="#7")
+    assert drain(labelled).images[0].info["parameters"].count('"image": "#7"') == 1
 
 
 def test_interpolate_through_the_prior_uses_the_prior_sample(backend: UnCLIP) -> None:

@@ -130,9 +130,12 @@ def test_text_diff_from_a_point_and_from_an_upload(handlers: ExplorerHandlers, s
                                                    tmp_path: Any) -> None:  # fmt: skip
     _, strip, fig, info, _, st = last(handlers.text_diff(None, "#0", "a cat", "a dog", 3, 0.5, 1, **FAST, state=state))
     assert [c.split(" ·")[0] for _, c in strip] == ["θ=0", "θ=0.25", "θ=0.5"] and len(st.session.path) == 3
+    assert json.loads(strip[0][0].info["parameters"])["image"].startswith("#0 · ")  # which picture was edited
     path = tmp_path / "up.png"
     Image.new("RGB", (100, 80), "red").save(path)
-    st2 = last(handlers.text_diff(str(path), "", "a red square", "a blue square", 2, 0.3, 1, **FAST, state=st))[-1]
+    out = last(handlers.text_diff(str(path), "", "a red square", "a blue square", 2, 0.3, 1, **FAST, state=st))
+    st2 = out[-1]
+    assert json.loads(out[1][0][0].info["parameters"])["image"].startswith("upload #")
     uploads = [p for p in st2.session.added.points if p.source == "upload"]
     assert len(uploads) == 1 and uploads[0].thumb.shape == (64, 64, 3)
 
@@ -267,6 +270,7 @@ def test_interpolate_api_then_bad_input(client: Any) -> None:
     assert len(strip) == 3 and "Path #0" in info
     meta = read_metadata(strip[1]["image"])
     assert meta["tool"] == "interpolate" and meta["t"] == 0.5 and meta["seed"] == 4
+    assert meta["start"].startswith("#0 · ") and len(meta["start"]) > 5 and meta["end"] == "a cat above a pizza"
     with pytest.raises(AppError, match="steps must be a whole number between 2 and 16, got 1"):
         client.predict(**{**args, "steps": 1}, api_name="/interpolate")
     with pytest.raises(AppError, match="start: there is no point #99999"):

@@ -250,10 +250,18 @@ def endpoint_stream(backend: UnCLIP, end: Endpoint, name: str, use_prior: bool, 
     return z[0].float().cpu()
 
 
+def describe(end: Endpoint) -> str:
+    """What an endpoint was, for the PNGs' metadata: a caption itself, else its kind."""
+    if isinstance(end, str):  # an endpoint string is a caption (`endpoint_stream`)
+        return end
+    return "an embedding" if isinstance(end, Tensor) else "an image"
+
+
 def interpolate_stream(backend: UnCLIP, start: Endpoint, end: Endpoint, steps: int = 8, seed: int = 0,
-                       use_prior: bool = True, settings: GenerateSettings | None = None
-                       ) -> Generator[Progress, None, Strip]:  # fmt: skip
-    """Slerp between two endpoints in `steps` even steps; decode every step with the same noise."""
+                       use_prior: bool = True, settings: GenerateSettings | None = None,
+                       labels: tuple[str, str] | None = None) -> Generator[Progress, None, Strip]:  # fmt: skip
+    """Slerp between two endpoints in `steps` even steps; decode every step with the same noise. Each PNG records
+    the ends as `labels` (default: a caption itself, else 'an image' / 'an embedding')."""
     steps, seed = check_strip(steps, seed)
     s = check_settings(backend, settings)
     use_prior = as_bool("use_prior", use_prior)
@@ -261,27 +269,32 @@ def interpolate_stream(backend: UnCLIP, start: Endpoint, end: Endpoint, steps: i
     b = yield from endpoint_stream(backend, end, "end", use_prior, seed, s)
     t = torch.linspace(0.0, 1.0, steps, dtype=torch.float64)
     path = slerp(a, b, t)  # (steps, D)
-    meta = [{"tool": "interpolate", "t": round(x, 4), "use_prior": bool(use_prior)} for x in t.tolist()]
+    first, last = labels or (describe(start), describe(end))
+    meta = [{"tool": "interpolate", "start": first, "end": last, "t": round(x, 4), "use_prior": bool(use_prior)}
+            for x in t.tolist()]  # fmt: skip
     images = yield from decode_stream(backend, path, seed, s, metadata=meta)
     return Strip(images, path, [round(x, 4) for x in t.tolist()], angles_deg(path, a), seed,
                  long_captions(backend, {"start": start, "end": end}))
 
 
 def text_diff_stream(backend: UnCLIP, image: Endpoint, from_caption: str, to_caption: str,
-                     steps: int = 6, max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None
-                     ) -> Generator[Progress, None, Strip]:  # fmt: skip
-    """Paper §3.3: z_d = normalise(z_t - z_t0); decode slerp(z_i, z_d, theta), theta = 0 .. max_theta."""
+                     steps: int = 6, max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None,
+                     label: str | None = None) -> Generator[Progress, None, Strip]:  # fmt: skip
+    """Paper §3.3: z_d = normalise(z_t - z_t0); decode slerp(z_i, z_d, theta), theta = 0 .. max_theta. Each PNG
+    records the edited picture as `label` (default: 'an image' / 'an embedding', or the file's name)."""
     steps, max_theta, seed, src, dst = check_text_diff(steps, max_theta, seed, from_caption, to_caption)
     s = check_settings(backend, settings)
     if image is None:
         raise InvalidInput("image is missing: give the picture to edit")
+    if label is None:
+        label = Path(image).name if isinstance(image, str | Path) else describe(image)
     if isinstance(image, str):  # a file here, not a caption: text diffs edit an image
         image = as_image(image, "image")
     z_i = yield from endpoint_stream(backend, image, "image", False, seed, s)
     texts = backend.encode_text([src, dst]).embeds.float().cpu()  # (2, D)
     z_d = text_diff_direction(texts[0], texts[1])
     path, thetas = text_diff_path(z_i, z_d, steps, max_theta)  # (steps, D)
-    meta = [{"tool": "text_diff", "from": src, "to": dst, "theta": th} for th in thetas]
+    meta = [{"tool": "text_diff", "image": label, "from": src, "to": dst, "theta": th} for th in thetas]
     images = yield from decode_stream(backend, path, seed, s, metadata=meta)
     return Strip(images, path, thetas, angles_deg(path, z_i), seed,
                  long_captions(backend, {"from caption": src, "to caption": dst}))

@@ -35,23 +35,26 @@ class ExploreMethods:
         return drain(self.decode_embeddings_stream(embeds, seed, settings, caption))
 
     def interpolate_stream(self, start: Endpoint, end: Endpoint, steps: int = 8, seed: int = 0,
-                           use_prior: bool = True, settings: GenerateSettings | None = None
-                           ) -> Generator[Progress, None, Strip]:  # fmt: skip
+                           use_prior: bool = True, settings: GenerateSettings | None = None,
+                           labels: tuple[str, str] | None = None) -> Generator[Progress, None, Strip]:  # fmt: skip
         """Slerp from start to end in `steps` steps, each decoded with the same noise (captions go through the
-        prior when use_prior, else their CLIP text embedding is used as is)."""
-        return explore.interpolate_stream(self, start, end, steps, seed, use_prior, settings)  # type: ignore[arg-type]
+        prior when use_prior, else their CLIP text embedding is used as is). `labels`: what the PNGs record
+        as the ends (default: a caption itself, else its kind)."""
+        return explore.interpolate_stream(self, start, end, steps, seed, use_prior, settings,  # type: ignore[arg-type]
+                                          labels)  # fmt: skip
 
     def interpolate(self, start: Endpoint, end: Endpoint, steps: int = 8, seed: int = 0, use_prior: bool = True,
                     settings: GenerateSettings | None = None) -> Strip:  # fmt: skip
         return drain(self.interpolate_stream(start, end, steps, seed, use_prior, settings))
 
     def text_diff_stream(self, image: Endpoint, from_caption: str, to_caption: str, steps: int = 6,
-                         max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None
-                         ) -> Generator[Progress, None, Strip]:  # fmt: skip
+                         max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None,
+                         label: str | None = None) -> Generator[Progress, None, Strip]:  # fmt: skip
         """Paper §3.3: move the image's embedding towards normalise(z_to - z_from) by theta = 0 .. max_theta.
-        `image`: a PIL image, an image file (path or bytes) or its CLIP image embedding (D,)."""
+        `image`: a PIL image, an image file (path or bytes) or its CLIP image embedding (D,); `label`: what the
+        PNGs record as the image (default: the file's name, else its kind)."""
         return explore.text_diff_stream(self, image, from_caption, to_caption, steps, max_theta, seed,  # type: ignore[arg-type]
-                                        settings)  # fmt: skip
+                                        settings, label)  # fmt: skip
 
     def text_diff(self, image: Endpoint, from_caption: str, to_caption: str, steps: int = 6,
                   max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None) -> Strip:
