@@ -57,6 +57,13 @@ def _frames(strip: Strip, name: str) -> list[tuple[Image.Image, str]]:
                                                                    strict=True)]  # fmt: skip
 
 
+def generated_caption(meta: dict[str, Any]) -> str:
+    """A point's caption from a PNG's metadata: the prompt (else what made it), the seed and how it was made (an
+    edit's operation, a strip's tool, else Generate's mode; an edit's 'mode' is only its settings' default)."""
+    how, seed = meta.get("operation") or meta.get("tool") or meta.get("mode") or "generated", meta.get("seed", "?")
+    return f"{meta['prompt']} (seed {seed}, {how})" if meta.get("prompt") else f"{how} (seed {seed})"
+
+
 class ExplorerHandlers:
     def __init__(self, backend: UnCLIP, probe_size: int = PROBE_SIZE):
         self.backend, self.probe_size = backend, probe_size
@@ -336,11 +343,13 @@ class ExplorerHandlers:
         images, captions = [], []
         for path in paths:
             meta = read_metadata(path)
+            if not meta:  # not made here: zoom-out's "original" frame is the user's own picture
+                continue
             with Image.open(path) as im:
                 images.append(np.asarray(im.convert("RGB")))
-            captions.append(f"{meta.get('prompt', 'generated')} (seed {meta.get('seed', '?')}, "
-                            f"{meta.get('mode', meta.get('tool', ''))})")  # fmt: skip
-        st, _ = self.add_images(st, images, captions, "generated")
+            captions.append(generated_caption(meta))
+        if images:
+            st, _ = self.add_images(st, images, captions, "generated")
         return self.render(st)
 
     def pick(self, ref: str | None = None, state: ExplorerState | None = None) -> tuple:

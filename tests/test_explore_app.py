@@ -232,7 +232,13 @@ def test_add_points_and_recorded_generations(handlers: ExplorerHandlers, backend
     st = handlers.record_generated([(f, "caption") for f in files], st)[3]
     st = handlers.record_generated([(f, "caption") for f in files], st)[3]  # the same images again
     generated = [p for p in st.session.added.points if p.source == "generated"]
-    assert len(generated) == 2 and generated[0].caption.startswith("a pizza at night (seed 0")
+    assert len(generated) == 2 and generated[0].caption == "a pizza at night (seed 0, prior)"
+    vary = backend.vary(gen.images[0], n=1, seed=3, settings=backend.default_settings())
+    Image.new("RGB", (64, 64), "green").save(tmp_path / "own.png")  # zoom-out's "original" frame: no metadata
+    frames = [str(save_png(vary.images[0], tmp_path / "v.png")), str(tmp_path / "own.png")]
+    st = handlers.record_generated([(f, "caption") for f in frames], st)[3]
+    generated = [p for p in st.session.added.points if p.source == "generated"]
+    assert [p.caption for p in generated[2:]] == ["vary (seed 3)"]  # was " (seed 3, prior)"; and the user's own
 
 
 # -- the launched app through gradio_client ---------------------------------------------------------------------------
