@@ -187,8 +187,13 @@ def hook_generations(handlers: ExplorerHandlers, state: gr.State, view: list[Any
     return len(galleries)
 
 
-def copy_value(value: str) -> str:
-    return value
+def use_picked(picked: str | None) -> Any:
+    """'Use as start' / 'Use as end': the picked point into the box; with nothing picked, say so and leave the
+    box as it was (it was emptied, whatever was typed there)."""
+    if not picked:
+        gr.Warning("nothing is picked: pick a point above first (or type a caption into the box)")
+        return gr.skip()
+    return picked
 
 
 def build(backend: UnCLIP, probe_size: int = PROBE_SIZE) -> None:
@@ -219,7 +224,7 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
                       outputs=[p["thumb"], p["details"], p["neighbours"], m["map"], state], concurrency_limit=None,
                       **PRIVATE)  # fmt: skip
     for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"])):
-        button.click(copy_value, inputs=p["picker"], outputs=target, queue=False, **PRIVATE)
+        button.click(use_picked, inputs=p["picker"], outputs=target, **LIGHT)  # queued: a toast can show
     p["to_diff"].click(handlers.use_for_diff, inputs=[p["picker"], state], outputs=t["point"], **LIGHT)
     adding = {"texts": t["texts"], "files": t["files"], "state": state}
     check_first(t["add"].click, handlers.check_add, on_gpu(handlers.add_points), adding, outputs=view, **PRIVATE)

@@ -153,6 +153,15 @@ def test_a_refused_explorer_request_leaves_the_map(page: Any) -> None:
     assert page.locator("#explorer-map .js-plotly-plot").first.is_visible()
 
 
+def test_use_as_start_with_nothing_picked_warns_and_keeps_the_box(page: Any) -> None:
+    page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
+    start = page.locator("#explorer-start textarea")
+    start.fill("a red apple")
+    page.get_by_role("button", name="Use as start").click()
+    page.locator(".toast-body", has_text="nothing is picked").first.wait_for(timeout=15_000)
+    assert start.input_value() == "a red apple"  # it was emptied
+
+
 def test_a_zoom_out_result_can_be_sent_on(page: Any) -> None:
     """The result image was a numpy array (gr.Image's default type), so "→ Variations" failed on the server."""
     page.get_by_role("tab", name="Zoom out", exact=True).first.click()

@@ -345,6 +345,18 @@ def test_use_for_text_diff_refuses_a_text_point_at_once(handlers: ExplorerHandle
     assert handlers.use_for_diff(f"#{image_point.id} image · y", state) == f"#{image_point.id} image · y"
 
 
+def test_use_as_start_with_nothing_picked_keeps_what_was_typed() -> None:
+    """'Use as start' before any pick emptied the Start box, a caption typed there lost without a word."""
+    import gradio as gr
+
+    from components.explorer import use_picked
+
+    for nothing in ("", None):
+        with pytest.warns(UserWarning, match="nothing is picked: pick a point above first"):
+            assert isinstance(use_picked(nothing), type(gr.skip()))
+    assert use_picked("#3 image · a cat") == "#3 image · a cat"
+
+
 def test_fit_lines_wraps_by_width_and_stops_past_the_rows_it_may_use() -> None:
     """It wrapped the whole text, measuring every prefix of a long word: a pasted page took minutes per card."""
     from PIL import ImageDraw, ImageFont
