@@ -114,6 +114,18 @@ def crop_preview(source: Any, side: int) -> tuple[Any, str]:
     return working_image(up.image, side)[0], f"The model sees: {describe_crop(up.size, side)}{notes}."
 
 
+def warn_if_unreadable(source: Any, name: str) -> None:
+    """Right after an upload that has no preview (a mask, the text diff's image): a file that is no usable image
+    is named at once, as an image upload's crop preview does, not only at the run."""
+    from unclip.uploads import inspect_upload
+
+    if source:
+        try:
+            inspect_upload(source, name)
+        except InvalidInput as e:
+            gr.Warning(str(e))
+
+
 # -- results -----------------------------------------------------------------------------------------------------
 def gallery_items(edit: Edit) -> list[tuple[Any, str]]:
     """Each result captioned with how close CLIP finds it to the input (first: captions get cut) and its seed."""

@@ -38,6 +38,7 @@ from components.edit_common import (
     seen_image,
     settings_from,
     summary,
+    warn_if_unreadable,
 )
 from unclip import InvalidInput, UnCLIP
 from unclip.edit import EditJob, planned_steps, run_edit
@@ -206,6 +207,7 @@ def build(backend: UnCLIP) -> None:
     # an uploaded mask belongs to the image it came with: a new image (not an example's, which brings its own)
     # clears it, or Auto would repaint the old mask's region of the new picture, strokes or not (browser QA)
     w["image"].upload(lambda: None, outputs=w["mask"], **LIGHT)
+    w["mask"].change(lambda path: warn_if_unreadable(path, "mask"), inputs=w["mask"], **LIGHT)
     w["target"].then_sent(lambda path: None, [w["mask"]])
     seed = w["seed"]
     names = ("mask", "mask_source", "prompt", "condition", "feather", "invert", "n")

@@ -142,6 +142,25 @@ def test_zoom_out_says_at_once_that_an_upload_is_no_image(page: Any, tmp_path: P
     page.locator(".toast-body", has_text="not an image file").first.wait_for(timeout=15_000)
 
 
+@pytest.mark.parametrize(("tab", "opener", "elem_id", "name"), [
+    ("Inpaint", "Mask options", "inpaint-mask", "mask"),
+    ("Embedding explorer", "Text diff", "explorer-diff-image", "image"),
+])  # fmt: skip
+def test_a_mask_or_text_diff_upload_that_is_no_image_is_named_at_once(page: Any, tmp_path: Path, tab: str,
+                                                                     opener: str | None, elem_id: str,
+                                                                     name: str) -> None:  # fmt: skip
+    """These two uploads have no preview: a text file said nothing until the run."""
+    fake = tmp_path / "fake.png"
+    fake.write_text("this is text, not an image")
+    page.get_by_role("tab", name=tab, exact=True).first.click()
+    if opener == "Text diff":
+        page.get_by_role("tab", name=opener, exact=True).first.click()
+    elif opener:
+        page.get_by_text(opener, exact=True).first.click()
+    page.locator(f"#{elem_id} input[type=file]").set_input_files(str(fake))
+    page.locator(".toast-body", has_text=f"{name} is not an image file").first.wait_for(timeout=15_000)
+
+
 def test_a_refused_explorer_request_leaves_the_map(page: Any) -> None:
     """The map is the explorer's work: a refused "Add to the map" used to replace it with an Error badge."""
     page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()

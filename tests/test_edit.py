@@ -389,6 +389,15 @@ def test_cli_verbs(tmp_path: Path, capsys: pytest.CaptureFixture[str], scene: Im
     assert "error: model must be one of" in capsys.readouterr().err
 
 
+def test_an_animated_mask_says_which_frame_was_used(backend: UnCLIP, fast: GenerateSettings, scene: Image.Image,
+                                                    tmp_path: Path) -> None:  # fmt: skip
+    """The image's own notes ('used its first frame') were given; the mask's were dropped."""
+    frames = [box_image(), Image.new("L", (256, 256), 0)]
+    frames[0].save(tmp_path / "mask.gif", save_all=True, append_images=frames[1:])
+    edit = backend.inpaint(scene, str(tmp_path / "mask.gif"), "a crab", n=1, settings=fast)
+    assert "mask: animated GIF (2 frames): used its first frame" in edit.warnings
+
+
 def test_inpaint_eval_runs_with_an_untrained_judge(backend: UnCLIP) -> None:
     world = EmojiWorld()
     scene = one_object_scenes(world, 1, seed=0)[0]

@@ -130,7 +130,7 @@ class EditMethods:
     def _mask(up: Upload, mask: Source | None, invert: bool, side: int, notes: list[str]) -> Image.Image:
         """The binary working mask (L side×side, 255 = repaint); refuses an empty one. A mask of another shape
         than the image is stretched to it, and `notes` says so."""
-        full = mask_from_alpha(up.alpha) if mask is None else mask_from_image(mask, "mask")
+        full = mask_from_alpha(up.alpha) if mask is None else mask_from_image(mask, "mask", notes)
         if full is None:
             raise InvalidInput(EMPTY_MASK)
         (mw, mh), (w, h) = full.size, up.size

@@ -179,10 +179,13 @@ def describe_crop(size: tuple[int, int], side: int) -> str:
 
 
 # -- masks: white (or opaque paint, or transparency) = repaint ------------------------------------------------------
-def mask_from_image(source: Source, name: str = "mask") -> Image.Image:
+def mask_from_image(source: Source, name: str = "mask", notes: list[str] | None = None) -> Image.Image:
     """An uploaded mask -> L, 255 = repaint. With transparent pixels, those are the region (DALL·E's API
-    convention); an opaque mask: white (brightness > 127) is the region. `invert` in the tabs flips either."""
+    convention); an opaque mask: white (brightness > 127) is the region. `invert` in the tabs flips either.
+    What was done to read it (an animation's first frame, ...) goes into `notes`, prefixed with `name`."""
     up = inspect_upload(source, name)
+    if notes is not None:
+        notes += [f"{name}: {note}" for note in up.notes]
     from_alpha = mask_from_alpha(up.alpha)
     if from_alpha is not None:
         return from_alpha
