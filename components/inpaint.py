@@ -206,9 +206,9 @@ def build(backend: UnCLIP) -> None:
     w["target"].then(lambda path: crop_preview(path, side), [seen, w["crop_note"]])  # a send or an example
     # an uploaded mask belongs to the image it came with: a new image (not an example's, which brings its own)
     # clears it, or Auto would repaint the old mask's region of the new picture, strokes or not (browser QA)
-    w["image"].upload(lambda: None, outputs=w["mask"], **LIGHT)
+    w["image"].upload(None, js="() => null", outputs=w["mask"], queue=False, api_visibility="private")  # at once
     w["mask"].change(lambda path: warn_if_unreadable(path, "mask"), inputs=w["mask"], **LIGHT)
-    w["target"].then_sent(lambda path: None, [w["mask"]])
+    w["target"].clear_on_send(w["mask"])
     seed = w["seed"]
     names = ("mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
     inputs = {"image": w["sent"], **{k: w[k] for k in names}, "seed": seed.seed, **controls}

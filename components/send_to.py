@@ -46,7 +46,7 @@ class _Target:
     arrivals: list[Any] = field(default_factory=list)  # the events after which an image is in
     followers: list[dict[str, Any]] = field(default_factory=list)  # events to run then (`then`)
     sends: list[Any] = field(default_factory=list)  # the arrivals from send buttons (not from examples)
-    send_followers: list[dict[str, Any]] = field(default_factory=list)  # events to run after those (`then_sent`)
+    send_followers: list[dict[str, Any]] = field(default_factory=list)  # events to run after those (`clear_on_send`)
 
     def receive(self, event: Any, switch_tab: bool = True) -> Any:
         """After `event` (a server event that put an image's path, or None, in `incoming`): the image into the
@@ -60,22 +60,24 @@ class _Target:
     def then(self, fn: Callable[[str | None], Any], outputs: list[Any]) -> None:
         """Run `fn(path of the image that came)` into `outputs` after each arrival, for an input whose .change
         does not fire on a value set by an event (gr.ImageEditor)."""
-        self.followers.append(follower := self._follower(fn, outputs))
-        for arrived in self.arrivals:
-            arrived.success(**follower)
-
-    def then_sent(self, fn: Callable[[str | None], Any], outputs: list[Any]) -> None:
-        """As `then`, after an image sent from another tab only: an example may fill other inputs with it."""
-        self.send_followers.append(follower := self._follower(fn, outputs))
-        for arrived in self.sends:
-            arrived.success(**follower)
-
-    def _follower(self, fn: Callable[[str | None], Any], outputs: list[Any]) -> dict[str, Any]:
         def follow(path: str | None) -> Any:  # nothing came ("nothing to send yet"): leave the outputs alone
             return fn(path) if path else tuple(gr.skip() for _ in outputs)
 
-        return {"fn": follow, "inputs": self.incoming, "outputs": outputs, "api_visibility": "private",
-                "concurrency_limit": None, "show_progress": "hidden"}  # fmt: skip
+        follower = {"fn": follow, "inputs": self.incoming, "outputs": outputs, "api_visibility": "private",
+                    "concurrency_limit": None, "show_progress": "hidden"}  # fmt: skip
+        self.followers.append(follower)
+        for arrived in self.arrivals:
+            arrived.success(**follower)
+
+    def clear_on_send(self, component: gr.components.Component) -> None:
+        """Empty `component` when an image is sent here from another tab (not after an example, which may fill
+        it with the image). Browser-side, at once: a server round trip could land after the user's next upload
+        into it, and clear that."""
+        follower = {"fn": None, "inputs": self.incoming, "outputs": component, "js": f"(x) => x ? null : {SKIP}",
+                    "queue": False, "api_visibility": "private"}  # fmt: skip
+        self.send_followers.append(follower)
+        for arrived in self.sends:
+            arrived.success(**follower)
 
     def arrive(self, switch_tab: bool = True) -> dict[str, Any]:
         """A browser-only event: the incoming image into the input (an ImageEditor's background), and the tab
