@@ -32,6 +32,7 @@ TABS: list[tuple[str, Callable[[UnCLIP], None]]] = [
     ("Embedding explorer", explorer.build),  # last: it records what the galleries of the tabs above show
 ]
 CSS = """
+.unclip-hidden { display: none !important; }  /* in the page for its scripts, not shown */
 .notice { background: #fff4ce; border: 1px solid #e0b400; border-radius: 8px; padding: 4px 12px; color: #4a3b00; }
 .notice * { color: #4a3b00 !important; }
 #preview img, #explorer-strip img, #explorer-thumb img { image-rendering: pixelated; }

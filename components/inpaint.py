@@ -72,6 +72,7 @@ HOW = {
 
 # the page's script (`app.launch`): a big image chosen or dropped into the editor is shrunk in the browser first
 SHRINK_UPLOADS_JS = (Path(__file__).parent / "shrink_upload.js").read_text()
+MASK_CLEARED = "The uploaded mask was cleared: it belonged to the previous image (Mask options)."
 NO_TRANSPARENCY = ("mask is empty: this image has no fully transparent pixels to repaint; paint the region, "
                    "upload a mask, or pick another mask source")
 
@@ -153,6 +154,7 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
         sources=["upload", "clipboard"], brush=gr.Brush(colors=[("#ff00aa", 0.6)], color_mode="fixed"), layers=False,
         transforms=(), height=340, elem_id="inpaint-image"))  # fmt: skip
     w["target"] = send_to.target("Inpaint", w["image"])  # sends, and the examples, arrive through it
+    w["chosen"] = gr.Button("new image", elem_id="inpaint-image-chosen", elem_classes=["unclip-hidden"])  # see build
     # what the server reads: the editor's value, copied browser-side when it is needed (see `build`)
     w["sent"] = raw(gr.ImageEditor(type="filepath", image_mode="RGBA", layers=False, visible=False,
                                    label=w["image"].label, elem_id="inpaint-image-sent"))  # fmt: skip
@@ -204,11 +206,14 @@ def build(backend: UnCLIP) -> None:
     w["image"].upload(**copy).success(lambda v: crop_preview((v or {}).get("background"), side), inputs=w["sent"],
                                       outputs=[seen, w["crop_note"]], **LIGHT)  # fmt: skip
     w["target"].then(lambda path: crop_preview(path, side), [seen, w["crop_note"]])  # a send or an example
-    # an uploaded mask belongs to the image it came with: a new image (not an example's, which brings its own)
-    # clears it, or Auto would repaint the old mask's region of the new picture, strokes or not (browser QA)
-    w["image"].upload(None, js="() => null", outputs=w["mask"], queue=False, api_visibility="private")  # at once
-    w["mask"].change(lambda path: warn_if_unreadable(path, "mask"), inputs=w["mask"], **LIGHT)
+    # an uploaded mask belongs to the image it came with: a new image the user chose or dropped (the page script
+    # clicks `chosen`) or sent from another tab clears it, or Auto would repaint the old mask's region of the new
+    # picture (browser QA); an example brings its own. Browser-side, at once (a server round trip could land
+    # after the user's next mask upload); the toast says so when there was a mask.
+    w["chosen"].click(lambda mask: gr.Info(MASK_CLEARED) if mask else None, inputs=w["mask"], **LIGHT)
+    w["chosen"].click(None, js="() => null", outputs=w["mask"], queue=False, api_visibility="private")
     w["target"].clear_on_send(w["mask"])
+    w["mask"].change(lambda path: warn_if_unreadable(path, "mask"), inputs=w["mask"], **LIGHT)
     seed = w["seed"]
     names = ("mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
     inputs = {"image": w["sent"], **{k: w[k] for k in names}, "seed": seed.seed, **controls}

@@ -197,10 +197,10 @@ def gallery_source(gallery: gr.Gallery, prefix: str, exclude: str | None = None)
     """Send buttons for a gallery: they send the image the user sees selected (the first one until a click).
     A new run keeps the selection where it was (the browser does), so the buttons do too; it was reset to the
     first image while the gallery still showed the second, and that was the image sent (browser QA)."""
-    selected = gr.State(0)
-    gallery.select(_selected, outputs=selected, api_visibility="private", queue=False, show_progress="hidden")
-    gallery.change(_kept, inputs=[gallery, selected], outputs=selected, api_visibility="private", queue=False,
-                   show_progress="hidden")  # fmt: skip
+    selected, private = gr.State(0), {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    gallery.select(_selected, outputs=selected, **private)
+    gallery.change(_kept, inputs=[gallery, selected], outputs=selected, **private)
+    gallery.preview_close(lambda: 0, outputs=selected, **private)  # closed (x, Escape): nothing selected
     return buttons([gallery, selected], _pick_gallery, prefix, exclude)
 
 
@@ -220,10 +220,11 @@ def galleries_source(galleries: list[gr.Gallery], prefix: str) -> list[gr.Button
             return (which, _kept(items, pick[1])) if pick[0] == which else gr.skip()
         return kept
 
+    private = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
     for which, gallery in enumerate(galleries):
-        private = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
         gallery.select(select_in(which), outputs=picked, **private)
         gallery.change(kept_in(which), inputs=[gallery, picked], outputs=picked, **private)
+        gallery.preview_close(lambda: (0, 0), outputs=picked, **private)  # nothing selected: the default
 
     def pick(*values: Any) -> str | None:
         which, index = values[-1]

@@ -4,9 +4,14 @@
   // failed without a word (HTTP 413 in the console). The model works on a 256 px square, so an image chosen
   // or dropped into the editor is shrunk here, in the browser, to at most MAX_SIDE px on its longer side (PNG,
   // transparency kept) before the editor reads it. Smaller images, files the browser cannot decode (the server
-  // then says what is wrong) and pasted images (screenshots: small) pass through untouched.
+  // then says what is wrong) and pasted images pass through untouched.
+  //
+  // A file the user chose or dropped also clicks the hidden CHOSEN button, whose event clears the uploaded mask
+  // (it belonged to the previous picture). The editor's own upload event cannot tell: it also fires when an
+  // example or a send sets the editor's value, and an example brings its own mask.
   const MAX_SIDE = 1024;
   const EDITORS = "#inpaint-image";
+  const CHOSEN = "#inpaint-image-chosen";
   const ours = new WeakSet(); // the events dispatched here, let through
 
   async function shrink(file) {
@@ -36,12 +41,24 @@
 
   async function shrunk(files) {
     const out = new DataTransfer();
-    for (const file of files) out.items.add((await shrink(file)) || file);
+    for (const file of files) {
+      let small = null;
+      try {
+        small = await shrink(file);
+      } catch (error) {
+        console.warn("unCLIP Studio: could not shrink the image, sending it as it is", error);
+      }
+      out.items.add(small || file);
+    }
     return out;
   }
 
   function inEditor(element) {
     return element instanceof Element && element.closest(EDITORS) !== null;
+  }
+
+  function chosen() {
+    document.querySelector(CHOSEN)?.click();
   }
 
   // a file chosen with the editor's file dialog
@@ -50,6 +67,7 @@
     if (ours.has(event) || !(input instanceof HTMLInputElement) || input.type !== "file" || !inEditor(input)) return;
     if (!input.files || input.files.length === 0) return;
     event.stopImmediatePropagation();
+    chosen();
     input.files = (await shrunk(input.files)).files;
     const again = new Event("change", { bubbles: true });
     ours.add(again);
@@ -63,6 +81,7 @@
     }
     event.preventDefault();
     event.stopImmediatePropagation();
+    chosen();
     const again = new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: await shrunk(event.dataTransfer.files) });
     ours.add(again);
     event.target.dispatchEvent(again);

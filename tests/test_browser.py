@@ -201,6 +201,11 @@ def test_inpaint_shows_the_crop_of_an_example_and_of_a_sent_image(page: Any) -> 
     page.locator("#inpaint-examples tbody tr").nth(1).click()  # an example with a mask file: it stays for the run
     seen = page.locator("#inpaint-seen img").first
     seen.wait_for(state="visible", timeout=15_000)
+    page.locator("#inpaint-mask-options").get_by_text("Mask options").click()
+    mask = page.locator("#inpaint-mask img")
+    mask.first.wait_for(state="visible", timeout=15_000)
+    page.wait_for_timeout(3000)
+    assert mask.count() == 1  # the example's mask stays
     example = seen.get_attribute("src")
     assert "The model sees" in page.locator("#inpaint-crop-note").inner_text()
     page.get_by_role("tab", name="Generate", exact=True).first.click()
@@ -211,8 +216,6 @@ def test_inpaint_shows_the_crop_of_an_example_and_of_a_sent_image(page: Any) -> 
     assert "256×256" in page.locator("#inpaint-crop-note").inner_text()  # the generated image, used whole
     box = page.locator("#inpaint-image").bounding_box()  # in view: the tab had opened at the old scroll position
     assert box["y"] < 900 and box["y"] + box["height"] > 0, box
-    page.locator("#inpaint-mask-options").get_by_text("Mask options").click()
-    mask = page.locator("#inpaint-mask img")
     mask.first.wait_for(state="detached", timeout=15_000)  # the example's mask went with its image
     paint_stroke(page)
     prompt = page.locator("#inpaint-prompt textarea")
@@ -222,8 +225,23 @@ def test_inpaint_shows_the_crop_of_an_example_and_of_a_sent_image(page: Any) -> 
     assert not page.locator(".toast-body").count(), page.locator(".toast-body").all_inner_texts()
     page.locator("#inpaint-examples tbody tr").nth(1).click()
     mask.first.wait_for(state="visible", timeout=15_000)  # an example brings its own mask
+    page.wait_for_timeout(3000)  # and keeps it: setting the editor fires its upload event too, which cleared it
+    assert mask.count() == 1
     page.locator("#inpaint-image input[type=file]").first.set_input_files(str(EXAMPLES / "snow-cat.png"))
-    mask.first.wait_for(state="detached", timeout=15_000)  # and an upload clears it too
+    mask.first.wait_for(state="detached", timeout=15_000)  # a file the user chose clears it, and says so
+    page.locator(".toast-body", has_text="The uploaded mask was cleared").first.wait_for(timeout=15_000)
+
+
+def test_an_inpaint_example_with_a_mask_runs_as_it_is(page: Any) -> None:
+    """The example's mask was cleared by the editor's upload event (it fires for a value set by code too): Auto
+    then found no mask, and the example said 'mask is empty'."""
+    page.get_by_role("tab", name="Inpaint", exact=True).first.click()
+    page.locator("#inpaint-examples tbody tr").nth(2).click()
+    page.locator("#inpaint-seen img").first.wait_for(state="visible", timeout=15_000)
+    page.wait_for_timeout(2000)
+    page.locator("#inpaint-btn").click()
+    page.locator("#inpaint-gallery img").first.wait_for(state="visible", timeout=120_000)
+    assert not page.locator(".toast-body").count(), page.locator(".toast-body").all_inner_texts()
 
 
 def paint_stroke(page: Any) -> None:
@@ -420,6 +438,13 @@ def test_send_to_sends_the_image_the_gallery_shows_selected_after_a_new_run(page
     sent = page.locator("#vary-image img").first
     sent.wait_for(state="visible", timeout=15_000)
     assert cached(sent.get_attribute("src")) == second
+    page.get_by_role("tab", name="Generate", exact=True).first.click()
+    page.locator("#generate-gallery button[aria-label='Close']").first.click()  # nothing selected now
+    page.locator("#generate-gallery .thumbnail-item.selected").first.wait_for(state="detached", timeout=15_000)
+    page.locator("#generate-to-variations").dispatch_event("click")
+    page.wait_for_function("(old) => { const i = document.querySelector('#vary-image img');"
+                           " return i && !i.getAttribute('src').includes(old); }", arg=second, timeout=15_000)
+    assert cached(sent.get_attribute("src")) == first  # the first, as before any click
 
 
 def test_compare_s_picked_image_can_be_sent(page: Any) -> None:
