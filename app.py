@@ -205,14 +205,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.offload and (args.concurrency or 1) > 1:  # before loading gigabytes of weights (build_demo says why)
+        sys.exit(f"error: --concurrency must be 1 with --offload, got {args.concurrency}")
     try:
         backend = load_backend(args.model, offload=args.offload, precision=args.precision)
-        if backend.notice:
-            print(f"note: {backend.notice}", file=sys.stderr)
-        demo = build_demo(backend, args.concurrency)
     except ValueError as e:
         sys.exit(f"error: {e}")
-    launch(demo, host=args.host, port=args.port)
+    if backend.notice:
+        print(f"note: {backend.notice}", file=sys.stderr)
+    launch(build_demo(backend, args.concurrency), host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

@@ -143,9 +143,9 @@ def test_offload_refuses_more_than_one_run_at_a_time(backend: UnCLIP, monkeypatc
     assert app.build_demo(backend, concurrency=1)._queue.default_concurrency_limit == 1
     with pytest.raises(ValueError, match="--concurrency must be 1 with --offload .* got 2"):
         app.build_demo(backend, concurrency=2)
-    monkeypatch.setattr(app, "load_backend", lambda *a, **k: backend)
+    monkeypatch.setattr(app, "load_backend", lambda *a, **k: pytest.fail("loaded the weights first"))
     monkeypatch.setattr(app, "launch", lambda *a, **k: pytest.fail("launched"))
-    with pytest.raises(SystemExit, match="error: --concurrency must be 1 with --offload"):
+    with pytest.raises(SystemExit, match="error: --concurrency must be 1 with --offload, got 2"):
         app.main(["--offload", "--concurrency", "2"])
 
 

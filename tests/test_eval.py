@@ -137,6 +137,19 @@ def test_upsample_judges_the_upsampled_images_themselves(backend, world):
     assert (F.interpolate(high, size=64, mode="area") - low).abs().mean() > 1e-3  # not the 64 px ones resized up
 
 
+def test_upsample_s_frechet_distance_compares_images_of_one_size(backend, world, monkeypatch):
+    """With --upsample the generated images are 256 px; the reference renders were still 64 px, and CLIP's
+    resize treats the two sizes differently, a bias in the distance."""
+    from unclip.eval import report as report_module
+
+    sizes, real = [], report_module.encode_image
+    monkeypatch.setattr(report_module, "encode_image", lambda models, x: sizes.append(x.shape[-1]) or real(models, x))
+    monkeypatch.setattr(report_module, "embedding_reliance", lambda *a: None)
+    monkeypatch.setattr(report_module, "clip_retrieval", lambda *a, **k: 0.0)
+    evaluate(backend, n=2, judge=new_judge(world).eval(), upsample=True)
+    assert len(sizes) == 2 and sizes[0] == sizes[1] > 64
+
+
 def test_eval_runs_end_to_end_on_tiny_random(backend, world):
     judge = new_judge(world).eval()
     report = evaluate(backend, n=4, judge=judge)

@@ -43,7 +43,8 @@ def add_precision_arg(p: argparse.ArgumentParser, default: str | None) -> None:
 
 
 def add_stage_args(p: argparse.ArgumentParser) -> None:
-    """Per-stage sampling flags (steps, scheduler, guidance, --no-upsample); read back by `_settings`."""
+    """Per-stage sampling flags (steps, scheduler, guidance, prior candidates, --no-upsample); read back by
+    `_settings`."""
     for stage in ("prior", "decoder", "upsampler"):
         p.add_argument(f"--{stage}-steps", type=int, default=None)
         p.add_argument(f"--{stage}-scheduler", default=None)

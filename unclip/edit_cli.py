@@ -20,6 +20,7 @@ from unclip.cli import add_precision_arg, add_stage_args
 from unclip.settings import MODES, InvalidInput, writable_dir
 
 ANCHORS = ("center", "left", "right", "top", "bottom")
+TIMES = (1, 50)  # zoom-out --times
 CLI_HINTS = {  # the library's messages speak of the app's widgets: what each means on the command line
     "inpaint": {"mask is empty: paint": "here: --mask MASK (white = repaint), or an IMAGE whose transparent pixels "
                                         "mark it", "prompt is empty": "here: a PROMPT argument, or --condition image"},
@@ -76,7 +77,7 @@ def check_flags(backend: Any, verb: str, ns: argparse.Namespace, settings: Any) 
         backend.inpaint_job(ns.image, ns.mask, ns.prompt, ns.n, ns.seed, ns.feather, ns.invert, ns.condition,
                             settings)  # fmt: skip
     else:
-        as_int("times", ns.times, 1, 50)
+        as_int("times", ns.times, *TIMES)
         backend.zoom_out_job(ns.image, ns.factor, ns.anchor, ns.prompt, ns.n, ns.seed, ns.feather, ns.condition,
                              settings)  # fmt: skip
 
@@ -105,7 +106,7 @@ def zoom_sequence(backend: Any, ns: argparse.Namespace, settings: Any, out: Path
     from unclip.sampling import drain
     from unclip.settings import as_int
 
-    times = as_int("times", ns.times, 1, 50)
+    times = as_int("times", ns.times, *TIMES)
     image, steps, paths = ns.image, [], []
     for k in range(1, times + 1):
         edit = drain(backend.zoom_out_stream(image, ns.factor, ns.anchor, ns.prompt, ns.n, ns.seed, ns.feather,

@@ -184,7 +184,7 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
     images, scores = reconstruct_for(backend, seen_renders, seen, seed, upsample)
     report["reconstruction"] = {**fidelity(world, seen, judge_images(judge, images)),
                                 "clip_score": round(float(np.mean(scores)), 2)}
-    ref = world.batch(4 * n, seed=70_000, size=64)[0]
+    ref = world.batch(4 * n, seed=70_000, size=seen_images.shape[-1])[0]  # renders at the judged images' size
     feats = [encode_image(backend.models, x.to(backend.models.device)).cpu().numpy()
              for x in (seen_images, to_tensor(ref))]
     report["frechet_clip"] = round(frechet(*feats), 4)
