@@ -409,13 +409,24 @@ def test_the_random_button_is_level_with_the_seed_box(page: Any) -> None:
     assert button["height"] <= box["height"] + 2  # it was as tall as the whole seed block
 
 
-def test_send_to_sends_the_image_the_gallery_shows_selected_after_a_new_run(page: Any) -> None:
-    """The buttons' index went back to the first image on every new run while the gallery kept the second one
-    open: '→ Variations' sent seed 50's image with seed 51's on screen (browser QA)."""
+def two_of_a_cat(page: Any, button: str) -> None:
+    """Two images of "a cat" at 2 steps a stage, from Generate's `button` (Generate or Compare), not waited for."""
     few_steps(page)
     set_number(page, "n", 2)
     page.locator("#prompt textarea").fill("a cat")
-    page.locator("#generate-btn").click()
+    page.locator(button).click()
+
+
+def cached(src: str | None) -> str:
+    """The file behind an <img>: Gradio serves a file under a hash of its content (/file=.../<hash>/name.png)."""
+    assert src and "/file=" in src, src
+    return src.rsplit("/", 2)[-2]
+
+
+def test_send_to_sends_the_image_the_gallery_shows_selected_after_a_new_run(page: Any) -> None:
+    """The buttons' index went back to the first image on every new run while the gallery kept the second one
+    open: '→ Variations' sent seed 50's image with seed 51's on screen (browser QA)."""
+    two_of_a_cat(page, "#generate-btn")
     thumbs = page.locator("#generate-gallery .thumbnail-item")
     thumbs.nth(1).wait_for(state="visible", timeout=120_000)
     thumbs.nth(1).click()
@@ -426,10 +437,6 @@ def test_send_to_sends_the_image_the_gallery_shows_selected_after_a_new_run(page
                            timeout=120_000)  # fmt: skip
     page.wait_for_timeout(500)
     assert "seed 50" in info.inner_text() or "seeds 50" in info.inner_text(), info.inner_text()
-    def cached(src: str | None) -> str:  # Gradio caches a file under a hash of its content: /file=.../<hash>/x.png
-        assert src and "/file=" in src, src
-        return src.rsplit("/", 2)[-2]
-
     images = page.locator("#generate-gallery .thumbnail-item img")
     first, second = cached(images.nth(0).get_attribute("src")), cached(images.nth(1).get_attribute("src"))
     shown = cached(page.locator("#generate-gallery .thumbnail-item.selected img").first.get_attribute("src"))
@@ -449,10 +456,7 @@ def test_send_to_sends_the_image_the_gallery_shows_selected_after_a_new_run(page
 
 def test_compare_s_picked_image_can_be_sent(page: Any) -> None:
     """Compare's galleries had no send buttons, and Generate's said "Nothing to send yet" after a Compare run."""
-    few_steps(page)
-    set_number(page, "n", 2)
-    page.locator("#prompt textarea").fill("a cat")
-    page.locator("#compare-btn").click()
+    two_of_a_cat(page, "#compare-btn")
     images = page.locator("#compare-text_embedding .thumbnail-item img")
     images.nth(1).wait_for(state="visible", timeout=120_000)
     page.locator("#compare-info").get_by_text("seed").first.wait_for(timeout=120_000)  # the run has finished
@@ -464,7 +468,7 @@ def test_compare_s_picked_image_can_be_sent(page: Any) -> None:
     page.locator("#compare-to-variations").dispatch_event("click")
     sent = page.locator("#vary-image img").first
     sent.wait_for(state="visible", timeout=15_000)
-    assert sent.get_attribute("src").rsplit("/", 2)[-2] == picked.rsplit("/", 2)[-2]  # the same file content
+    assert cached(sent.get_attribute("src")) == cached(picked)  # the same file content
     assert not page.locator(".toast-body").count(), page.locator(".toast-body").all_inner_texts()
 
 
