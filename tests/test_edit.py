@@ -298,6 +298,8 @@ def test_odd_formats_are_normalised() -> None:
     assert np.abs(np.asarray(cmyk.image, dtype=int) - [255, 0, 0]).max() < 40  # still red
     deep = Image.fromarray(np.full((32, 32), 32768, dtype=np.uint16))  # 16-bit grey, half way
     assert inspect_upload(encode(deep, "PNG")).image.getpixel((0, 0)) == (128, 128, 128)  # not clipped to white
+    dark = Image.fromarray(np.full((32, 32), 200, dtype=np.uint16))  # 16-bit, 0.3% of its range: near black
+    assert inspect_upload(encode(dark, "PNG")).image.getpixel((0, 0)) == (1, 1, 1)  # it read as 8-bit 200
     rgba = Image.new("RGBA", (32, 32), (255, 0, 0, 255))
     rgba.putpixel((0, 0), (0, 0, 0, 0))
     up = inspect_upload(encode(rgba, "PNG"))
