@@ -206,6 +206,8 @@ def build(backend: UnCLIP) -> None:
     w["image"].upload(**copy).success(lambda v: crop_preview((v or {}).get("background"), side), inputs=w["sent"],
                                       outputs=[seen, w["crop_note"]], **LIGHT)  # fmt: skip
     w["target"].then(lambda path: crop_preview(path, side), [seen, w["crop_note"]])  # a send or an example
+    w["image"].clear(None, js="() => [null, '']", outputs=[seen, w["crop_note"]], queue=False,
+                     api_visibility="private")  # the bin: "what the model sees" described the removed picture
     # an uploaded mask belongs to the image it came with: a new image the user chose or dropped (the page script
     # clicks `chosen`) or sent from another tab clears it, or Auto would repaint the old mask's region of the new
     # picture (browser QA); an example brings its own. Browser-side, at once (a server round trip could land

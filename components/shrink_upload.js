@@ -2,13 +2,13 @@
   // Inpaint's gr.ImageEditor sends its canvas to the server as PNGs (background and composite) at the picture's
   // full size: 33 MB each for a 12-megapixel phone photo, over the app's 10 MB upload limit, and the run then
   // failed without a word (HTTP 413 in the console). The model works on a 256 px square, so an image chosen
-  // or dropped into the editor is shrunk here, in the browser, to at most MAX_SIDE px on its longer side (PNG,
-  // transparency kept) before the editor reads it. Smaller images, files the browser cannot decode (the server
-  // then says what is wrong) and pasted images pass through untouched.
+  // dropped or pasted into the editor is shrunk here, in the browser, to at most MAX_SIDE px on its longer side
+  // (PNG, transparency kept) before the editor reads it. Smaller images, and files the browser cannot decode
+  // (the server then says what is wrong), pass through untouched.
   //
-  // A file the user chose or dropped also clicks the hidden CHOSEN button, whose event clears the uploaded mask
-  // (it belonged to the previous picture). The editor's own upload event cannot tell: it also fires when an
-  // example or a send sets the editor's value, and an example brings its own mask.
+  // An image the user chose, dropped or pasted also clicks the hidden CHOSEN button, whose event clears the
+  // uploaded mask (it belonged to the previous picture). The editor's own upload event cannot tell: it also fires
+  // when an example or a send sets the editor's value, and an example brings its own mask.
   const MAX_SIDE = 1024;
   const EDITORS = "#inpaint-image";
   const CHOSEN = "#inpaint-image-chosen";
@@ -59,6 +59,33 @@
 
   function chosen() {
     document.querySelector(CHOSEN)?.click();
+  }
+
+  // an image pasted with the editor's Paste button, which reads navigator.clipboard: the reads that follow a
+  // click in the editor are wrapped (any other reader on the page gets the clipboard as it is)
+  let editorClick = 0;
+  document.addEventListener("click", (event) => {
+    if (inEditor(event.target)) editorClick = Date.now();
+  }, true);
+  const clipboard = navigator.clipboard;
+  if (clipboard && typeof clipboard.read === "function") {
+    const read = clipboard.read.bind(clipboard);
+    clipboard.read = async (...args) => {
+      const items = await read(...args);
+      if (Date.now() - editorClick > 5000 || !items.some((item) => item.types.some((t) => t.startsWith("image/")))) {
+        return items;
+      }
+      chosen();
+      return items.map((item) => ({
+        types: item.types,
+        getType: async (type) => {
+          const blob = await item.getType(type);
+          if (!type.startsWith("image/")) return blob;
+          const file = new File([blob], "clipboard." + type.replace("image/", ""), { type });
+          return (await shrunk([file])).files[0];
+        },
+      }));
+    };
   }
 
   // a file chosen with the editor's file dialog

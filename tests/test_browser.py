@@ -320,6 +320,38 @@ def test_a_phone_photo_in_inpaint_s_editor_is_shrunk_and_inpainted(page: Any, tm
     assert "768×1024" in note.inner_text() and not refused
 
 
+def test_a_pasted_picture_in_inpaint_is_shrunk_and_clears_the_old_mask(browser: Any, app_url: str) -> None:
+    """Pasting was the one way in that kept the last picture's mask (choose and drop cleared it) and was not
+    shrunk; the bin ('Clear canvas') left 'what the model sees' describing the removed picture (browser QA)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  permissions=["clipboard-read", "clipboard-write"])  # fmt: skip
+    page = context.new_page()
+    page.goto(app_url, wait_until="load")
+    page.get_by_role("tab", name="Inpaint", exact=True).first.click()
+    page.locator("#inpaint-image").wait_for(state="visible")
+    page.wait_for_timeout(1000)  # the editor sets itself up after its tab shows
+    page.locator("#inpaint-image input[type=file]").first.set_input_files(str(EXAMPLES / "snow-cat.png"))
+    note = page.locator("#inpaint-crop-note")
+    note.get_by_text("256×256").wait_for(timeout=30_000)
+    page.locator("#inpaint-mask-options").get_by_text("Mask options").click()
+    page.locator("#inpaint-mask input[type=file]").set_input_files(str(EXAMPLES / "snow-cat-mask.png"))
+    mask = page.locator("#inpaint-mask img")
+    mask.first.wait_for(state="visible", timeout=15_000)
+    page.evaluate("""async () => {  // a 3000 x 2000 picture on the clipboard
+        const canvas = Object.assign(document.createElement('canvas'), {width: 3000, height: 2000});
+        canvas.getContext('2d').fillRect(0, 0, 10, 10);
+        const blob = await new Promise((done) => canvas.toBlob(done, 'image/png'));
+        await navigator.clipboard.write([new ClipboardItem({'image/png': blob})]); }""")  # fmt: skip
+    page.locator("#inpaint-image button[aria-label='Clear canvas']").click()
+    page.wait_for_function("() => document.querySelector('#inpaint-crop-note').innerText.trim() === ''",
+                           timeout=15_000)  # fmt: skip
+    page.locator("#inpaint-image button[aria-label='Paste']").click()
+    note.get_by_text("1024×683").wait_for(timeout=30_000)
+    mask.first.wait_for(state="detached", timeout=15_000)
+    page.locator(".toast-body", has_text="The uploaded mask was cleared").first.wait_for(timeout=15_000)
+    context.close()
+
+
 def test_zoom_out_again_after_a_new_image_starts_over(page: Any) -> None:
     """'Zoom out again' continued the last sequence although a new image had been put in the input box."""
     page.get_by_role("tab", name="Zoom out", exact=True).first.click()
