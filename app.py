@@ -64,6 +64,7 @@ CSS = """
 /* a phone: two tiles a row, not four of 70 px under a caption of four lines */
 @media (max-width: 640px) {
   .unclip-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 256px)) !important; }
+  #explorer-neighbours .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }  /* all 8 */
 }
 """
 THEME = gr.themes.Soft(primary_hue="indigo")

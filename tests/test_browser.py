@@ -569,6 +569,27 @@ def test_on_a_phone_the_map_s_label_does_not_hide_its_title(browser: Any, app_ur
     assert not overlap
 
 
+def test_on_a_phone_all_eight_neighbours_show(browser: Any, app_url: str) -> None:
+    """Four 100 px columns at 390 px: the fourth ran off the screen, two neighbours of eight unseen."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(app_url, wait_until="load")
+    page.locator("#prompt textarea").wait_for(timeout=60_000)
+    page.locator("button[aria-label='More tabs']").first.click()
+    page.locator(".overflow-dropdown button", has_text="Embedding explorer").first.click()
+    picker = page.locator("#explorer-picker input")
+    picker.click()
+    picker.press_sequentially("#2 ", delay=30)
+    page.locator("ul[role=listbox] li").first.click()
+    page.locator("#explorer-neighbours .thumbnail-item").nth(7).wait_for(timeout=30_000)
+    width = page.evaluate("() => document.documentElement.clientWidth")
+    edges = page.evaluate("() => [...document.querySelectorAll('#explorer-neighbours .thumbnail-item')]"
+                          ".map((t) => t.getBoundingClientRect().right)")  # fmt: skip
+    cut = page.evaluate(CUT_CAPTIONS, "#explorer-neighbours")
+    page.close()
+    assert len(edges) == 8 and max(edges) <= width, (edges, width)
+    assert cut == []  # and their "#id · cosine" captions are read whole
+
+
 MAP_COLOURS = """() => {
     const m = document.querySelector('#explorer-map');
     const style = (sel) => getComputedStyle(m.querySelector(sel));
