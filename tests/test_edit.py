@@ -201,6 +201,9 @@ def test_vary_shapes_strength_and_metadata(backend: UnCLIP, fast: GenerateSettin
     assert diff(weak.images[0], scene).mean() < diff(strong.images[0], scene).mean()
     meta = json.loads(weak.images[0].info["parameters"])
     assert meta["operation"] == "vary" and meta["strength"] == 0.1 and meta["seed"] == 0
+    assert "prior" not in meta and "mode" not in meta and meta["decoder"]["steps"] == 3  # only what it used
+    painted = backend.inpaint(scene, box_image(), "a crab", n=1, settings=fast).images[0]
+    assert json.loads(painted.info["parameters"])["prior"]["steps"] == 2  # the prompt goes through the prior
     steps = [p.stage for p in backend.vary_stream(scene, 1, 0, 0.5, "", fast)]
     assert steps == ["decoder"] * 2 + ["upsampler"]  # SDEdit: the last round(0.5 * steps) of each stage
 

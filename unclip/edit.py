@@ -151,8 +151,11 @@ def run_edit(backend: Any, job: EditJob) -> Generator[Progress, None, Edit]:
 
 def finish(backend: Any, job: EditJob, final: Tensor, low: Tensor, embeds: Tensor, source_embeds: Tensor,
            mask: Tensor | None, truncated: bool = False) -> Edit:
-    """Final tensors -> an `Edit` with PNG metadata (operation, prompt, seed, model, options, every stage)."""
+    """Final tensors -> an `Edit` with PNG metadata (operation, prompt, seed, model, options, every stage it
+    used: conditioned on the image, the mode and the prior play no part, not even in the noise, and are left out)."""
     settings = job.settings.to_dict()
+    if job.condition == "image":
+        del settings["mode"], settings["prior"]
     meta = [{"operation": job.operation, "prompt": job.caption, "seed": sd, "model": backend.name,
              "precision": backend.precision, **job.options, **settings} for sd in job.seeds]
     warnings = list(job.notes)
