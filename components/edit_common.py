@@ -15,12 +15,12 @@ from PIL import Image
 
 from components import send_to
 from components.common import field_name, png_gallery, raw, save_outputs
-from components.stage_settings import MODE_LABELS, to_settings, upsampler_checkbox
+from components.stage_settings import mode_radio, to_settings, upsampler_checkbox
 from unclip import InvalidInput, UnCLIP
 from unclip.analysis import stage_shapes
 from unclip.edit import Edit
 from unclip.masks import overlay
-from unclip.settings import LIMITS, MODE_HELP, GenerateSettings
+from unclip.settings import LIMITS, GenerateSettings
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
 Number = float | int | str  # what a numeric field may carry before the backend validates it
@@ -57,9 +57,7 @@ def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, g
         if with_prior:
             with gr.Column(min_width=150):
                 gr.Markdown("**Prompt → embedding** (when conditioning on the prompt)")
-                c["mode"] = raw(gr.Radio([(MODE_LABELS[m], m) for m in backend.modes], value=d.mode,
-                                         label="Conditioning mode", info=MODE_HELP[d.mode],
-                                         elem_id=f"{prefix}-mode"))  # fmt: skip
+                c["mode"] = mode_radio(backend, d.mode, f"{prefix}-mode")  # each mode explained, as in Generate
                 slider("prior_steps", lo, hi, d.prior.steps, 1, "Prior steps")
                 slider("prior_guidance", glo, ghi, d.prior.guidance, 0.25, "Prior guidance")
                 slider("prior_candidates", *LIMITS["candidates"], d.prior.candidates, 1, "Prior candidates")

@@ -45,7 +45,7 @@ def to_settings(
     )
 
 
-def mode_radio(backend: UnCLIP, value: str) -> gr.Radio:
+def mode_radio(backend: UnCLIP, value: str, elem_id: str = "mode") -> gr.Radio:
     """The conditioning mode (paper §5.1), with one line of explanation per mode under it."""
     radio = raw(
         gr.Radio(
@@ -53,7 +53,7 @@ def mode_radio(backend: UnCLIP, value: str) -> gr.Radio:
             value=value,
             label="Conditioning mode",
             info="What the decoder is given",
-            elem_id="mode",
+            elem_id=elem_id,
         )
     )
     lines = [f"- **{MODE_LABELS[m]}**: {MODE_HELP[m]}" for m in backend.modes]

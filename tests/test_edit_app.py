@@ -534,3 +534,13 @@ def test_previews_and_send_to_survive_bad_or_missing_input(files: dict[str, str]
     items = [("a.png", "x"), ("b.png", "y"), ("c.png", "z")]
     assert [send_to._kept(items, i) for i in (None, 0, 1, 5)] == [0, 0, 1, 2]  # the browser's selection after a run
     assert send_to._kept([], 2) == 0 and send_to._kept(None, 2) == 0  # after an empty gallery: the first
+
+
+def test_the_edit_tabs_explain_every_conditioning_mode_as_generate_does(demo: Any) -> None:
+    """Inpaint's and Zoom out's mode radio said what the full unCLIP stack does whichever mode was picked."""
+    from unclip.settings import MODE_HELP
+
+    props = {c["props"].get("elem_id"): c["props"] for c in demo.config["components"]}
+    assert {props[k]["info"] for k in ("mode", "inpaint-mode", "zoom-mode")} == {"What the decoder is given"}
+    notes = [c["props"].get("value") for c in demo.config["components"] if c["type"] == "markdown"]
+    assert sum(MODE_HELP["caption_only"] in str(v) for v in notes) == 3  # Generate's, Inpaint's and Zoom out's
