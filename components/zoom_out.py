@@ -7,6 +7,7 @@ in gr.State (per browser tab) and becomes an animated GIF after every step.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from components.common import (
     on_gpu,
     preview_grid,
     raw,
+    save_outputs,
     seed_row,
     user_error,
     user_errors,
@@ -34,7 +36,6 @@ from components.edit_common import (
     Number,
     edit_controls,
     example,
-    save_pngs,
     seen_image,
     settings_from,
     summary,
@@ -43,6 +44,7 @@ from unclip import InvalidInput, UnCLIP
 from unclip.animation import ZoomStep, save_gif
 from unclip.edit import Edit, EditJob, planned_steps, run_edit
 from unclip.edit_methods import EDIT_LIMITS
+from unclip.images import METADATA_KEY
 from unclip.masks import ANCHORS, overlay, zoom_canvas
 from unclip.uploads import inspect_upload, working_image
 
@@ -73,6 +75,23 @@ def canvas_preview(path: Any, factor: Any, anchor: Any, side: int, warn: bool = 
             gr.Warning(str(e))
         return None
     return overlay(canvas.image, canvas.mask, BORDER, 1.0)
+
+
+def zoom_names(images: list[Any]) -> list[str]:
+    """File names for a sequence's zooms: 'unclip-zoom_out-seed0' for one; with more, 'unclip-zoom_out-x1-seed0'
+    .. '-xK-' (the CLI's _x1 .. _xK), each with the seed its metadata records."""
+    seeds = [read_metadata_text(im).get("seed", "") for im in images]
+    if len(images) == 1:
+        return [f"unclip-zoom_out-seed{seeds[0]}"]
+    return [f"unclip-zoom_out-x{k}-seed{sd}" for k, sd in enumerate(seeds, 1)]
+
+
+def read_metadata_text(image: Any) -> dict[str, Any]:
+    """The settings an image made here carries in memory (`info['parameters']`, as its PNG will)."""
+    try:
+        return json.loads(image.info.get(METADATA_KEY, "{}"))
+    except (AttributeError, ValueError):
+        return {}
 
 
 def sequence_outputs(steps: list[ZoomStep], folder: Path) -> tuple[list[Any], str | None]:
@@ -108,8 +127,9 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
         start = time.monotonic()
         total = planned_steps(job.settings, job.condition)
         edit: Edit = yield from follow(run_edit(backend, job), progress, total, other_outputs=7)
-        files = save_pngs(edit)
         steps = [*(steps or [ZoomStep(edit.original)]), ZoomStep(edit.images[0], edit.box)]
+        made = [step.image for step in steps[1:]]  # every zoom's PNG, each with its own settings
+        files = save_outputs(made, zoom_names(made))
         frames, gif = sequence_outputs(steps, Path(files[0]).parent)
         zooms = count(len(steps) - 1, "zoom")
         info = summary(backend, edit, time.monotonic() - start, "zoom-out") + f" Sequence: {zooms}."

@@ -476,8 +476,11 @@ def test_zoom_out_again_grows_the_sequence_and_the_gif(backend: UnCLIP, files: d
     common = {"factor": 2.0, "anchor": "center", "prompt": "", "condition": "image", "feather": 4, "seed": 0}
     out = list(first(image=files["scene"], **common, **stages))[-1]
     sequence = out[5]
-    out = list(again(sequence=sequence, **common, **stages))[-1]
+    out = list(again(sequence=sequence, **{**common, "seed": 5}, **stages))[-1]
     assert len(out[5]) == 3 and [c for _, c in out[6]] == ["original", "zoom 1", "zoom 2"]
+    names = [Path(p).name for p in out[3]]  # every zoom's PNG, not only the last one's
+    assert names == ["unclip-zoom_out-x1-seed0.png", "unclip-zoom_out-x2-seed5.png", "infinite-zoom.gif"]
+    assert [read_metadata(p)["seed"] for p in out[3][:2]] == [0, 5]
     assert Image.open(out[7]).n_frames == 1 + 2 * 12
     with pytest.raises(gr.Error, match="Zoom out once first"):
         list(again(sequence=[], **common, **stages))
