@@ -51,7 +51,8 @@ HOW = {
     "same meaning (DALL·E 2, §3.1).",
     "3 · Strength": "At **1** the decoder starts from pure noise: only the embedding is kept. Lower, it starts from "
     "*your* picture with noise added (SDEdit) and runs only the last part of its steps, so layout and colours "
-    "survive. The upsampler does the same at full size.",
+    "survive; at least its last step runs, so even **0** redraws the fine detail. The upsampler does the same at "
+    "full size.",
     "4 · Read the numbers": "Each result shows cos(input, result): how similar CLIP finds it to your picture.",
 }
 
