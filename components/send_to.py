@@ -183,10 +183,6 @@ def _pick_gallery(items: list[Any] | None, index: int | None) -> str | None:
     return item[0] if isinstance(item, (tuple, list)) else item
 
 
-def _selected(evt: gr.SelectData) -> int:
-    return int(evt.index)
-
-
 def _kept(items: list[Any] | None, index: int | None) -> int:
     """The selection after the gallery's value changed, as Gradio's browser keeps it: the same index, or the last
     image when there are fewer now; the first after the gallery was empty."""
@@ -194,20 +190,16 @@ def _kept(items: list[Any] | None, index: int | None) -> int:
 
 
 def gallery_source(gallery: gr.Gallery, prefix: str, exclude: str | None = None) -> list[gr.Button]:
-    """Send buttons for a gallery: they send the image the user sees selected (the first one until a click).
-    A new run keeps the selection where it was (the browser does), so the buttons do too; it was reset to the
-    first image while the gallery still showed the second, and that was the image sent (browser QA)."""
-    selected, private = gr.State(0), {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
-    gallery.select(_selected, outputs=selected, **private)
-    gallery.change(_kept, inputs=[gallery, selected], outputs=selected, **private)
-    gallery.preview_close(lambda: 0, outputs=selected, **private)  # closed (x, Escape): nothing selected
-    return buttons([gallery, selected], _pick_gallery, prefix, exclude)
+    """Send buttons for a gallery: they send the image the user sees selected (the first one until a click)."""
+    return galleries_source([gallery], prefix, exclude, caption="Send the selected image to")
 
 
-def galleries_source(galleries: list[gr.Gallery], prefix: str) -> list[gr.Button]:
-    """One row of send buttons under several galleries (Compare's, one per mode): they send the image last
-    clicked in any of them, kept through new runs as `gallery_source` does (the first gallery's first image
-    until a click)."""
+def galleries_source(galleries: list[gr.Gallery], prefix: str, exclude: str | None = None,
+                     caption: str = "Send the picked image to") -> list[gr.Button]:  # fmt: skip
+    """One row of send buttons under one or more galleries (Compare's: one per mode): they send the image last
+    clicked in any of them (the first gallery's first image until a click, or after its preview is closed).
+    A new run keeps the selection where it was, as the browser does: the buttons were reset to the first image
+    while the gallery still showed the second, and that was the image sent (browser QA)."""
     picked = gr.State((0, 0))  # (which gallery, which image)
 
     def select_in(which: int) -> Callable[..., tuple[int, int]]:
@@ -224,13 +216,13 @@ def galleries_source(galleries: list[gr.Gallery], prefix: str) -> list[gr.Button
     for which, gallery in enumerate(galleries):
         gallery.select(select_in(which), outputs=picked, **private)
         gallery.change(kept_in(which), inputs=[gallery, picked], outputs=picked, **private)
-        gallery.preview_close(lambda: (0, 0), outputs=picked, **private)  # nothing selected: the default
+        gallery.preview_close(lambda: (0, 0), outputs=picked, **private)  # closed (x, Escape): nothing selected
 
     def pick(*values: Any) -> str | None:
         which, index = values[-1]
         return _pick_gallery(values[which], index)
 
-    return buttons([*galleries, picked], pick, prefix, caption="Send the picked image to")
+    return buttons([*galleries, picked], pick, prefix, exclude, caption)
 
 
 def image_source(image: gr.Image, prefix: str, exclude: str | None = None) -> list[gr.Button]:

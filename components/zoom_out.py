@@ -7,7 +7,6 @@ in gr.State (per browser tab) and becomes an animated GIF after every step.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,7 +43,7 @@ from unclip import InvalidInput, UnCLIP
 from unclip.animation import ZoomStep, save_gif
 from unclip.edit import Edit, EditJob, planned_steps, run_edit
 from unclip.edit_methods import EDIT_LIMITS
-from unclip.images import METADATA_KEY
+from unclip.images import read_metadata
 from unclip.masks import ANCHORS, overlay, zoom_canvas
 from unclip.uploads import inspect_upload, working_image
 
@@ -80,18 +79,10 @@ def canvas_preview(path: Any, factor: Any, anchor: Any, side: int, warn: bool = 
 def zoom_names(images: list[Any]) -> list[str]:
     """File names for a sequence's zooms: 'unclip-zoom_out-seed0' for one; with more, 'unclip-zoom_out-x1-seed0'
     .. '-xK-' (the CLI's _x1 .. _xK), each with the seed its metadata records."""
-    seeds = [read_metadata_text(im).get("seed", "") for im in images]
+    seeds = [read_metadata(im).get("seed", "") for im in images]
     if len(images) == 1:
         return [f"unclip-zoom_out-seed{seeds[0]}"]
     return [f"unclip-zoom_out-x{k}-seed{sd}" for k, sd in enumerate(seeds, 1)]
-
-
-def read_metadata_text(image: Any) -> dict[str, Any]:
-    """The settings an image made here carries in memory (`info['parameters']`, as its PNG will)."""
-    try:
-        return json.loads(image.info.get(METADATA_KEY, "{}"))
-    except (AttributeError, ValueError):
-        return {}
 
 
 def sequence_outputs(steps: list[ZoomStep], folder: Path) -> tuple[list[Any], str | None]:

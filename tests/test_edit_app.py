@@ -205,8 +205,8 @@ def test_send_to_with_nothing_selected_warns_and_changes_nothing(demo: Any) -> N
     assert dep["queue"] is not False  # Gradio shows a gr.Warning from queued events only (else: the server log)
     send = demo.fns[dep["id"]].fn
     with pytest.warns(UserWarning, match=NOTHING.split(":")[0]):  # a toast in the app
-        assert send(None, 0) is None  # an empty gallery, nothing selected: the browser-side copy then skips
-    assert send([("a.png", "x")], 0) == "a.png"
+        assert send(None, (0, 0)) is None  # an empty gallery, nothing selected: the browser-side copy then skips
+    assert send([("a.png", "x")], (0, 0)) == "a.png"  # (which gallery, which image)
     comps = elem_ids(demo)  # Inpaint's crop preview, run after an arrival, keeps the last one when nothing came
     incoming = comps["inpaint-image-incoming"]
     follows = [d for d in demo.config["dependencies"] if d["backend_fn"] and d["inputs"] == [incoming]]

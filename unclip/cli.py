@@ -108,14 +108,14 @@ def generate_main(argv: list[str]) -> int:
         return 2
     modes = backend.modes if ns.compare else (ns.mode,)
     try:
-        for mode in modes:  # every flag checked before --out is made: a refused run leaves no empty folder
-            backend.check(ns.prompt, ns.n, ns.seed, _settings(backend, ns, mode))
+        settings = {mode: _settings(backend, ns, mode) for mode in modes}
+        for s in settings.values():  # every flag checked before --out is made: a refused run leaves no empty folder
+            backend.check(ns.prompt, ns.n, ns.seed, s)
         out = writable_dir(ns.out)
-        for mode in modes:
-            settings = _settings(backend, ns, mode)
-            from unclip.sampling import drain
+        from unclip.sampling import drain
 
-            result = drain(backend.generate_stream(ns.prompt, ns.n, ns.seed, settings=settings))
+        for mode in modes:
+            result = drain(backend.generate_stream(ns.prompt, ns.n, ns.seed, settings=settings[mode]))
             for w in result.warnings:
                 print(f"warning: {w}", file=sys.stderr)
             for seed, image, score in zip(result.seeds, result.images, result.clip_scores, strict=True):

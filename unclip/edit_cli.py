@@ -66,51 +66,47 @@ def parser(verb: str) -> argparse.ArgumentParser:
     return p
 
 
-def check_flags(backend: Any, verb: str, ns: argparse.Namespace, settings: Any) -> None:
-    """Every check of the run, without sampling (the verb's job is built and dropped), before --out is made: a
-    refused run leaves no empty folder. Zoom-out's later steps start from the first one's output."""
-    from unclip.settings import as_int
-
+def make_job(backend: Any, verb: str, ns: argparse.Namespace, settings: Any, image: Any = None) -> Any:
+    """The verb's request, every flag checked, nothing sampled (`image`: zoom-out's next step starts from the
+    last result). Built before --out is made, so a refused run leaves no empty folder."""
+    image = ns.image if image is None else image
     if verb == "vary":
-        backend.vary_job(ns.image, ns.n, ns.seed, ns.strength, ns.prompt, settings)
-    elif verb == "inpaint":
-        backend.inpaint_job(ns.image, ns.mask, ns.prompt, ns.n, ns.seed, ns.feather, ns.invert, ns.condition,
-                            settings)  # fmt: skip
-    else:
-        as_int("times", ns.times, *TIMES)
-        backend.zoom_out_job(ns.image, ns.factor, ns.anchor, ns.prompt, ns.n, ns.seed, ns.feather, ns.condition,
-                             settings)  # fmt: skip
+        return backend.vary_job(image, ns.n, ns.seed, ns.strength, ns.prompt, settings)
+    if verb == "inpaint":
+        return backend.inpaint_job(image, ns.mask, ns.prompt, ns.n, ns.seed, ns.feather, ns.invert, ns.condition,
+                                   settings)  # fmt: skip
+    return backend.zoom_out_job(image, ns.factor, ns.anchor, ns.prompt, ns.n, ns.seed, ns.feather, ns.condition,
+                                settings)  # fmt: skip
 
 
-def run(backend: Any, verb: str, ns: argparse.Namespace, settings: Any, out: Path) -> list[Path]:
-    """Run one verb; returns the PNGs written (zoom-out with --times K: every step's, suffixed _x1 ... _xK)."""
+def run(backend: Any, verb: str, ns: argparse.Namespace, job: Any, out: Path) -> list[Path]:
+    """Run one verb from its first job; returns the PNGs written (zoom-out with --times K: every step's, suffixed
+    _x1 ... _xK)."""
+    from unclip.edit import run_edit
     from unclip.images import save_png
     from unclip.sampling import drain
 
     if verb == "zoom-out":
-        return zoom_sequence(backend, ns, settings, out)
-    if verb == "vary":
-        edit = drain(backend.vary_stream(ns.image, ns.n, ns.seed, ns.strength, ns.prompt, settings))
-    else:
-        edit = drain(backend.inpaint_stream(ns.image, ns.mask, ns.prompt, ns.n, ns.seed, ns.feather, ns.invert,
-                                            ns.condition, settings))  # fmt: skip
+        return zoom_sequence(backend, ns, job, out)
+    edit = drain(run_edit(backend, job))
     for w in edit.warnings:
         print(f"note: {w}", file=sys.stderr)
     return [save_png(im, out / f"{verb}_{sd:08d}.png") for sd, im in zip(edit.seeds, edit.images, strict=True)]
 
 
-def zoom_sequence(backend: Any, ns: argparse.Namespace, settings: Any, out: Path) -> list[Path]:
-    """Zoom out `--times` times, each from the last result's first image; optionally the GIF of it all."""
+def zoom_sequence(backend: Any, ns: argparse.Namespace, job: Any, out: Path) -> list[Path]:
+    """Zoom out `--times` times (`job`: the first), each from the last result's first image; optionally the GIF
+    of it all."""
     from unclip.animation import ZoomStep, save_gif
+    from unclip.edit import run_edit
     from unclip.images import save_png
     from unclip.sampling import drain
     from unclip.settings import as_int
 
     times = as_int("times", ns.times, *TIMES)
-    image, steps, paths = ns.image, [], []
+    steps, paths = [], []
     for k in range(1, times + 1):
-        edit = drain(backend.zoom_out_stream(image, ns.factor, ns.anchor, ns.prompt, ns.n, ns.seed, ns.feather,
-                                             ns.condition, settings))  # fmt: skip
+        edit = drain(run_edit(backend, job))
         if not steps:  # the first frame: the input as the model saw it (its centre crop)
             steps.append(ZoomStep(edit.original))
             for w in edit.warnings:
@@ -119,7 +115,8 @@ def zoom_sequence(backend: Any, ns: argparse.Namespace, settings: Any, out: Path
         suffix = f"_x{k}" if times > 1 else ""
         paths += [save_png(im, out / f"zoom-out_{sd:08d}{suffix}.png") for sd, im in zip(edit.seeds, edit.images,
                                                                                          strict=True)]  # fmt: skip
-        image = edit.images[0]
+        if k < times:
+            job = make_job(backend, "zoom-out", ns, job.settings, image=edit.images[0])
     if ns.gif:
         paths.append(save_gif(steps, out / "zoom.gif"))
     return paths
@@ -127,6 +124,7 @@ def zoom_sequence(backend: Any, ns: argparse.Namespace, settings: Any, out: Path
 
 def main(verb: str, argv: list[str]) -> int:
     from unclip.cli import _settings, open_backend
+    from unclip.settings import as_int
 
     p = parser(verb)
     ns = p.parse_intermixed_args(argv)  # IMAGE --mask MASK PROMPT
@@ -138,10 +136,11 @@ def main(verb: str, argv: list[str]) -> int:
     if backend is None:
         return 2
     try:
-        settings = _settings(backend, ns, ns.mode)
-        check_flags(backend, verb, ns, settings)
+        if verb == "zoom-out":
+            as_int("times", ns.times, *TIMES)
+        job = make_job(backend, verb, ns, _settings(backend, ns, ns.mode))
         out = writable_dir(ns.out)
-        for path in run(backend, verb, ns, settings, out):
+        for path in run(backend, verb, ns, job, out):
             print(path)
     except InvalidInput as e:
         hint = next((f" ({h})" for start, h in CLI_HINTS.get(verb, {}).items() if str(e).startswith(start)), "")

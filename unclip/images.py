@@ -48,9 +48,13 @@ def save_png(image: Image.Image, path: str | Path) -> Path:
     return Path(path)
 
 
-def read_metadata(path: str | Path) -> dict[str, Any]:
-    with Image.open(path) as im:
-        text = im.info.get(METADATA_KEY) or getattr(im, "text", {}).get(METADATA_KEY)
+def read_metadata(source: str | Path | Image.Image) -> dict[str, Any]:
+    """The settings a PNG file, or an image made here (`to_pil`), carries; {} when it has none."""
+    if isinstance(source, Image.Image):
+        text = source.info.get(METADATA_KEY)
+    else:
+        with Image.open(source) as im:
+            text = im.info.get(METADATA_KEY) or getattr(im, "text", {}).get(METADATA_KEY)
     return json.loads(text) if text else {}
 
 
