@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -290,6 +292,25 @@ def test_bad_uploads_get_clear_errors(data: bytes, message: str, tmp_path: Path)
         inspect_upload(tmp_path / "upload.png")
     with pytest.raises(InvalidInput, match="mask file not found: gone.png"):
         inspect_upload(tmp_path / "gone.png", "mask")
+
+
+def test_uploads_from_a_path_close_their_file(tmp_path: Path) -> None:
+    """PIL keeps an animated image's file open to seek its frames, until the image is collected (with a
+    ResourceWarning); a server reading uploads closes each file itself."""
+    frames = [Image.new("RGBA", (32, 32), c) for c in ("red", "lime", "blue")]
+    gif = tmp_path / "anim.gif"
+    gif.write_bytes(encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50))
+    png = tmp_path / "anim.png"  # an APNG, as the editor's layers could be
+    png.write_bytes(encode(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=50))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kept = [inspect_upload(gif), inspect_upload(png), mask_from_image(gif), mask_from_layers([png], (32, 32))]
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert kept[0].image.getpixel((5, 5)) == (255, 0, 0) and kept[1].notes  # the images work once the file is closed
+    with Image.open(gif) as image:  # a caller's own image is left open: it is theirs to close
+        inspect_upload(image)
+        assert image.getpixel((5, 5)) is not None
 
 
 def test_odd_formats_are_normalised() -> None:

@@ -73,6 +73,18 @@ def _open(source: Source, name: str) -> Image.Image:
     return im
 
 
+@contextmanager
+def _opened(source: Source, name: str) -> Iterator[Image.Image]:
+    """`_open`, and close the file afterwards when we opened it: PIL keeps an animated image's file open (to seek
+    its frames) until the image is garbage-collected, which on a server is an open handle per upload."""
+    im = _open(source, name)
+    try:
+        yield im
+    finally:
+        if im is not source:
+            im.close()
+
+
 def _check_size(im: Image.Image, name: str) -> None:
     w, h = im.size
     if w * h > MAX_PIXELS:
@@ -132,16 +144,16 @@ def _decoding(name: str) -> Iterator[None]:
 
 def inspect_upload(source: Source, name: str = "image") -> Upload:
     """Open, check and normalise one upload; raises InvalidInput naming `name` with what is wrong."""
-    im = _open(source, name)
-    _check_size(im, name)  # before decoding: the header already knows the size
     notes: list[str] = []
-    with _decoding(name):
-        im = _first_frame(im, notes)
-        im.load()
-        if im.getexif().get(274, 1) != 1:  # 274 = Orientation; 1 = upright
-            notes.append("rotated as its EXIF orientation says")
-        im = ImageOps.exif_transpose(im)
-    rgb, alpha = _split_alpha(im, notes)
+    with _opened(source, name) as im:
+        _check_size(im, name)  # before decoding: the header already knows the size
+        with _decoding(name):
+            im = _first_frame(im, notes)
+            im.load()
+            if im.getexif().get(274, 1) != 1:  # 274 = Orientation; 1 = upright
+                notes.append("rotated as its EXIF orientation says")
+            im = ImageOps.exif_transpose(im)  # a new image (a copy when upright), independent of the file
+        rgb, alpha = _split_alpha(im, notes)
     return Upload(rgb, alpha, notes)
 
 
@@ -197,10 +209,10 @@ def mask_from_layers(layers: list[Source], size: tuple[int, int], name: str = "m
     """Brush strokes (gr.ImageEditor layers, RGBA): painted = alpha > 0 in any layer. None when nothing is painted."""
     painted = np.zeros((size[1], size[0]), dtype=bool)
     for layer in layers:
-        im = _open(layer, name)
-        _check_size(im, name)
-        with _decoding(name):
-            rgba = im.convert("RGBA")
+        with _opened(layer, name) as im:
+            _check_size(im, name)
+            with _decoding(name):
+                rgba = im.convert("RGBA")
         if rgba.size != size:
             rgba = rgba.resize(size, Image.Resampling.NEAREST)
         painted |= np.asarray(rgba.getchannel("A")) > 0
