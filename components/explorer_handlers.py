@@ -8,6 +8,7 @@ every denoising step, so Stop (`cancels=`) closes them between two steps.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -114,8 +115,11 @@ class ExplorerHandlers:
     # -- resolving what the user named -------------------------------------------------------------------------
     def point(self, st: ExplorerState, value: Any, name: str) -> Point | None:
         """'#12 ...' -> the point (InvalidInput if there is none); anything else -> None (a typed caption)."""
-        pid = parse_ref(as_prompt(value, name))
+        text = as_prompt(value, name)
+        pid = parse_ref(text)
         if pid is None:
+            if re.match(r"^\s*#[-+]?\d", text):  # meant as a point but is none: say so, not decode it as a caption
+                raise InvalidInput(f"{name}: {shorten(text)!r} is not a point; a point is # and its number, such as #0")
             return None
         p = st.session.point(pid)
         if p is None:

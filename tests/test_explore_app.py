@@ -145,6 +145,7 @@ def test_text_diff_from_a_point_and_from_an_upload(handlers: ExplorerHandlers, s
     ({"point": "#1"}, "image must be an image point such as '#0' \\(#1 is a text point\\)"),
     ({"point": "a red apple"}, "image must be an image point such as '#0' \\(a caption\\)"),
     ({"point": "#9999"}, "image: there is no point #9999"),
+    ({"point": "#1.5"}, "image: '#1.5' is not a point"),
     ({"to_caption": "a cat"}, "to caption must differ from the from caption"),
     ({"max_theta": 3}, "max theta must be between 0 and 1, got 3"),
 ])  # fmt: skip
@@ -157,6 +158,8 @@ def test_text_diff_refuses_bad_input(handlers: ExplorerHandlers, state: Explorer
 
 @pytest.mark.parametrize(("check", "kwargs", "message"), [
     ("check_interpolate", {"start": "#9999"}, "start: there is no point #9999"),
+    ("check_interpolate", {"start": "#-1"}, "start: '#-1' is not a point; a point is # and its number, such as #0"),
+    ("check_interpolate", {"end": "#2x"}, "end: '#2x' is not a point"),
     ("check_interpolate", {"end": "  "}, "end is empty"),
     ("check_interpolate", {"steps": 1}, "steps must be a whole number between 2 and 16"),
     ("check_text_diff", {"point": "#1"}, "#1 is a text point"),
