@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -259,3 +260,64 @@ def test_seed_changes_every_random_draw_and_seed_zero_keeps_the_recorded_stream(
         batch_seed("noise", 3))))
     assert not torch.equal(draws(3, 0), draws(3, 7))
     assert not torch.equal(draws(3, 7), draws(4, 7))
+
+
+def test_a_partial_save_keeps_the_other_parts_architecture_on_disk(tmp_path):
+    """A prior trainer started before a `--decoder-width 2` leg saved its whole (stale) config at its checkpoint:
+    the model dir then said the decoder was the old size, and the next decoder leg rebuilt it from scratch."""
+    models, config = tiny.build_random(), tiny.TinyConfig.random()
+    tiny.save(models, tmp_path, config)  # the prior trainer's view, from its start
+    load_or_create(_args(tmp_path, "decoder", out=str(tmp_path), decoder_width=2.0))  # another leg widens the decoder
+    wide = tiny.config_of(tmp_path).decoder
+    tiny.save(models, tmp_path, config, only=("prior",))  # the prior trainer's checkpoint
+    assert tiny.config_of(tmp_path).decoder == wide and wide.block_out_channels == (16, 32, 32, 64)
+    assert tiny.load(tmp_path).decoder.config.block_out_channels == [16, 32, 32, 64]  # the weights and config agree
+
+
+def test_decoder_width_scales_the_size_the_model_dir_was_made_at(tmp_path):
+    """Without --config, --decoder-width on a tiny-random dir scaled the bundled decoder (4.7 M parameters,
+    cross-attention wider than the dir's CLIP) instead of the dir's own size."""
+    import pytest
+
+    train(_args(tmp_path, "decoder"))  # a tiny-random model dir
+    models, config = load_or_create(_args(tmp_path, "decoder", config="default", decoder_width=2.0))
+    assert config.decoder.block_out_channels == (16, 32, 32, 64)  # 2 × the random size, not 2 × the bundled one
+    other = tmp_path / "other"
+    tiny.save(models, other, replace(config, clip=replace(config.clip, embed_dim=48)))
+    with pytest.raises(ValueError, match="--decoder-width: .* neither the default nor the random size"):
+        load_or_create(_args(tmp_path, "decoder", out=str(other), decoder_width=1.5))
+
+
+def test_out_must_be_empty_or_a_tiny_model_dir(tmp_path):
+    """A typo'd --out pointing at another model (a Karlo snapshot has decoder/ and prior/ too) had its weights
+    replaced by fresh tiny ones."""
+    import pytest
+
+    karlo = tmp_path / "karlo"
+    (karlo / "decoder").mkdir(parents=True)
+    weights = karlo / "decoder" / "diffusion_pytorch_model.safetensors"
+    weights.write_bytes(b"precious")
+    (karlo / "model_index.json").write_text('{"_class_name": "UnCLIPPipeline"}')
+    with pytest.raises(ValueError, match=r"--out: .*karlo is not empty \(decoder, model_index.json\) and holds no"):
+        train(_args(tmp_path, "prior", out=str(karlo)))
+    assert weights.read_bytes() == b"precious"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="--out: .*file' is a file, not a folder"):
+        train(_args(tmp_path, "prior", out=str(tmp_path / "file")))
+    inside = tmp_path / "new"  # a run dir inside a new --out is fine: train made it before the model
+    assert train(_args(tmp_path, "prior", out=str(inside), run_dir=str(inside / "run")))["step"] == 2
+
+
+def test_an_unreadable_model_dir_is_one_line_naming_out(tmp_path):
+    import pytest
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / tiny.CONFIG_FILE).write_text("{\n")
+    with pytest.raises(ValueError, match=r"--out: .*broken is not a readable tiny model dir \(JSONDecodeError"):
+        train(_args(tmp_path, "prior", out=str(broken)))
+    (broken / tiny.CONFIG_FILE).write_text('{"family": "tiny"}')  # no parts, no config
+    with pytest.raises(ValueError, match=r"--out: .*broken is not a readable tiny model dir"):
+        train(_args(tmp_path, "prior", out=str(broken)))
+    with pytest.raises(ValueError, match=r"--seed must be from 0 to 2\*\*63 - 1, got 18446744073709551616"):
+        train(_args(tmp_path, "prior", seed=2**64))

@@ -107,7 +107,8 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
          extra: dict[str, Any] | None = None, only: tuple[str, ...] = PARTS) -> Path:
     """Write components (`only` these) with their library's own format, in shards of at most 16 MB.
 
-    Trainers of different stages may run at once on one model dir: each writes only its own parts, and
+    Trainers of different stages may run at once on one model dir: each writes only its own parts (and their
+    sections of the config, so a trainer started earlier does not put back another part's old size), and
     unclip_config.json is replaced atomically with their `extra` keys merged in.
     """
     out = Path(directory)
@@ -126,7 +127,10 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
     (out / "scheduler_configs.json").write_text(json.dumps(models.scheduler_configs, indent=2))
     path = out / CONFIG_FILE
     old = json.loads(path.read_text()) if path.exists() else {}
-    meta = {**old, "family": FAMILY, "config": config.to_dict(), "defaults": asdict(models.defaults)}
+    sections = config.to_dict()  # clip, prior, decoder, upsampler: a part's architecture
+    if "config" in old:  # the parts not written keep the architecture on disk, which another stage's trainer
+        sections = {**old["config"], **{k: v for k, v in sections.items() if k in only}}  # may have changed
+    meta = {**old, "family": FAMILY, "config": sections, "defaults": asdict(models.defaults)}
     for key, value in (extra or {}).items():
         meta[key] = {**meta.get(key, {}), **value} if isinstance(value, dict) else value
     tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -70,7 +71,7 @@ class TrainArgs:
             ("save-every", self.save_every >= 1, "at least 1"),
             ("preview-every", self.preview_every >= 1, "at least 1"),
             ("log-every", self.log_every >= 1, "at least 1"),
-            ("seed", self.seed >= 0, "0 or more"),
+            ("seed", 0 <= self.seed < 2**63, "from 0 to 2**63 - 1"),
             ("config", self.config in ("default", "random"), "default or random"),
             ("time-limit", number(self.time_limit, 0), "seconds, 0 for none"),
             ("threads", self.threads >= 0, "0 (torch's default) or more"),
@@ -100,12 +101,17 @@ def load_or_create(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
     """
     out = Path(args.out)
     base = TinyConfig.random() if args.config == "random" else TinyConfig()
-    if not tiny.is_tiny_dir(out):
+    if not _is_tiny_dir(out):
+        _refuse_other_files(out, Path(args.run_dir))
         config = replace(base, decoder=base.decoder.scaled(args.decoder_width)) if args.decoder_width else base
         parts = tiny.build_components(config, args.seed)
         tiny.save(tiny.assemble(parts, config, tiny.Defaults(), out.name), out, config)
     elif args.decoder_width:
-        config = tiny.config_of(out)
+        config = _read(out, tiny.config_of)
+        base = next((b for b in (TinyConfig(), TinyConfig.random()) if b.clip == config.clip), None)
+        if base is None:  # the width scales a known size's decoder: refuse rather than guess one
+            raise ValueError(f"--decoder-width: {out} is neither the default nor the random size (its CLIP differs "
+                             f"from both), so there is no decoder to scale; train it without --decoder-width")
         scaled = base.decoder.scaled(args.decoder_width)
         wanted = replace(config.decoder, block_out_channels=scaled.block_out_channels,
                          attention_head_dim=scaled.attention_head_dim)  # fmt: skip
@@ -115,7 +121,33 @@ def load_or_create(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
                                  f"{config.decoder.block_out_channels}; a fresh decoder of another width is made "
                                  f"only by the decoder stage")  # fmt: skip
             _fresh_decoder(out, replace(config, decoder=wanted), args.seed)
-    return tiny.load(out), tiny.config_of(out)
+    return _read(out, tiny.load), _read(out, tiny.config_of)
+
+
+T = TypeVar("T")
+
+
+def _read(out: Path, reader: Callable[[Path], T]) -> T:
+    """A model dir part that cannot be read -> one line naming --out and what is wrong (not a traceback)."""
+    try:
+        return reader(out)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"--out: {out} is not a readable tiny model dir ({type(e).__name__}: {e})") from None
+
+
+def _is_tiny_dir(out: Path) -> bool:
+    return _read(out, tiny.is_tiny_dir)
+
+
+def _refuse_other_files(out: Path, run_dir: Path) -> None:
+    """A new model is written into an empty (or missing) --out only: a typo'd --out pointing at another model
+    (a Karlo snapshot has decoder/ and prior/ too) must not have its weights replaced. The run dir, which
+    `train` made before this, may sit inside it."""
+    others = [p.name for p in out.iterdir() if p.resolve() != run_dir.resolve()] if out.is_dir() else []
+    if others:
+        raise ValueError(f"--out: {out} is not empty ({', '.join(sorted(others)[:3])}{', …' if len(others) > 3 else ''}"
+                         f") and holds no tiny model ({tiny.CONFIG_FILE} of family 'tiny'); give a new or empty "
+                         f"folder, or the tiny model dir to continue training")  # fmt: skip
 
 
 def _fresh_decoder(out: Path, config: TinyConfig, seed: int) -> None:
