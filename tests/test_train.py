@@ -321,3 +321,15 @@ def test_an_unreadable_model_dir_is_one_line_naming_out(tmp_path):
         train(_args(tmp_path, "prior", out=str(broken)))
     with pytest.raises(ValueError, match=r"--seed must be from 0 to 2\*\*63 - 1, got 18446744073709551616"):
         train(_args(tmp_path, "prior", seed=2**64))
+
+
+def test_clip_training_keeps_the_temperature_at_most_100_as_open_clip_does(tmp_path):
+    """open_clip's trainer clamps logit_scale to ln 100 after every step; ours let it grow without bound."""
+    import math
+
+    models, config = load_or_create(_args(tmp_path, "clip"))
+    with torch.no_grad():
+        models.clip.logit_scale.fill_(6.0)  # exp(6) = 403: above the bound, where a long high-lr run can drift
+    tiny.save(models, tmp_path / "model", config)
+    train(_args(tmp_path, "clip", steps=1, ema=0.0))
+    assert abs(tiny.load(tmp_path / "model").clip.logit_scale.item() - math.log(100)) < 1e-2

@@ -183,6 +183,7 @@ class Stage:
     loss: Callable[[int], Tensor]  # step -> scalar loss; draws its own deterministic batch for that step
     export: Callable[[nn.Module], None]  # put (EMA) weights back into the UnCLIPModels before saving
     preview: Callable[[Path, int], None] | None = None  # write a sample grid
+    after_step: Callable[[], None] | None = None  # after each optimiser step (e.g. clamp a parameter)
 
 
 def lr_at(step: int, args: TrainArgs) -> float:
@@ -247,6 +248,9 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
         opt.step()
+        if stage.after_step:
+            with torch.no_grad():
+                stage.after_step()
         ema.update(module, step)
         step += 1
         recent.append(loss.item())

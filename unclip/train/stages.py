@@ -13,6 +13,7 @@ read from the model dir; the trained part is a copy whose EMA is exported back i
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -115,7 +116,11 @@ def clip_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> Stag
         r = clip_retrieval(models, world, n=100, seed=10_000)
         print(f"[clip] step {step}: text->image R@1 among 100 unseen scenes = {r:.3f}", flush=True)
 
-    return Stage("clip", module, loss, lambda ema: models.clip.load_state_dict(ema.state_dict()), preview)
+    def clamp_temperature() -> None:  # as open_clip's trainer: logits at most 100 x cosine, or the loss can blow up
+        module.logit_scale.clamp_(0, math.log(100))
+
+    return Stage("clip", module, loss, lambda ema: models.clip.load_state_dict(ema.state_dict()), preview,
+                 clamp_temperature)
 
 
 def set_prior_statistics(models: UnCLIPModels, world: EmojiWorld, prior: nn.Module, n: int = 2048) -> None:
