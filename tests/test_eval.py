@@ -303,3 +303,18 @@ def test_the_judges_seed_chooses_its_training_scenes(tmp_path, monkeypatch):
             train_judge(tmp_path, steps=2, batch=4, seed=seed)
         seeds.append(caught.value.args[0])
     assert seeds[0] == seeds[1] != seeds[2]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--steps", "0"], "--steps must be at least 1, got 0"),
+    (["--batch", "-2"], "--batch must be at least 1, got -2"),
+    (["--threads", "-1"], "--threads must be 0 (torch's default) or more, got -1"),
+    (["--seed", "-5"], "--seed must be 0 or more, got -5"),
+])  # fmt: skip
+def test_the_judge_trainer_refuses_bad_flags_in_one_line(argv, message, tmp_path, capsys):
+    """`python -m unclip.eval.judge --steps 0` ended in OneCycleLR's traceback."""
+    from unclip.eval.judge import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--out", str(tmp_path / "judge")])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err and not (tmp_path / "judge").exists()

@@ -197,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(JUDGE_DIR))
     ns = p.parse_args(argv)
+    for flag, ok, allowed in [("steps", ns.steps >= 1, "at least 1"), ("batch", ns.batch >= 1, "at least 1"),
+                              ("threads", ns.threads >= 0, "0 (torch's default) or more"),
+                              ("seed", ns.seed >= 0, "0 or more")]:  # fmt: skip
+        if not ok:
+            p.error(f"--{flag} must be {allowed}, got {getattr(ns, flag)}")
     if ns.threads:
         torch.set_num_threads(ns.threads)
     train_judge(Path(ns.out), ns.steps, ns.batch, ns.seed)
