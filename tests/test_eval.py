@@ -41,6 +41,8 @@ def test_fidelity_is_perfect_for_the_truth_and_zero_for_blank(world):
     truth = fidelity(world, scenes, _oracle(world, scenes))
     assert truth["object_recall"] == truth["background_accuracy"] == 1.0
     assert truth["relation_accuracy"] == 1.0 and truth["n_relations"] > 10
+    two = [world.sample(seed=i, split="any") for i in (204, 241)]  # "a pink star over a brown star": the judge has one
+    assert fidelity(world, scenes + two, _oracle(world, scenes + two))["color_accuracy"] == 1.0  # colour per kind
     wrong = _oracle(world, scenes)
     wrong["presence"] = 1.0 - wrong["presence"]  # every label but the true ones
     assert fidelity(world, scenes, wrong)["object_recall"] == 0.0
@@ -147,15 +149,16 @@ def test_upsample_s_frechet_distance_compares_images_of_one_size(backend, world,
     monkeypatch.setattr(report_module, "embedding_reliance", lambda *a: None)
     monkeypatch.setattr(report_module, "clip_retrieval", lambda *a, **k: 0.0)
     evaluate(backend, n=2, judge=new_judge(world).eval(), upsample=True)
-    assert len(sizes) == 2 and sizes[0] == sizes[1] > 64
+    assert len(sizes) == 3 and sizes[0] == sizes[1] == sizes[2] > 64  # generated, reference and floor renders
 
 
 def test_eval_runs_end_to_end_on_tiny_random(backend, world):
     judge = new_judge(world).eval()
     report = evaluate(backend, n=4, judge=judge)
     for key in ("clip_r1", "prior_alignment", "judge_on_renders", "judge_chance", "fidelity", "ablation",
-                "reconstruction", "frechet_clip", "embedding_reliance"):
+                "reconstruction", "frechet_clip", "frechet_clip_renders", "embedding_reliance"):
         assert key in report
+    assert report["frechet_clip_renders"] > 0 and "(renders: " in format_report(report)
     assert set(report["ablation"]) == {"prior", "text_embedding", "caption_only"}
     assert 0 <= report["fidelity"]["heldout"]["object_recall"] <= 1
     assert set(report["embedding_reliance"]) == {"100", "300", "500", "700", "850", "950", "990"}

@@ -15,7 +15,9 @@ JSON keys (documented in the README):
     reconstruction          the same on the seen captions with each render's own CLIP image embedding in place
                             of the prior's sample (same noise): the decoder's ceiling. The gap from
                             judge_on_renders down to it is the decoder's; from it down to fidelity.seen, the prior's
-    frechet_clip            Fréchet distance between CLIP image features of generated and rendered scenes
+    frechet_clip            Fréchet distance between CLIP image features of the n generated (seen captions, mode
+                            prior) and 4n rendered scenes; biased by the set sizes: compare runs of one --n only
+    frechet_clip_renders    the same for n other rendered scenes in place of the generated ones: the floor at this n
     embedding_reliance      per timestep t: the decoder's x0 error with the scene's own CLIP image embedding,
                             another scene's and the null one (empty caption); gain = shuffled - own > 0 when
                             the decoder reads z_i (unclip/eval/reliance.py); null for latent decoders
@@ -59,10 +61,14 @@ def fidelity(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]
         recall.append(np.mean(list(found.values())))
         if scene.names_background:
             bg.append(world.backgrounds[pred["background"][k]] == scene.background)
+        colours: dict[str, set[str]] = {}  # shape kind -> the colours the caption gives it
         for o in scene.objects:
             if o.label in SHAPES and o.color:
-                c = pred["shape_color"][k, shapes.index(o.label)]  # len(SHAPE_COLORS) = "no such shape"
-                col.append(bool(c < len(SHAPE_COLORS) and SHAPE_COLORS[c] == o.color))
+                colours.setdefault(o.label, set()).add(o.color)
+        for label, named in colours.items():  # the judge has one colour per shape kind: score each kind once,
+            if len(named) == 1:  # and only where the caption gives it one colour ("three red circles" counts once)
+                c = pred["shape_color"][k, shapes.index(label)]  # len(SHAPE_COLORS) = "no such shape"
+                col.append(bool(c < len(SHAPE_COLORS) and SHAPE_COLORS[c] in named))
         a = [o.label for o in scene.objects if o.group == 0]
         b = [o.label for o in scene.objects if o.group == 1]
         if scene.relation in SPATIAL and a and b and a[0] != b[0]:
@@ -184,10 +190,12 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
     images, scores = reconstruct_for(backend, seen_renders, seen, seed, upsample)
     report["reconstruction"] = {**fidelity(world, seen, judge_images(judge, images)),
                                 "clip_score": round(float(np.mean(scores)), 2)}
-    ref = world.batch(4 * n, seed=70_000, size=seen_images.shape[-1])[0]  # renders at the judged images' size
-    feats = [encode_image(backend.models, x.to(backend.models.device)).cpu().numpy()
-             for x in (seen_images, to_tensor(ref))]
-    report["frechet_clip"] = round(frechet(*feats), 4)
+    size = seen_images.shape[-1]
+    ref, other = (world.batch(m, seed=s, size=size)[0] for m, s in ((4 * n, 70_000), (n, 80_000)))  # renders
+    gen_f, ref_f, other_f = (encode_image(backend.models, x.to(backend.models.device)).cpu().numpy()
+                             for x in (seen_images, to_tensor(ref), to_tensor(other)))  # fmt: skip
+    report["frechet_clip"] = round(frechet(gen_f, ref_f), 4)
+    report["frechet_clip_renders"] = round(frechet(other_f, ref_f), 4)  # the floor: n renders in place of n images
     report["embedding_reliance"] = embedding_reliance(backend.models, world) if measurable(backend.models) else None
     report["seconds"] = round(time.time() - t0, 1)
     return report
@@ -227,7 +235,7 @@ def format_report(r: dict) -> str:
     cols = ("object_recall", "background_accuracy", "relation_accuracy", "color_accuracy", "clip_score")
     pa = r["prior_alignment"]
     head = (f"model {r['model']} ({r.get('precision', 'fp32')})   CLIP R@1 (100 unseen scenes) {r['clip_r1']:.3f}   "
-            f"Fréchet-CLIP {r['frechet_clip']:.3f}   ({r['seconds']} s)\n"
+            f"Fréchet-CLIP {r['frechet_clip']:.3f} (renders: {r['frechet_clip_renders']:.3f})   ({r['seconds']} s)\n"
             f"cos to the true image embedding: prior sample {pa['cos_prior_truth']:.3f}, "
             f"text embedding {pa['cos_text_truth']:.3f}")
     lines = [head, "",
