@@ -287,6 +287,10 @@ def test_judge_round_trips_and_refuses_an_older_version(tmp_path):
     (tmp_path / "judge.json").write_text(json.dumps({**meta, "version": 1}))
     with pytest.raises(ValueError, match="version-1 judge.*python -m unclip.eval.judge"):
         load_judge(tmp_path)
+    swapped = [meta["labels"][1], meta["labels"][0], *meta["labels"][2:]]  # same size, other order: misread silently
+    (tmp_path / "judge.json").write_text(json.dumps({**meta, "labels": swapped}))
+    with pytest.raises(ValueError, match="another emoji world \\(its labels differ.*python -m unclip.eval.judge"):
+        load_judge(tmp_path)
     assert load_judge(tmp_path / "nowhere") is None
 
 

@@ -167,11 +167,18 @@ def load_judge(directory: Path = JUDGE_DIR) -> Judge | None:
     path = directory / "judge.safetensors"
     if not path.exists():
         return None
-    version = json.loads((directory / "judge.json").read_text()).get("version", 1)
+    meta = json.loads((directory / "judge.json").read_text())
+    version = meta.get("version", 1)
     if version != VERSION:
         raise ValueError(f"judge: {directory} holds a version-{version} judge; this code reads version {VERSION}. "
                          "Retrain it: python -m unclip.eval.judge")
-    judge = new_judge(EmojiWorld())
+    world = EmojiWorld()  # its outputs are indices into these lists: another world's would be misread silently
+    now = {"labels": world.labels, "backgrounds": world.backgrounds, "shapes": SHAPES, "colors": SHAPE_COLORS}
+    for key, names in now.items():
+        if list(meta.get(key, [])) != list(names):
+            raise ValueError(f"judge: {directory} was trained on another emoji world (its {key} differ from this "
+                             "code's). Retrain it: python -m unclip.eval.judge")
+    judge = new_judge(world)
     judge.load_state_dict(load_file(path))
     return judge.eval()
 
