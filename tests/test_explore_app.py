@@ -56,6 +56,8 @@ def test_project_3d_by_category_keeps_every_point(handlers: ExplorerHandlers, st
     assert {t.name.split(" (")[0] for t in fig.data} <= {"animal", "food", "nature", "object", "plant", "shape",
                                                          "vehicle"}  # fmt: skip
     assert "modality means removed" in info and st.session.layout.dims == 3
+    eye = fig.layout.scene.camera.eye  # plotly's default (1.25, 1.25, 1.25) cut the box and axis titles off
+    assert (eye.x**2 + eye.y**2 + eye.z**2) ** 0.5 > 2.5 and fig.layout.scene.xaxis.title.text.startswith("PC1")
 
 
 def test_project_umap_through_the_handler(handlers: ExplorerHandlers, state: ExplorerState) -> None:
