@@ -370,6 +370,21 @@ def shorten(text: str, most: int = 60) -> str:
     return text if len(text) <= most else text[: most - 1].rsplit(" ", 1)[0] + "…"
 
 
+def seed_text(seeds: list[int]) -> str:
+    """'seed 7', 'seeds 7–9'; a run that wraps past the largest seed back to 0 (as the CLI's do) reads
+    'seeds 4294967295 and 0–1', not a backwards range."""
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    runs = [[seeds[0]]]  # runs of consecutive seeds
+    for s in seeds[1:]:
+        if s == runs[-1][-1] + 1:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    parts = [f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs]
+    return "seeds " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+
+
 def count(n: int, noun: str) -> str:
     """'1 zoom', '3 zooms'."""
     return f"{n} {noun if n == 1 else noun + 's'}"

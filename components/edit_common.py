@@ -136,13 +136,12 @@ def save_pngs(edit: Edit) -> list[str]:
 
 def summary(backend: UnCLIP, edit: Edit, seconds: float, what: str) -> str:
     """One paragraph: what was made, from what, how long it took; warnings as toasts and lines."""
-    from components.common import format_warnings
+    from components.common import format_warnings, seed_text
 
     n, seeds = len(edit.images), edit.seeds
-    seed_text = f"seed {seeds[0]}" if n == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
     caption = f" with the caption “{edit.prompt}”" if edit.prompt else ""
-    return (f"**{n} {what}{'s' if n > 1 else ''}** from {seed_text}{caption} in {seconds:.1f} s with model "
-            f"`{backend.name}`. Input: {edit.options.get('input', '')}. Each PNG keeps the settings in its "
+    return (f"**{n} {what}{'s' if n > 1 else ''}** from {seed_text(seeds)}{caption} in {seconds:.1f} s with "
+            f"model `{backend.name}`. Input: {edit.options.get('input', '')}. Each PNG keeps the settings in its "
             f"`parameters` metadata.{format_warnings(edit.warnings)}")  # fmt: skip
 
 

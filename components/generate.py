@@ -27,6 +27,7 @@ from components.common import (
     raw,
     save_outputs,
     seed_row,
+    seed_text,
     user_errors,
 )
 from components.stage_settings import MODE_LABELS, stage_controls, to_settings
@@ -105,10 +106,9 @@ def save_pngs(results: dict[str, Generation]) -> list[str]:
 def summary(backend: UnCLIP, results: dict[str, Generation], seconds: float) -> str:
     first = next(iter(results.values()))
     n, seeds = len(first.images), first.seeds
-    seed_text = f"seed {seeds[0]}" if n == 1 else f"seeds {seeds[0]}–{seeds[-1]}"
     modes = ", ".join(f"`{m}`" for m in results)
     return (
-        f"**{n} image{'s' if n > 1 else ''}** per mode ({modes}) from {seed_text} in {seconds:.1f} s with "
+        f"**{n} image{'s' if n > 1 else ''}** per mode ({modes}) from {seed_text(seeds)} in {seconds:.1f} s with "
         f"model `{backend.name}`. Each PNG keeps its prompt, seed and every stage's settings in its "
         f"`parameters` metadata.{format_warnings(first.warnings)}"
     )

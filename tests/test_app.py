@@ -382,3 +382,12 @@ def test_outputs_are_pruned_but_fresh_ones_kept(tmp_path: Path, monkeypatch: Any
         os.utime(tmp_path / f"r{i}", (now - age, now - age))
     common.prune_outputs(keep=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r3", "r4"]
+
+
+def test_the_summary_names_seeds_that_wrap_past_the_largest_as_two_runs() -> None:
+    """Seed 4294967295 with n=3 read "from seeds 4294967295–1", a backwards range; the seeds wrap to 0 (as the
+    CLI's do)."""
+    assert common.seed_text([7]) == "seed 7" and common.seed_text([7, 8, 9]) == "seeds 7–9"
+    assert common.seed_text([2**32 - 1, 0, 1]) == "seeds 4294967295 and 0–1"
+    assert common.seed_text([2**32 - 2, 2**32 - 1, 0]) == "seeds 4294967294–4294967295 and 0"
+    assert common.seed_text([3, 5, 6, 9]) == "seeds 3, 5–6 and 9"
