@@ -221,6 +221,8 @@ def test_same_seed_same_pixels_and_batch_equals_singles(backend: UnCLIP, fast: G
     for name, run in runs.items():
         a, b, other = run(3, 2), run(3, 2), run(4, 1)
         np.testing.assert_array_equal(pixels(a.images), pixels(b.images), err_msg=name)
+        assert [read_metadata(im)["batch"] for im in a.images] == [{"size": 2, "index": i, "first_seed": 3}
+                                                                     for i in range(2)], name  # fmt: skip
         batched, single = pixels(a.images[1:]).astype(int), pixels(other.images).astype(int)  # both seed 4
         # Batched convolutions round differently (~1e-7); random weights give huge raw samples (|x| ~ 1e5, then
         # clamped), so the rare pixel that lands inside [-1, 1] after cancelling keeps that error (as in generate).

@@ -200,6 +200,11 @@ def test_png_keeps_settings_metadata(backend: UnCLIP, fast: GenerateSettings, tm
     meta = read_metadata(path)
     assert meta["prompt"] == PROMPT and meta["seed"] == 10 and meta["model"] == "tiny-random"
     assert meta["mode"] == "prior" and meta["decoder"]["steps"] == 2 and meta["prior"]["candidates"] == 2
+    # the seed alone gives the image up to rounding, which bf16 can grow into another picture; the batch it came
+    # from gives the very pixels
+    assert meta["batch"] == {"size": 2, "index": 1, "first_seed": 9}
+    again = run(backend, fast, n=meta["batch"]["size"], seed=meta["batch"]["first_seed"])
+    np.testing.assert_array_equal(pixels(again)[meta["batch"]["index"]], pixels(gen)[1])
 
 
 def test_long_prompt_warns(backend: UnCLIP, fast: GenerateSettings) -> None:

@@ -23,7 +23,7 @@ from unclip import pipeline
 from unclip.edit import Edit
 from unclip.edit_methods import EditMethods
 from unclip.explore_methods import ExploreMethods
-from unclip.images import to_pil
+from unclip.images import batch_record, to_pil
 from unclip.models import TextEncoding, UnCLIPModels, encode_image, encode_text, too_long
 from unclip.sampling import SCHEDULERS, Progress, drain, make_scheduler
 from unclip.settings import (
@@ -205,8 +205,8 @@ class UnCLIP(EditMethods, ExploreMethods):
         low = yield from pipeline.decode(self.models, embeds, text, self.empty_text(), s.decoder, gens)
         final = (yield from pipeline.upsample(self.models, low, s.upsampler, gens)) if s.upsampler.enabled else low
         settings = s.to_dict()
-        meta = [{"prompt": p, "seed": sd, "model": self.name, "precision": self.precision, **settings}
-                for p, sd in zip(prompts, seeds, strict=True)]
+        meta = [{"prompt": p, "seed": sd, "model": self.name, "precision": self.precision, **settings,
+                 "batch": batch_record(seeds, i)} for i, (p, sd) in enumerate(zip(prompts, seeds, strict=True))]
         return Generation(prompts[0], s.mode, list(seeds), to_pil(final, meta), low, text.embeds[0], embeds,
                           self.encode_image(final), s, warnings, text_embeds_all=text.embeds)
 

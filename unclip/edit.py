@@ -33,7 +33,7 @@ from PIL import Image
 from torch import Tensor
 
 from unclip import pipeline
-from unclip.images import to_pil, to_tensor
+from unclip.images import batch_record, to_pil, to_tensor
 from unclip.masks import Box, feather, mask_image, mask_tensor, resize_mask
 from unclip.models import too_long
 from unclip.sampling import Progress, StepHook, make_scheduler, q_sample, randn, sdedit_steps
@@ -157,7 +157,8 @@ def finish(backend: Any, job: EditJob, final: Tensor, low: Tensor, embeds: Tenso
     if job.condition == "image":
         del settings["mode"], settings["prior"]
     meta = [{"operation": job.operation, "prompt": job.caption, "seed": sd, "model": backend.name,
-             "precision": backend.precision, **job.options, **settings} for sd in job.seeds]
+             "precision": backend.precision, **job.options, **settings, "batch": batch_record(job.seeds, i)}
+            for i, sd in enumerate(job.seeds)]  # fmt: skip
     warnings = list(job.notes)
     if truncated:
         warnings.append(too_long(backend.models))
