@@ -125,9 +125,10 @@ def warn_if_unreadable(source: Any, name: str) -> None:
 
 
 # -- results -----------------------------------------------------------------------------------------------------
-def gallery_items(edit: Edit) -> list[tuple[Any, str]]:
-    """Each result captioned with how close CLIP finds it to the input (first: captions get cut) and its seed."""
-    return [(im, f"cos {c:.2f} · seed {s}") for im, s, c in zip(edit.images, edit.seeds, edit.similarity, strict=True)]
+def gallery_items(edit: Edit, paths: list[str]) -> list[tuple[Any, str]]:
+    """Each result's saved PNG (a download from the gallery keeps its name), captioned with how close CLIP finds
+    it to the input (first: captions get cut) and its seed."""
+    return [(path, f"cos {c:.2f} · seed {s}") for path, s, c in zip(paths, edit.seeds, edit.similarity, strict=True)]
 
 
 def save_pngs(edit: Edit) -> list[str]:

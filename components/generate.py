@@ -82,10 +82,11 @@ def decoder_section(backend: UnCLIP, d: int, lo: int) -> str:
 
 
 # -- turning results into what the widgets show (numbers come from unclip.analysis) -------------------------
-def gallery_items(result: Generation) -> list[tuple[Any, str]]:
-    """Each image captioned with its CLIP score (first: captions get cut on narrow screens) and its seed."""
-    scored = zip(result.images, result.clip_scores, result.seeds, strict=True)
-    return [(im, f"CLIP score {c:.1f} · seed {s}") for im, c, s in scored]
+def gallery_items(result: Generation, paths: list[str]) -> list[tuple[Any, str]]:
+    """Each image's saved PNG (so a download from the gallery keeps its name, 'unclip-prior-seed0.png', not
+    'image.png'), captioned with its CLIP score (first: captions get cut on narrow screens) and its seed."""
+    scored = zip(paths, result.clip_scores, result.seeds, strict=True)
+    return [(path, f"CLIP score {c:.1f} · seed {s}") for path, c, s in scored]
 
 
 def stage_rows(results: dict[str, Generation]) -> list[list[Any]]:
@@ -98,9 +99,11 @@ def stage_rows(results: dict[str, Generation]) -> list[list[Any]]:
     return rows
 
 
-def save_pngs(results: dict[str, Generation]) -> list[str]:
+def save_pngs(results: dict[str, Generation]) -> dict[str, list[str]]:
+    """Every mode's images as PNGs (settings in their metadata): mode -> the paths, in the images' order."""
     images = [im for r in results.values() for im in r.images]
-    return save_outputs(images, [f"unclip-{r.mode}-seed{s}" for r in results.values() for s in r.seeds])
+    paths = iter(save_outputs(images, [f"unclip-{r.mode}-seed{s}" for r in results.values() for s in r.seeds]))
+    return {mode: [next(paths) for _ in r.images] for mode, r in results.items()}
 
 
 def summary(backend: UnCLIP, results: dict[str, Generation], seconds: float) -> str:
@@ -149,7 +152,8 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
         result = yield from follow(stream, progress, planned_steps(settings, [settings.mode]), other_outputs=4)
         results = {settings.mode: result}
         info = summary(backend, results, time.monotonic() - start)
-        yield preview_grid(result.images), gallery_items(result), save_pngs(results), stage_rows(results), info
+        paths = save_pngs(results)[settings.mode]
+        yield preview_grid(result.images), gallery_items(result, paths), paths, stage_rows(results), info
 
     def compare(prompt: str, n: Number, seed: Number, prior_steps: Number, prior_guidance: Number,
                 prior_candidates: Number, prior_scheduler: str, decoder_steps: Number, decoder_guidance: Number,
@@ -167,9 +171,11 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
         total = planned_steps(settings, backend.modes)
         results = yield from follow(stream, progress, total, other_outputs=len(backend.modes) + 3)
         finals = [im for r in results.values() for im in r.images]
-        galleries = [gallery_items(results[m]) for m in backend.modes]
+        paths = save_pngs(results)
+        galleries = [gallery_items(results[m], paths[m]) for m in backend.modes]
         info = summary(backend, results, time.monotonic() - start)
-        yield preview_grid(finals, columns=n), *galleries, save_pngs(results), stage_rows(results), info
+        files = [path for mode_paths in paths.values() for path in mode_paths]
+        yield preview_grid(finals, columns=n), *galleries, files, stage_rows(results), info
 
     return generate, compare
 

@@ -140,7 +140,8 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
         total = planned_steps(job.settings, job.condition)
         edit = yield from follow(run_edit(backend, job), progress, total, other_outputs=4)
         info = summary(backend, edit, time.monotonic() - start, "inpainting")
-        yield preview_grid(edit.images), seen_image(edit), gallery_items(edit), save_pngs(edit), info
+        paths = save_pngs(edit)
+        yield preview_grid(edit.images), seen_image(edit), gallery_items(edit, paths), paths, info
 
     return inpaint
 

@@ -85,10 +85,12 @@ def zoom_names(images: list[Any]) -> list[str]:
     return [f"unclip-zoom_out-x{k}-seed{sd}" for k, sd in enumerate(seeds, 1)]
 
 
-def sequence_outputs(steps: list[ZoomStep], folder: Path) -> tuple[list[Any], str | None]:
-    """The sequence gallery and, from two images on, the pull-back GIF written next to the PNGs."""
-    frames = [(s.image, "original" if i == 0 else f"zoom {i}") for i, s in enumerate(steps)]
-    return frames, (str(save_gif(steps, folder / "infinite-zoom.gif")) if len(steps) > 1 else None)
+def sequence_outputs(steps: list[ZoomStep], files: list[str]) -> tuple[list[Any], str | None]:
+    """The sequence gallery (the original, then each zoom's saved PNG, so a download keeps its name) and, from
+    two images on, the pull-back GIF written next to the PNGs."""
+    frames = [(steps[0].image, "original"), *((path, f"zoom {i}") for i, path in enumerate(files, 1))]
+    gif = save_gif(steps, Path(files[0]).parent / "infinite-zoom.gif") if len(steps) > 1 else None
+    return frames, (str(gif) if gif else None)
 
 
 def make_prepares(backend: UnCLIP) -> tuple[Callable[..., EditJob], Callable[..., EditJob]]:
@@ -121,7 +123,7 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
         steps = [*(steps or [ZoomStep(edit.original)]), ZoomStep(edit.images[0], edit.box)]
         made = [step.image for step in steps[1:]]  # every zoom's PNG, each with its own settings
         files = save_outputs(made, zoom_names(made))
-        frames, gif = sequence_outputs(steps, Path(files[0]).parent)
+        frames, gif = sequence_outputs(steps, files)
         zooms = count(len(steps) - 1, "zoom")
         info = summary(backend, edit, time.monotonic() - start, "zoom-out") + f" Sequence: {zooms}."
         yield (preview_grid(edit.images), seen_image(edit), edit.images[0], files + ([gif] if gif else []), info,

@@ -158,8 +158,9 @@ def test_generate_end_to_end(client: Any) -> None:
     for path, seed in zip(files, (7, 8), strict=True):
         assert Path(path).name == f"unclip-prior-seed{seed}.png"
         assert_png_with_settings(path, PROMPT, seed, "prior")
-    for item, seed in zip(gallery, (7, 8), strict=True):  # the gallery's own files keep the metadata too
+    for item, seed in zip(gallery, (7, 8), strict=True):  # the gallery's own files keep the metadata too,
         assert_png_with_settings(item["image"], PROMPT, seed, "prior")
+        assert Path(item["image"]).name == f"unclip-prior-seed{seed}.png"  # and the name (a download was image.png)
     assert [row[:2] for row in table["data"]] == [["prior", 7], ["prior", 8]]
     assert all(-1 <= v <= 1 for row in table["data"] for v in row[2:5])
     assert "seeds 7–8" in info and "tiny-random" in info
@@ -173,6 +174,7 @@ def test_compare_end_to_end(client: Any) -> None:
     pixels = [gallery_pixels(g)[0] for g in galleries]
     assert not np.array_equal(pixels[0], pixels[1]) and not np.array_equal(pixels[1], pixels[2])
     assert [Path(f).name for f in files] == [f"unclip-{m}-seed3.png" for m in MODES]
+    assert [Path(g[0]["image"]).name for g in galleries] == [f"unclip-{m}-seed3.png" for m in MODES]  # each its own
     for path, mode in zip(files, MODES, strict=True):
         assert_png_with_settings(path, PROMPT, 3, mode)
     rows = {row[0]: row for row in table["data"]}

@@ -324,6 +324,7 @@ def test_vary_end_to_end(client: Any, files: dict[str, str]) -> None:
     meta = read_metadata(pngs[0])
     assert meta["operation"] == "vary" and meta["strength"] == 0.5 and meta["decoder"]["steps"] == 2
     assert Path(pngs[0]).name == "unclip-vary-seed7.png" and Image.open(seen).size == (256, 256)
+    assert [Path(g["image"]).name for g in gallery] == ["unclip-vary-seed7.png", "unclip-vary-seed8.png"]  # downloads
 
 
 def test_inpaint_with_brush_strokes_keeps_the_rest(client: Any, files: dict[str, str]) -> None:
@@ -481,6 +482,7 @@ def test_zoom_out_again_grows_the_sequence_and_the_gif(backend: UnCLIP, files: d
     names = [Path(p).name for p in out[3]]  # every zoom's PNG, not only the last one's
     assert names == ["unclip-zoom_out-x1-seed0.png", "unclip-zoom_out-x2-seed5.png", "infinite-zoom.gif"]
     assert [read_metadata(p)["seed"] for p in out[3][:2]] == [0, 5]
+    assert [Path(p).name for p, _ in out[6][1:]] == names[:2]  # the sequence gallery shows (and downloads) the PNGs
     assert Image.open(out[7]).n_frames == 1 + 2 * 12
     with pytest.raises(gr.Error, match="Zoom out once first"):
         list(again(sequence=[], **common, **stages))
