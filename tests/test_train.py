@@ -304,7 +304,9 @@ def test_out_must_be_empty_or_a_tiny_model_dir(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="--out: .*file' is a file, not a folder"):
         train(_args(tmp_path, "prior", out=str(tmp_path / "file")))
-    inside = tmp_path / "new"  # a run dir inside a new --out is fine: train made it before the model
+    inside = tmp_path / "new"  # a run dir inside a new --out is fine: train made it before the model; so is a
+    inside.mkdir()  # hidden file such as .gitkeep
+    (inside / ".gitkeep").write_text("")
     assert train(_args(tmp_path, "prior", out=str(inside), run_dir=str(inside / "run")))["step"] == 2
 
 

@@ -142,12 +142,14 @@ def _is_tiny_dir(out: Path) -> bool:
 def _refuse_other_files(out: Path, run_dir: Path) -> None:
     """A new model is written into an empty (or missing) --out only: a typo'd --out pointing at another model
     (a Karlo snapshot has decoder/ and prior/ too) must not have its weights replaced. The run dir, which
-    `train` made before this, may sit inside it."""
-    others = [p.name for p in out.iterdir() if p.resolve() != run_dir.resolve()] if out.is_dir() else []
+    `train` made before this, may sit inside it; hidden files (.gitkeep, .DS_Store) make no model."""
+    if not out.is_dir():
+        return
+    others = sorted(p.name for p in out.iterdir() if p.resolve() != run_dir.resolve() and not p.name.startswith("."))
     if others:
-        raise ValueError(f"--out: {out} is not empty ({', '.join(sorted(others)[:3])}{', …' if len(others) > 3 else ''}"
-                         f") and holds no tiny model ({tiny.CONFIG_FILE} of family 'tiny'); give a new or empty "
-                         f"folder, or the tiny model dir to continue training")  # fmt: skip
+        listed = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+        raise ValueError(f"--out: {out} is not empty ({listed}) and holds no tiny model ({tiny.CONFIG_FILE} of "
+                         "family 'tiny'); give a new or empty folder, or the tiny model dir to continue training")
 
 
 def _fresh_decoder(out: Path, config: TinyConfig, seed: int) -> None:
