@@ -307,7 +307,7 @@ def test_out_must_be_empty_or_a_tiny_model_dir(tmp_path):
     inside = tmp_path / "new"  # a run dir inside a new --out is fine: train made it before the model; so is a
     inside.mkdir()  # hidden file such as .gitkeep
     (inside / ".gitkeep").write_text("")
-    assert train(_args(tmp_path, "prior", out=str(inside), run_dir=str(inside / "run")))["step"] == 2
+    assert train(_args(tmp_path, "prior", out=str(inside), run_dir=str(inside / "runs" / "leg1")))["step"] == 2
 
 
 def test_an_unreadable_model_dir_is_one_line_naming_out(tmp_path):
@@ -317,6 +317,9 @@ def test_an_unreadable_model_dir_is_one_line_naming_out(tmp_path):
     broken.mkdir()
     (broken / tiny.CONFIG_FILE).write_text("{\n")
     with pytest.raises(ValueError, match=r"--out: .*broken is not a readable tiny model dir \(JSONDecodeError"):
+        train(_args(tmp_path, "prior", out=str(broken)))
+    (broken / tiny.CONFIG_FILE).write_text("[]")  # JSON, but no tiny model's: not empty, so refused
+    with pytest.raises(ValueError, match=r"--out: .*broken is not empty \(unclip_config.json\)"):
         train(_args(tmp_path, "prior", out=str(broken)))
     (broken / tiny.CONFIG_FILE).write_text('{"family": "tiny"}')  # no parts, no config
     with pytest.raises(ValueError, match=r"--out: .*broken is not a readable tiny model dir"):

@@ -141,7 +141,10 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
 
 def is_tiny_dir(directory: str | Path) -> bool:
     path = Path(directory) / CONFIG_FILE
-    return path.is_file() and json.loads(path.read_text()).get("family") == FAMILY
+    if not path.is_file():
+        return False
+    meta = json.loads(path.read_text())
+    return isinstance(meta, dict) and meta.get("family") == FAMILY
 
 
 def load(directory: str | Path, name: str | None = None) -> UnCLIPModels:

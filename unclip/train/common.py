@@ -145,7 +145,8 @@ def _refuse_other_files(out: Path, run_dir: Path) -> None:
     `train` made before this, may sit inside it; hidden files (.gitkeep, .DS_Store) make no model."""
     if not out.is_dir():
         return
-    others = sorted(p.name for p in out.iterdir() if p.resolve() != run_dir.resolve() and not p.name.startswith("."))
+    run = run_dir.resolve()
+    others = sorted(p.name for p in out.iterdir() if not p.name.startswith(".") and not run.is_relative_to(p.resolve()))
     if others:
         listed = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
         raise ValueError(f"--out: {out} is not empty ({listed}) and holds no tiny model ({tiny.CONFIG_FILE} of "
