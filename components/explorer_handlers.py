@@ -8,7 +8,6 @@ every denoising step, so Stop (`cancels=`) closes them between two steps.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +32,7 @@ from unclip.explore_collection import (
     embed_texts,
     ensure_layout,
     gap_points,
+    looks_like_ref,
     neighbours,
     new_session,
     parse_ref,
@@ -117,9 +117,9 @@ class ExplorerHandlers:
         """'#12 ...' -> the point (InvalidInput if there is none); anything else -> None (a typed caption)."""
         text = as_prompt(value, name)
         pid = parse_ref(text)
+        if looks_like_ref(text):  # meant as a point but is none: say so, not decode it as a caption
+            raise InvalidInput(f"{name}: {shorten(text)!r} is not a point; a point is # and its number, such as #0")
         if pid is None:
-            if re.match(r"^\s*#[-+]?\d", text):  # meant as a point but is none: say so, not decode it as a caption
-                raise InvalidInput(f"{name}: {shorten(text)!r} is not a point; a point is # and its number, such as #0")
             return None
         p = st.session.point(pid)
         if p is None:

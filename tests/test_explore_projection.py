@@ -163,6 +163,8 @@ def test_session_add_dedupes_replaces_and_keeps_the_probe_shared(backend: UnCLIP
     s3, ids3 = s2.add([C.Point(0, "interpolation step", "path", "q")], z[:1], replace_source="path")
     assert ids3 == [22] and [p.caption for p in s3.added.points] == ["x", "q"]
     assert C.parse_ref(s3.point(22).ref) == 22 and C.parse_ref("a cat #3") is None
+    assert [C.looks_like_ref(v) for v in ("#-1", "#2x", " #1.5", "#3", "#3 image · a cat", "a cat #3", "#cute")] == [
+        True, True, True, False, False, False, False]
 
 
 def test_ensure_layout_places_new_points_without_refitting(backend: UnCLIP) -> None:

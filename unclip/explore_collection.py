@@ -66,6 +66,11 @@ def parse_ref(value: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def looks_like_ref(value: str) -> bool:
+    """'#-1', '#2x', '#1.5': meant as a point (a # then a number) but none `parse_ref` reads."""
+    return parse_ref(value) is None and re.match(r"^\s*#[-+]?\d", value or "") is not None
+
+
 @dataclass(frozen=True)
 class Collection:
     points: tuple[Point, ...] = ()
