@@ -51,7 +51,8 @@ def save_png(image: Image.Image, path: str | Path) -> Path:
 def batch_record(seeds: list[int], index: int) -> dict[str, int]:
     """Which batch an image came from: {"size", "index", "first_seed"}. The seed alone gives the same image up to
     rounding, but in bf16 the rounding of another batch size can grow over the sampling steps into a visibly
-    different image; `generate -n SIZE --seed FIRST_SEED` (image INDEX, from 0) gives the very pixels."""
+    different image; the same command (generate, vary, inpaint, zoom-out) with `-n SIZE --seed FIRST_SEED` (image
+    INDEX, from 0) gives the very pixels."""
     return {"size": len(seeds), "index": index, "first_seed": int(seeds[0])}
 
 
