@@ -74,7 +74,8 @@ def map_panel(first: tuple) -> dict[str, Any]:
         w["method"] = raw(gr.Radio([("PCA", "pca"), ("UMAP", "umap")], value="pca", label="Projection",
                                    elem_id="explorer-method"))  # fmt: skip
         w["dims"] = raw(gr.Radio([("2-D", 2), ("3-D", 3)], value=2, label="Dimensions", elem_id="explorer-dims"))
-        w["color_by"] = raw(gr.Radio(list(COLOR_BY), value="kind", label="Colour by", elem_id="explorer-color"))
+        w["color_by"] = raw(gr.Radio(list(COLOR_BY), value="kind", label="Colour by", elem_id="explorer-color",
+                                     info="source: your images by the mode or tab that made them"))  # fmt: skip
     with gr.Row(equal_height=True):
         w["remove_gap"] = gr.Checkbox(False, label="Remove modality means (close the gap)", elem_id="explorer-gap-off")
         w["project"] = gr.Button("Project", variant="primary", elem_id="explorer-project")

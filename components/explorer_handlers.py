@@ -58,10 +58,15 @@ def _frames(strip: Strip, name: str) -> list[tuple[Image.Image, str]]:
                                                                    strict=True)]  # fmt: skip
 
 
+def made_by(meta: dict[str, Any]) -> str:
+    """How a PNG was made, from its metadata: an edit's operation, a strip's tool, else Generate's mode (an edit's
+    'mode' is only its settings' default)."""
+    return meta.get("operation") or meta.get("tool") or meta.get("mode") or "generated"
+
+
 def generated_caption(meta: dict[str, Any]) -> str:
-    """A point's caption from a PNG's metadata: the prompt (else what made it), the seed and how it was made (an
-    edit's operation, a strip's tool, else Generate's mode; an edit's 'mode' is only its settings' default)."""
-    how, seed = meta.get("operation") or meta.get("tool") or meta.get("mode") or "generated", meta.get("seed", "?")
+    """A point's caption from a PNG's metadata: the prompt (else what made it), the seed and how it was made."""
+    how, seed = made_by(meta), meta.get("seed", "?")
     return f"{meta['prompt']} (seed {seed}, {how})" if meta.get("prompt") else f"{how} (seed {seed})"
 
 
@@ -131,12 +136,12 @@ class ExplorerHandlers:
         session, ids = st.session.add(points, embed_texts(self.backend, texts))
         return replace(st, session=session), ids
 
-    def add_images(self, st: ExplorerState, images: list[np.ndarray], captions: list[str], source: str
-                   ) -> tuple[ExplorerState, list[int]]:  # fmt: skip
-        """uint8 (H, W, 3) images -> image points (deduplicated by their pixels)."""
+    def add_images(self, st: ExplorerState, images: list[np.ndarray], captions: list[str], source: str,
+                   makers: list[str] | None = None) -> tuple[ExplorerState, list[int]]:  # fmt: skip
+        """uint8 (H, W, 3) images -> image points (deduplicated by their pixels); `makers`: each one's `made_by`."""
         embeds = embed_images(self.backend, images)
-        points = [Point(0, "image", source, cap, thumb=thumbnail(im), key=content_hash(im.tobytes()))
-                  for im, cap in zip(images, captions, strict=True)]  # fmt: skip
+        points = [Point(0, "image", source, cap, thumb=thumbnail(im), key=content_hash(im.tobytes()), made_by=by)
+                  for im, cap, by in zip(images, captions, makers or [""] * len(images), strict=True)]  # fmt: skip
         session, ids = st.session.add(points, embeds)
         return replace(st, session=session), ids
 
@@ -344,7 +349,7 @@ class ExplorerHandlers:
         paths = [p for p in items if isinstance(p, str)]
         if not paths:
             return self.render(st)
-        images, captions = [], []
+        images, captions, makers = [], [], []
         for path in paths:
             meta = read_metadata(path)
             if not meta:  # not made here: zoom-out's "original" frame is the user's own picture
@@ -352,8 +357,9 @@ class ExplorerHandlers:
             with Image.open(path) as im:
                 images.append(np.asarray(im.convert("RGB")))
             captions.append(generated_caption(meta))
+            makers.append(made_by(meta))
         if images:
-            st, _ = self.add_images(st, images, captions, "generated")
+            st, _ = self.add_images(st, images, captions, "generated", makers)
         return self.render(st)
 
     def pick(self, ref: str | None = None, state: ExplorerState | None = None) -> tuple:

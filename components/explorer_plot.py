@@ -17,7 +17,10 @@ from unclip.explore_collection import KINDS, Point
 COLOR_BY = ("kind", "category", "source")
 KIND_COLORS = {"image": "#4C78A8", "text": "#F58518", "prior sample": "#54A24B", "interpolation step": "#E45756"}
 SOURCE_COLORS = {"probe set": "#A0A0A0", "generated": "#4C78A8", "upload": "#B279A2", "typed": "#F58518",
-                 "gap": "#54A24B", "path": "#E45756"}  # the probe set grey, so your own points stand out
+                 "gap": "#54A24B", "path": "#E45756",  # the probe set grey, so your own points stand out
+                 **{f"generated · {how}": c for how, c in (("prior", "#4C78A8"), ("text_embedding", "#72B7B2"),
+                    ("caption_only", "#9D755D"), ("vary", "#FF9DA6"), ("inpaint", "#EECA3B"),
+                    ("zoom_out", "#2F4B7C"))}}  # fmt: skip
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC",
            "#EECA3B"]  # fmt: skip
 SYMBOLS = {"image": "circle", "text": "diamond"}  # by modality, whatever the colour
@@ -40,14 +43,17 @@ class MapView:
 
 
 def group_of(point: Point, color_by: str) -> str:
-    return {"kind": point.kind, "category": point.category, "source": point.source}[color_by]
+    """A point's colour group. By source, generated points split by what made them ('generated · prior',
+    '· text_embedding', '· caption_only', '· vary', ...): the §5.1 ablation's modes and the tabs apart."""
+    source = f"{point.source} · {point.made_by}" if point.made_by else point.source
+    return {"kind": point.kind, "category": point.category, "source": source}[color_by]
 
 
 def colors_for(groups: list[str], color_by: str) -> dict[str, str]:
-    fixed = {"kind": KIND_COLORS, "source": SOURCE_COLORS}.get(color_by)
-    if fixed is not None:
-        return {g: fixed.get(g, "#888888") for g in groups}
-    return {g: "#A0A0A0" if g == "—" else PALETTE[i % len(PALETTE)] for i, g in enumerate(sorted(groups))}
+    """Fixed colours for kinds and sources; the palette, in name order, for categories and generated subgroups."""
+    fixed = {"kind": KIND_COLORS, "source": SOURCE_COLORS}.get(color_by, {})
+    free = sorted(g for g in groups if g not in fixed and g != "—")
+    return {g: fixed.get(g) or ("#A0A0A0" if g == "—" else PALETTE[free.index(g) % len(PALETTE)]) for g in groups}
 
 
 def drawing_order(view: MapView) -> list[str]:

@@ -375,3 +375,19 @@ def test_fit_lines_wraps_by_width_and_stops_past_the_rows_it_may_use() -> None:
     assert len(fit_lines(draw, "word " * 2000, font, 100, rows=3)) == 4
     assert len(fit_lines(draw, "x" * 5000, font, 100, rows=3)) <= 5  # 4 pieces and the rest of the word
     assert fit_lines(draw, "W", font, 2, rows=3) == ["W"]  # one glyph wider than the line: kept, no crash
+
+
+def test_colour_by_source_tells_the_ablation_modes_and_tabs_apart(handlers: ExplorerHandlers, state: ExplorerState,
+                                                                   backend: UnCLIP, tmp_path: Path) -> None:
+    """Every image from Generate, Compare's three modes and the edit tabs was one 'generated' group on the map."""
+    results = backend.compare("a pizza at night", n=1, seed=0, settings=backend.default_settings())
+    files = [str(save_png(r.images[0], tmp_path / f"{mode}.png")) for mode, r in results.items()]
+    vary = backend.vary(results["prior"].images[0], n=1, seed=3, settings=backend.default_settings())
+    files.append(str(save_png(vary.images[0], tmp_path / "vary.png")))
+    st = handlers.record_generated([(f, "caption") for f in files], state)[3]
+    fig = last(handlers.project("pca", 2, "source", False, False, st))[0]
+    colours = {t.name.split(" (")[0]: t.marker.color for t in fig.data if t.name.startswith("generated")}
+    assert set(colours) == {f"generated · {how}" for how in ("prior", "text_embedding", "caption_only", "vary")}
+    assert len(set(colours.values())) == 4  # each its own colour
+    kinds = {t.name.split(" (")[0] for t in last(handlers.project("pca", 2, "kind", False, False, st))[0].data}
+    assert "image" in kinds and not any(k.startswith("generated") for k in kinds)  # other colourings unchanged

@@ -49,6 +49,8 @@ class Point:
     category: str = NO_CATEGORY  # the emoji world category of the scene's subject
     thumb: np.ndarray | None = None  # (THUMB, THUMB, 3) uint8, for points that have a picture
     key: str = ""  # content hash: a second point with the same source and key is not added again
+    made_by: str = ""  # a generated point: what made it (Generate's mode, an edit's operation), so the map can
+    # colour the §5.1 modes and the tabs apart
 
     @property
     def modality(self) -> str:
