@@ -97,8 +97,10 @@ def seen_image(edit: Edit) -> Image.Image:
     return overlay(edit.source, edit.mask)
 
 
-def crop_preview(source: Any, side: int) -> tuple[Any, str]:
-    """Right after an upload: the centre crop the model will work on, and a sentence saying what was done."""
+def crop_preview(source: Any, side: int, warn: bool = True) -> tuple[Any, str]:
+    """Right after an upload: the centre crop the model will work on, and a sentence saying what was done. With
+    `warn`, a file that is no usable image is also a toast (call it so from an upload event, which fires once;
+    a change event fires twice when an image replaces another: two toasts)."""
     from unclip.uploads import describe_crop, inspect_upload, working_image
 
     if not source:
@@ -106,15 +108,16 @@ def crop_preview(source: Any, side: int) -> tuple[Any, str]:
     try:
         up = inspect_upload(source)
     except InvalidInput as e:
-        gr.Warning(str(e))
+        if warn:
+            gr.Warning(str(e))
         return None, f"⚠️ {e}"
     notes = "".join(f"; {n}" for n in up.notes)
     return working_image(up.image, side)[0], f"The model sees: {describe_crop(up.size, side)}{notes}."
 
 
 def warn_if_unreadable(source: Any, name: str) -> None:
-    """Right after an upload that has no preview (a mask, the text diff's image): a file that is no usable image
-    is named at once, as an image upload's crop preview does, not only at the run."""
+    """Right after an upload (its upload event: a change event fires twice when a file replaces another): a file
+    that is no usable image is named at once in a toast, not only at the run."""
     from unclip.uploads import inspect_upload
 
     if source:

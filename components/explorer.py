@@ -228,7 +228,7 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
     for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"])):
         button.click(use_picked, inputs=p["picker"], outputs=target, **LIGHT)  # queued: a toast can show
     p["to_diff"].click(handlers.use_for_diff, inputs=[p["picker"], state], outputs=t["point"], **LIGHT)
-    t["image"].change(lambda path: warn_if_unreadable(path, "image"), inputs=t["image"], **LIGHT)
+    t["image"].upload(lambda path: warn_if_unreadable(path, "image"), inputs=t["image"], **LIGHT)
     adding = {"texts": t["texts"], "files": t["files"], "state": state}
     check_first(t["add"].click, handlers.check_add, on_gpu(handlers.add_points), adding, outputs=view, **PRIVATE)
     seed = {"seed": t["seed"].seed}

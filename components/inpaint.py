@@ -216,7 +216,7 @@ def build(backend: UnCLIP) -> None:
     w["chosen"].click(lambda mask: gr.Info(MASK_CLEARED) if mask else None, inputs=w["mask"], **LIGHT)
     w["chosen"].click(None, js="() => null", outputs=w["mask"], queue=False, api_visibility="private")
     w["target"].clear_on_send(w["mask"])
-    w["mask"].change(lambda path: warn_if_unreadable(path, "mask"), inputs=w["mask"], **LIGHT)
+    w["mask"].upload(lambda path: warn_if_unreadable(path, "mask"), inputs=w["mask"], **LIGHT)
     seed = w["seed"]
     names = ("mask", "mask_source", "prompt", "condition", "feather", "invert", "n")
     inputs = {"image": w["sent"], **{k: w[k] for k in names}, "seed": seed.seed, **controls}

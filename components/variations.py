@@ -36,6 +36,7 @@ from components.edit_common import (
     seen_image,
     settings_from,
     summary,
+    warn_if_unreadable,
 )
 from unclip import UnCLIP
 from unclip.edit import EditJob, planned_steps, run_edit
@@ -116,7 +117,8 @@ def build(backend: UnCLIP) -> None:
             seen, preview, gallery, info, files = (out[k] for k in ("seen", "preview", "gallery", "info", "files"))
     how_it_works("How variations work", HOW)
     send_to.target("Variations", image)
-    image.change(lambda path: crop_preview(path, side), inputs=image, outputs=[seen, crop_note], **LIGHT)
+    image.change(lambda path: crop_preview(path, side, warn=False), inputs=image, outputs=[seen, crop_note], **LIGHT)
+    image.upload(lambda path: warn_if_unreadable(path, "image"), inputs=image, **LIGHT)  # one toast per file
     inputs = {"image": image, "n": n, "seed": seed.seed, "strength": strength, "prompt": prompt, **controls}
     running = check_first(click_or_enter(run, prompt), make_prepare(backend), on_gpu(make_handler(backend)), inputs,
                           seed=seed, outputs=[preview, seen, gallery, files, info], api_name="vary",

@@ -38,6 +38,7 @@ from components.edit_common import (
     seen_image,
     settings_from,
     summary,
+    warn_if_unreadable,
 )
 from unclip import InvalidInput, UnCLIP
 from unclip.animation import ZoomStep, save_gif
@@ -63,15 +64,13 @@ STAGES = ("mode", "prior_steps", "prior_guidance", "prior_candidates", "prior_sc
           "decoder_guidance", "decoder_scheduler", "upsampler_steps", "upsampler_scheduler", "upsampler")  # fmt: skip
 
 
-def canvas_preview(path: Any, factor: Any, anchor: Any, side: int, warn: bool = False) -> Any:
-    """Right after a change: the canvas the model will fill (the border tinted), or nothing when not ready. With
-    `warn` (a new image), an upload that cannot be used says why at once, as Variations and Inpaint do."""
+def canvas_preview(path: Any, factor: Any, anchor: Any, side: int) -> Any:
+    """Right after a change: the canvas the model will fill (the border tinted), or nothing when not ready (an
+    unusable upload says why in its own toast, from the upload event)."""
     try:
         work, _ = working_image(inspect_upload(path).image, side)
         canvas = zoom_canvas(work, float(factor), str(anchor))
-    except (InvalidInput, TypeError, ValueError, KeyError) as e:
-        if warn and path and isinstance(e, InvalidInput):
-            gr.Warning(str(e))
+    except (InvalidInput, TypeError, ValueError, KeyError):
         return None
     return overlay(canvas.image, canvas.mask, BORDER, 1.0)
 
@@ -231,7 +230,8 @@ def build(backend: UnCLIP) -> None:
     w["factor"].change(preset_for, inputs=w["factor"], outputs=w["preset"], **private)  # typed, or an example's
     canvas = {"inputs": [w["image"], w["factor"], w["anchor"]], "outputs": o["seen"]}
     gr.on([w["factor"].change, w["anchor"].change], lambda p, f, a: canvas_preview(p, f, a, side), **canvas, **private)
-    w["image"].change(lambda p, f, a: canvas_preview(p, f, a, side, warn=True), **canvas, **LIGHT)
+    w["image"].change(lambda p, f, a: canvas_preview(p, f, a, side), **canvas, **LIGHT)
+    w["image"].upload(lambda path: warn_if_unreadable(path, "image"), inputs=w["image"], **LIGHT)  # one toast
     w["image"].change(lambda: [], outputs=sequence, **private)  # a new image starts a new sequence ("again" refuses)
     zoom_out, zoom_again = (on_gpu(h) for h in make_handlers(backend))
     seed = w["seed"]

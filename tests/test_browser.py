@@ -142,6 +142,22 @@ def test_zoom_out_says_at_once_that_an_upload_is_no_image(page: Any, tmp_path: P
     page.locator(".toast-body", has_text="not an image file").first.wait_for(timeout=15_000)
 
 
+@pytest.mark.parametrize(("tab", "prefix"), [("Variations", "vary"), ("Zoom out", "zoom")])
+def test_a_bad_file_replacing_an_image_is_one_toast(page: Any, tmp_path: Path, tab: str, prefix: str) -> None:
+    """Gradio fires an image's change event twice when a file replaces another (and after an example): each bad
+    file was two toasts ("Warning (2)"). The toast now comes from the upload event, which fires once."""
+    fake = tmp_path / "fake.png"
+    fake.write_text("this is text, not an image")
+    page.get_by_role("tab", name=tab, exact=True).first.click()
+    page.locator(f"#{prefix}-examples tbody tr").first.click()
+    page.locator(f"#{prefix}-image img").first.wait_for(state="visible", timeout=15_000)
+    page.locator(f"#{prefix}-image input[type=file]").set_input_files(str(fake))
+    page.locator(".toast-body", has_text="not an image file").first.wait_for(timeout=15_000)
+    page.wait_for_timeout(2_000)  # a second event would have answered by now
+    toasts = page.locator(".toast-body").all_inner_texts()
+    assert len(toasts) == 1 and "(2)" not in toasts[0], toasts
+
+
 @pytest.mark.parametrize(("tab", "opener", "elem_id", "name"), [
     ("Inpaint", "Mask options", "inpaint-mask", "mask"),
     ("Embedding explorer", "Text diff", "explorer-diff-image", "image"),
