@@ -23,6 +23,7 @@ SOURCE_COLORS = {"probe set": "#A0A0A0", "generated": "#4C78A8", "upload": "#B27
                     ("zoom_out", "#2F4B7C"))}}  # fmt: skip
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC",
            "#EECA3B"]  # fmt: skip
+MORE_COLORS = ["#17BECF", "#BCBD22", "#E377C2", "#8C564B", "#393B79", "#AD494A"]  # past PALETTE, before repeating
 SYMBOLS = {"image": "circle", "text": "diamond"}  # by modality, whatever the colour
 AXIS = {"pca": "PC", "umap": "UMAP "}
 
@@ -45,15 +46,16 @@ class MapView:
 def group_of(point: Point, color_by: str) -> str:
     """A point's colour group. By source, generated points split by what made them ('generated · prior',
     '· text_embedding', '· caption_only', '· vary', ...): the §5.1 ablation's modes and the tabs apart."""
-    source = f"{point.source} · {point.made_by}" if point.made_by else point.source
-    return {"kind": point.kind, "category": point.category, "source": source}[color_by]
+    return {"kind": point.kind, "category": point.category, "source": point.origin}[color_by]
 
 
 def colors_for(groups: list[str], color_by: str) -> dict[str, str]:
-    """Fixed colours for kinds and sources; the palette, in name order, for categories and generated subgroups."""
+    """Fixed colours for kinds and sources; the palette, in name order, for categories and any other source
+    (leaving out the fixed colours, so no two groups share one while the palette lasts)."""
     fixed = {"kind": KIND_COLORS, "source": SOURCE_COLORS}.get(color_by, {})
+    palette = [c for c in PALETTE + MORE_COLORS if c not in fixed.values()]
     free = sorted(g for g in groups if g not in fixed and g != "—")
-    return {g: fixed.get(g) or ("#A0A0A0" if g == "—" else PALETTE[free.index(g) % len(PALETTE)]) for g in groups}
+    return {g: fixed.get(g) or ("#A0A0A0" if g == "—" else palette[free.index(g) % len(palette)]) for g in groups}
 
 
 def drawing_order(view: MapView) -> list[str]:
@@ -85,7 +87,7 @@ def point_traces(view: MapView) -> list[go.BaseTraceType]:
                   "opacity": 0.75, "line": {"width": 0.5, "color": "white"}}  # fmt: skip
         if dims == 3:
             marker["size"] = [s * 0.6 for s in marker["size"]]
-        custom = [[p.ref, f"{p.kind} · {p.source} · {p.category}"] for p in pts]
+        custom = [[p.ref, f"{p.kind} · {p.origin} · {p.category}"] for p in pts]
         traces.append(_scatter(view.coords[rows], dims, mode="markers", name=f"{g} ({len(rows)})", marker=marker,
                                customdata=custom, hovertemplate="%{customdata[0]}<br><i>%{customdata[1]}</i>"
                                "<extra></extra>"))  # fmt: skip

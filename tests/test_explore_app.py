@@ -389,5 +389,11 @@ def test_colour_by_source_tells_the_ablation_modes_and_tabs_apart(handlers: Expl
     colours = {t.name.split(" (")[0]: t.marker.color for t in fig.data if t.name.startswith("generated")}
     assert set(colours) == {f"generated · {how}" for how in ("prior", "text_embedding", "caption_only", "vary")}
     assert len(set(colours.values())) == 4  # each its own colour
+    assert any("image · generated · vary" in str(c[1]) for t in fig.data for c in t.customdata)  # the hover says so
+    from components.explorer_plot import SOURCE_COLORS, colors_for
+
+    other = colors_for(["generated · interpolate", "generated · generated", "typed", "generated · prior"], "source")
+    assert len(set(other.values())) == 4 and not {other["generated · interpolate"], other["generated · generated"]
+                                                  } & set(SOURCE_COLORS.values())  # fmt: skip
     kinds = {t.name.split(" (")[0] for t in last(handlers.project("pca", 2, "kind", False, False, st))[0].data}
     assert "image" in kinds and not any(k.startswith("generated") for k in kinds)  # other colourings unchanged

@@ -57,6 +57,11 @@ class Point:
         return MODALITY[self.kind]
 
     @property
+    def origin(self) -> str:
+        """Its source, and for a generated point what made it: 'generated · caption_only', 'probe set'."""
+        return f"{self.source} · {self.made_by}" if self.made_by else self.source
+
+    @property
     def ref(self) -> str:
         text = self.caption if len(self.caption) <= 60 else self.caption[:57] + "..."
         return f"#{self.id} {self.kind} · {text}"
