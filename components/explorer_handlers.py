@@ -122,9 +122,9 @@ class ExplorerHandlers:
         """'#12 ...' -> the point (InvalidInput if there is none); anything else -> None (a typed caption)."""
         text = as_prompt(value, name)
         pid = parse_ref(text)
-        if looks_like_ref(text):  # meant as a point but is none: say so, not decode it as a caption
-            raise InvalidInput(f"{name}: {shorten(text)!r} is not a point; a point is # and its number, such as #0")
         if pid is None:
+            if looks_like_ref(text):  # meant as a point but is none: say so, not decode it as a caption
+                raise InvalidInput(f"{name}: {shorten(text)!r} is not a point; a point is # and its number, such as #0")
             return None
         p = st.session.point(pid)
         if p is None:

@@ -118,11 +118,17 @@ def test_new_seed_every_run_rolls_only_for_a_run(page: Any) -> None:
     assert rolled != "12345" and f"seed {rolled}" in page.locator("#generate-info").inner_text()  # the run used it
 
 
+def fake_png(tmp_path: Path) -> Path:
+    """A text file named like a PNG: what a browser uploads without complaint and PIL cannot read."""
+    fake = tmp_path / "fake.png"
+    fake.write_text("this is text, not an image")
+    return fake
+
+
 def test_a_bad_upload_after_an_example_is_refused_by_name(page: Any, tmp_path: Path) -> None:
     """An Examples click rebuilds the image input for the session; it then lost the app's own upload handling, so a
     file that is no image got no toast, a traceback in the log and (for a huge PNG) Gradio's unbounded decode."""
-    fake = tmp_path / "fake.png"
-    fake.write_text("this is text, not an image")
+    fake = fake_png(tmp_path)
     page.get_by_role("tab", name="Variations", exact=True).first.click()
     page.locator("#vary-examples tbody tr").first.click()
     page.locator("#vary-image img").first.wait_for(state="visible", timeout=15_000)
@@ -135,8 +141,7 @@ def test_a_bad_upload_after_an_example_is_refused_by_name(page: Any, tmp_path: P
 
 def test_zoom_out_says_at_once_that_an_upload_is_no_image(page: Any, tmp_path: Path) -> None:
     """Variations and Inpaint warned on upload; Zoom out showed a broken frame and said nothing until a run."""
-    fake = tmp_path / "fake.png"
-    fake.write_text("this is text, not an image")
+    fake = fake_png(tmp_path)
     page.get_by_role("tab", name="Zoom out", exact=True).first.click()
     page.locator("#zoom-image input[type=file]").set_input_files(str(fake))
     page.locator(".toast-body", has_text="not an image file").first.wait_for(timeout=15_000)
@@ -146,8 +151,7 @@ def test_zoom_out_says_at_once_that_an_upload_is_no_image(page: Any, tmp_path: P
 def test_a_bad_file_replacing_an_image_is_one_toast(page: Any, tmp_path: Path, tab: str, prefix: str) -> None:
     """Gradio fires an image's change event twice when a file replaces another (and after an example): each bad
     file was two toasts ("Warning (2)"). The toast now comes from the upload event, which fires once."""
-    fake = tmp_path / "fake.png"
-    fake.write_text("this is text, not an image")
+    fake = fake_png(tmp_path)
     page.get_by_role("tab", name=tab, exact=True).first.click()
     page.locator(f"#{prefix}-examples tbody tr").first.click()
     page.locator(f"#{prefix}-image img").first.wait_for(state="visible", timeout=15_000)
@@ -166,8 +170,7 @@ def test_a_mask_or_text_diff_upload_that_is_no_image_is_named_at_once(page: Any,
                                                                      opener: str | None, elem_id: str,
                                                                      name: str) -> None:  # fmt: skip
     """These two uploads have no preview: a text file said nothing until the run."""
-    fake = tmp_path / "fake.png"
-    fake.write_text("this is text, not an image")
+    fake = fake_png(tmp_path)
     page.get_by_role("tab", name=tab, exact=True).first.click()
     if opener == "Text diff":
         page.get_by_role("tab", name=opener, exact=True).first.click()

@@ -101,9 +101,8 @@ def zoom_sequence(backend: Any, ns: argparse.Namespace, job: Any, out: Path) -> 
     from unclip.edit import run_edit
     from unclip.images import save_png
     from unclip.sampling import drain
-    from unclip.settings import as_int
 
-    times = as_int("times", ns.times, *TIMES)
+    times = ns.times  # a whole number from 1 to 50, checked in `main`
     steps, paths = [], []
     for k in range(1, times + 1):
         edit = drain(run_edit(backend, job))
@@ -137,7 +136,7 @@ def main(verb: str, argv: list[str]) -> int:
         return 2
     try:
         if verb == "zoom-out":
-            as_int("times", ns.times, *TIMES)
+            ns.times = as_int("times", ns.times, *TIMES)  # checked before --out is made; zoom_sequence reads it
         job = make_job(backend, verb, ns, _settings(backend, ns, ns.mode))
         out = writable_dir(ns.out)
         for path in run(backend, verb, ns, job, out):

@@ -29,6 +29,7 @@ from unclip.config import DECODER_WIDTHS, TinyConfig
 from unclip.families import BUNDLED, REPO_ROOT, tiny
 from unclip.models import UnCLIPModels
 
+T = TypeVar("T")
 WEIGHTINGS = ("min-snr", "v")  # the decoder loss weights (`stages.diffusion_loss`)
 
 
@@ -101,7 +102,7 @@ def load_or_create(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
     """
     out = Path(args.out)
     base = TinyConfig.random() if args.config == "random" else TinyConfig()
-    if not _is_tiny_dir(out):
+    if not _read(out, tiny.is_tiny_dir):
         _refuse_other_files(out, Path(args.run_dir))
         config = replace(base, decoder=base.decoder.scaled(args.decoder_width)) if args.decoder_width else base
         parts = tiny.build_components(config, args.seed)
@@ -124,19 +125,12 @@ def load_or_create(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
     return _read(out, tiny.load), _read(out, tiny.config_of)
 
 
-T = TypeVar("T")
-
-
 def _read(out: Path, reader: Callable[[Path], T]) -> T:
     """A model dir part that cannot be read -> one line naming --out and what is wrong (not a traceback)."""
     try:
         return reader(out)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"--out: {out} is not a readable tiny model dir ({type(e).__name__}: {e})") from None
-
-
-def _is_tiny_dir(out: Path) -> bool:
-    return _read(out, tiny.is_tiny_dir)
 
 
 def _refuse_other_files(out: Path, run_dir: Path) -> None:
