@@ -13,12 +13,14 @@ from unclip.families.tiny import scheduler_configs
 from unclip.sampling import (
     SCHEDULERS,
     classifier_free_guidance,
+    ddim_invert,
     drain,
     make_scheduler,
     predict_x0,
     q_sample,
     randn,
     sample_loop,
+    solve_ddim_step,
 )
 
 
@@ -167,3 +169,58 @@ def test_every_scheduler_clips_an_x0_model_to_its_training_range(stage, name):
                             randn(shape, gens, torch.device("cpu"), torch.float32), steps=6, generators=gens,
                             stage=stage))  # fmt: skip
     assert out.max() <= limit * 1.01 and out.min() > 0.5 * limit
+
+
+# -- DDIM inversion ----------------------------------------------------------------------------------------------
+def fixed_outputs(seed: int = 0):
+    """A 'model' whose output depends on the timestep only, one fixed random tensor per t: with it, DDIM's step is
+    affine in x, so inverting it step by step must be exact."""
+    outputs: dict[int, torch.Tensor] = {}
+
+    def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        key = int(t)
+        if key not in outputs:
+            outputs[key] = torch.randn(x.shape, generator=torch.Generator().manual_seed(seed * 10_000 + key),
+                                       dtype=x.dtype)  # fmt: skip
+        return outputs[key]
+    return denoise
+
+
+@pytest.mark.parametrize("stage", ["decoder", "decoder-eps"])
+@pytest.mark.parametrize("steps", [3, 12])
+def test_ddim_from_the_inverted_noise_gives_the_sample_back(stage, steps):
+    """The inverse step solves DDIM's step t -> s for x_t (the step pairs as DDIM's own: s = t - T // steps, and
+    abar = 1 past the end). Measured: 1e-7 (v) and 9e-5 (epsilon: diffusers works out abar's square roots in float32,
+    and the epsilon form divides by sqrt(abar), 5e-5 at t = T - 1); pairing t with the next listed timestep
+    instead: 5e-3 to 0.1."""
+    conf = {**config(stage), "clip_sample": False}  # the inverse does not undo clipping (documented)
+    denoise = fixed_outputs()
+    x0 = torch.rand((2, 3, 8, 8), generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 2 - 1
+    progress = list_and_value(ddim_invert(denoise, make_scheduler("ddim", conf), x0, steps=steps))
+    x_t = progress.value
+    assert [p.step for p in progress.items] == list(range(1, steps + 1))
+    assert {p.stage for p in progress.items} == {"inversion"} and progress.items[-1].preview.shape == x0.shape
+    assert (x_t - x0).abs().mean() > 0.1  # it did move
+    gens = [torch.Generator().manual_seed(i) for i in range(2)]
+    back = drain(sample_loop(denoise, make_scheduler("ddim", conf), x_t, steps=steps, generators=gens,
+                             stage="decoder", preview=False))  # fmt: skip
+    torch.testing.assert_close(back, x0, atol=5e-4, rtol=0)
+
+
+def test_ddim_inversion_refuses_an_x0_model():
+    """An x0 model's last DDIM step returns its prediction whatever x_t was: there is nothing to solve for."""
+    with pytest.raises(ValueError, match="DDIM inversion needs an epsilon or v_prediction model, not 'sample'"):
+        solve_ddim_step("sample", torch.zeros(1), torch.zeros(1), torch.tensor(0.9), torch.tensor(0.5))
+
+
+class list_and_value:  # noqa: N801 - reads as a function
+    """Run a generator to the end: its yielded items and its return value."""
+
+    def __init__(self, gen):
+        self.items = []
+        while True:
+            try:
+                self.items.append(next(gen))
+            except StopIteration as stop:
+                self.value = stop.value
+                return
