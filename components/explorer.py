@@ -53,7 +53,10 @@ SECTIONS = {
     "itself, and see why unCLIP needs a prior).",
     "Text diffs (DALL·E 2, §3.3)": "Describe the picture (*from*) and what you want (*to*). The difference "
     "of their text embeddings, normalised, is a direction: z_d = normalise(z_to − z_from). The image "
-    "embedding is turned towards it by θ (slerp(z_image, z_d, θ), θ up to 0.25–0.5) and decoded.",
+    "embedding is turned towards it by θ (slerp(z_image, z_d, θ), θ up to 0.25–0.5) and decoded. As in the "
+    "paper's Fig. 5, every frame starts from the picture's **DDIM inversion**: the decoder run backwards "
+    "turns the picture into the noise x_T it would draw it from, so θ = 0 redraws the picture (closest at "
+    "decoder guidance 1) and the edit keeps its layout. *The seed's noise* shows what it would draw instead.",
     "Modality gap": "For one prompt: its text embedding, the prior's samples and the generated images' "
     "embeddings, linked on the map. The prior's job is to cross the gap from the text cone to the image "
     "cone; the table gives their cosine similarities. Tick *remove modality means* to subtract each "
@@ -159,6 +162,8 @@ def tool_tabs(w: dict[str, Any]) -> None:
                                             elem_id="explorer-diff-steps"), "Text diff steps")  # fmt: skip
             w["max_theta"] = raw(gr.Slider(*MAX_THETA, value=0.5, step=0.05, label="Max θ (paper: 0.25–0.5)",
                                            elem_id="explorer-theta"))  # fmt: skip
+            w["noise"] = gr.Radio([("the picture's DDIM inversion (paper)", "inversion"), ("the seed's noise", "seed")],
+                                  value="inversion", label="Every frame starts from", elem_id="explorer-diff-noise")
         w["text_diff"] = gr.Button("Apply text diff", variant="primary", elem_id="explorer-text-diff")
         gr.Examples(DIFF_EXAMPLES, inputs=[w["point"], w["from_caption"], w["to_caption"]], label="Examples",
                     **PRIVATE)  # fmt: skip
@@ -239,7 +244,7 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
                      **decoding}  # fmt: skip
     diffing = {"image": t["image"], "point": t["point"], "from_caption": t["from_caption"],
                "to_caption": t["to_caption"], "steps": t["diff_steps"], "max_theta": t["max_theta"], **seed,
-               **decoding}  # fmt: skip
+               "noise": t["noise"], **decoding}  # fmt: skip
     gapping = {"prompt": t["gap_prompt"], "k": t["k"], **seed, **decoding}
     strip = {"seed": t["seed"], "show_progress_on": [t["strip"]]}
     # each runs on its button, or on Enter in one of its text boxes

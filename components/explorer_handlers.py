@@ -21,7 +21,16 @@ from components.common import count, follow, format_warnings, preview_grid, shor
 from components.explorer_plot import COLOR_BY, MapView, map_figure, point_image
 from unclip import Generation, UnCLIP
 from unclip.analysis import stage_similarities
-from unclip.explore import Strip, check_settings, check_strip, check_text_diff, square, strip_steps, with_decoder
+from unclip.explore import (
+    NOISE,
+    Strip,
+    check_settings,
+    check_strip,
+    check_text_diff,
+    square,
+    strip_steps,
+    with_decoder,
+)
 from unclip.explore_collection import (
     PROBE_SIZE,
     Point,
@@ -183,15 +192,18 @@ class ExplorerHandlers:
     def check_text_diff(self, image: str | None = None, point: str = "", from_caption: str = "",
                         to_caption: str = "", steps: Number = 6, max_theta: Number = 0.5, seed: Number = 0,
                         decoder_steps: Number = 12, decoder_guidance: Number = 3.0, upsampler: bool = False,
-                        state: ExplorerState | None = None
+                        noise: str = "inversion", state: ExplorerState | None = None
                         ) -> tuple[int, int, GenerateSettings, np.ndarray | Point]:  # fmt: skip
         """Steps, seed, settings and the picture to edit: the upload's pixels (256, 256, 3), decoded once here,
         else the picked image point."""
         st = self.current(state)
         with user_errors():
             steps, _, seed, _, _ = check_text_diff(steps, max_theta, seed, from_caption, to_caption)
+            as_choice("noise", noise, NOISE)
             settings = self.settings(decoder_steps, decoder_guidance, upsampler)
             source = np.asarray(square(load_upload(image, "image"))) if image else self.image_point(st, point)
+            if noise == "inversion" and isinstance(source, Point) and source.thumb is None:
+                raise InvalidInput(f"noise: #{source.id} keeps no picture to invert; choose the seed's noise")
         return steps, seed, settings, source
 
     def check_gap(self, prompt: str = "", k: Number = 4, seed: Number = 0, decoder_steps: Number = 12,
@@ -264,23 +276,30 @@ class ExplorerHandlers:
 
     def text_diff(self, image: str | None = None, point: str = "", from_caption: str = "", to_caption: str = "",
                   steps: Number = 6, max_theta: Number = 0.5, seed: Number = 0, decoder_steps: Number = 12,
-                  decoder_guidance: Number = 3.0, upsampler: bool = False, state: ExplorerState | None = None,
-                  progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008
+                  decoder_guidance: Number = 3.0, upsampler: bool = False, noise: str = "inversion",
+                  state: ExplorerState | None = None, progress: gr.Progress = gr.Progress()  # noqa: B008
+                  ) -> Iterator[tuple]:  # fmt: skip
         """Paper §3.3: z_d = normalise(z_to - z_from); decode slerp(z_image, z_d, theta) for theta = 0 ..
-        max_theta. The image is an upload, or else a '#id' image point. Returns: preview, strip, map, summary,
+        max_theta. The image is an upload, or else a '#id' image point. noise: 'inversion' (every frame from the
+        picture's DDIM inversion, as in the paper's Fig. 5) or 'seed'. Returns: preview, strip, map, summary,
         choices."""
         st = self.current(state)
         steps, seed, settings, source = self.check_text_diff(image, point, from_caption, to_caption, steps, max_theta,
-                                                             seed, decoder_steps, decoder_guidance, upsampler,
+                                                             seed, decoder_steps, decoder_guidance, upsampler, noise,
                                                              state)  # fmt: skip
         st, z, label = self.edit_source(st, source)
         recorded = label if isinstance(source, np.ndarray) else self.recorded(st, point)
+        pixels = source if isinstance(source, np.ndarray) else source.thumb  # (64, 64, 3) for a point
+        picture = None if pixels is None else Image.fromarray(pixels)
         stream = self.backend.text_diff_stream(z, from_caption, to_caption, steps, max_theta, seed, settings,
-                                               label=recorded)  # fmt: skip
-        strip = yield from follow(stream, progress, strip_steps(settings, 0), other_outputs=5)
+                                               label=recorded, noise=noise, picture=picture)  # fmt: skip
+        strip = yield from follow(stream, progress, strip_steps(settings, 0, noise == "inversion"), other_outputs=5)
         src, dst = shorten(as_prompt(from_caption)), shorten(as_prompt(to_caption))
         st = self.add_path(st, strip, f"{label}: “{src}” → “{dst}”", "θ")
         note = f"Text diff of {label} from “{src}” to “{dst}”: θ up to {strip.fractions[-1]:g}, seed {seed}."
+        if strip.reconstruction is not None:
+            note += (f" Every frame starts from the picture's DDIM inversion: θ = 0 redraws it within "
+                     f"{strip.reconstruction:.1f} levels of 255 on average (decoder guidance 1 redraws it closest).")
         note += format_warnings(strip.warnings)
         yield preview_grid(strip.images, columns=steps), _frames(strip, "θ"), *self.render(st, note)
 

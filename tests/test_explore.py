@@ -117,7 +117,8 @@ def test_text_diff_needs_two_different_captions() -> None:
 def test_text_diff_on_the_backend_matches_the_formula(backend: UnCLIP) -> None:
     image = torch.zeros(1, 3, 64, 64)
     z_i = backend.encode_image(image)[0]
-    strip = backend.text_diff(z_i, "a red apple", "a green apple", steps=3, max_theta=0.4, seed=1, settings=FAST)
+    strip = backend.text_diff(z_i, "a red apple", "a green apple", steps=3, max_theta=0.4, seed=1, settings=FAST,
+                              noise="seed")  # fmt: skip
     texts = backend.encode_text(["a red apple", "a green apple"]).embeds
     z_d = F.normalize(texts[1] - texts[0], dim=0)
     expected = E.slerp(z_i, z_d, [0.0, 0.2, 0.4])
@@ -166,6 +167,37 @@ def test_text_diff_records_the_picture_it_edited(backend: UnCLIP, tmp_path) -> N
     assert drain(labelled).images[0].info["parameters"].count('"image": "#7"') == 1
 
 
+def test_a_text_diff_starts_every_frame_from_the_pictures_ddim_inversion(backend: UnCLIP, tmp_path: Path) -> None:
+    from unclip.images import to_tensor
+
+    rng = np.random.default_rng(0)
+    picture = Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).resize((256, 256))
+    run = dict(steps=2, max_theta=0.5, seed=1, settings=FAST)  # noqa: C408
+    stream = backend.text_diff_stream(picture, "a cat", "a dog", **run)
+    progress, inverted = [], None
+    while inverted is None:
+        try:
+            progress.append(next(stream))
+        except StopIteration as stop:
+            inverted = stop.value
+    assert [p.stage for p in progress] == ["inversion"] * 2 + ["decoder"] * 2  # FAST: 2 decoder steps
+    assert len(progress) == E.strip_steps(FAST, 0, inversion=True)  # what the progress bar counts
+    again = backend.text_diff(picture, "a cat", "a dog", **run)
+    seeded = backend.text_diff(picture, "a cat", "a dog", **run, noise="seed")
+    px = [[np.asarray(im).astype(int) for im in s.images] for s in (inverted, again, seeded)]
+    assert all(np.array_equal(a, b) for a, b in zip(px[0], px[1], strict=True))  # same seed, same pixels
+    assert all(np.abs(a - b).max() > 8 for a, b in zip(px[0], px[2], strict=True))  # other noise
+    meta, seeded_meta = (read_metadata(save_png(s.images[1], tmp_path / f"{i}.png"))
+                         for i, s in enumerate((inverted, seeded)))  # fmt: skip
+    assert (meta["noise"], meta["decoder"]["scheduler"]) == ("inversion", "ddim")  # the sampler it inverts
+    assert (seeded_meta["noise"], seeded_meta["decoder"]["scheduler"]) == ("seed", FAST.decoder.scheduler)
+    assert inverted.reconstruction == E.level_error(inverted.images[0], picture) and seeded.reconstruction is None
+    # an embedding with its picture is the picture itself
+    z = backend.encode_image(to_tensor(E.square(picture)))[0]
+    from_embedding = backend.text_diff(z, "a cat", "a dog", **run, picture=picture)
+    assert all(np.array_equal(np.asarray(a), b) for a, b in zip(from_embedding.images, px[0], strict=True))
+
+
 def test_interpolate_through_the_prior_uses_the_prior_sample(backend: UnCLIP) -> None:
     from unclip import pipeline
 
@@ -196,6 +228,10 @@ def test_text_diff_validation_names_the_field(backend: UnCLIP) -> None:
         backend.text_diff(z, "", "a dog", settings=FAST)
     with pytest.raises(InvalidInput, match="image is missing: give the picture to edit"):
         backend.text_diff(None, "a cat", "a dog", settings=FAST)
+    with pytest.raises(InvalidInput, match=re.escape(E.NEEDS_PICTURE)):  # an embedding cannot be inverted
+        backend.text_diff(z, "a cat", "a dog", settings=FAST)
+    with pytest.raises(InvalidInput, match="noise must be one of inversion, seed; got 'ddim'"):
+        backend.text_diff(z, "a cat", "a dog", settings=FAST, noise="ddim")
 
 
 @pytest.mark.parametrize("shape", [(2, 5), (4,), ()])

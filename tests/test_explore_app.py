@@ -18,6 +18,7 @@ from PIL import Image
 from components import common
 from components.explorer_handlers import ExplorerHandlers, ExplorerState
 from unclip import UnCLIP
+from unclip.explore import level_error
 from unclip.images import read_metadata, save_png
 from unclip.sampling import drain
 
@@ -142,6 +143,19 @@ def test_text_diff_from_a_point_and_from_an_upload(handlers: ExplorerHandlers, s
     assert len(uploads) == 1 and uploads[0].thumb.shape == (64, 64, 3)
 
 
+def test_text_diff_starts_from_the_pictures_inversion_unless_told_the_seed(handlers: ExplorerHandlers,
+                                                                           state: ExplorerState) -> None:  # fmt: skip
+    """The point's 64 px picture is inverted (the paper's Fig. 5); the note says how closely theta = 0 redraws it."""
+    inverted = last(handlers.text_diff(None, "#0", "a cat", "a dog", 2, 0.5, 1, **FAST, state=state))
+    seeded = last(handlers.text_diff(None, "#0", "a cat", "a dog", 2, 0.5, 1, **FAST, noise="seed", state=state))
+    metas = [json.loads(out[1][0][0].info["parameters"]) for out in (inverted, seeded)]
+    assert [m["noise"] for m in metas] == ["inversion", "seed"] and metas[0]["decoder"]["scheduler"] == "ddim"
+    level = float(re.search(r"θ = 0 redraws it within ([\d.]+) levels", inverted[3]).group(1))
+    picture = Image.fromarray(state.session.point(0).thumb)
+    assert abs(level - level_error(inverted[1][0][0], picture)) < 0.05
+    assert "DDIM inversion" not in seeded[3]
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"point": ""}, "image is missing"),
     ({"point": "#1"}, "image must be an image point such as '#0' \\(#1 is a text point\\)"),
@@ -167,6 +181,7 @@ def test_text_diff_refuses_bad_input(handlers: ExplorerHandlers, state: Explorer
     ("check_text_diff", {"point": "#1"}, "#1 is a text point"),
     ("check_text_diff", {"to_caption": "a cat"}, "to caption must differ from the from caption"),
     ("check_text_diff", {"max_theta": 3}, "max theta must be between 0 and 1, got 3"),
+    ("check_text_diff", {"noise": "random"}, "noise must be one of inversion, seed; got 'random'"),
     ("check_gap", {"k": 9}, "prior samples k must be a whole number between 1 and 8, got 9"),
     ("check_gap", {"prompt": ""}, "prompt is empty"),
     ("check_add", {"texts": "  \n "}, "nothing to add"),
@@ -295,7 +310,8 @@ def test_text_diff_api_then_bad_input(client: Any, tmp_path: Path) -> None:
     args = {"point": "#0", "from_caption": "a cat", "to_caption": "a dog", "steps": 2, "max_theta": 0.25,
             "seed": 0, **FAST}  # fmt: skip
     _, strip, _, info, _ = client.predict(**args, api_name="/text_diff")
-    assert len(strip) == 2 and "Text diff of #0" in info
+    assert len(strip) == 2 and "Text diff of #0" in info and "DDIM inversion" in info  # the default
+    assert "DDIM inversion" not in client.predict(**args, noise="seed", api_name="/text_diff")[3]
     assert np.asarray(Image.open(strip[0]["image"])).shape == (64, 64, 3)
     with pytest.raises(AppError, match="to caption must differ from the from caption"):
         client.predict(**{**args, "to_caption": "a cat"}, api_name="/text_diff")

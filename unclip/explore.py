@@ -6,7 +6,8 @@ nearest neighbours and the modality gap (Liang et al. 2022, "Mind the Gap").
     text_diff_path            slerp(z_i, z_d, theta) for theta in [0, max_theta]      (paper §3.3)
     decode_stream             embeddings (N, D) -> images, every row with the SAME decoder noise (one seed)
     interpolate_stream        two endpoints (text / image / embedding) -> a strip of N decoded steps
-    text_diff_stream          an image + "from" and "to" captions -> a strip of N decoded edits
+    text_diff_stream          an image + "from" and "to" captions -> a strip of N decoded edits, every frame from
+                              the image's DDIM inversion (paper Fig. 5: theta = 0 gives the image back) or a seed
     nearest / modality_gap    cosine neighbours; image-text centroid distance
 
 diffusers' community "unclip interpolation" computes its slerp angle element by element, which is not a slerp;
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
@@ -31,7 +33,7 @@ from unclip import pipeline
 from unclip.images import to_pil, to_tensor
 from unclip.models import count_tokens, too_long
 from unclip.sampling import Progress
-from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_bool, as_float, as_int, as_prompt
+from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_bool, as_choice, as_float, as_int, as_prompt
 from unclip.uploads import Source, load_upload
 
 if TYPE_CHECKING:
@@ -39,6 +41,9 @@ if TYPE_CHECKING:
 
 STRIP_STEPS = (2, 16)  # frames in an interpolation / text-diff strip
 MAX_THETA = (0.0, 1.0)  # text diffs: the paper shows theta up to about 0.25-0.5
+NOISE = ("inversion", "seed")  # a text diff's starting noise: the picture's DDIM inversion (the paper's), or a seed
+NEEDS_PICTURE = ("noise: 'inversion' needs the picture itself (an embedding alone cannot be inverted): pass "
+                 "picture=, or noise='seed'")  # fmt: skip
 NEAREST_K = 8
 _PARALLEL = 1e-6  # 1 - |cos| below this: treat two directions as identical / opposite
 Endpoint = Source | Tensor  # a caption (str), an image (file path, bytes, PIL), or an embedding (D,)
@@ -174,10 +179,11 @@ def check_settings(backend: UnCLIP, settings: GenerateSettings | None) -> Genera
     return backend.validate(settings or backend.default_settings())
 
 
-def strip_steps(settings: GenerateSettings, prior_runs: int) -> int:
-    """Denoising steps a strip runs (progress bars): the prior once per text endpoint, then one decode."""
+def strip_steps(settings: GenerateSettings, prior_runs: int, inversion: bool = False) -> int:
+    """Denoising steps a strip runs (progress bars): the prior once per text endpoint, the decoder's inversion if
+    any, then one decode."""
     up = settings.upsampler.steps if settings.upsampler.enabled else 0
-    return prior_runs * settings.prior.steps + settings.decoder.steps + up
+    return prior_runs * settings.prior.steps + (1 + inversion) * settings.decoder.steps + up
 
 
 def as_image(source: Source, name: str) -> Image.Image:
@@ -204,6 +210,7 @@ class Strip:
     angles: list[float]  # degrees from the first step
     seed: int
     warnings: list[str] = field(default_factory=list)  # e.g. a caption CLIP read only the start of
+    reconstruction: float | None = None  # text diff from an inversion: mean |frame 0 - picture|, levels of 255
 
 
 def long_captions(backend: UnCLIP, captions: dict[str, Any]) -> list[str]:
@@ -214,11 +221,12 @@ def long_captions(backend: UnCLIP, captions: dict[str, Any]) -> list[str]:
 
 
 def decode_stream(backend: UnCLIP, embeds: Tensor, seed: int = 0, settings: GenerateSettings | None = None,
-                  caption: str = "", metadata: Sequence[dict[str, Any]] | None = None
+                  caption: str = "", metadata: Sequence[dict[str, Any]] | None = None, noise: Tensor | None = None
                   ) -> Generator[Progress, None, list[Image.Image]]:  # fmt: skip
     """Decode any CLIP image embeddings (N, D) -> N images, every one from the SAME noise (N generators seeded
-    alike), so the only thing that changes along a strip is the embedding. The caption (default: none) is
-    what the decoder's token branch reads; with "" the embedding alone drives the picture."""
+    alike, or `noise` (1, C, h, w), e.g. a DDIM inversion, for every row), so the only thing that changes along a
+    strip is the embedding. The caption (default: none) is what the decoder's token branch reads; with "" the
+    embedding alone drives the picture."""
     s = check_settings(backend, settings)
     seed = as_int("seed", seed, *LIMITS["seed"])
     caption = as_prompt(caption, "caption", allow_empty=True)
@@ -229,7 +237,9 @@ def decode_stream(backend: UnCLIP, embeds: Tensor, seed: int = 0, settings: Gene
     gens = [torch.Generator("cpu").manual_seed(seed) for _ in range(n)]  # identical noise for every row
     text = backend.encode_text([caption] * n)
     z = embeds.to(models.device, models.dtype)  # (N, D)
-    low = yield from pipeline.decode(models, z, text, backend.empty_text(), s.decoder, gens)  # (N, 3, 64, 64)
+    start = None if noise is None else noise.expand(n, *noise.shape[1:])
+    low = yield from pipeline.decode(models, z, text, backend.empty_text(), s.decoder, gens,
+                                     noise=start)  # (N, 3, 64, 64)  # fmt: skip
     final = (yield from pipeline.upsample(models, low, s.upsampler, gens)) if s.upsampler.enabled else low
     base = {"seed": seed, "model": backend.name, "precision": backend.precision, "caption": caption, **s.to_dict()}
     return to_pil(final, [{**base, **m} for m in (metadata or [{}] * n)])
@@ -279,10 +289,16 @@ def interpolate_stream(backend: UnCLIP, start: Endpoint, end: Endpoint, steps: i
 
 def text_diff_stream(backend: UnCLIP, image: Endpoint, from_caption: str, to_caption: str,
                      steps: int = 6, max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None,
-                     label: str | None = None) -> Generator[Progress, None, Strip]:  # fmt: skip
+                     label: str | None = None, noise: str = "inversion", picture: Source | None = None
+                     ) -> Generator[Progress, None, Strip]:  # fmt: skip
     """Paper §3.3: z_d = normalise(z_t - z_t0); decode slerp(z_i, z_d, theta), theta = 0 .. max_theta. Each PNG
-    records the edited picture as `label` (default: 'an image' / 'an embedding', or the file's name)."""
+    records the edited picture as `label` (default: 'an image' / 'an embedding', or the file's name).
+
+    noise='inversion' (the paper's Fig. 5): every frame decodes, with DDIM, from the picture's own DDIM inversion
+    under z_i, so theta = 0 gives the picture back (`Strip.reconstruction` says how closely) and the edit keeps
+    its layout; `picture` is that picture when `image` is its embedding. noise='seed': from the seed's noise."""
     steps, max_theta, seed, src, dst = check_text_diff(steps, max_theta, seed, from_caption, to_caption)
+    noise = as_choice("noise", noise, NOISE)
     s = check_settings(backend, settings)
     if image is None:
         raise InvalidInput("image is missing: give the picture to edit")
@@ -290,14 +306,38 @@ def text_diff_stream(backend: UnCLIP, image: Endpoint, from_caption: str, to_cap
         label = Path(image).name if isinstance(image, str | Path) else describe(image)
     if isinstance(image, str):  # a file here, not a caption: text diffs edit an image
         image = as_image(image, "image")
+    if noise == "seed":
+        picture = None
+    else:
+        picture = picture if picture is not None or isinstance(image, Tensor) else image
+        if picture is None:
+            raise InvalidInput(NEEDS_PICTURE)
+        picture = as_image(picture, "picture")
+        picture = square(picture, min(picture.size))  # centre crop, at its own size (a point's 64 px thumbnail)
+        s = replace(s, decoder=replace(s.decoder, scheduler="ddim"))  # the sampler the inversion undoes
     z_i = yield from endpoint_stream(backend, image, "image", False, seed, s)
     texts = backend.encode_text([src, dst]).embeds.float().cpu()  # (2, D)
     z_d = text_diff_direction(texts[0], texts[1])
     path, thetas = text_diff_path(z_i, z_d, steps, max_theta)  # (steps, D)
-    meta = [{"tool": "text_diff", "image": label, "from": src, "to": dst, "theta": th} for th in thetas]
-    images = yield from decode_stream(backend, path, seed, s, metadata=meta)
+    x_t = None
+    if picture is not None:
+        models, side = backend.models, backend.models.low_res_size
+        pixels = to_tensor(picture.resize((side, side), Image.Resampling.BICUBIC))
+        x_t = yield from pipeline.invert(models, pixels, z_i[None].to(models.device, models.dtype),
+                                         backend.encode_text([""]), s.decoder.steps)  # fmt: skip
+    meta = [{"tool": "text_diff", "image": label, "from": src, "to": dst, "theta": th, "noise": noise}
+            for th in thetas]  # fmt: skip
+    images = yield from decode_stream(backend, path, seed, s, metadata=meta, noise=x_t)
     return Strip(images, path, thetas, angles_deg(path, z_i), seed,
-                 long_captions(backend, {"from caption": src, "to caption": dst}))
+                 long_captions(backend, {"from caption": src, "to caption": dst}),
+                 None if picture is None else level_error(images[0], picture))
+
+
+def level_error(image: Image.Image, reference: Image.Image) -> float:
+    """Mean absolute difference in levels of 255, `reference` resized to `image`'s size."""
+    ref = reference.convert("RGB").resize(image.size, Image.Resampling.BICUBIC)
+    diff = np.abs(np.asarray(image.convert("RGB"), np.float32) - np.asarray(ref, np.float32))
+    return round(float(diff.mean()), 2)
 
 
 def with_decoder(settings: GenerateSettings, steps: Any = None, guidance: Any = None,

@@ -5,7 +5,7 @@ read as every tab reads an upload, `unclip.uploads`) or a CLIP embedding (D,);
 every `*_stream` yields `Progress` after each denoising step and returns its result, the plain method drains it.
 
     backend.interpolate("a red apple", "a cat", steps=8, seed=0)       -> Strip (images, embeds, fractions...)
-    backend.text_diff(image, "a photo of a cat", "a photo of a dog")   -> Strip
+    backend.text_diff(image, "a photo of a cat", "a photo of a dog")   -> Strip (from the image's DDIM inversion)
     backend.decode_embeddings(z, seed=0)                                 -> list of PIL images, same noise each
 """
 
@@ -20,6 +20,7 @@ from unclip import explore
 from unclip.explore import Endpoint, Strip
 from unclip.sampling import Progress, drain
 from unclip.settings import GenerateSettings
+from unclip.uploads import Source
 
 
 class ExploreMethods:
@@ -49,16 +50,20 @@ class ExploreMethods:
 
     def text_diff_stream(self, image: Endpoint, from_caption: str, to_caption: str, steps: int = 6,
                          max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None,
-                         label: str | None = None) -> Generator[Progress, None, Strip]:  # fmt: skip
+                         label: str | None = None, noise: str = "inversion", picture: Source | None = None
+                         ) -> Generator[Progress, None, Strip]:  # fmt: skip
         """Paper §3.3: move the image's embedding towards normalise(z_to - z_from) by theta = 0 .. max_theta.
         `image`: a PIL image, an image file (path or bytes) or its CLIP image embedding (D,); `label`: what the
-        PNGs record as the image (default: the file's name, else its kind)."""
+        PNGs record as the image (default: the file's name, else its kind). noise='inversion' (default, the
+        paper's Fig. 5) decodes every frame from the picture's DDIM inversion, so theta = 0 gives it back: give
+        `picture` too when `image` is an embedding; noise='seed' decodes from the seed's noise."""
         return explore.text_diff_stream(self, image, from_caption, to_caption, steps, max_theta, seed,  # type: ignore[arg-type]
-                                        settings, label)  # fmt: skip
+                                        settings, label, noise, picture)  # fmt: skip
 
     def text_diff(self, image: Endpoint, from_caption: str, to_caption: str, steps: int = 6,
-                  max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None) -> Strip:
-        return drain(self.text_diff_stream(image, from_caption, to_caption, steps, max_theta, seed, settings))
-
+                  max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None,
+                  noise: str = "inversion", picture: Source | None = None) -> Strip:  # fmt: skip
+        return drain(self.text_diff_stream(image, from_caption, to_caption, steps, max_theta, seed, settings,
+                                           noise=noise, picture=picture))  # fmt: skip
 
 __all__ = ["ExploreMethods", "Strip"]
