@@ -75,6 +75,9 @@ def canvas_preview(path: Any, factor: Any, anchor: Any, side: int) -> Any:
     return overlay(canvas.image, canvas.mask, BORDER, 1.0)
 
 
+ORIGINAL_NAME = "unclip-zoom_out-original"  # the sequence's first frame, saved so its download has a name
+
+
 def zoom_names(images: list[Any]) -> list[str]:
     """File names for a sequence's zooms: 'unclip-zoom_out-seed0' for one; with more, 'unclip-zoom_out-x1-seed0'
     .. '-xK-' (the CLI's _x1 .. _xK), each with the seed its metadata records."""
@@ -85,9 +88,9 @@ def zoom_names(images: list[Any]) -> list[str]:
 
 
 def sequence_outputs(steps: list[ZoomStep], files: list[str]) -> tuple[list[Any], str | None]:
-    """The sequence gallery (the original, then each zoom's saved PNG, so a download keeps its name) and, from
-    two images on, the pull-back GIF written next to the PNGs."""
-    frames = [(steps[0].image, "original"), *((path, f"zoom {i}") for i, path in enumerate(files, 1))]
+    """The sequence gallery from the saved PNGs (the original, then each zoom), so a download keeps its name, and,
+    from two images on, the pull-back GIF written next to them."""
+    frames = [(path, "original" if i == 0 else f"zoom {i}") for i, path in enumerate(files)]
     gif = save_gif(steps, Path(files[0]).parent / "infinite-zoom.gif") if len(steps) > 1 else None
     return frames, (str(gif) if gif else None)
 
@@ -121,8 +124,11 @@ def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Call
         edit: Edit = yield from follow(run_edit(backend, job), progress, total, other_outputs=7)
         steps = [*(steps or [ZoomStep(edit.original)]), ZoomStep(edit.images[0], edit.box)]
         made = [step.image for step in steps[1:]]  # every zoom's PNG, each with its own settings
-        files = save_outputs(made, zoom_names(made))
+        original = steps[0].image.copy()
+        original.info = {}  # the user's own picture: no settings of ours (the explorer skips it, as it should)
+        files = save_outputs([original, *made], [ORIGINAL_NAME, *zoom_names(made)])
         frames, gif = sequence_outputs(steps, files)
+        files = files[1:]  # the downloads: what was made here
         zooms = count(len(steps) - 1, "zoom")
         info = summary(backend, edit, time.monotonic() - start, "zoom-out") + f" Sequence: {zooms}."
         yield (preview_grid(edit.images), seen_image(edit), edit.images[0], files + ([gif] if gif else []), info,

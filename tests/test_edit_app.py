@@ -483,6 +483,10 @@ def test_zoom_out_again_grows_the_sequence_and_the_gif(backend: UnCLIP, files: d
     assert names == ["unclip-zoom_out-x1-seed0.png", "unclip-zoom_out-x2-seed5.png", "infinite-zoom.gif"]
     assert [read_metadata(p)["seed"] for p in out[3][:2]] == [0, 5]
     assert [Path(p).name for p, _ in out[6][1:]] == names[:2]  # the sequence gallery shows (and downloads) the PNGs
+    original = out[6][0][0]  # the first frame too: it downloaded as 'image.png'
+    assert Path(original).name == "unclip-zoom_out-original.png" and Path(original).parent == Path(out[3][0]).parent
+    assert np.array_equal(np.asarray(Image.open(original)), np.asarray(sequence[0].image))
+    assert read_metadata(original) == {}  # the user's picture, not one of ours (the explorer does not map it)
     assert Image.open(out[7]).n_frames == 1 + 2 * 12
     with pytest.raises(gr.Error, match="Zoom out once first"):
         list(again(sequence=[], **common, **stages))
