@@ -162,8 +162,9 @@ def tool_tabs(w: dict[str, Any]) -> None:
                                             elem_id="explorer-diff-steps"), "Text diff steps")  # fmt: skip
             w["max_theta"] = raw(gr.Slider(*MAX_THETA, value=0.5, step=0.05, label="Max θ (paper: 0.25–0.5)",
                                            elem_id="explorer-theta"))  # fmt: skip
-            w["noise"] = gr.Radio([("the picture's DDIM inversion (paper)", "inversion"), ("the seed's noise", "seed")],
-                                  value="inversion", label="Every frame starts from", elem_id="explorer-diff-noise")
+            w["noise"] = raw(gr.Radio([("the picture's DDIM inversion (paper)", "inversion"),
+                                       ("the seed's noise", "seed")], value="inversion",
+                                      label="Every frame starts from", elem_id="explorer-diff-noise"))  # fmt: skip
         w["text_diff"] = gr.Button("Apply text diff", variant="primary", elem_id="explorer-text-diff")
         gr.Examples(DIFF_EXAMPLES, inputs=[w["point"], w["from_caption"], w["to_caption"]], label="Examples",
                     **PRIVATE)  # fmt: skip

@@ -1,7 +1,8 @@
 """The Variations tab: image -> CLIP image embedding -> decoder -> upsampler (paper §3.1, Fig. 3).
 
-API (stable, see the README): `/vary` with named parameters image, n, seed, strength, prompt and the decoder and
-upsampler settings. A generator handler: it yields after every denoising step, so Stop really stops.
+API (stable, see the README): `/vary` with named parameters image, n, seed, strength, prompt, method ("sdedit" |
+"inversion"), eta and the decoder and upsampler settings. A generator handler: it yields after every denoising
+step, so Stop really stops.
 """
 
 from __future__ import annotations
@@ -40,10 +41,14 @@ from components.edit_common import (
 )
 from unclip import UnCLIP
 from unclip.edit import EditJob, planned_steps, run_edit
-from unclip.settings import LIMITS
+from unclip.edit_methods import EDIT_LIMITS
+from unclip.settings import LIMITS, as_choice
 
-EXAMPLES = [[example("snow-cat.png"), 1.0], [example("underwater-tiger.png"), 0.6],
-            [example("grass-sailboat.png"), 0.3]]  # fmt: skip
+# "sdedit": strength (1: from pure noise); "inversion": the paper's §3.1, the image's DDIM inversion decoded with eta
+METHODS = [("Strength (SDEdit)", "sdedit"), ("η: the paper's way (DDIM inversion)", "inversion")]
+EXAMPLES = [[example("snow-cat.png"), "sdedit", 1.0, 0.5], [example("underwater-tiger.png"), "sdedit", 0.6, 0.5],
+            [example("grass-sailboat.png"), "sdedit", 0.3, 0.5],
+            [example("underwater-tiger.png"), "inversion", 1.0, 0.4]]  # fmt: skip
 HOW = {
     "1 · Encode": "Your picture is cropped to a square and CLIP turns it into one vector, its *image embedding*: "
     "what is in the picture, not where each pixel is.",
@@ -54,16 +59,23 @@ HOW = {
     "*your* picture with noise added (SDEdit) and runs only the last part of its steps, so layout and colours "
     "survive; at least its last step runs, so even **0** redraws the fine detail. The upsampler does the same at "
     "full size.",
-    "4 · Read the numbers": "Each result shows cos(input, result): how similar CLIP finds it to your picture.",
+    "4 · The paper's way (η)": "DALL·E 2 makes variations differently: it runs the decoder *backwards* (DDIM "
+    "inversion) to find the noise x_T it would turn into your picture, then decodes that noise again with DDIM, "
+    "adding fresh noise at every step in proportion to **η**. At η = 0 you get your picture back; the larger η, "
+    "the further the variations wander from it, while staying centred on it.",
+    "5 · Read the numbers": "Each result shows cos(input, result): how similar CLIP finds it to your picture.",
 }
 
 
 def make_prepare(backend: UnCLIP) -> Callable[..., EditJob]:
-    def prepare(image: str | None, n: Number, seed: Number, strength: Number, prompt: str, **stages: Any) -> EditJob:
+    def prepare(image: str | None, n: Number, seed: Number, strength: Number, prompt: str, method: str = "sdedit",
+                eta: Number = 0.5, **stages: Any) -> EditJob:  # fmt: skip
         """A variations request, validated (gr.Error naming the field); no model runs. The handler's first step,
-        and on its own the check before it starts (`common.check_first`)."""
+        and on its own the check before it starts (`common.check_first`). Each method reads its own slider."""
         with user_errors():
-            return backend.vary_job(image, n, seed, strength, prompt or "", settings_from(backend, stages))
+            inversion = as_choice("method", method, [v for _, v in METHODS]) == "inversion"
+            return backend.vary_job(image, n, seed, 1.0 if inversion else strength, prompt or "",
+                                    settings_from(backend, stages), eta if inversion else None)  # fmt: skip
 
     return prepare
 
@@ -73,22 +85,33 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
 
     def vary(image: str | None, n: Number, seed: Number, strength: Number, prompt: str, decoder_steps: Number,
              decoder_guidance: Number, decoder_scheduler: str, upsampler_steps: Number, upsampler_scheduler: str,
-             upsampler: bool, progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008
+             upsampler: bool, method: str = "sdedit", eta: Number = 0.5,
+             progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008
         """Image -> n variations (seeds seed, seed+1, ...) through CLIP's image embedding, the decoder and the
-        upsampler. strength 1 = from noise, lower = closer to the input (SDEdit). prompt: optional caption.
-        Returns: live preview, what the model saw (the crop), gallery (PNG), PNG files, summary."""
+        upsampler. method 'sdedit': strength 1 = from noise, lower = closer to the input. method 'inversion' (the
+        paper's): the image's DDIM inversion decoded with DDIM at eta (0 = the image back, 1 = furthest).
+        prompt: optional caption. Returns: live preview, what the model saw (the crop), gallery (PNG), PNG files,
+        summary."""
         stages = {"decoder_steps": decoder_steps, "decoder_guidance": decoder_guidance,
                   "decoder_scheduler": decoder_scheduler, "upsampler_steps": upsampler_steps,
                   "upsampler_scheduler": upsampler_scheduler, "upsampler": upsampler}  # fmt: skip
         start = time.monotonic()
-        job = prepare(image, n, seed, strength, prompt, **stages)
-        total = planned_steps(job.settings, job.condition, job.strength)
+        job = prepare(image, n, seed, strength, prompt, method, eta, **stages)
+        total = planned_steps(job.settings, job.condition, job.strength, inversion=job.eta is not None)
         edit = yield from follow(run_edit(backend, job), progress, total, other_outputs=4)
         info = summary(backend, edit, time.monotonic() - start, "variation")
+        if job.eta is not None:
+            info += (f" Made the paper's way: the picture's DDIM inversion, decoded with DDIM at η {job.eta:g} "
+                     "(η 0 draws the picture back).")  # fmt: skip
         paths = save_pngs(edit)
         yield preview_grid(edit.images), seen_image(edit), gallery_items(edit, paths), paths, info
 
     return vary
+
+
+def show_method(method: str) -> tuple[Any, Any]:
+    """The slider the chosen method reads: strength (SDEdit) or η (the paper's)."""
+    return gr.update(visible=method != "inversion"), gr.update(visible=method == "inversion")
 
 
 def build(backend: UnCLIP) -> None:
@@ -99,14 +122,18 @@ def build(backend: UnCLIP) -> None:
             image = raw(gr.Image(label="Your image (any size: the centre square is used)", type="filepath",
                                  sources=["upload", "clipboard"], height=260, elem_id="vary-image"))  # fmt: skip
             crop_note = gr.Markdown(elem_id="vary-crop-note")
+            method = raw(gr.Radio(METHODS, value="sdedit", label="Method", elem_id="vary-method"))
             strength = raw(gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength",
                                      info="1 = only CLIP's idea of it survives · 0.3 = a close variation",
                                      elem_id="vary-strength"))  # fmt: skip
+            eta = raw(gr.Slider(*EDIT_LIMITS["eta"], value=0.5, step=0.05, label="η", visible=False,
+                                info="0 = your picture back · 1 = furthest from it (decoder: DDIM)",
+                                elem_id="vary-eta"))  # fmt: skip
             n = raw(gr.Slider(*LIMITS["n"], value=4, step=1, label="Number of variations", elem_id="vary-n"))
             prompt = gr.Textbox(value="", label="Caption (optional)", placeholder="e.g. 'a cat in the snow'",
                                 max_lines=2, elem_id="vary-prompt")  # fmt: skip
-            gr.Examples(EXAMPLES, inputs=[image, strength], label="Examples", api_visibility="private",
-                        elem_id="vary-examples")
+            gr.Examples(EXAMPLES, inputs=[image, method, strength, eta], label="Examples", api_visibility="private",
+                        elem_id="vary-examples")  # fmt: skip
             seed = seed_row(prefix="vary-")
             with gr.Row():
                 run = gr.Button("Make variations", variant="primary", elem_id="vary-btn")
@@ -119,7 +146,9 @@ def build(backend: UnCLIP) -> None:
     send_to.target("Variations", image)
     image.change(lambda path: crop_preview(path, side, warn=False), inputs=image, outputs=[seen, crop_note], **LIGHT)
     image.upload(lambda path: warn_if_unreadable(path, "image"), inputs=image, **LIGHT)  # one toast per file
-    inputs = {"image": image, "n": n, "seed": seed.seed, "strength": strength, "prompt": prompt, **controls}
+    method.change(show_method, inputs=method, outputs=[strength, eta], **LIGHT)
+    inputs = {"image": image, "n": n, "seed": seed.seed, "strength": strength, "prompt": prompt, "method": method,
+              "eta": eta, **controls}  # fmt: skip
     running = check_first(click_or_enter(run, prompt), make_prepare(backend), on_gpu(make_handler(backend)), inputs,
                           seed=seed, outputs=[preview, seen, gallery, files, info], api_name="vary",
                           show_progress_on=[gallery])  # fmt: skip

@@ -63,3 +63,20 @@ def test_ddim_inversion_redraws_the_picture(bundled):
         seeded = bundled.text_diff(picture, caption, "a cat at night", steps=2, settings=settings, noise="seed")
         assert inverted.reconstruction < 8, caption
         assert level_error(seeded.images[0], picture) > 2 * inverted.reconstruction, caption
+
+
+def test_variations_the_papers_way_centre_on_the_picture(bundled):
+    """vary(eta=...): eta 0 redraws the picture (the inversion decoded as is), and larger eta wanders further.
+    Measured (bf16, 64 px, guidance 1): 3.9-4.1 levels at eta 0, 6.2-9.1 at 0.5, 10.4-13.7 at 1."""
+    from PIL import Image
+
+    from unclip.explore import level_error, with_decoder
+
+    settings = with_decoder(bundled.default_settings(), guidance=1.0, upsampler=False)
+    images, _, _ = EmojiWorld().batch(2, seed=11, size=256, split="any")
+    errors = {}
+    for eta in (0.0, 0.5, 1.0):
+        varied = [bundled.vary(Image.fromarray(im), n=2, seed=0, eta=eta, settings=settings).images for im in images]
+        errors[eta] = np.mean([level_error(v, Image.fromarray(im)) for vs, im in zip(varied, images, strict=True)
+                               for v in vs])
+    assert errors[0.0] < 8 and errors[0.0] < errors[0.5] < errors[1.0], errors

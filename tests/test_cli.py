@@ -45,6 +45,8 @@ def test_generate_refuses_bad_input_by_name(extra: list[str], message: str, tmp_
 @pytest.mark.parametrize(("argv", "message"), [
     (["vary", "IMAGE", "-n", "0"], "n must be a whole number between 1 and 8, got 0"),
     (["vary", "IMAGE", "--strength", "2"], "strength must be between 0 and 1, got 2.0"),
+    (["vary", "IMAGE", "--eta", "-0.5"], "eta must be between 0 and 1, got -0.5"),
+    (["vary", "IMAGE", "--eta", "0.5", "--strength", "0.4"], "strength must be 1 with eta"),
     (["inpaint", "IMAGE", "a cat"], "mask is empty"),
     (["inpaint", "IMAGE", "--mask", "IMAGE", "a cat", "--feather", "99"], "feather must be a whole number"),
     (["zoom-out", "IMAGE", "--factor", "9"], "factor must be between 1.1 and 4, got 9.0"),

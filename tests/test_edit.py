@@ -19,6 +19,7 @@ from PIL import Image
 from unclip import InvalidInput, UnCLIP, pipeline
 from unclip.animation import ZoomStep, save_gif, zoom_frames
 from unclip.cli import main as cli_main
+from unclip.edit import planned_steps
 from unclip.eval.inpaint_eval import box_mask, inpaint_eval, one_object_scenes
 from unclip.eval.judge import new_judge
 from unclip.images import read_metadata, to_tensor
@@ -210,6 +211,26 @@ def test_vary_shapes_strength_and_metadata(backend: UnCLIP, fast: GenerateSettin
     assert steps == ["decoder"] * 2 + ["upsampler"]  # SDEdit: the last round(0.5 * steps) of each stage
 
 
+def test_vary_the_papers_way_decodes_the_images_ddim_inversion_with_eta(backend: UnCLIP, fast: GenerateSettings,
+                                                                       scene: Image.Image) -> None:  # fmt: skip
+    """eta = 0: every seed decodes the one inversion to the same 64 px picture; eta > 0: DDIM's noise (each image's
+    own generator) spreads them. Each PNG says how it was made; DDIM is the sampler whatever was asked."""
+    low = fast.__class__(prior=fast.prior, decoder=fast.decoder, upsampler=UpsamplerSettings(steps=2, enabled=False))
+    still, spread = (backend.vary(scene, n=2, seed=0, eta=eta, settings=low) for eta in (0.0, 1.0))
+    first, other = pixels(still.images).astype(int)
+    assert np.array_equal(first, other)  # the same x_T, no noise added: one picture
+    assert np.abs(pixels(spread.images[:1]).astype(int) - pixels(spread.images[1:]).astype(int)).mean() > 5
+    assert np.abs(pixels(spread.images[:1]).astype(int) - first).mean() > 5
+    meta = read_metadata(spread.images[1])
+    assert (meta["method"], meta["eta"], meta["decoder"]["scheduler"]) == ("ddim inversion", 1.0, "ddim")
+    assert "strength" not in meta and read_metadata(backend.vary(scene, n=1, settings=fast).images[0])["strength"] == 1
+    stages = [p.stage for p in backend.vary_stream(scene, 1, 0, 1.0, "", fast, eta=0.5)]
+    assert stages == ["inversion"] * 3 + ["decoder"] * 3 + ["upsampler"] * 2
+    assert len(stages) == planned_steps(fast, "image", 1.0, inversion=True)
+    again = backend.vary(scene, n=2, seed=0, eta=1.0, settings=low)
+    np.testing.assert_array_equal(pixels(again.images), pixels(spread.images))  # same seed, same pixels
+
+
 def test_same_seed_same_pixels_and_batch_equals_singles(backend: UnCLIP, fast: GenerateSettings,
                                                         scene: Image.Image) -> None:  # fmt: skip
     mask = box_image()
@@ -234,6 +255,9 @@ def test_same_seed_same_pixels_and_batch_equals_singles(backend: UnCLIP, fast: G
 
 BAD = [
     ("vary", {"strength": 1.5}, "strength must be between 0 and 1, got 1.5"),
+    ("vary", {"eta": 1.5}, "eta must be between 0 and 1, got 1.5"),
+    ("vary", {"eta": "x"}, "eta must be a number, got 'x'"),
+    ("vary", {"eta": 0.5, "strength": 0.6}, "strength must be 1 with eta: eta varies the image's DDIM inversion"),
     ("vary", {"n": 0}, "n must be a whole number between 1 and 8, got 0"),
     ("inpaint", {"feather": -1}, "feather must be a whole number between 0 and 64, got -1"),
     ("inpaint", {"condition": "text"}, "condition must be one of prompt, image; got 'text'"),
@@ -400,6 +424,8 @@ def test_cli_verbs(tmp_path: Path, capsys: pytest.CaptureFixture[str], scene: Im
     assert cli_main(["vary", src, "-n", "2", "--seed", "3", "--out", str(tmp_path / "v"), *fast]) == 0
     assert sorted(p.name for p in (tmp_path / "v").iterdir()) == ["vary_00000003.png", "vary_00000004.png"]
     assert read_metadata(tmp_path / "v" / "vary_00000003.png")["operation"] == "vary"
+    assert cli_main(["vary", src, "-n", "1", "--eta", "0.25", "--out", str(tmp_path / "e"), *fast]) == 0
+    assert read_metadata(tmp_path / "e" / "vary_00000000.png")["eta"] == 0.25  # the paper's way
     assert cli_main(["inpaint", src, "--mask", mask, "a crab", "--out", str(tmp_path / "i"), *fast]) == 0
     assert read_metadata(tmp_path / "i" / "inpaint_00000000.png")["prompt"] == "a crab"
     assert cli_main(["zoom-out", src, "--factor", "2", "--times", "2", "--gif", "--out", str(tmp_path / "z"),

@@ -325,6 +325,12 @@ def test_vary_end_to_end(client: Any, files: dict[str, str]) -> None:
     assert meta["operation"] == "vary" and meta["strength"] == 0.5 and meta["decoder"]["steps"] == 2
     assert Path(pngs[0]).name == "unclip-vary-seed7.png" and Image.open(seen).size == (256, 256)
     assert [Path(g["image"]).name for g in gallery] == ["unclip-vary-seed7.png", "unclip-vary-seed8.png"]  # downloads
+    _, _, _, pngs, info = vary(client, files["scene"], n=1, seed=7, strength=0.5, method="inversion", eta=0.3)
+    assert "the picture's DDIM inversion, decoded with DDIM at η 0.3" in info  # (strength: the other method's)
+    assert {k: read_metadata(pngs[0]).get(k) for k in ("method", "eta", "strength")} == {
+        "method": "ddim inversion", "eta": 0.3, "strength": None}
+    with pytest.raises(AppError, match="method must be one of sdedit, inversion; got 'ddim'"):
+        vary(client, files["scene"], method="ddim")
 
 
 def test_inpaint_with_brush_strokes_keeps_the_rest(client: Any, files: dict[str, str]) -> None:

@@ -312,6 +312,8 @@ def test_text_diff_api_then_bad_input(client: Any, tmp_path: Path) -> None:
     _, strip, _, info, _ = client.predict(**args, api_name="/text_diff")
     assert len(strip) == 2 and "Text diff of #0" in info and "DDIM inversion" in info  # the default
     assert "DDIM inversion" not in client.predict(**args, noise="seed", api_name="/text_diff")[3]
+    with pytest.raises(AppError, match="noise must be one of inversion, seed; got 'ddim'"):  # the field, by name
+        client.predict(**{**args, "noise": "ddim"}, api_name="/text_diff")
     assert np.asarray(Image.open(strip[0]["image"])).shape == (64, 64, 3)
     with pytest.raises(AppError, match="to caption must differ from the from caption"):
         client.predict(**{**args, "to_caption": "a cat"}, api_name="/text_diff")

@@ -224,3 +224,24 @@ class list_and_value:  # noqa: N801 - reads as a function
             except StopIteration as stop:
                 self.value = stop.value
                 return
+
+
+def test_eta_is_ddims_and_draws_from_each_images_generator():
+    """DDIM with eta > 0 adds noise from each image's own generator (a batch equals its single runs); another
+    scheduler refuses eta rather than ignore it."""
+    conf = config("decoder")
+    x0 = torch.rand((2, 3, 8, 8), generator=torch.Generator().manual_seed(9)) * 1.6 - 0.8
+
+    def run(seeds: list[int], eta: float, name: str = "ddim") -> torch.Tensor:
+        scheduler = make_scheduler(name, conf)
+        gens = [torch.Generator().manual_seed(s) for s in seeds]
+        x = torch.ones((len(seeds), 3, 8, 8))  # the same start: only eta's noise tells the runs apart
+        return drain(sample_loop(oracle(scheduler, x0[:len(seeds)], error=0.3), scheduler, x, steps=4,
+                                 generators=gens, stage="decoder", eta=eta))  # fmt: skip
+
+    batch = run([1, 2], 1.0)
+    torch.testing.assert_close(batch[1:], run([2, 2], 1.0)[1:], atol=1e-6, rtol=0)
+    assert (batch - run([3, 4], 1.0)).abs().max() > 1e-3  # other seeds, other noise
+    torch.testing.assert_close(run([1, 2], 0.0), run([3, 4], 0.0))  # eta 0: no noise drawn from them
+    with pytest.raises(ValueError, match="decoder: eta is DDIM's, not DPMSolverMultistepScheduler's"):
+        run([1, 2], 0.5, "dpm++")

@@ -3,8 +3,11 @@
 1. vary      image -> CLIP image embedding z_i -> decoder -> upsampler (paper §3.1, Fig. 3: only z_i is kept,
              so the variations share the image's semantics and differ in everything CLIP does not encode).
              strength s (SDEdit, Meng et al. 2022): each stage starts from the input noised to the level of
-             step (1 - s)·N of its schedule and runs the last s·N steps. s = 1 is the paper's variations (start
-             from pure noise); s -> 0 keeps the input's layout and colours and changes only details.
+             step (1 - s)·N of its schedule and runs the last s·N steps. s = 1 starts from pure noise (only z_i
+             is kept); s -> 0 keeps the input's layout and colours and changes only details.
+             The paper's own way (eta): the decoder's DDIM inversion of the input, x_T (`pipeline.invert`), is
+             decoded with DDIM at eta > 0. eta = 0 gives the input back; larger eta adds noise at every step, so
+             the variations spread out around it ("centered around the original image", §3.1).
 2. inpaint   mask m (1 = repaint), feathered. After every denoising step, in the decoder (64 px) and again in the
              upsampler (256 px), the known region is replaced by the original noised to that step's level
              (RePaint, Lugmayr et al. 2022, eq. 8, with no resampling jumps):
@@ -83,6 +86,7 @@ class EditJob:
     options: dict[str, Any]
     mask: Tensor | None = None  # (1, 1, side, side) in [0, 1], feathered, 1 = repaint; None: no mask (vary)
     strength: float = 1.0  # SDEdit start (vary); 1 = from pure noise
+    eta: float | None = None  # vary the paper's way: decode the source's DDIM inversion with DDIM at this eta
     embed_from: Image.Image | None = None  # the image whose CLIP embedding conditions (default: source)
     box: Box | None = None
     notes: list[str] = field(default_factory=list)
@@ -133,11 +137,17 @@ def run_edit(backend: Any, job: EditJob) -> Generator[Progress, None, Edit]:
     text = backend.encode_text([job.caption] * n)
     source_embeds = backend.encode_image(source)[0]  # (D,)
     embeds = yield from image_embeds(backend, job, text, gens, source_embeds)
+    start = None
+    if job.eta is not None:  # one inversion, every image from it (their DDIM noise differs, from their seeds)
+        start = yield from pipeline.invert(models, source_low, embeds[:1], backend.encode_text([job.caption]),
+                                           s.decoder.steps)  # fmt: skip
+        start = start.expand(n, *start.shape[1:])
     known = None if job.mask is None else pipeline.to_latents(models, source_low)  # the decoder's space, once
     hook = None if known is None else stage_hook(models, "decoder", s.decoder.scheduler, job, known, known_gens)
     extra = None if known is None else pipeline.inpaint_channels(models, known, job.mask, n)
     low = yield from pipeline.decode(models, embeds, text, backend.empty_text(), s.decoder, gens, hook=hook,
-                                     init=source_low.expand(n, -1, -1, -1), strength=job.strength, extra=extra)
+                                     init=source_low.expand(n, -1, -1, -1), strength=job.strength, extra=extra,
+                                     noise=start, eta=job.eta or 0.0)  # fmt: skip
     final = low
     if s.upsampler.enabled:
         hook = stage_hook(models, "upsampler", s.upsampler.scheduler, job, source, known_gens)
@@ -167,11 +177,11 @@ def finish(backend: Any, job: EditJob, final: Tensor, low: Tensor, embeds: Tenso
                 None if mask is None else mask_image(mask), job.box, warnings, job.embed_from or job.source)
 
 
-def planned_steps(settings: GenerateSettings, condition: str, strength: float = 1.0) -> int:
+def planned_steps(settings: GenerateSettings, condition: str, strength: float = 1.0, inversion: bool = False) -> int:
     """Denoising steps an edit will run (for a progress bar)."""
     prior = settings.prior.steps if (condition == "prompt" and settings.mode == "prior") else 0
     upsampler = sdedit_steps(settings.upsampler.steps, strength) if settings.upsampler.enabled else 0
-    return prior + sdedit_steps(settings.decoder.steps, strength) + upsampler
+    return prior + inversion * settings.decoder.steps + sdedit_steps(settings.decoder.steps, strength) + upsampler
 
 
 def feathered(mask: Image.Image, radius: int) -> Tensor:

@@ -1,6 +1,6 @@
 """`python -m unclip vary | inpaint | zoom-out`: DALL·E 2's image tools from the command line, PNGs out.
 
-    python -m unclip vary IMAGE -n 4 --seed 0 [--strength 1.0] [--prompt CAPTION] --out DIR
+    python -m unclip vary IMAGE -n 4 --seed 0 [--strength 1.0 | --eta 0.5] [--prompt CAPTION] --out DIR
     python -m unclip inpaint IMAGE [--mask MASK] "PROMPT" --out DIR [--feather 8] [--invert] [--condition image]
     python -m unclip zoom-out IMAGE --factor 2 [--anchor center] [--times 3 --gif] --out DIR
 
@@ -46,6 +46,9 @@ def parser(verb: str) -> argparse.ArgumentParser:
     if verb == "vary":
         _common(p, 4)
         p.add_argument("--strength", type=float, default=1.0, help="0-1: 1 = from pure noise, lower = closer")
+        p.add_argument("--eta", type=float, default=None, help="0-1: vary the paper's way instead, the image's DDIM "
+                                                               "inversion decoded with DDIM at this eta (0 = the "
+                                                               "image back)")  # fmt: skip
         p.add_argument("--prompt", default="", help="optional caption for the decoder")
         return p
     _common(p, 1)
@@ -71,7 +74,7 @@ def make_job(backend: Any, verb: str, ns: argparse.Namespace, settings: Any, ima
     last result). Built before --out is made, so a refused run leaves no empty folder."""
     image = ns.image if image is None else image
     if verb == "vary":
-        return backend.vary_job(image, ns.n, ns.seed, ns.strength, ns.prompt, settings)
+        return backend.vary_job(image, ns.n, ns.seed, ns.strength, ns.prompt, settings, ns.eta)
     if verb == "inpaint":
         return backend.inpaint_job(image, ns.mask, ns.prompt, ns.n, ns.seed, ns.feather, ns.invert, ns.condition,
                                    settings)  # fmt: skip

@@ -39,7 +39,9 @@ from unclip.uploads import (
     working_mask,
 )
 
-EDIT_LIMITS = {"strength": (0.0, 1.0), "feather": (0, 64), "factor": (1.1, 4.0)}
+EDIT_LIMITS = {"strength": (0.0, 1.0), "eta": (0.0, 1.0), "feather": (0, 64), "factor": (1.1, 4.0)}
+ETA_AND_STRENGTH = ("strength must be 1 with eta: eta varies the image's DDIM inversion (the paper's way), strength "
+                    "a noised copy of it (SDEdit); pick one")  # fmt: skip
 EMPTY_MASK = ("mask is empty: paint the region to repaint (or upload a mask, or an image whose transparent "
               "pixels mark the region)")  # fmt: skip
 BLACK_MASK = "mask is empty: none of it is white (white = repaint); paint or upload one that marks the region"
@@ -79,24 +81,34 @@ class EditMethods:
 
     # -- variations ---------------------------------------------------------------------------------------------
     def vary_job(self, image: Source | Upload, n: int = 4, seed: int = 0, strength: float = 1.0, prompt: str = "",
-                 settings: GenerateSettings | None = None) -> EditJob:  # fmt: skip
+                 settings: GenerateSettings | None = None, eta: float | None = None) -> EditJob:  # fmt: skip
         """A variations request, validated (raises InvalidInput naming the field) and ready for `run_edit`. No
         model runs, so a UI can check a request before it starts (the `*_job` methods all work this way)."""
         n, seed, settings, prompt, _ = self._check_edit(n, seed, settings, prompt, "image")
         strength = as_float("strength", strength, *EDIT_LIMITS["strength"])
+        options: dict[str, Any] = {"strength": strength}
+        if eta is not None:
+            eta = as_float("eta", eta, *EDIT_LIMITS["eta"])
+            if strength < 1.0:
+                raise InvalidInput(ETA_AND_STRENGTH)
+            settings = replace(settings, decoder=replace(settings.decoder, scheduler="ddim"))  # what is inverted
+            options = {"method": "ddim inversion", "eta": eta}
         up, work, crop = self._working(image, settings)
-        return EditJob("vary", work, prompt, "image", image_seeds(seed, n), settings,
-                       {"strength": strength, "input": crop}, strength=strength, notes=up.notes)  # fmt: skip
+        return EditJob("vary", work, prompt, "image", image_seeds(seed, n), settings, {**options, "input": crop},
+                       strength=strength, eta=eta, notes=up.notes)  # fmt: skip
 
     def vary_stream(self, image: Source | Upload, n: int = 4, seed: int = 0, strength: float = 1.0,
-                    prompt: str = "", settings: GenerateSettings | None = None) -> EditStream:  # fmt: skip
+                    prompt: str = "", settings: GenerateSettings | None = None, eta: float | None = None
+                    ) -> EditStream:  # fmt: skip
         """Image -> CLIP image embedding -> decoder -> upsampler, n variations (seeds seed, seed + 1, ...).
-        strength 1 = from pure noise (the paper's variations); lower = SDEdit from a noised copy of the input."""
-        return (yield from run_edit(self, self.vary_job(image, n, seed, strength, prompt, settings)))
+        strength 1 = from pure noise (only the embedding is kept); lower = SDEdit from a noised copy of the input.
+        eta (0-1; with strength 1): the paper's variations instead, its DDIM inversion decoded with DDIM at this
+        eta (0 gives the input back; more, further from it)."""
+        return (yield from run_edit(self, self.vary_job(image, n, seed, strength, prompt, settings, eta)))
 
     def vary(self, image: Source | Upload, n: int = 4, seed: int = 0, strength: float = 1.0, prompt: str = "",
-             settings: GenerateSettings | None = None) -> Edit:  # fmt: skip
-        return drain(self.vary_stream(image, n, seed, strength, prompt, settings))
+             settings: GenerateSettings | None = None, eta: float | None = None) -> Edit:  # fmt: skip
+        return drain(self.vary_stream(image, n, seed, strength, prompt, settings, eta))
 
     # -- inpainting ---------------------------------------------------------------------------------------------
     def inpaint_job(self, image: Source | Upload, mask: Source | None = None, prompt: str = "", n: int = 1,

@@ -182,12 +182,13 @@ def _decoder_model(models: UnCLIPModels, extra: Tensor | None):
 def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty: TextEncoding,
            settings: DecoderSettings, generators: Sequence[torch.Generator], hook: StepHook | None = None,
            size: tuple[int, int] | None = None, init: Tensor | None = None, strength: float = 1.0,
-           extra: Tensor | None = None, noise: Tensor | None = None) -> Stage:
+           extra: Tensor | None = None, noise: Tensor | None = None, eta: float = 0.0) -> Stage:
     """z_i (B, D) + caption -> (B, 3, 64, 64) in [-1, 1] (latent decoders: (B, 3, S, S) via MoVQ). `hook`
     re-injects known values in the decoder's space (inpaint, zoom-out); `init` (B, 3, H, W) in [-1, 1] with
     strength < 1 starts from a noised copy of it (SDEdit, variations); `extra` is an inpainting decoder's
     additional input (`inpaint_channels`); `noise` (B, C, h, w), e.g. `invert`'s x_T, replaces the generators'
-    starting noise (which is still drawn, so the upsampler after this gets the same noise as without it)."""
+    starting noise (which is still drawn, so the upsampler after this gets the same noise as without it); `eta`:
+    DDIM's stochasticity (paper §3.1: variations are the inversion decoded with eta > 0)."""
     batch = image_embeds.shape[0]
     cond = decoder_conditioning(models, image_embeds, text)
     uncond = decoder_conditioning(models, null_embeds(models, batch), expand(empty, batch))
@@ -208,7 +209,7 @@ def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty
             raise ValueError(f"decoder noise must have shape {tuple(x.shape)}, got {tuple(noise.shape)}")
         x = noise.to(x)
     out = yield from sample_loop(denoise, scheduler, x, steps=settings.steps, generators=generators,
-                                 stage="decoder", hook=hook, init=init, strength=strength,
+                                 stage="decoder", hook=hook, init=init, strength=strength, eta=eta,
                                  to_pixels=(lambda z: latent_preview(models, z)) if models.latent else None)
     if models.latent:
         out = models.onload(models.movq).decode(out, force_not_quantize=True).sample

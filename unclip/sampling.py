@@ -127,10 +127,11 @@ def sdedit_steps(steps: int, strength: float) -> int:
 
 def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generators: Sequence[torch.Generator],
                 stage: str, hook: StepHook | None = None, preview: bool = True, init: Tensor | None = None,
-                strength: float = 1.0, to_pixels: Callable[[Tensor], Tensor] | None = None
+                strength: float = 1.0, to_pixels: Callable[[Tensor], Tensor] | None = None, eta: float = 0.0
                 ) -> Generator[Progress, None, Tensor]:
     """Run `steps` denoising steps from noise `x`; yields Progress, returns the final sample. With `preview`, each
-    Progress carries the x0 estimate, through `to_pixels` when the stage denoises latents.
+    Progress carries the x0 estimate, through `to_pixels` when the stage denoises latents. `eta` (DDIM only): the
+    share of DDPM's noise each step adds back (0: deterministic), drawn from `generators`.
 
     With `init` and strength < 1 (SDEdit), start part-way: x = q(x_t | x0 = init) with noise `x` at the first
     of the last `sdedit_steps(steps, strength)` timesteps, and run only those."""
@@ -149,6 +150,8 @@ def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generato
     if len(generators) != x.shape[0]:  # never fall back to the global RNG: same seed, same pixels
         raise ValueError(f"{stage}: {len(generators)} generators for a batch of {x.shape[0]}; pass one per image")
     step_gen = list(generators)
+    if eta and not isinstance(scheduler, DDIMScheduler):
+        raise ValueError(f"{stage}: eta is DDIM's, not {type(scheduler).__name__}'s")
     x0_limit = dpm_x0_limit(scheduler)
     for i, t in enumerate(timesteps):
         out = denoise(scheduler.scale_model_input(x, t), t)
@@ -156,7 +159,7 @@ def sample_loop(denoise: Denoiser, scheduler, x: Tensor, *, steps: int, generato
             out = out.clamp(-x0_limit, x0_limit)
         if channels is not None and out.shape[1] > channels and not learned_variance:
             out = out[:, :channels]  # a learned-variance model under a fixed-variance sampler
-        kwargs: dict[str, Any] = {"generator": step_gen}
+        kwargs: dict[str, Any] = {"generator": step_gen, **({"eta": eta} if eta else {})}
         t_prev = prev_timestep(scheduler, timesteps, i)
         if isinstance(scheduler, UnCLIPScheduler):
             kwargs["prev_timestep"] = None if t_prev < 0 else t_prev
