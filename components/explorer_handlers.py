@@ -202,8 +202,6 @@ class ExplorerHandlers:
             as_choice("noise", noise, NOISE)
             settings = self.settings(decoder_steps, decoder_guidance, upsampler)
             source = np.asarray(square(load_upload(image, "image"))) if image else self.image_point(st, point)
-            if noise == "inversion" and isinstance(source, Point) and source.thumb is None:
-                raise InvalidInput(f"noise: #{source.id} keeps no picture to invert; choose the seed's noise")
         return steps, seed, settings, source
 
     def check_gap(self, prompt: str = "", k: Number = 4, seed: Number = 0, decoder_steps: Number = 12,
@@ -289,8 +287,9 @@ class ExplorerHandlers:
                                                              state)  # fmt: skip
         st, z, label = self.edit_source(st, source)
         recorded = label if isinstance(source, np.ndarray) else self.recorded(st, point)
-        pixels = source if isinstance(source, np.ndarray) else source.thumb  # (64, 64, 3) for a point
-        picture = None if pixels is None else Image.fromarray(pixels)
+        # the picture to invert: an upload at its own size (a latent decoder works at 512 px or more), a point's
+        # 64 px thumbnail (all a point keeps)
+        picture = load_upload(image, "image") if image else Image.fromarray(source.thumb)
         stream = self.backend.text_diff_stream(z, from_caption, to_caption, steps, max_theta, seed, settings,
                                                label=recorded, noise=noise, picture=picture)  # fmt: skip
         strip = yield from follow(stream, progress, strip_steps(settings, 0, noise == "inversion"), other_outputs=5)

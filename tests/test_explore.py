@@ -198,6 +198,15 @@ def test_a_text_diff_starts_every_frame_from_the_pictures_ddim_inversion(backend
     assert all(np.array_equal(np.asarray(a), b) for a, b in zip(from_embedding.images, px[0], strict=True))
 
 
+def test_level_error_compares_at_the_smaller_size() -> None:
+    """A 256 px frame against a point's 64 px picture is measured at 64 px, not against the picture blown up."""
+    rng = np.random.default_rng(1)
+    small = Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    big = small.resize((256, 256), Image.Resampling.NEAREST)  # the same picture, 4x
+    assert E.level_error(big, small) == E.level_error(small, big) < 25  # blowing `small` up instead: 26.8
+    assert E.level_error(small, small) == 0.0
+
+
 def test_interpolate_through_the_prior_uses_the_prior_sample(backend: UnCLIP) -> None:
     from unclip import pipeline
 
@@ -232,6 +241,14 @@ def test_text_diff_validation_names_the_field(backend: UnCLIP) -> None:
         backend.text_diff(z, "a cat", "a dog", settings=FAST)
     with pytest.raises(InvalidInput, match="noise must be one of inversion, seed; got 'ddim'"):
         backend.text_diff(z, "a cat", "a dog", settings=FAST, noise="ddim")
+    with pytest.raises(InvalidInput, match="picture must be an image file, its bytes or a PIL image, got Tensor"):
+        backend.text_diff(z, "a cat", "a dog", settings=FAST, picture=z)
+    with pytest.raises(InvalidInput, match="^image is not an image file"):  # the field given, not 'picture'
+        backend.text_diff(b"not a png", "a cat", "a dog", settings=FAST)
+    with pytest.raises(InvalidInput, match="^image file not found: no-such.png"):
+        backend.text_diff(Path("no-such.png"), "a cat", "a dog", settings=FAST)
+    with pytest.raises(InvalidInput, match="^picture is not an image file"):
+        backend.text_diff(z, "a cat", "a dog", settings=FAST, picture=b"not a png")
 
 
 @pytest.mark.parametrize("shape", [(2, 5), (4,), ()])

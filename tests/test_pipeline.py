@@ -193,6 +193,20 @@ def test_stage_shapes(backend: UnCLIP) -> None:
                                      "high_res": 256}  # fmt: skip
 
 
+def test_decode_starts_from_given_noise_and_refuses_noise_of_another_shape(backend: UnCLIP,
+                                                                          fast: GenerateSettings) -> None:  # fmt: skip
+    """decode(noise=) replaces the generators' starting draw (still made, so what follows gets the same noise)."""
+    m = backend.models
+    text, z = backend.encode_text([PROMPT]), torch.zeros(1, m.embed_dim)
+    gens = generators(3, 1)
+    own = torch.randn((1, 3, 64, 64), generator=torch.Generator().manual_seed(3))
+    given = drain(P.decode(m, z, text, backend.empty_text(), fast.decoder, generators(9, 1), noise=own))
+    seeded = drain(P.decode(m, z, text, backend.empty_text(), fast.decoder, gens))
+    torch.testing.assert_close(given, seeded)  # seed 3's own noise, handed in: the same image
+    with pytest.raises(ValueError, match=r"decoder noise must have shape \(1, 3, 64, 64\), got \(1, 3, 32, 32\)"):
+        drain(P.decode(m, z, text, backend.empty_text(), fast.decoder, gens, noise=torch.zeros(1, 3, 32, 32)))
+
+
 # -- metadata ------------------------------------------------------------------------------------------------
 def test_png_keeps_settings_metadata(backend: UnCLIP, fast: GenerateSettings, tmp_path: Path) -> None:
     gen = run(backend, fast, n=2, seed=9)

@@ -304,15 +304,19 @@ def text_diff_stream(backend: UnCLIP, image: Endpoint, from_caption: str, to_cap
         raise InvalidInput("image is missing: give the picture to edit")
     if label is None:
         label = Path(image).name if isinstance(image, str | Path) else describe(image)
-    if isinstance(image, str):  # a file here, not a caption: text diffs edit an image
+    if isinstance(image, str | Path | bytes):  # a file here, not a caption: text diffs edit an image
         image = as_image(image, "image")
     if noise == "seed":
         picture = None
-    else:
-        picture = picture if picture is not None or isinstance(image, Tensor) else image
-        if picture is None:
+    elif picture is None:
+        if isinstance(image, Tensor):
             raise InvalidInput(NEEDS_PICTURE)
+        picture = as_image(image, "image")
+    elif not isinstance(picture, str | Path | bytes | Image.Image):
+        raise InvalidInput(f"picture must be an image file, its bytes or a PIL image, got {type(picture).__name__}")
+    else:
         picture = as_image(picture, "picture")
+    if picture is not None:
         picture = square(picture, min(picture.size))  # centre crop, at its own size (a point's 64 px thumbnail)
         s = replace(s, decoder=replace(s.decoder, scheduler="ddim"))  # the sampler the inversion undoes
     z_i = yield from endpoint_stream(backend, image, "image", False, seed, s)
@@ -334,10 +338,12 @@ def text_diff_stream(backend: UnCLIP, image: Endpoint, from_caption: str, to_cap
 
 
 def level_error(image: Image.Image, reference: Image.Image) -> float:
-    """Mean absolute difference in levels of 255, `reference` resized to `image`'s size."""
-    ref = reference.convert("RGB").resize(image.size, Image.Resampling.BICUBIC)
-    diff = np.abs(np.asarray(image.convert("RGB"), np.float32) - np.asarray(ref, np.float32))
-    return round(float(diff.mean()), 2)
+    """Mean absolute difference in levels of 255, at the smaller of the two sizes (both square): a 256 px frame
+    against a point's 64 px picture is compared at 64 px, not against the picture blown up."""
+    side = min(image.size[0], reference.size[0])
+    a, b = (np.asarray(im.convert("RGB").resize((side, side), Image.Resampling.BICUBIC), np.float32)
+            for im in (image, reference))  # fmt: skip
+    return round(float(np.abs(a - b).mean()), 2)
 
 
 def with_decoder(settings: GenerateSettings, steps: Any = None, guidance: Any = None,

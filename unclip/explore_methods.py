@@ -66,4 +66,5 @@ class ExploreMethods:
         return drain(self.text_diff_stream(image, from_caption, to_caption, steps, max_theta, seed, settings,
                                            noise=noise, picture=picture))  # fmt: skip
 
+
 __all__ = ["ExploreMethods", "Strip"]

@@ -221,9 +221,11 @@ def invert(models: UnCLIPModels, pixels: Tensor, image_embeds: Tensor, text: Tex
     """DDIM inversion of the decoder (paper §3.1: the bipartite latent (z_i, x_T); Fig. 5 starts text diffs from
     it): pixels (B, 3, h, w) in [-1, 1] at the decoder's output size -> x_T (B, C, h', w') in the decoder's space,
     such that `decode(models, image_embeds, text, ..., noise=x_T)` with DDIM and `steps` steps gives the
-    pixels back. The conditional model only, no guidance: the guided model's inversion drifts (tiny-emoji, 24
-    scenes, 12 steps: redrawn 29.9 levels of 255 off on average at guidance 3, against 5.2 unguided and 22.5 from
-    seeded noise); decoding this x_T with guidance 3 still redraws within 8.5 (`benchmarks/bench_inversion.py`)."""
+    pixels back. The conditional model only, no guidance: the guided model's inversion drifts. tiny-emoji, 24
+    scenes, 12 steps, median levels of 255 off (`benchmarks/bench_inversion.py`): 4.4 redrawn at guidance 1
+    (19.5 from seeded noise); this x_T decoded at guidance 3, 8.0 (22.6 seeded); inverted and decoded at guidance 3,
+    13.1, with one scene 208 off. An epsilon decoder (Karlo's, Kandinsky's) inverts less closely: the same network
+    read as an epsilon model redraws at 12.0 (its x0 divides by sqrt(abar_T), 5e-5, at the first step)."""
     cond = decoder_conditioning(models, image_embeds, text)
     denoise = classifier_free_guidance(_decoder_model(models, None), 1.0, cond, cond)
     scheduler = make_scheduler("ddim", models.scheduler_configs["decoder"])

@@ -203,11 +203,11 @@ def solve_ddim_step(kind: str, x_s: Tensor, out: Tensor, abar_s: Tensor, abar_t:
         epsilon: x0 = (x_t - o_t eps) / a_t, so           x_t = a_t / a_s (x_s - o_s eps) + o_t eps
         v:       x0 = a_t x_t - o_t v, eps = a_t v + o_t x_t, so
                                                            x_t = (x_s - (o_s a_t - a_s o_t) v) / (a_s a_t + o_s o_t)
-    An x0 model cannot be inverted this way: its last step (to abar = 1) returns x0 whatever x_t was. (DDIM clips x0
-    when the config says clip_sample; the inverse does not, which matters only past |x0| = 1.)
-    diffusers' DDIMInverseScheduler instead turns the output (asked at t) into eps and x0 with x_s's abar: on the
-    v-prediction tiny-emoji decoder at 12 trailing steps it redraws 24 scenes 31.7 levels off on average against
-    5.2 (`benchmarks/bench_inversion.py`)."""
+    An x0 model cannot be inverted this way: its last step (to abar = 1) returns x0 whatever x_t was. DDIM clips x0
+    when the config says clip_sample and the inverse does not, which costs a little (tiny-emoji, 8 scenes: mean
+    4.2 levels off with the decoder's clipping, 3.2 without). diffusers' DDIMInverseScheduler instead turns the
+    output (asked at t) into eps and x0 with x_s's abar: on the v-prediction tiny-emoji decoder at 12 trailing steps
+    it redraws 24 scenes a median 14.8 levels off (one scene 210) against 4.4 (`benchmarks/bench_inversion.py`)."""
     a_s, o_s, a_t, o_t = abar_s.sqrt(), (1 - abar_s).sqrt(), abar_t.sqrt(), (1 - abar_t).sqrt()
     if kind == "epsilon":
         return a_t / a_s * (x_s - o_s * out) + o_t * out
