@@ -42,7 +42,7 @@ from components.edit_common import (
 from unclip import UnCLIP
 from unclip.edit import EditJob, planned_steps, run_edit
 from unclip.edit_methods import EDIT_LIMITS
-from unclip.settings import LIMITS, as_choice
+from unclip.settings import LIMITS, as_choice, as_float
 
 # "sdedit": strength (1: from pure noise); "inversion": the paper's §3.1, the image's DDIM inversion decoded with eta
 METHODS = [("Strength (SDEdit)", "sdedit"), ("η: the paper's way (DDIM inversion)", "inversion")]
@@ -61,8 +61,9 @@ HOW = {
     "full size.",
     "4 · The paper's way (η)": "DALL·E 2 makes variations differently: it runs the decoder *backwards* (DDIM "
     "inversion) to find the noise x_T it would turn into your picture, then decodes that noise again with DDIM, "
-    "adding fresh noise at every step in proportion to **η**. At η = 0 you get your picture back; the larger η, "
-    "the further the variations wander from it, while staying centred on it.",
+    "adding fresh noise at every step in proportion to **η**. At η = 0 you get your picture back (closest at "
+    "decoder guidance 1: the inversion undoes the unguided decoder); the larger η, the further the variations "
+    "wander from it, while staying centred on it.",
     "5 · Read the numbers": "Each result shows cos(input, result): how similar CLIP finds it to your picture.",
 }
 
@@ -74,6 +75,8 @@ def make_prepare(backend: UnCLIP) -> Callable[..., EditJob]:
         and on its own the check before it starts (`common.check_first`). Each method reads its own slider."""
         with user_errors():
             inversion = as_choice("method", method, [v for _, v in METHODS]) == "inversion"
+            if inversion:  # (None means "not this method" to vary_job: here it is the η slider left empty)
+                eta = as_float("eta", eta, *EDIT_LIMITS["eta"])
             return backend.vary_job(image, n, seed, 1.0 if inversion else strength, prompt or "",
                                     settings_from(backend, stages), eta if inversion else None)  # fmt: skip
 
@@ -127,13 +130,13 @@ def build(backend: UnCLIP) -> None:
                                      info="1 = only CLIP's idea of it survives · 0.3 = a close variation",
                                      elem_id="vary-strength"))  # fmt: skip
             eta = raw(gr.Slider(*EDIT_LIMITS["eta"], value=0.5, step=0.05, label="η", visible=False,
-                                info="0 = your picture back · 1 = furthest from it (decoder: DDIM)",
+                                info="0 = your picture back (closest at decoder guidance 1) · 1 = furthest from it",
                                 elem_id="vary-eta"))  # fmt: skip
             n = raw(gr.Slider(*LIMITS["n"], value=4, step=1, label="Number of variations", elem_id="vary-n"))
             prompt = gr.Textbox(value="", label="Caption (optional)", placeholder="e.g. 'a cat in the snow'",
                                 max_lines=2, elem_id="vary-prompt")  # fmt: skip
-            gr.Examples(EXAMPLES, inputs=[image, method, strength, eta], label="Examples", api_visibility="private",
-                        elem_id="vary-examples")  # fmt: skip
+            examples = gr.Examples(EXAMPLES, inputs=[image, method, strength, eta], label="Examples",
+                                   api_visibility="private", elem_id="vary-examples")  # fmt: skip
             seed = seed_row(prefix="vary-")
             with gr.Row():
                 run = gr.Button("Make variations", variant="primary", elem_id="vary-btn")
@@ -147,6 +150,9 @@ def build(backend: UnCLIP) -> None:
     image.change(lambda path: crop_preview(path, side, warn=False), inputs=image, outputs=[seen, crop_note], **LIGHT)
     image.upload(lambda path: warn_if_unreadable(path, "image"), inputs=image, **LIGHT)  # one toast per file
     method.change(show_method, inputs=method, outputs=[strength, eta], **LIGHT)
+    # an example row rebuilds both sliders as constructed (strength shown, η hidden), even when the method it sets
+    # is the one already chosen, so no change event follows: show the right slider again after it
+    examples.load_input_event.then(show_method, inputs=method, outputs=[strength, eta], **LIGHT)
     inputs = {"image": image, "n": n, "seed": seed.seed, "strength": strength, "prompt": prompt, "method": method,
               "eta": eta, **controls}  # fmt: skip
     running = check_first(click_or_enter(run, prompt), make_prepare(backend), on_gpu(make_handler(backend)), inputs,

@@ -139,6 +139,17 @@ def test_a_bad_upload_after_an_example_is_refused_by_name(page: Any, tmp_path: P
     assert "not an image file" in page.locator(".toast-body").first.inner_text()
 
 
+def test_variations_show_the_slider_of_the_chosen_method_after_any_example(page: Any) -> None:
+    """An example row rebuilds both sliders as constructed (η hidden): clicked twice, the η example hid η."""
+    page.get_by_role("tab", name="Variations", exact=True).first.click()
+    strength, eta = page.locator("#vary-strength"), page.locator("#vary-eta")
+    for row in (3, 3, 0, 3):  # the η example, again, an SDEdit one, the η one
+        page.locator("#vary-examples tbody tr").nth(row).click()
+        (eta if row == 3 else strength).wait_for(state="visible", timeout=15_000)
+        page.wait_for_timeout(500)  # the follow-up event has landed
+        assert [strength.is_visible(), eta.is_visible()] == ([False, True] if row == 3 else [True, False]), row
+
+
 def test_zoom_out_says_at_once_that_an_upload_is_no_image(page: Any, tmp_path: Path) -> None:
     """Variations and Inpaint warned on upload; Zoom out showed a broken frame and said nothing until a run."""
     fake = fake_png(tmp_path)

@@ -231,6 +231,23 @@ def test_vary_the_papers_way_decodes_the_images_ddim_inversion_with_eta(backend:
     np.testing.assert_array_equal(pixels(again.images), pixels(spread.images))  # same seed, same pixels
 
 
+def test_vary_inverts_under_the_embedding_and_caption_it_decodes_with(
+        backend: UnCLIP, fast: GenerateSettings, scene: Image.Image, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inversion must undo the decode that follows: the image's own embedding and the given caption."""
+    seen = {}
+    invert = pipeline.invert
+
+    def spy(models, pixels_, embeds, text, steps):
+        seen.update(embeds=embeds.clone(), tokens=text.tokens.clone(), steps=steps, side=pixels_.shape[-1])
+        return (yield from invert(models, pixels_, embeds, text, steps))
+
+    monkeypatch.setattr(pipeline, "invert", spy)
+    edit = backend.vary(scene, n=2, prompt="a hot dog on the beach", eta=0.5, settings=fast)
+    assert torch.equal(seen["tokens"], backend.encode_text(["a hot dog on the beach"]).tokens)
+    torch.testing.assert_close(seen["embeds"][0].float(), edit.source_embeds.float())
+    assert (seen["steps"], seen["side"]) == (fast.decoder.steps, 64)
+
+
 def test_same_seed_same_pixels_and_batch_equals_singles(backend: UnCLIP, fast: GenerateSettings,
                                                         scene: Image.Image) -> None:  # fmt: skip
     mask = box_image()
@@ -424,8 +441,13 @@ def test_cli_verbs(tmp_path: Path, capsys: pytest.CaptureFixture[str], scene: Im
     assert cli_main(["vary", src, "-n", "2", "--seed", "3", "--out", str(tmp_path / "v"), *fast]) == 0
     assert sorted(p.name for p in (tmp_path / "v").iterdir()) == ["vary_00000003.png", "vary_00000004.png"]
     assert read_metadata(tmp_path / "v" / "vary_00000003.png")["operation"] == "vary"
-    assert cli_main(["vary", src, "-n", "1", "--eta", "0.25", "--out", str(tmp_path / "e"), *fast]) == 0
-    assert read_metadata(tmp_path / "e" / "vary_00000000.png")["eta"] == 0.25  # the paper's way
+    capsys.readouterr()
+    assert cli_main(["vary", src, "-n", "1", "--eta", "0.25", "--out", str(tmp_path / "e"), *fast,
+                     "--decoder-scheduler", "dpm++"]) == 0  # fmt: skip
+    meta = read_metadata(tmp_path / "e" / "vary_00000000.png")
+    assert (meta["eta"], meta["decoder"]["scheduler"]) == (0.25, "ddim")  # the paper's way, with DDIM, and it says so
+    assert "note: --eta decodes with ddim, the sampler its inversion undoes, not --decoder-scheduler dpm++" in \
+        capsys.readouterr().err
     assert cli_main(["inpaint", src, "--mask", mask, "a crab", "--out", str(tmp_path / "i"), *fast]) == 0
     assert read_metadata(tmp_path / "i" / "inpaint_00000000.png")["prompt"] == "a crab"
     assert cli_main(["zoom-out", src, "--factor", "2", "--times", "2", "--gif", "--out", str(tmp_path / "z"),

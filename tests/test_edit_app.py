@@ -331,6 +331,8 @@ def test_vary_end_to_end(client: Any, files: dict[str, str]) -> None:
         "method": "ddim inversion", "eta": 0.3, "strength": None}
     with pytest.raises(AppError, match="method must be one of sdedit, inversion; got 'ddim'"):
         vary(client, files["scene"], method="ddim")
+    with pytest.raises(AppError, match="eta is empty: enter a number between 0 and 1"):  # not a quiet SDEdit
+        vary(client, files["scene"], method="inversion", eta=None)
 
 
 def test_inpaint_with_brush_strokes_keeps_the_rest(client: Any, files: dict[str, str]) -> None:

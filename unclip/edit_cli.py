@@ -141,6 +141,9 @@ def main(verb: str, argv: list[str]) -> int:
         if verb == "zoom-out":
             ns.times = as_int("times", ns.times, *TIMES)  # checked before --out is made; zoom_sequence reads it
         job = make_job(backend, verb, ns, _settings(backend, ns, ns.mode))
+        if verb == "vary" and ns.eta is not None and ns.decoder_scheduler not in (None, "ddim"):
+            print(f"note: --eta decodes with ddim, the sampler its inversion undoes, not --decoder-scheduler "
+                  f"{ns.decoder_scheduler}", file=sys.stderr)
         out = writable_dir(ns.out)
         for path in run(backend, verb, ns, job, out):
             print(path)
