@@ -3,9 +3,10 @@
     python benchmarks/bench_edit.py [--model tiny-emoji] [--runs 5] [--threads 2]
     python benchmarks/bench_edit.py --inpaint-eval 50 [--json]   # the object-replacement success rate
 
-Prints the median (min/max) latency of vary(n=4), inpaint(n=1) and zoom_out(n=1, factor 2) on the current
-device, per stage, on a 256 px emoji-world scene. `--inpaint-eval N` instead runs unclip/eval/inpaint_eval.py:
-N scenes whose only object is inpainted away with a prompt naming another one, scored by the judge.
+Prints the median (min/max) latency of vary(n=4) (from noise, and the paper's way with eta 0.5), inpaint(n=1) and
+zoom_out(n=1, factor 2) on the current device, per stage, on a 256 px emoji-world scene. `--inpaint-eval N`
+instead runs unclip/eval/inpaint_eval.py: N scenes whose only object is inpainted away with a prompt naming another
+one, scored by the judge.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def latency(model: str, runs: int) -> None:
     image, mask = scene_and_mask()
     ops = {
         "vary(n=4)": lambda r: backend.vary_stream(image, 4, r),
+        "vary(n=4, eta=0.5)": lambda r: backend.vary_stream(image, 4, r, eta=0.5),  # + the inversion
         "inpaint(n=1)": lambda r: backend.inpaint_stream(image, mask, PROMPT, 1, r),
         "zoom_out(n=1, x2)": lambda r: backend.zoom_out_stream(image, 2.0, "center", "", 1, r),
     }
