@@ -50,7 +50,9 @@ SECTIONS = {
     "Interpolation": "Pick two points (or type captions) and walk the *great circle* between them on the unit "
     "sphere (slerp: equal angle per step). Each step is decoded with the **same noise**, so only the "
     "embedding changes. Captions go through the prior first (toggle it off to decode the text embedding "
-    "itself, and see why unCLIP needs a prior).",
+    "itself, and see why unCLIP needs a prior). Between two image points the paper's other choice is there "
+    "too: each picture's **DDIM inversion** as the noise at its end and their slerp in between, one path whose "
+    "ends redraw the two pictures (§3.2).",
     "Text diffs (DALL·E 2, §3.3)": "Describe the picture (*from*) and what you want (*to*). The difference "
     "of their text embeddings, normalised, is a direction: z_d = normalise(z_to − z_from). The image "
     "embedding is turned towards it by θ (slerp(z_image, z_d, θ), θ up to 0.25–0.5) and decoded. As in the "
@@ -147,6 +149,10 @@ def tool_tabs(w: dict[str, Any]) -> None:
             w["steps"] = raw(gr.Slider(*STRIP_STEPS, value=8, step=1, label="Steps", elem_id="explorer-steps"),
                              "Interpolation steps")
             w["use_prior"] = gr.Checkbox(True, label="Captions through the prior", elem_id="explorer-prior")
+        w["interp_noise"] = raw(gr.Radio([("one seed's noise for every frame", "seed"),
+                                          ("the slerp of the two pictures' DDIM inversions (image points)",
+                                           "inversion")], value="seed", label="Every frame starts from",
+                                         elem_id="explorer-interp-noise"))  # fmt: skip
         w["interpolate"] = gr.Button("Interpolate", variant="primary", elem_id="explorer-interpolate")
         gr.Examples(INTERP_EXAMPLES, inputs=[w["start"], w["end"]], label="Examples", **PRIVATE)
     with gr.Tab("Text diff"):
@@ -242,7 +248,7 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
                 "upsampler": t["upsampler"], "state": state}  # fmt: skip
     strip_out = [t["preview"], t["strip"], *view]
     interpolating = {"start": t["start"], "end": t["end"], "steps": t["steps"], **seed, "use_prior": t["use_prior"],
-                     **decoding}  # fmt: skip
+                     "noise": t["interp_noise"], **decoding}  # fmt: skip
     diffing = {"image": t["image"], "point": t["point"], "from_caption": t["from_caption"],
                "to_caption": t["to_caption"], "steps": t["diff_steps"], "max_theta": t["max_theta"], **seed,
                "noise": t["noise"], **decoding}  # fmt: skip

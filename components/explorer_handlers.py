@@ -179,15 +179,29 @@ class ExplorerHandlers:
     # (`common.check_first`: a refused request is a toast, and the map and the strip stay as they were)
     def check_interpolate(self, start: str, end: str, steps: Number = 8, seed: Number = 0, use_prior: bool = True,
                           decoder_steps: Number = 12, decoder_guidance: Number = 3.0, upsampler: bool = False,
-                          state: ExplorerState | None = None) -> tuple[int, int, GenerateSettings]:  # fmt: skip
+                          noise: str = "seed", state: ExplorerState | None = None
+                          ) -> tuple[int, int, GenerateSettings, tuple[Image.Image, Image.Image] | None]:  # fmt: skip
+        """Steps, seed, settings and, for noise 'inversion', the two ends' pictures (their 64 px thumbnails)."""
         st = self.current(state)
         with user_errors():
             steps, seed = check_strip(steps, seed)
             as_bool("use_prior", use_prior)
+            inversion = as_choice("noise", noise, NOISE) == "inversion"
             settings = self.settings(decoder_steps, decoder_guidance, upsampler)
-            self.point(st, start, "start")  # a '#id' that exists, or a caption that is not empty
-            self.point(st, end, "end")
-        return steps, seed, settings
+            ends = [self.point(st, start, "start"), self.point(st, end, "end")]  # a '#id' that exists, or a caption
+            if not inversion:
+                return steps, seed, settings, None
+            pictures = tuple(self.end_picture(p, name) for p, name in zip(ends, ("start", "end"), strict=True))
+        return steps, seed, settings, pictures  # type: ignore[return-value]
+
+    @staticmethod
+    def end_picture(p: Point | None, name: str) -> Image.Image:
+        """An image point's picture (its 64 px thumbnail), what noise 'inversion' inverts; InvalidInput otherwise."""
+        if p is None or p.modality != "image" or p.thumb is None:
+            what = "a caption" if p is None else f"#{p.id} is a text point"
+            raise InvalidInput(f"{name} must be an image point for noise 'inversion' ({what}): it starts from the "
+                               f"two pictures' DDIM inversions")  # fmt: skip
+        return Image.fromarray(p.thumb)
 
     def check_text_diff(self, image: str | None = None, point: str = "", from_caption: str = "",
                         to_caption: str = "", steps: Number = 6, max_theta: Number = 0.5, seed: Number = 0,
@@ -251,22 +265,30 @@ class ExplorerHandlers:
 
     def interpolate(self, start: str, end: str, steps: Number = 8, seed: Number = 0, use_prior: bool = True,
                     decoder_steps: Number = 12, decoder_guidance: Number = 3.0, upsampler: bool = False,
-                    state: ExplorerState | None = None, progress: gr.Progress = gr.Progress()  # noqa: B008
-                    ) -> Iterator[tuple]:  # fmt: skip
+                    noise: str = "seed", state: ExplorerState | None = None,
+                    progress: gr.Progress = gr.Progress()) -> Iterator[tuple]:  # fmt: skip  # noqa: B008
         """Slerp between two points (a '#id' from the collection, or any caption) in `steps` steps and decode
-        every step from the same noise. Returns: preview, strip (PNG), map with the path, summary, choices."""
+        every step from the same noise (noise 'seed'), or, between two image points, from the slerp of their
+        DDIM inversions (noise 'inversion', the paper's §3.2), so the ends redraw the two pictures. Returns:
+        preview, strip (PNG), map with the path, summary, choices."""
         st = self.current(state)
-        steps, seed, settings = self.check_interpolate(start, end, steps, seed, use_prior, decoder_steps,
-                                                       decoder_guidance, upsampler, state)  # fmt: skip
+        steps, seed, settings, pictures = self.check_interpolate(start, end, steps, seed, use_prior, decoder_steps,
+                                                                 decoder_guidance, upsampler, noise,
+                                                                 state)  # fmt: skip
         with user_errors():
             st, a, a_label = self.endpoint(st, start, "start", use_prior)
             st, b, b_label = self.endpoint(st, end, "end", use_prior)
         priors = sum(isinstance(x, str) for x in (a, b)) if use_prior else 0
         ends = (self.recorded(st, start), self.recorded(st, end))
-        stream = self.backend.interpolate_stream(a, b, steps, seed, use_prior, settings, labels=ends)
-        strip = yield from follow(stream, progress, strip_steps(settings, priors), other_outputs=5)
+        stream = self.backend.interpolate_stream(a, b, steps, seed, use_prior, settings, labels=ends, noise=noise,
+                                                 pictures=pictures)  # fmt: skip
+        inversions = 0 if pictures is None else 2
+        strip = yield from follow(stream, progress, strip_steps(settings, priors, inversions), other_outputs=5)
         st = self.add_path(st, strip, f"{a_label} → {b_label}", "t")
         note = f"Path {a_label} → {b_label}: {steps} steps, {strip.angles[-1]:.1f}° of arc, seed {seed}."
+        if strip.reconstruction is not None:
+            note += (f" Every frame starts from the slerp of the two pictures' DDIM inversions: the ends redraw them "
+                     f"within {strip.reconstruction:.1f} levels of 255 on average.")  # fmt: skip
         if strip.angles[-1] < 0.05:
             note += " Both ends are the same embedding, so every frame is the same image: pick two different points."
         note += format_warnings(strip.warnings)
@@ -292,7 +314,8 @@ class ExplorerHandlers:
         picture = load_upload(image, "image") if image else Image.fromarray(source.thumb)
         stream = self.backend.text_diff_stream(z, from_caption, to_caption, steps, max_theta, seed, settings,
                                                label=recorded, noise=noise, picture=picture)  # fmt: skip
-        strip = yield from follow(stream, progress, strip_steps(settings, 0, noise == "inversion"), other_outputs=5)
+        strip = yield from follow(stream, progress, strip_steps(settings, 0, int(noise == "inversion")),
+                                  other_outputs=5)  # fmt: skip
         src, dst = shorten(as_prompt(from_caption)), shorten(as_prompt(to_caption))
         st = self.add_path(st, strip, f"{label}: “{src}” → “{dst}”", "θ")
         note = f"Text diff of {label} from “{src}” to “{dst}”: θ up to {strip.fractions[-1]:g}, seed {seed}."

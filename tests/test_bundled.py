@@ -81,3 +81,18 @@ def test_variations_the_papers_way_centre_on_the_picture(bundled):
         errors[eta] = np.mean([level_error(v, Image.fromarray(im)) for vs, im in zip(varied, images, strict=True)
                                for v in vs])
     assert errors[0.0] < 8 and errors[0.0] < errors[0.5] < errors[1.0], errors
+
+
+def test_an_interpolation_from_two_inversions_redraws_both_ends(bundled):
+    """Paper §3.2's first option: the ends of a path from the slerp of two inversions are the two pictures."""
+    from PIL import Image
+
+    from unclip.explore import level_error, with_decoder
+
+    settings = with_decoder(bundled.default_settings(), guidance=1.0, upsampler=False)
+    images, _, _ = EmojiWorld().batch(2, seed=11, size=256, split="any")
+    a, b = (Image.fromarray(im) for im in images)
+    strip = bundled.interpolate(a, b, steps=4, seed=0, settings=settings, noise="inversion")
+    seeded = bundled.interpolate(a, b, steps=4, seed=0, settings=settings)
+    assert strip.reconstruction < 8
+    assert (level_error(seeded.images[0], a) + level_error(seeded.images[-1], b)) / 2 > 2 * strip.reconstruction

@@ -14,7 +14,7 @@ from PIL import Image
 
 from unclip import InvalidInput, UnCLIP
 from unclip import explore as E
-from unclip.images import read_metadata, save_png
+from unclip.images import read_metadata, save_png, to_tensor
 from unclip.sampling import drain
 from unclip.settings import DecoderSettings, GenerateSettings, PriorSettings, UpsamplerSettings
 
@@ -168,8 +168,6 @@ def test_text_diff_records_the_picture_it_edited(backend: UnCLIP, tmp_path) -> N
 
 
 def test_a_text_diff_starts_every_frame_from_the_pictures_ddim_inversion(backend: UnCLIP, tmp_path: Path) -> None:
-    from unclip.images import to_tensor
-
     rng = np.random.default_rng(0)
     picture = Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).resize((256, 256))
     run = dict(steps=2, max_theta=0.5, seed=1, settings=FAST)  # noqa: C408
@@ -181,7 +179,7 @@ def test_a_text_diff_starts_every_frame_from_the_pictures_ddim_inversion(backend
         except StopIteration as stop:
             inverted = stop.value
     assert [p.stage for p in progress] == ["inversion"] * 2 + ["decoder"] * 2  # FAST: 2 decoder steps
-    assert len(progress) == E.strip_steps(FAST, 0, inversion=True)  # what the progress bar counts
+    assert len(progress) == E.strip_steps(FAST, 0, inversions=1)  # what the progress bar counts
     again = backend.text_diff(picture, "a cat", "a dog", **run)
     seeded = backend.text_diff(picture, "a cat", "a dog", **run, noise="seed")
     px = [[np.asarray(im).astype(int) for im in s.images] for s in (inverted, again, seeded)]
@@ -196,6 +194,33 @@ def test_a_text_diff_starts_every_frame_from_the_pictures_ddim_inversion(backend
     z = backend.encode_image(to_tensor(E.square(picture)))[0]
     from_embedding = backend.text_diff(z, "a cat", "a dog", **run, picture=picture)
     assert all(np.array_equal(np.asarray(a), b) for a, b in zip(from_embedding.images, px[0], strict=True))
+
+
+def test_an_interpolation_from_inversions_ends_on_each_pictures_own_redraw(backend: UnCLIP) -> None:
+    """noise='inversion' (paper §3.2): frame t starts from slerp(x_T(a), x_T(b), t), so the first frame is exactly
+    a text diff's theta = 0 frame of picture a (same inversion, same decode), and the last is picture b's."""
+    rng = np.random.default_rng(3)
+    a, b = (Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)) for _ in range(2))
+    strip = backend.interpolate(a, b, steps=3, seed=2, settings=FAST, noise="inversion")
+    for frame, picture in ((strip.images[0], a), (strip.images[-1], b)):
+        alone = backend.text_diff(picture, "a cat", "a dog", steps=2, seed=2, settings=FAST).images[0]
+        d = np.abs(np.asarray(frame).astype(int) - np.asarray(alone).astype(int))
+        assert d.max() <= 1 and (d > 0).mean() < 1e-2, (d.max(), (d > 0).mean())  # batched rounding only
+    middle = read_metadata(strip.images[1])
+    assert (middle["noise"], middle["decoder"]["scheduler"]) == ("inversion", "ddim")
+    seeded = backend.interpolate(a, b, steps=3, seed=2, settings=FAST)
+    assert read_metadata(seeded.images[1])["noise"] == "seed" and seeded.reconstruction is None
+    assert strip.reconstruction == round((E.level_error(strip.images[0], a) + E.level_error(strip.images[-1], b)) / 2,
+                                         2)  # fmt: skip
+    z = backend.encode_image(to_tensor(E.square(a)))[0]  # an embedding end with its picture: the same frame
+    given = backend.interpolate(z, b, steps=3, seed=2, settings=FAST, noise="inversion", pictures=(a, None))
+    assert np.array_equal(np.asarray(given.images[0]), np.asarray(strip.images[0]))  # the same batch
+    with pytest.raises(InvalidInput, match="noise: 'inversion' starts from two pictures, and end is a caption"):
+        backend.interpolate(a, "a cat", steps=2, settings=FAST, noise="inversion")
+    with pytest.raises(InvalidInput, match="noise: 'inversion' needs the start's picture"):
+        backend.interpolate(z, b, steps=2, settings=FAST, noise="inversion")
+    with pytest.raises(InvalidInput, match="end picture must be an image file, its bytes or a PIL image, got int"):
+        backend.interpolate(a, b, steps=2, settings=FAST, noise="inversion", pictures=(None, 3))
 
 
 def test_level_error_compares_at_the_smaller_size() -> None:

@@ -143,6 +143,16 @@ def test_text_diff_from_a_point_and_from_an_upload(handlers: ExplorerHandlers, s
     assert len(uploads) == 1 and uploads[0].thumb.shape == (64, 64, 3)
 
 
+def test_interpolate_between_two_image_points_from_their_inversions(handlers: ExplorerHandlers,
+                                                                     state: ExplorerState) -> None:  # fmt: skip
+    out = last(handlers.interpolate("#0", "#2", 3, 1, True, **FAST, noise="inversion", state=state))
+    assert json.loads(out[1][1][0].info["parameters"])["noise"] == "inversion"
+    level = float(re.search(r"redraw them within ([\d.]+) levels", out[3]).group(1))
+    ends = [Image.fromarray(state.session.point(i).thumb) for i in (0, 2)]
+    expected = (level_error(out[1][0][0], ends[0]) + level_error(out[1][-1][0], ends[1])) / 2
+    assert abs(level - expected) < 0.06
+
+
 def test_text_diff_starts_from_the_pictures_inversion_unless_told_the_seed(handlers: ExplorerHandlers,
                                                                            state: ExplorerState) -> None:  # fmt: skip
     """The point's 64 px picture is inverted (the paper's Fig. 5); the note says how closely theta = 0 redraws it."""
@@ -178,6 +188,9 @@ def test_text_diff_refuses_bad_input(handlers: ExplorerHandlers, state: Explorer
     ("check_interpolate", {"end": "#2x"}, "end: '#2x' is not a point"),
     ("check_interpolate", {"end": "  "}, "end is empty"),
     ("check_interpolate", {"steps": 1}, "steps must be a whole number between 2 and 16"),
+    ("check_interpolate", {"noise": "inversion"}, r"end must be an image point for noise 'inversion' \(a caption\)"),
+    ("check_interpolate", {"noise": "inversion", "end": "#1"}, r"end must be an image point .* \(#1 is a text point\)"),
+    ("check_interpolate", {"noise": "fresh"}, "noise must be one of inversion, seed; got 'fresh'"),
     ("check_text_diff", {"point": "#1"}, "#1 is a text point"),
     ("check_text_diff", {"to_caption": "a cat"}, "to caption must differ from the from caption"),
     ("check_text_diff", {"max_theta": 3}, "max theta must be between 0 and 1, got 3"),

@@ -179,11 +179,11 @@ def check_settings(backend: UnCLIP, settings: GenerateSettings | None) -> Genera
     return backend.validate(settings or backend.default_settings())
 
 
-def strip_steps(settings: GenerateSettings, prior_runs: int, inversion: bool = False) -> int:
-    """Denoising steps a strip runs (progress bars): the prior once per text endpoint, the decoder's inversion if
-    any, then one decode."""
+def strip_steps(settings: GenerateSettings, prior_runs: int, inversions: int = 0) -> int:
+    """Denoising steps a strip runs (progress bars): the prior once per text endpoint, the decoder once per picture
+    it inverts, then one decode."""
     up = settings.upsampler.steps if settings.upsampler.enabled else 0
-    return prior_runs * settings.prior.steps + (1 + inversion) * settings.decoder.steps + up
+    return prior_runs * settings.prior.steps + (1 + inversions) * settings.decoder.steps + up
 
 
 def as_image(source: Source, name: str) -> Image.Image:
@@ -224,9 +224,9 @@ def decode_stream(backend: UnCLIP, embeds: Tensor, seed: int = 0, settings: Gene
                   caption: str = "", metadata: Sequence[dict[str, Any]] | None = None, noise: Tensor | None = None
                   ) -> Generator[Progress, None, list[Image.Image]]:  # fmt: skip
     """Decode any CLIP image embeddings (N, D) -> N images, every one from the SAME noise (N generators seeded
-    alike, or `noise` (1, C, h, w), e.g. a DDIM inversion, for every row), so the only thing that changes along a
-    strip is the embedding. The caption (default: none) is what the decoder's token branch reads; with "" the
-    embedding alone drives the picture."""
+    alike, or `noise`: (1, C, h, w) for every row, e.g. a DDIM inversion, or (N, C, h, w), one per row), so the only
+    thing that changes along a strip is the embedding (and the given noise). The caption (default: none) is what
+    the decoder's token branch reads; with "" the embedding alone drives the picture."""
     s = check_settings(backend, settings)
     seed = as_int("seed", seed, *LIMITS["seed"])
     caption = as_prompt(caption, "caption", allow_empty=True)
@@ -237,7 +237,7 @@ def decode_stream(backend: UnCLIP, embeds: Tensor, seed: int = 0, settings: Gene
     gens = [torch.Generator("cpu").manual_seed(seed) for _ in range(n)]  # identical noise for every row
     text = backend.encode_text([caption] * n)
     z = embeds.to(models.device, models.dtype)  # (N, D)
-    start = None if noise is None else noise.expand(n, *noise.shape[1:])
+    start = None if noise is None else noise.expand(n, *noise.shape[1:]) if len(noise) == 1 else noise
     low = yield from pipeline.decode(models, z, text, backend.empty_text(), s.decoder, gens,
                                      noise=start)  # (N, 3, 64, 64)  # fmt: skip
     final = (yield from pipeline.upsample(models, low, s.upsampler, gens)) if s.upsampler.enabled else low
@@ -260,6 +260,24 @@ def endpoint_stream(backend: UnCLIP, end: Endpoint, name: str, use_prior: bool, 
     return z[0].float().cpu()
 
 
+def as_picture(picture: Any, name: str) -> Image.Image:
+    """A picture to invert, read as every tab reads an upload and centre-cropped at its own size (a map point's is
+    its 64 px thumbnail); InvalidInput naming the field otherwise."""
+    if not isinstance(picture, str | Path | bytes | Image.Image):
+        raise InvalidInput(f"{name} must be an image file, its bytes or a PIL image, got {type(picture).__name__}")
+    picture = as_image(picture, name)
+    return square(picture, min(picture.size))
+
+
+def invert_picture(backend: UnCLIP, picture: Image.Image, z: Tensor, steps: int) -> Generator[Progress, None, Tensor]:
+    """The picture's DDIM inversion x_T (1, C, h, w) under its embedding z (D,) and the empty caption (what the
+    explorer decodes with), at the decoder's size."""
+    models, side = backend.models, backend.models.low_res_size
+    pixels = to_tensor(picture.resize((side, side), Image.Resampling.BICUBIC))
+    return (yield from pipeline.invert(models, pixels, z[None].to(models.device, models.dtype),
+                                       backend.encode_text([""]), steps))  # fmt: skip
+
+
 def describe(end: Endpoint) -> str:
     """What an endpoint was, for the PNGs' metadata: a caption itself, else its kind."""
     if isinstance(end, str):  # an endpoint string is a caption (`endpoint_stream`)
@@ -269,22 +287,54 @@ def describe(end: Endpoint) -> str:
 
 def interpolate_stream(backend: UnCLIP, start: Endpoint, end: Endpoint, steps: int = 8, seed: int = 0,
                        use_prior: bool = True, settings: GenerateSettings | None = None,
-                       labels: tuple[str, str] | None = None) -> Generator[Progress, None, Strip]:  # fmt: skip
+                       labels: tuple[str, str] | None = None, noise: str = "seed",
+                       pictures: tuple[Source | None, Source | None] | None = None
+                       ) -> Generator[Progress, None, Strip]:  # fmt: skip
     """Slerp between two endpoints in `steps` even steps; decode every step with the same noise. Each PNG records
-    the ends as `labels` (default: a caption itself, else 'an image' / 'an embedding')."""
+    the ends as `labels` (default: a caption itself, else 'an image' / 'an embedding').
+
+    noise='inversion' (the paper's §3.2, its first option): both ends are pictures (an image, or an embedding with
+    its picture in `pictures`), each DDIM-inverted under its own embedding, and frame t decodes with DDIM from
+    slerp(x_T(start), x_T(end), t): one path whose ends redraw the two pictures (`Strip.reconstruction`: the mean
+    of the two ends' errors). noise='seed' (the second): one seed's noise for every frame."""
     steps, seed = check_strip(steps, seed)
+    noise = as_choice("noise", noise, NOISE)
     s = check_settings(backend, settings)
     use_prior = as_bool("use_prior", use_prior)
+    ends = None
+    if noise == "inversion":
+        ends = [end_picture(x, picture, name) for x, picture, name in zip((start, end), pictures or (None, None),
+                                                                          ("start", "end"), strict=True)]  # fmt: skip
+        s = replace(s, decoder=replace(s.decoder, scheduler="ddim"))  # the sampler the inversions undo
     a = yield from endpoint_stream(backend, start, "start", use_prior, seed, s)
     b = yield from endpoint_stream(backend, end, "end", use_prior, seed, s)
     t = torch.linspace(0.0, 1.0, steps, dtype=torch.float64)
     path = slerp(a, b, t)  # (steps, D)
+    x_t = None
+    if ends is not None:
+        x_a = yield from invert_picture(backend, ends[0], a, s.decoder.steps)
+        x_b = yield from invert_picture(backend, ends[1], b, s.decoder.steps)
+        x_t = slerp(x_a.flatten(), x_b.flatten(), t).reshape(steps, *x_a.shape[1:])  # (steps, C, h, w)
     first, last = labels or (describe(start), describe(end))
-    meta = [{"tool": "interpolate", "start": first, "end": last, "t": round(x, 4), "use_prior": bool(use_prior)}
-            for x in t.tolist()]  # fmt: skip
-    images = yield from decode_stream(backend, path, seed, s, metadata=meta)
+    meta = [{"tool": "interpolate", "start": first, "end": last, "t": round(x, 4), "use_prior": bool(use_prior),
+             "noise": noise} for x in t.tolist()]  # fmt: skip
+    images = yield from decode_stream(backend, path, seed, s, metadata=meta, noise=x_t)
+    error = None if ends is None else round((level_error(images[0], ends[0]) + level_error(images[-1], ends[1])) / 2, 2)
     return Strip(images, path, [round(x, 4) for x in t.tolist()], angles_deg(path, a), seed,
-                 long_captions(backend, {"start": start, "end": end}))
+                 long_captions(backend, {"start": start, "end": end}), error)
+
+
+def end_picture(end: Endpoint, picture: Source | None, name: str) -> Image.Image:
+    """The picture an interpolation end inverts: its own (an image end), or the one given for an embedding end."""
+    if picture is not None:
+        return as_picture(picture, f"{name} picture")
+    if isinstance(end, str):
+        raise InvalidInput(f"noise: 'inversion' starts from two pictures, and {name} is a caption: pick image points, "
+                           f"or noise='seed'")  # fmt: skip
+    if isinstance(end, Tensor):
+        raise InvalidInput(f"noise: 'inversion' needs the {name}'s picture (an embedding alone cannot be inverted): "
+                           f"pass pictures=, or noise='seed'")  # fmt: skip
+    return as_picture(end, name)
 
 
 def text_diff_stream(backend: UnCLIP, image: Endpoint, from_caption: str, to_caption: str,
@@ -311,24 +361,16 @@ def text_diff_stream(backend: UnCLIP, image: Endpoint, from_caption: str, to_cap
     elif picture is None:
         if isinstance(image, Tensor):
             raise InvalidInput(NEEDS_PICTURE)
-        picture = as_image(image, "image")
-    elif not isinstance(picture, str | Path | bytes | Image.Image):
-        raise InvalidInput(f"picture must be an image file, its bytes or a PIL image, got {type(picture).__name__}")
+        picture = as_picture(image, "image")
     else:
-        picture = as_image(picture, "picture")
+        picture = as_picture(picture, "picture")
     if picture is not None:
-        picture = square(picture, min(picture.size))  # centre crop, at its own size (a point's 64 px thumbnail)
         s = replace(s, decoder=replace(s.decoder, scheduler="ddim"))  # the sampler the inversion undoes
     z_i = yield from endpoint_stream(backend, image, "image", False, seed, s)
     texts = backend.encode_text([src, dst]).embeds.float().cpu()  # (2, D)
     z_d = text_diff_direction(texts[0], texts[1])
     path, thetas = text_diff_path(z_i, z_d, steps, max_theta)  # (steps, D)
-    x_t = None
-    if picture is not None:
-        models, side = backend.models, backend.models.low_res_size
-        pixels = to_tensor(picture.resize((side, side), Image.Resampling.BICUBIC))
-        x_t = yield from pipeline.invert(models, pixels, z_i[None].to(models.device, models.dtype),
-                                         backend.encode_text([""]), s.decoder.steps)  # fmt: skip
+    x_t = None if picture is None else (yield from invert_picture(backend, picture, z_i, s.decoder.steps))
     meta = [{"tool": "text_diff", "image": label, "from": src, "to": dst, "theta": th, "noise": noise}
             for th in thetas]  # fmt: skip
     images = yield from decode_stream(backend, path, seed, s, metadata=meta, noise=x_t)

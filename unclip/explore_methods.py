@@ -37,16 +37,22 @@ class ExploreMethods:
 
     def interpolate_stream(self, start: Endpoint, end: Endpoint, steps: int = 8, seed: int = 0,
                            use_prior: bool = True, settings: GenerateSettings | None = None,
-                           labels: tuple[str, str] | None = None) -> Generator[Progress, None, Strip]:  # fmt: skip
+                           labels: tuple[str, str] | None = None, noise: str = "seed",
+                           pictures: tuple[Source | None, Source | None] | None = None
+                           ) -> Generator[Progress, None, Strip]:  # fmt: skip
         """Slerp from start to end in `steps` steps, each decoded with the same noise (captions go through the
         prior when use_prior, else their CLIP text embedding is used as is). `labels`: what the PNGs record
-        as the ends (default: a caption itself, else its kind)."""
+        as the ends (default: a caption itself, else its kind). noise='inversion': two picture ends, each frame
+        from the slerp of their DDIM inversions, so the ends redraw the pictures (`pictures`: those of embedding
+        ends)."""
         return explore.interpolate_stream(self, start, end, steps, seed, use_prior, settings,  # type: ignore[arg-type]
-                                          labels)  # fmt: skip
+                                          labels, noise, pictures)  # fmt: skip
 
     def interpolate(self, start: Endpoint, end: Endpoint, steps: int = 8, seed: int = 0, use_prior: bool = True,
-                    settings: GenerateSettings | None = None) -> Strip:  # fmt: skip
-        return drain(self.interpolate_stream(start, end, steps, seed, use_prior, settings))
+                    settings: GenerateSettings | None = None, noise: str = "seed",
+                    pictures: tuple[Source | None, Source | None] | None = None) -> Strip:  # fmt: skip
+        return drain(self.interpolate_stream(start, end, steps, seed, use_prior, settings, noise=noise,
+                                             pictures=pictures))  # fmt: skip
 
     def text_diff_stream(self, image: Endpoint, from_caption: str, to_caption: str, steps: int = 6,
                          max_theta: float = 0.5, seed: int = 0, settings: GenerateSettings | None = None,
