@@ -111,7 +111,8 @@ def tools_panel(backend: UnCLIP) -> dict[str, Any]:
     """Decoding settings shared by the three tools, the tools, and the strip they decode."""
     d = backend.default_settings()
     w: dict[str, Any] = {}
-    gr.Markdown("### Decode points: every step of a strip uses the same decoder noise (the seed)")
+    gr.Markdown("### Decode points: a strip's frames start from one decoder noise (the seed's), or from the "
+                "pictures' DDIM inversions")
     with gr.Row(equal_height=True):
         with gr.Column(scale=2, min_width=260):
             w["seed"] = seed_row()
