@@ -191,11 +191,11 @@ class ExplorerHandlers:
             ends = [self.point(st, start, "start"), self.point(st, end, "end")]  # a '#id' that exists, or a caption
             if not inversion:
                 return steps, seed, settings, None
-            pictures = tuple(self.end_picture(p, name) for p, name in zip(ends, ("start", "end"), strict=True))
+            pictures = tuple(self.point_picture(p, name) for p, name in zip(ends, ("start", "end"), strict=True))
         return steps, seed, settings, pictures  # type: ignore[return-value]
 
     @staticmethod
-    def end_picture(p: Point | None, name: str) -> Image.Image:
+    def point_picture(p: Point | None, name: str) -> Image.Image:
         """An image point's picture (its 64 px thumbnail), what noise 'inversion' inverts; InvalidInput otherwise."""
         if p is None or p.modality != "image" or p.thumb is None:
             what = "a caption" if p is None else f"#{p.id} is a text point"
@@ -207,15 +207,15 @@ class ExplorerHandlers:
                         to_caption: str = "", steps: Number = 6, max_theta: Number = 0.5, seed: Number = 0,
                         decoder_steps: Number = 12, decoder_guidance: Number = 3.0, upsampler: bool = False,
                         noise: str = "inversion", state: ExplorerState | None = None
-                        ) -> tuple[int, int, GenerateSettings, np.ndarray | Point]:  # fmt: skip
-        """Steps, seed, settings and the picture to edit: the upload's pixels (256, 256, 3), decoded once here,
-        else the picked image point."""
+                        ) -> tuple[int, int, GenerateSettings, Image.Image | Point]:  # fmt: skip
+        """Steps, seed, settings and the picture to edit: the upload, decoded once here, else the picked image
+        point."""
         st = self.current(state)
         with user_errors():
             steps, _, seed, _, _ = check_text_diff(steps, max_theta, seed, from_caption, to_caption)
             as_choice("noise", noise, NOISE)
             settings = self.settings(decoder_steps, decoder_guidance, upsampler)
-            source = np.asarray(square(load_upload(image, "image"))) if image else self.image_point(st, point)
+            source = load_upload(image, "image") if image else self.image_point(st, point)
         return steps, seed, settings, source
 
     def check_gap(self, prompt: str = "", k: Number = 4, seed: Number = 0, decoder_steps: Number = 12,
@@ -308,10 +308,10 @@ class ExplorerHandlers:
                                                              seed, decoder_steps, decoder_guidance, upsampler, noise,
                                                              state)  # fmt: skip
         st, z, label = self.edit_source(st, source)
-        recorded = label if isinstance(source, np.ndarray) else self.recorded(st, point)
+        recorded = label if isinstance(source, Image.Image) else self.recorded(st, point)
         # the picture to invert: an upload at its own size (a latent decoder works at 512 px or more), a point's
         # 64 px thumbnail (all a point keeps)
-        picture = load_upload(image, "image") if image else Image.fromarray(source.thumb)
+        picture = source if isinstance(source, Image.Image) else Image.fromarray(source.thumb)
         stream = self.backend.text_diff_stream(z, from_caption, to_caption, steps, max_theta, seed, settings,
                                                label=recorded, noise=noise, picture=picture)  # fmt: skip
         strip = yield from follow(stream, progress, strip_steps(settings, 0, int(noise == "inversion")),
@@ -333,10 +333,11 @@ class ExplorerHandlers:
             return as_prompt(typed, "point")
         return f"#{p.id} · {p.caption}" if p.caption else f"#{p.id}"
 
-    def edit_source(self, st: ExplorerState, source: np.ndarray | Point) -> tuple[ExplorerState, Any, str]:
-        """The picture a text diff edits (`check_text_diff`): an upload, added to the map, or an image point."""
-        if isinstance(source, np.ndarray):
-            st, ids = self.add_images(st, [source], ["uploaded image"], "upload")
+    def edit_source(self, st: ExplorerState, source: Image.Image | Point) -> tuple[ExplorerState, Any, str]:
+        """The picture a text diff edits (`check_text_diff`): an upload, added to the map (as every upload, a
+        256 px square), or an image point."""
+        if isinstance(source, Image.Image):
+            st, ids = self.add_images(st, [np.asarray(square(source))], ["uploaded image"], "upload")
             return st, st.session.embed_of(ids[0]), f"upload #{ids[0]}"
         return st, st.session.embed_of(source.id), f"#{source.id}"
 

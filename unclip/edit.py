@@ -141,7 +141,6 @@ def run_edit(backend: Any, job: EditJob) -> Generator[Progress, None, Edit]:
     if job.eta is not None:  # one inversion, every image from it (their DDIM noise differs, from their seeds)
         start = yield from pipeline.invert(models, source_low, embeds[:1], backend.encode_text([job.caption]),
                                            s.decoder.steps)  # fmt: skip
-        start = start.expand(n, *start.shape[1:])
     known = None if job.mask is None else pipeline.to_latents(models, source_low)  # the decoder's space, once
     hook = None if known is None else stage_hook(models, "decoder", s.decoder.scheduler, job, known, known_gens)
     extra = None if known is None else pipeline.inpaint_channels(models, known, job.mask, n)

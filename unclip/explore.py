@@ -237,9 +237,8 @@ def decode_stream(backend: UnCLIP, embeds: Tensor, seed: int = 0, settings: Gene
     gens = [torch.Generator("cpu").manual_seed(seed) for _ in range(n)]  # identical noise for every row
     text = backend.encode_text([caption] * n)
     z = embeds.to(models.device, models.dtype)  # (N, D)
-    start = None if noise is None else noise.expand(n, *noise.shape[1:]) if len(noise) == 1 else noise
     low = yield from pipeline.decode(models, z, text, backend.empty_text(), s.decoder, gens,
-                                     noise=start)  # (N, 3, 64, 64)  # fmt: skip
+                                     noise=noise)  # (N, 3, 64, 64)  # fmt: skip
     final = (yield from pipeline.upsample(models, low, s.upsampler, gens)) if s.upsampler.enabled else low
     base = {"seed": seed, "model": backend.name, "precision": backend.precision, "caption": caption, **s.to_dict()}
     return to_pil(final, [{**base, **m} for m in (metadata or [{}] * n)])

@@ -186,8 +186,9 @@ def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty
     """z_i (B, D) + caption -> (B, 3, 64, 64) in [-1, 1] (latent decoders: (B, 3, S, S) via MoVQ). `hook`
     re-injects known values in the decoder's space (inpaint, zoom-out); `init` (B, 3, H, W) in [-1, 1] with
     strength < 1 starts from a noised copy of it (SDEdit, variations); `extra` is an inpainting decoder's
-    additional input (`inpaint_channels`); `noise` (B, C, h, w), e.g. `invert`'s x_T, replaces the generators'
-    starting noise (which is still drawn, so the upsampler after this gets the same noise as without it); `eta`:
+    additional input (`inpaint_channels`); `noise` (B or 1, C, h, w), e.g. `invert`'s x_T, replaces the
+    generators' starting noise (which is still drawn, so the upsampler after this gets the same noise as without
+    it); one row is every image's; `eta`:
     DDIM's stochasticity (paper §3.1: variations are the inversion decoded with eta > 0)."""
     batch = image_embeds.shape[0]
     cond = decoder_conditioning(models, image_embeds, text)
@@ -205,9 +206,9 @@ def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty
         shape = (3, h, w)
     x = randn(shape, generators, models.device, models.dtype)  # (B, 3, 64, 64) or (B, 4, S/8, S/8)
     if noise is not None:
-        if noise.shape != x.shape:
+        if noise.shape[1:] != x.shape[1:] or len(noise) not in (1, len(x)):
             raise ValueError(f"decoder noise must have shape {tuple(x.shape)}, got {tuple(noise.shape)}")
-        x = noise.to(x)
+        x = noise.expand_as(x).to(x)
     out = yield from sample_loop(denoise, scheduler, x, steps=settings.steps, generators=generators,
                                  stage="decoder", hook=hook, init=init, strength=strength, eta=eta,
                                  to_pixels=(lambda z: latent_preview(models, z)) if models.latent else None)
@@ -226,12 +227,11 @@ def invert(models: UnCLIPModels, pixels: Tensor, image_embeds: Tensor, text: Tex
     (19.5 from seeded noise); this x_T decoded at guidance 3, 8.0 (22.6 seeded); inverted and decoded at guidance 3,
     13.1, with one scene 208 off. An epsilon decoder (Karlo's, Kandinsky's) inverts less closely: the same network
     read as an epsilon model redraws at 12.0 (its x0 divides by sqrt(abar_T), 5e-5, at the first step)."""
-    cond = decoder_conditioning(models, image_embeds, text)
-    denoise = classifier_free_guidance(_decoder_model(models, None), 1.0, cond, cond)
+    cond, model = decoder_conditioning(models, image_embeds, text), _decoder_model(models, None)
     scheduler = make_scheduler("ddim", models.scheduler_configs["decoder"])
     x0 = to_latents(models, pixels.to(models.device, models.dtype))
     to_pixels = (lambda z: latent_preview(models, z)) if models.latent else None
-    return (yield from ddim_invert(denoise, scheduler, x0, steps=steps, to_pixels=to_pixels))
+    return (yield from ddim_invert(lambda x, t: model(x, t, cond), scheduler, x0, steps=steps, to_pixels=to_pixels))
 
 
 def upsampler_condition(models: UnCLIPModels, low_res: Tensor, size: tuple[int, int]) -> Tensor:
