@@ -2,7 +2,7 @@
 
     python -m unclip generate "a cat above a pizza" -n 4 --seed 0 --out outputs/ [--model NAME] [--mode MODE]
     python -m unclip generate "a cat above a pizza" --compare      # the three ablation modes (paper §5.1)
-    python -m unclip train clip|prior|decoder|upsampler [--steps N ...]
+    python -m unclip train clip|prior|decoder|upsampler|all [--steps N ...]
     python -m unclip eval --model NAME [--json]
     python -m unclip world --n 16 --out grid.png
     python -m unclip vary IMAGE -n 4 --seed 0 --out DIR            # variations (unclip/edit_cli.py)
