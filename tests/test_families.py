@@ -19,7 +19,7 @@ from PIL import Image
 
 from unclip import InvalidInput, UnCLIP, load_backend
 from unclip.families import ModelUnavailable, fake_hub, kandinsky, karlo, tiny
-from unclip.sampling import drain
+from unclip.sampling import drain, make_scheduler
 from unclip.settings import GenerateSettings
 
 SMALL = 64  # Kandinsky decodes to this many pixels in tests (512 in use)
@@ -151,6 +151,23 @@ def test_offload_hooks_keep_the_pixels(hub_root: Path) -> None:
     assert b.models.device == torch.device("cpu") == b.models.clip.device
     assert np.array_equal(pixels(b.generate("a cat", n=2, seed=5, settings=s)), before)
     assert b.vary(Image.fromarray(before[0]), n=1, settings=s).images[0].size == (64, 64)
+
+
+@pytest.mark.parametrize("family", ["karlo", "kandinsky"])
+def test_hub_unclip_schedulers_keep_the_cosine_schedule_under_every_sampler(family: str,
+                                                                           request: pytest.FixtureRequest) -> None:
+    """Karlo's saved UnCLIPScheduler configs (and Kandinsky's prior's) name no beta_schedule; DDIM, DPM-Solver++
+    and DDPM default to the linear one, which would ask the model about other noise levels (inversion included)."""
+    models = request.getfixturevalue(f"{family}_backend").models
+    stages = ("prior", "decoder", "upsampler") if family == "karlo" else ("prior",)
+    for stage in stages:
+        config = models.scheduler_configs[stage]
+        cosine = make_scheduler("unclip", config).alphas_cumprod
+        assert 0.45 < float(cosine[500]) < 0.55  # the cosine schedule (linear: 0.08)
+        for name in ("ddim", "dpm++", "ddpm"):
+            torch.testing.assert_close(make_scheduler(name, config).alphas_cumprod, cosine, msg=f"{stage} {name}")
+    if family == "kandinsky":  # its decoder's DDPMScheduler names its own (linear) schedule, which is kept
+        assert models.scheduler_configs["decoder"]["beta_schedule"] == "linear"
 
 
 # -- kandinsky 2.2 ----------------------------------------------------------------------------------------

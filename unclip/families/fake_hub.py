@@ -112,16 +112,16 @@ def karlo_components(size: str = "tiny", seed: int = 0) -> dict[str, Any]:
     if not full:  # identity-ish statistics, like a prior whose outputs live near CLIP's scale
         with torch.no_grad():
             parts["prior"].clip_std.fill_(1.0)
-    parts["schedulers"] = {
+    parts["schedulers"] = {  # as the hub's files: saved by diffusers 0.12, no beta_schedule (cosine, implied)
         "prior_scheduler": {"_class_name": "UnCLIPScheduler", "variance_type": "fixed_small_log",
                             "prediction_type": "sample", "num_train_timesteps": 1000, "clip_sample": True,
-                            "clip_sample_range": 5.0, "beta_schedule": "squaredcos_cap_v2"},
+                            "clip_sample_range": 5.0},
         "decoder_scheduler": {"_class_name": "UnCLIPScheduler", "variance_type": "learned_range",
                               "prediction_type": "epsilon", "num_train_timesteps": 1000, "clip_sample": True,
-                              "clip_sample_range": 1.0, "beta_schedule": "squaredcos_cap_v2"},
+                              "clip_sample_range": 1.0},
         "super_res_scheduler": {"_class_name": "UnCLIPScheduler", "variance_type": "fixed_small_log",
                                 "prediction_type": "epsilon", "num_train_timesteps": 1000, "clip_sample": True,
-                                "clip_sample_range": 1.0, "beta_schedule": "squaredcos_cap_v2"},
+                                "clip_sample_range": 1.0},
     }
     return parts
 
@@ -200,9 +200,10 @@ def kandinsky_components(seed: int = 0) -> dict[str, Any]:
                         down_block_types=("DownEncoderBlock2D",) * 3 + ("AttnDownEncoderBlock2D",),
                         up_block_types=("AttnUpDecoderBlock2D",) + ("UpDecoderBlock2D",) * 3, norm_type="spatial",
                         num_vq_embeddings=12, vq_embed_dim=4),
+        # no beta_schedule, as the hub's file
         "prior_scheduler": {"_class_name": "UnCLIPScheduler", "variance_type": "fixed_small_log",
                             "prediction_type": "sample", "num_train_timesteps": 1000, "clip_sample": True,
-                            "clip_sample_range": 10.0, "beta_schedule": "squaredcos_cap_v2"},
+                            "clip_sample_range": 10.0},
         "decoder_scheduler": {"_class_name": "DDPMScheduler", "num_train_timesteps": 1000, "beta_schedule": "linear",
                               "beta_start": 0.00085, "beta_end": 0.012, "clip_sample": False,
                               "set_alpha_to_one": False, "steps_offset": 1, "prediction_type": "epsilon",

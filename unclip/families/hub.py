@@ -119,9 +119,17 @@ def pipeline_class(directory: Path) -> str:
 
 
 def scheduler_config(directory: Path) -> dict[str, Any]:
-    """A saved scheduler's config without diffusers' bookkeeping keys."""
-    config = json.loads((directory / "scheduler_config.json").read_text())
-    return {k: v for k, v in config.items() if not k.startswith("_")}
+    """A saved scheduler's config without diffusers' bookkeeping keys, its noise schedule always spelt out.
+
+    Karlo's UnCLIPScheduler configs (and Kandinsky 2.2's prior's) have no `beta_schedule`: diffusers 0.12 saved none,
+    as that class only knows the cosine schedule. DDIM, DPM-Solver++ and DDPM default to the linear one, so read
+    without it they would step these models through another model's noise levels (abar at t = 500: 0.08, not 0.49).
+    """
+    saved = json.loads((directory / "scheduler_config.json").read_text())
+    config = {k: v for k, v in saved.items() if not k.startswith("_")}
+    if saved.get("_class_name") == "UnCLIPScheduler":
+        config.setdefault("beta_schedule", "squaredcos_cap_v2")
+    return config
 
 
 def require(directory: Path, parts: list[str], label: str) -> Path:
