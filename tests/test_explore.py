@@ -108,6 +108,15 @@ def test_a_text_diff_keeps_the_image_embeddings_length() -> None:
     assert angle(path[-1], z_d) < 1e-3 and torch.equal(path[0], z_i)  # theta 1 reaches z_d's direction
 
 
+def test_a_text_diff_direction_ignores_the_text_embeddings_lengths() -> None:
+    """Karlo's and Kandinsky's text embeddings are not unit vectors; the paper's z_d is taken between unit ones."""
+    z_t0, z_t = unit(32, seed=11), unit(32, seed=12)
+    torch.testing.assert_close(E.text_diff_direction(3 * z_t0, 7 * z_t), E.text_diff_direction(z_t0, z_t),
+                               atol=1e-6, rtol=0)
+    with pytest.raises(InvalidInput, match="to caption must differ"):  # a longer copy of one caption: no edit
+        E.text_diff_direction(z_t0, 2 * z_t0)
+
+
 def test_text_diff_needs_two_different_captions() -> None:
     z = unit(8)
     with pytest.raises(InvalidInput, match="to caption must differ from the from caption"):

@@ -99,8 +99,11 @@ SAME_CAPTIONS = "to caption must differ from the from caption: their difference 
 
 
 def text_diff_direction(from_text: Tensor, to_text: Tensor) -> Tensor:
-    """z_d = normalise(z_t - z_t0) (D,): the direction the caption edit moves in CLIP text space (§3.3)."""
-    diff = to_text.double() - from_text.double()
+    """z_d = normalise(z_t - z_t0) (D,): the direction the caption edit moves in CLIP text space (§3.3).
+
+    Taken between the unit text embeddings, as the paper's CLIP embeddings are: Karlo's and Kandinsky's are not
+    unit vectors, and a difference in length says nothing about the edit."""
+    diff = F.normalize(to_text.double(), dim=-1) - F.normalize(from_text.double(), dim=-1)
     if diff.norm() < 1e-6:
         raise InvalidInput(SAME_CAPTIONS)
     return (diff / diff.norm()).to(from_text.dtype)
