@@ -204,7 +204,7 @@ BAD = [
     ({"seed": 1.5}, "seed must be a whole number"),
     ({"upsampler_steps": "many"}, "upsampler steps must be a number, got 'many'"),
     ({"decoder_guidance": "NaN"}, "decoder guidance must be a finite number, got 'NaN'"),
-    ({"decoder_scheduler": "euler"}, "decoder scheduler must be one of ddim, dpm++, ddpm, unclip; got 'euler'"),
+    ({"decoder_scheduler": "euler"}, "decoder scheduler must be one of ddim, dpm++, ddpm; got 'euler'"),  # its own
     ({"mode": "no_prior"}, "mode must be one of prior, text_embedding, caption_only; got 'no_prior'"),
     ({"upsampler": "false"}, "upsampler must be true or false, got 'false'"),  # an API caller's string: truthy
 ]

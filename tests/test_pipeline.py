@@ -250,6 +250,25 @@ def test_bad_settings_name_the_field(backend: UnCLIP, change: dict, message: str
         drain(backend.generate_stream(PROMPT, 1, 0, settings=replace(GenerateSettings(), **change)))
 
 
+def test_an_unknown_scheduler_is_refused_with_the_stages_own_list(backend: UnCLIP) -> None:
+    """The v-prediction decoder cannot use 'unclip': the list offers only what it can use, and asking for
+    'unclip' anyway says why."""
+    assert "unclip" not in backend.stage_schedulers("decoder")
+    with pytest.raises(InvalidInput, match=r"decoder scheduler must be one of ddim, dpm\+\+, ddpm; got 'euler'"):
+        backend.validate(replace(GenerateSettings(), decoder=DecoderSettings(scheduler="euler")))
+    with pytest.raises(InvalidInput, match="decoder scheduler: the 'unclip' scheduler reads epsilon or x0"):
+        backend.validate(replace(GenerateSettings(), decoder=DecoderSettings(scheduler="unclip")))
+
+
+def test_a_switched_off_upsamplers_settings_do_not_block_the_run(backend: UnCLIP) -> None:
+    off = UpsamplerSettings(steps=1, scheduler="unclip", enabled=False)  # would be refused if it ran
+    with pytest.raises(InvalidInput, match="upsampler steps must be at least 2 with the 'unclip'"):
+        backend.validate(replace(GenerateSettings(), upsampler=replace(off, enabled=True)))
+    gen = run(backend, replace(GenerateSettings(prior=PriorSettings(steps=2), decoder=DecoderSettings(steps=2)),
+                               upsampler=off))
+    assert gen.images[0].size == (64, 64)  # the decoder's own size: the upsampler did not run
+
+
 def test_settings_of_the_wrong_kind_are_refused(backend: UnCLIP) -> None:
     with pytest.raises(InvalidInput, match=r"settings must be a GenerateSettings \(unclip.settings\), got dict"):
         backend.generate(PROMPT, 1, 0, settings={"mode": "prior"})

@@ -132,7 +132,7 @@ class UnCLIP(EditMethods, ExploreMethods):
         """Every field checked (`GenerateSettings.validated`), then against what this family can do."""
         if not isinstance(settings, GenerateSettings):
             raise InvalidInput(f"settings must be a GenerateSettings (unclip.settings), got {type(settings).__name__}")
-        s = settings.validated(self.schedulers)
+        s = settings.validated(self.schedulers, self.stage_schedulers)
         why = self.models.unavailable
         if s.mode in why:
             raise InvalidInput(f"mode {s.mode!r} is not available with {self.name}: {why[s.mode]}")

@@ -10,6 +10,7 @@ import math
 import os
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -123,25 +124,36 @@ class GenerateSettings:
     def with_mode(self, mode: str) -> GenerateSettings:
         return replace(self, mode=as_choice("mode", mode, MODES))
 
-    def validated(self, schedulers: tuple[str, ...] | list[str]) -> GenerateSettings:
-        """A copy with every field checked and coerced; raises InvalidInput naming the first bad field."""
+    def validated(self, schedulers: tuple[str, ...] | list[str],
+                  usable: Callable[[str], tuple[str, ...]] | None = None) -> GenerateSettings:
+        """A copy with every field checked and coerced; raises InvalidInput naming the first bad field.
+
+        `usable(stage)`: that stage's own schedulers (`UnCLIP.stage_schedulers`), which an unknown name's message
+        lists; a known one the stage cannot use is left to `UnCLIP.validate`, which says why."""
         lo, hi = LIMITS["steps"]
         glo, ghi = LIMITS["guidance"]
         p, d, u = self.prior, self.decoder, self.upsampler
+
+        def scheduler(stage: str, value: Any) -> str:
+            return str(value) if value in schedulers else \
+                as_choice(f"{stage} scheduler", value, usable(stage) if usable else schedulers)
+
         prior = PriorSettings(
             steps=as_int("prior steps", p.steps, lo, hi),
             guidance=as_float("prior guidance", p.guidance, glo, ghi),
             candidates=as_int("prior candidates", p.candidates, *LIMITS["candidates"]),
-            scheduler=as_choice("prior scheduler", p.scheduler, schedulers))
+            scheduler=scheduler("prior", p.scheduler))
         decoder = DecoderSettings(
             steps=as_int("decoder steps", d.steps, lo, hi),
             guidance=as_float("decoder guidance", d.guidance, glo, ghi),
-            scheduler=as_choice("decoder scheduler", d.scheduler, schedulers))
+            scheduler=scheduler("decoder", d.scheduler))
         upsampler = UpsamplerSettings(
             steps=as_int("upsampler steps", u.steps, lo, hi),
-            scheduler=as_choice("upsampler scheduler", u.scheduler, schedulers),
+            scheduler=scheduler("upsampler", u.scheduler),
             enabled=as_bool("upsampler", u.enabled))
-        for name, stage in (("prior", prior), ("decoder", decoder), ("upsampler", upsampler)):
+        # the prior's loop runs in every mode (the no-prior modes draw its noise); a switched-off upsampler's does not
+        running = (("prior", prior), ("decoder", decoder)) + ((("upsampler", upsampler),) if upsampler.enabled else ())
+        for name, stage in running:
             if stage.scheduler == "unclip" and stage.steps < 2:
                 raise InvalidInput(f"{name} steps must be at least 2 with the 'unclip' scheduler, got {stage.steps}")
         return GenerateSettings(as_choice("mode", self.mode, MODES), prior, decoder, upsampler)
