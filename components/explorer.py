@@ -161,7 +161,8 @@ def tool_tabs(w: dict[str, Any]) -> None:
             w["image"] = raw(gr.Image(label="Image (upload; wins over the point)", type="filepath", height=150,
                                       sources=["upload", "clipboard"], elem_id="explorer-diff-image"))  # fmt: skip
             with gr.Column(scale=3):
-                w["point"] = gr.Textbox(label="…or an image point", placeholder="#0", elem_id="explorer-diff-point")
+                w["point"] = gr.Textbox("", label="…or an image point", placeholder="#0",  # optional in the API
+                                        elem_id="explorer-diff-point")
                 w["from_caption"] = gr.Textbox(label="From (describes the image)", elem_id="explorer-from")
                 w["to_caption"] = gr.Textbox(label="To (what it should become)", elem_id="explorer-to")
         with gr.Row():

@@ -337,6 +337,19 @@ def test_text_diff_api_then_bad_input(client: Any, tmp_path: Path) -> None:
     assert len(client.predict(**args, api_name="/text_diff")[1]) == 2
 
 
+def test_text_diff_api_takes_an_upload_without_a_point(client: Any, tmp_path: Path) -> None:
+    """The point is optional when an image is uploaded: the API must not ask for it."""
+    params = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/text_diff"]["parameters"]
+    optional = {p["parameter_name"]: p["parameter_has_default"] for p in params}
+    assert optional["image"] and optional["point"] and not optional["from_caption"]
+    picture = tmp_path / "scene.png"
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(picture)
+    _, strip, _, info, _ = client.predict(image=handle_file(str(picture)), from_caption="a red square",
+                                          to_caption="a blue square", steps=2, max_theta=0.25, seed=0, **FAST,
+                                          api_name="/text_diff")  # fmt: skip
+    assert len(strip) == 2 and "Text diff of upload #" in info
+
+
 def test_pixels_are_what_the_backend_makes(client: Any, backend: UnCLIP) -> None:
     """The API's strip equals the backend's (same seed -> same pixels), so the tab adds nothing hidden."""
     args = {"start": "a red apple", "end": "a blue car", "steps": 2, "seed": 9, "use_prior": True, **FAST}
