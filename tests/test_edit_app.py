@@ -335,6 +335,13 @@ def test_vary_end_to_end(client: Any, files: dict[str, str]) -> None:
         vary(client, files["scene"], method="inversion", eta=None)
 
 
+def test_a_long_caption_is_shortened_in_the_summary_not_in_the_pngs(client: Any, files: dict[str, str]) -> None:
+    caption = "a red apple left of a cat on the beach " * 60  # 2,340 characters
+    _, _, _, pngs, info = vary(client, files["scene"], strength=0.5, prompt=caption)
+    assert "with the caption “a red apple left of a cat" in info and "…”" in info and len(info) < 1000
+    assert read_metadata(pngs[0])["prompt"] == caption.strip()
+
+
 def test_inpaint_with_brush_strokes_keeps_the_rest(client: Any, files: dict[str, str]) -> None:
     _, seen, gallery, pngs, info = inpaint_call(client, editor(files["scene"], files["layer"]), feather=4,
                                                 mask_source="brush")  # fmt: skip
