@@ -64,6 +64,10 @@ STAGES = ("mode", "prior_steps", "prior_guidance", "prior_candidates", "prior_sc
           "decoder_guidance", "decoder_scheduler", "upsampler_steps", "upsampler_scheduler", "upsampler")  # fmt: skip
 
 
+NEW_IMAGE = ("**A new image:** *Zoom out* starts a new sequence from it. The result, sequence and files below are "
+             "still the previous image's, until then.")
+
+
 def canvas_preview(path: Any, factor: Any, anchor: Any, side: int) -> Any:
     """Right after a change: the canvas the model will fill (the border tinted), or nothing when not ready (an
     unusable upload says why in its own toast, from the upload event)."""
@@ -238,7 +242,9 @@ def build(backend: UnCLIP) -> None:
     gr.on([w["factor"].change, w["anchor"].change], lambda p, f, a: canvas_preview(p, f, a, side), **canvas, **private)
     w["image"].change(lambda p, f, a: canvas_preview(p, f, a, side), **canvas, **LIGHT)
     w["image"].upload(lambda path: warn_if_unreadable(path, "image"), inputs=w["image"], **LIGHT)  # one toast
-    w["image"].change(lambda: [], outputs=sequence, **private)  # a new image starts a new sequence ("again" refuses)
+    # a new image starts a new sequence ("again" refuses); the last one's results stay, and the note says whose
+    w["image"].change(lambda seq: ([], NEW_IMAGE if seq else gr.skip()), inputs=sequence,
+                      outputs=[sequence, o["info"]], **private)  # fmt: skip
     zoom_out, zoom_again = (on_gpu(h) for h in make_handlers(backend))
     seed = w["seed"]
     common = {k: w[k] for k in ("factor", "anchor", "prompt", "condition", "feather")}
