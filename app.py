@@ -21,6 +21,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from components import explorer, generate, inpaint, variations, zoom_out
+from components.common import name_payload_errors
 from unclip import UnCLIP, load_backend
 from unclip.backend import PRECISIONS
 
@@ -101,6 +102,7 @@ def build_demo(backend: UnCLIP, concurrency: int | None = None) -> gr.Blocks:
                     build(backend)
     # the model queue takes the default limit; light events (checks, warnings, sends) have none
     demo.queue(default_concurrency_limit=concurrency or default_concurrency(backend), max_size=32)
+    name_payload_errors(demo)
     return demo
 
 

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import gradio as gr
+from gradio.exceptions import InvalidPathError
 from PIL import Image
+from pydantic import ValidationError
 
 from unclip import InvalidInput
 from unclip.images import save_png, to_pil
@@ -172,6 +174,48 @@ def _pass_raw_through(cls: type, value: Callable[[Any, Any], Any]) -> None:
 
 for _cls, _value in _RAW_VALUES.items():
     _pass_raw_through(_cls, _value)
+
+
+def name_payload_errors(demo: gr.Blocks) -> None:
+    """A file input's payload that is not a file (an API caller's `image="cat.png"` or `image=5` where
+    `handle_file(...)` belongs, a path outside the uploads) is refused by Gradio before any handler runs, and
+    before a raw input's own check: a server traceback, and `{"error": null}` for the caller. Answer it as every
+    other mistake is answered, naming the field and the shape it takes."""
+    plain = demo.preprocess_data
+
+    async def preprocess_data(block_fn: Any, inputs: list[Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await plain(block_fn, inputs, *args, **kwargs)
+        except (ValidationError, InvalidPathError) as e:
+            raise user_error(payload_error(block_fn, inputs, e)) from None
+
+    demo.preprocess_data = preprocess_data  # type: ignore[method-assign]
+
+
+def payload_error(block_fn: Any, inputs: list[Any], error: Exception) -> str:
+    """The message for `name_payload_errors`: the first file input whose payload fails its data model (a path
+    Gradio will not read passes the model: then the first file input that was sent at all)."""
+    names = list(getattr(block_fn, "input_parameter_names", None) or [])
+    files = [(i, block) for i, block in enumerate(block_fn.inputs) if getattr(block, "data_model", None) is not None
+             and i < len(inputs) and inputs[i] is not None]  # fmt: skip
+    bad = next(((i, b) for i, b in files if not _fits(b.data_model, inputs[i])), files[0] if files else None)
+    if bad is None:
+        return f"the request's payload was refused ({type(error).__name__})"
+    i, block = bad
+    name = names[i] if i < len(names) and names[i] else (block.label or "a file input")
+    shape = ('the editor\'s value, {"background": file, "layers": [files]}' if isinstance(block, gr.ImageEditor)
+             else "a file")  # fmt: skip
+    why = "Gradio will not read a file from that path" if isinstance(error, InvalidPathError) else \
+        f"got {str(inputs[i])[:60]!r}"
+    return f"{name} must be {shape}, each file as gradio_client's handle_file(path) gives it ({why})"
+
+
+def _fits(model: Any, payload: Any) -> bool:
+    try:
+        model.model_validate(payload, context={"validate_meta": True})
+    except ValidationError:
+        return False
+    return True
 
 
 # -- errors ----------------------------------------------------------------------------------------------

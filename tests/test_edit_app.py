@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import inspect
+import json
+import urllib.request
 import warnings
 from pathlib import Path
 from typing import Any
@@ -512,6 +514,40 @@ def test_inpaint_through_the_api_with_a_bare_file_says_which_shape_it_takes(clie
     """handle_file(png) where the editor's dict belongs was answered "image is missing: upload an image"."""
     with pytest.raises(AppError, match='image must be the editor.s value, {"background": file, "layers": .files.}'):
         inpaint_call(client, handle_file(files["scene"]))
+
+
+AS_FILE = "image must be a file, each file as gradio_client's handle_file(path) gives it"
+
+
+@pytest.mark.parametrize(("api", "payload", "message"), [
+    ("/vary", "cat.png", f"{AS_FILE} (got 'cat.png')"),
+    ("/zoom_out", 5, f"{AS_FILE} (got '5')"),
+    ("/inpaint", "x", 'image must be the editor\'s value, {"background": file, "layers": [files]}, each file as'),
+])  # fmt: skip
+def test_a_file_inputs_payload_that_is_no_file_names_the_field(client: Any, files: dict[str, str], api: str,
+                                                               payload: Any, message: str,
+                                                               capfd: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """Gradio refuses these before any handler runs: it printed a traceback and told the caller nothing."""
+    kw = {"/vary": {"n": 1}, "/zoom_out": {"factor": 2, **PRIOR}, "/inpaint": {"prompt": "a crab", "n": 1, **PRIOR}}
+    with pytest.raises(AppError) as err:
+        client.predict(image=payload, seed=0, **STAGES, **kw[api], api_name=api)
+    assert message in str(err.value)
+    assert "Traceback" not in capfd.readouterr().err
+    assert len(vary(client, files["scene"], strength=0.5)[2]) == 1  # and the app goes on serving
+
+
+def test_a_path_gradio_will_not_serve_names_the_field(client: Any, app_url: str,
+                                                      capfd: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """A raw HTTP call naming a server-side file (gradio_client would upload it instead)."""
+    params = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/vary"]["parameters"]
+    data = [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}] + [p["parameter_default"]
+                                                                             for p in params[1:]]  # fmt: skip
+    post = urllib.request.Request(f"{app_url}gradio_api/call/vary", json.dumps({"data": data}).encode(),
+                                  {"Content-Type": "application/json"})  # fmt: skip
+    event = json.loads(urllib.request.urlopen(post, timeout=30).read())["event_id"]
+    reply = urllib.request.urlopen(f"{app_url}gradio_api/call/vary/{event}", timeout=60).read().decode()
+    assert "event: error" in reply and f"{AS_FILE} (Gradio will not read a file from that path)" in reply
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_inpaint_resolve_picks_the_mask_source(files: dict[str, str]) -> None:
