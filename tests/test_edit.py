@@ -22,7 +22,7 @@ from unclip.cli import main as cli_main
 from unclip.edit import planned_steps
 from unclip.eval.inpaint_eval import box_mask, inpaint_eval, one_object_scenes
 from unclip.eval.judge import new_judge
-from unclip.images import read_metadata, to_tensor
+from unclip.images import read_metadata, to_tensor, unused_path
 from unclip.masks import feather, mask_tensor, zoom_canvas
 from unclip.sampling import drain
 from unclip.settings import DecoderSettings, GenerateSettings, PriorSettings, UpsamplerSettings
@@ -463,6 +463,23 @@ def test_cli_verbs(tmp_path: Path, capsys: pytest.CaptureFixture[str], scene: Im
     assert "error: times must be a whole number between 1 and 50, got 0" in capsys.readouterr().err
     assert cli_main(["vary", src, "--out", str(tmp_path), "--model", "no-such-model"]) == 2
     assert "error: model must be one of" in capsys.readouterr().err
+
+
+def test_the_cli_never_overwrites_an_earlier_result_nor_its_input(tmp_path: Path, scene: Image.Image) -> None:
+    """Zooming out again from the last result, into the same folder, overwrote that result (the input itself)."""
+    scene.save(tmp_path / "in.png")
+    fast = ["--model", "tiny-random", "--decoder-steps", "2", "--upsampler-steps", "1", "--prior-steps", "2"]
+    out = tmp_path / "z"
+    assert cli_main(["zoom-out", str(tmp_path / "in.png"), "--gif", "--times", "2", "--out", str(out), *fast]) == 0
+    first = out / "zoom-out_00000000_x2.png"
+    before = first.read_bytes()
+    assert cli_main(["zoom-out", str(first), "--gif", "--times", "2", "--out", str(out), *fast]) == 0
+    assert first.read_bytes() == before  # the input is untouched
+    assert {p.name for p in out.iterdir()} == {
+        "zoom-out_00000000_x1.png", "zoom-out_00000000_x2.png", "zoom.gif",  # the first run's
+        "zoom-out_00000000_x1-1.png", "zoom-out_00000000_x2-1.png", "zoom-1.gif"}  # fmt: skip
+    assert read_metadata(out / "zoom-out_00000000_x1-1.png")["operation"] == "zoom_out"
+    assert unused_path(out / "zoom.gif") == out / "zoom-2.gif" and unused_path(out / "new.png") == out / "new.png"
 
 
 def test_an_animated_mask_says_which_frame_was_used(backend: UnCLIP, fast: GenerateSettings, scene: Image.Image,

@@ -96,7 +96,7 @@ def open_backend(model: str, device: str | None, precision: str | None = None):
 
 
 def generate_main(argv: list[str]) -> int:
-    from unclip.images import save_png
+    from unclip.images import save_png, unused_path
 
     p = _generate_parser()
     ns = p.parse_args(argv)
@@ -119,7 +119,7 @@ def generate_main(argv: list[str]) -> int:
             for w in result.warnings:
                 print(f"warning: {w}", file=sys.stderr)
             for seed, image, score in zip(result.seeds, result.images, result.clip_scores, strict=True):
-                path = save_png(image, out / f"{mode}_{seed:08d}.png")
+                path = save_png(image, unused_path(out / f"{mode}_{seed:08d}.png"))
                 print(f"{path}\tCLIP score {score:.1f}")
     except InvalidInput as e:
         print(f"error: {e}", file=sys.stderr)

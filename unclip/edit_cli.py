@@ -86,7 +86,7 @@ def run(backend: Any, verb: str, ns: argparse.Namespace, job: Any, out: Path) ->
     """Run one verb from its first job; returns the PNGs written (zoom-out with --times K: every step's, suffixed
     _x1 ... _xK)."""
     from unclip.edit import run_edit
-    from unclip.images import save_png
+    from unclip.images import save_png, unused_path
     from unclip.sampling import drain
 
     if verb == "zoom-out":
@@ -94,7 +94,8 @@ def run(backend: Any, verb: str, ns: argparse.Namespace, job: Any, out: Path) ->
     edit = drain(run_edit(backend, job))
     for w in edit.warnings:
         print(f"note: {w}", file=sys.stderr)
-    return [save_png(im, out / f"{verb}_{sd:08d}.png") for sd, im in zip(edit.seeds, edit.images, strict=True)]
+    return [save_png(im, unused_path(out / f"{verb}_{sd:08d}.png"))
+            for sd, im in zip(edit.seeds, edit.images, strict=True)]
 
 
 def zoom_sequence(backend: Any, ns: argparse.Namespace, job: Any, out: Path) -> list[Path]:
@@ -102,7 +103,7 @@ def zoom_sequence(backend: Any, ns: argparse.Namespace, job: Any, out: Path) -> 
     of it all."""
     from unclip.animation import ZoomStep, save_gif
     from unclip.edit import run_edit
-    from unclip.images import save_png
+    from unclip.images import save_png, unused_path
     from unclip.sampling import drain
 
     times = ns.times  # a whole number from 1 to 50, checked in `main`
@@ -115,12 +116,12 @@ def zoom_sequence(backend: Any, ns: argparse.Namespace, job: Any, out: Path) -> 
                 print(f"note: {w}", file=sys.stderr)
         steps.append(ZoomStep(edit.images[0], edit.box))
         suffix = f"_x{k}" if times > 1 else ""
-        paths += [save_png(im, out / f"zoom-out_{sd:08d}{suffix}.png") for sd, im in zip(edit.seeds, edit.images,
-                                                                                         strict=True)]  # fmt: skip
+        paths += [save_png(im, unused_path(out / f"zoom-out_{sd:08d}{suffix}.png"))
+                  for sd, im in zip(edit.seeds, edit.images, strict=True)]
         if k < times:
             job = make_job(backend, "zoom-out", ns, job.settings, image=edit.images[0])
     if ns.gif:
-        paths.append(save_gif(steps, out / "zoom.gif"))
+        paths.append(save_gif(steps, unused_path(out / "zoom.gif")))
     return paths
 
 

@@ -48,6 +48,16 @@ def save_png(image: Image.Image, path: str | Path) -> Path:
     return Path(path)
 
 
+def unused_path(path: str | Path) -> Path:
+    """`path`, or where a file is there already, the first free `stem-1.ext`, `stem-2.ext`, ...: the CLI never
+    overwrites an earlier result, nor its own input (`zoom-out OUT/zoom-out_00000000.png --out OUT`)."""
+    path = Path(path)
+    k = 0
+    while (candidate := path if k == 0 else path.with_name(f"{path.stem}-{k}{path.suffix}")).exists():
+        k += 1
+    return candidate
+
+
 def batch_record(seeds: list[int], index: int) -> dict[str, int]:
     """Which batch an image came from: {"size", "index", "first_seed"}. The seed alone gives the same image up to
     rounding, but in bf16 the rounding of another batch size can grow over the sampling steps into a visibly
