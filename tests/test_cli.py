@@ -62,10 +62,17 @@ def test_the_edit_verbs_refuse_bad_input_before_making_the_folder(argv: list[str
     assert not (tmp_path / "new").exists()  # `-n 0 --out newdir` used to leave an empty newdir
 
 
-def test_eval_refuses_too_few_captions_before_loading_anything(capsys: pytest.CaptureFixture) -> None:
-    assert main(["eval", "--model", "no-such-model", "--n", "1"]) == 2  # the --n check comes first
-    assert capsys.readouterr().err == ("error: --n must be at least 2 (a Fréchet distance needs two images per "
-                                       "set), got 1\n")
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--n", "1"], "--n must be from 2 (a Fréchet distance needs two images per set) to 1000, got 1"),
+    (["--n", "1000000"], "--n must be from 2 (a Fréchet distance needs two images per set) to 1000, got 1000000"),
+    (["--seed", "-1"], "--seed must be from 0 to 4294967295, got -1"),
+    (["--seed", "18446744073709551615"], "--seed must be from 0 to 4294967295, got 18446744073709551615"),
+])  # fmt: skip
+def test_eval_refuses_bad_sizes_and_seeds_before_loading_anything(extra: list[str], message: str,
+                                                                  capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    """A million captions was killed for memory after minutes; a 64-bit seed was a traceback at the first batch."""
+    assert main(["eval", "--model", "no-such-model", *extra]) == 2  # these checks come first
+    assert capsys.readouterr().err == f"error: {message}\n"
 
 
 @pytest.mark.parametrize(("extra", "message"), [

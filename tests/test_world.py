@@ -326,3 +326,14 @@ def test_cli_refuses_bad_arguments_by_name_before_rendering(extra: list[str], me
     assert main(extra) == 2
     assert capsys.readouterr().err == f"error: {message}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+
+
+def test_cli_refuses_a_caption_path_that_is_a_folder_before_writing_the_grid(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture) -> None:
+    """The grid was written, then writing its captions raised IsADirectoryError: a traceback and half a result."""
+    from unclip.world.cli import main
+
+    (tmp_path / "g.txt").mkdir()
+    assert main(["--n", "2", "--out", str(tmp_path / "g.png")]) == 2
+    assert capsys.readouterr().err == f"error: --out: the captions go to '{tmp_path / 'g.txt'}', which is a folder\n"
+    assert not (tmp_path / "g.png").exists()

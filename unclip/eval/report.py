@@ -47,6 +47,7 @@ from unclip.sampling import drain
 from unclip.world import EmojiWorld, Scene
 from unclip.world.catalog import SHAPE_COLORS, SHAPES
 
+MAX_N, MAX_SEED = 1000, 2**32 - 1  # --n: 1000 captions a split already take hours on a CPU; --seed: the app's range
 SPATIAL = {"left of": (0, -1), "right of": (0, 1), "above": (1, -1), "below": (1, 1)}  # (axis, sign of a - b)
 
 
@@ -213,12 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_precision_arg(p, "fp32")  # the shipped figures: the same on every host
     ns = p.parse_args(argv)
-    if ns.n < 2:
-        print(f"error: --n must be at least 2 (a Fréchet distance needs two images per set), got {ns.n}",
+    if not 2 <= ns.n <= MAX_N:
+        print(f"error: --n must be from 2 (a Fréchet distance needs two images per set) to {MAX_N}, got {ns.n}",
               file=sys.stderr)
         return 2
-    if ns.seed < 0:
-        print(f"error: --seed must be 0 or more, got {ns.seed}", file=sys.stderr)
+    if not 0 <= ns.seed <= MAX_SEED:
+        print(f"error: --seed must be from 0 to {MAX_SEED}, got {ns.seed}", file=sys.stderr)
         return 2
     backend = open_backend(ns.model, None, ns.precision)
     if backend is None:

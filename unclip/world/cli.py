@@ -67,6 +67,8 @@ def check(args: argparse.Namespace) -> None:
     if args.out.suffix.lower() != ".png" or args.out.is_dir():
         raise InvalidInput(f"--out must be the path of a .png file (its captions go beside it as .txt), "
                            f"got '{args.out}'")
+    if args.out.with_suffix(".txt").is_dir():  # checked before the PNG is written: no half of a grid is left
+        raise InvalidInput(f"--out: the captions go to '{args.out.with_suffix('.txt')}', which is a folder")
 
 
 def main(argv: list[str] | None = None) -> int:
