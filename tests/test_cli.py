@@ -175,13 +175,15 @@ def test_a_mode_that_would_change_nothing_is_refused(argv: list[str], message: s
 def test_small_refusals_name_where_the_value_came_from(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     assert main(["eval", "--model", "tiny-random", "--seed", "-1"]) == 2  # generate and the edit verbs refused it
-    assert capsys.readouterr().err == "error: --seed must be 0 or more, got -1\n"
+    assert capsys.readouterr().err == "error: --seed must be from 0 to 4294967295, got -1\n"
     monkeypatch.setenv("UNCLIP_MODEL", "bogus")
     assert main(["generate", "a cat", "--out", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.rstrip().endswith("got 'bogus' (from env UNCLIP_MODEL)")
     monkeypatch.delenv("UNCLIP_MODEL")
     assert main(["vary", str(tmp_path), "--model", "tiny-random", "--out", str(tmp_path / "o")]) == 2
     assert f"image is a folder, not an image file: {tmp_path.name}" in capsys.readouterr().err  # "file not found"
+    assert main(["vary", "/dev/null", "--model", "tiny-random", "--out", str(tmp_path / "o")]) == 2
+    assert "image is not a regular file: null" in capsys.readouterr().err  # it exists: "file not found" misled
 
 
 def test_train_makes_no_folder_when_the_other_one_cannot_be_written(tmp_path: Path,

@@ -58,7 +58,8 @@ def _open(source: Source, name: str) -> Image.Image:
         raise InvalidInput(f"{name} is missing: upload an image")
     stream: Any = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else Path(source)
     if isinstance(stream, Path) and not stream.is_file():
-        what = "is a folder, not an image file" if stream.is_dir() else "file not found"
+        what = ("is a folder, not an image file" if stream.is_dir() else "is not a regular file" if stream.exists()
+                else "file not found")  # fmt: skip
         raise InvalidInput(f"{name} {what}: {stream.name}")
     try:
         with warnings.catch_warnings():
