@@ -243,3 +243,15 @@ def test_generate_reproduces_any_stage_setting_the_app_records(tmp_path: Path) -
                 upsampler=replace(s.upsampler, steps=1))
     [image] = backend.generate("a cat", n=1, seed=4, settings=s)
     assert np.array_equal(np.asarray(Image.open(png).convert("RGB")), np.asarray(image.convert("RGB")))
+
+
+def test_ctrl_c_ends_a_verb_in_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Ctrl-C printed a KeyboardInterrupt traceback."""
+    import unclip.cli
+
+    def interrupted(argv: list[str]) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(unclip.cli, "generate_main", interrupted)
+    assert main(["generate", "a cat"]) == 130
+    assert capsys.readouterr().err == "\ninterrupted (Ctrl-C); files written so far are kept\n"

@@ -128,7 +128,16 @@ def generate_main(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run one verb; Ctrl-C ends it with one line and exit status 130 (a trainer's last checkpoint stays, for
+    resuming), not a traceback."""
+    try:
+        return _run_verb(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        print("\ninterrupted (Ctrl-C); files written so far are kept", file=sys.stderr)
+        return 130
+
+
+def _run_verb(argv: list[str]) -> int:
     verbs = {"generate", "train", "eval", "world", "vary", "inpaint", "zoom-out"}
     if not argv or argv[0] not in verbs:
         if argv and argv[0] in ("-h", "--help"):
