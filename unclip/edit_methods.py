@@ -91,7 +91,7 @@ class EditMethods:
             eta = as_float("eta", eta, *EDIT_LIMITS["eta"])
             if strength < 1.0:
                 raise InvalidInput(ETA_AND_STRENGTH)
-            settings = replace(settings, decoder=replace(settings.decoder, scheduler="ddim"))  # what is inverted
+            settings = settings.for_inversion()
             options = {"method": "ddim inversion", "eta": eta}
         up, work, crop = self._working(image, settings)
         return EditJob("vary", work, prompt, "image", image_seeds(seed, n), settings, {**options, "input": crop},

@@ -307,7 +307,7 @@ def interpolate_stream(backend: UnCLIP, start: Endpoint, end: Endpoint, steps: i
     if noise == "inversion":
         ends = [end_picture(x, picture, name) for x, picture, name in zip((start, end), pictures or (None, None),
                                                                           ("start", "end"), strict=True)]  # fmt: skip
-        s = replace(s, decoder=replace(s.decoder, scheduler="ddim"))  # the sampler the inversions undo
+        s = s.for_inversion()
     a = yield from endpoint_stream(backend, start, "start", use_prior, seed, s)
     b = yield from endpoint_stream(backend, end, "end", use_prior, seed, s)
     t = torch.linspace(0.0, 1.0, steps, dtype=torch.float64)
@@ -367,7 +367,7 @@ def text_diff_stream(backend: UnCLIP, image: Endpoint, from_caption: str, to_cap
     else:
         picture = as_picture(picture, "picture")
     if picture is not None:
-        s = replace(s, decoder=replace(s.decoder, scheduler="ddim"))  # the sampler the inversion undoes
+        s = s.for_inversion()
     z_i = yield from endpoint_stream(backend, image, "image", False, seed, s)
     texts = backend.encode_text([src, dst]).embeds.float().cpu()  # (2, D)
     z_d = text_diff_direction(texts[0], texts[1])

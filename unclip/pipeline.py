@@ -188,8 +188,8 @@ def decode(models: UnCLIPModels, image_embeds: Tensor, text: TextEncoding, empty
     strength < 1 starts from a noised copy of it (SDEdit, variations); `extra` is an inpainting decoder's
     additional input (`inpaint_channels`); `noise` (B or 1, C, h, w), e.g. `invert`'s x_T, replaces the
     generators' starting noise (which is still drawn, so the upsampler after this gets the same noise as without
-    it); one row is every image's; `eta`:
-    DDIM's stochasticity (paper §3.1: variations are the inversion decoded with eta > 0)."""
+    it), one row for every image or one each; `eta`: DDIM's stochasticity (paper §3.1: variations are the inversion
+    decoded with eta > 0)."""
     batch = image_embeds.shape[0]
     cond = decoder_conditioning(models, image_embeds, text)
     uncond = decoder_conditioning(models, null_embeds(models, batch), expand(empty, batch))

@@ -124,6 +124,11 @@ class GenerateSettings:
     def with_mode(self, mode: str) -> GenerateSettings:
         return replace(self, mode=as_choice("mode", mode, MODES))
 
+    def for_inversion(self) -> GenerateSettings:
+        """A copy that decodes with DDIM, the sampler `pipeline.invert` undoes: its x_T then decodes back to the
+        picture (η variations, inverted text diffs and interpolations)."""
+        return replace(self, decoder=replace(self.decoder, scheduler="ddim"))
+
     def validated(self, schedulers: tuple[str, ...] | list[str],
                   usable: Callable[[str], tuple[str, ...]] | None = None) -> GenerateSettings:
         """A copy with every field checked and coerced; raises InvalidInput naming the first bad field.
