@@ -338,3 +338,25 @@ def test_clip_training_keeps_the_temperature_at_most_100_as_open_clip_does(tmp_p
     tiny.save(models, tmp_path / "model", config)
     train(_args(tmp_path, "clip", steps=1, ema=0.0))
     assert abs(tiny.load(tmp_path / "model").clip.logit_scale.item() - math.log(100)) < 1e-2
+
+
+def test_a_refused_resume_leaves_out_and_the_trained_decoder_as_they_were(tmp_path):
+    """A checkpoint of other shapes was found only after a fresh model had been written into a new --out, or a
+    fresh decoder over the model dir's trained one (`--decoder-width` with the old run dir)."""
+    import pytest
+
+    train(_args(tmp_path, "decoder", steps=1))  # model/ with a trained decoder, run/decoder.pt of its width
+    before = (tmp_path / "model" / "decoder" / "diffusion_pytorch_model.safetensors").read_bytes()
+    with pytest.raises(ValueError, match=r"--run-dir: .*decoder.pt is not a decoder checkpoint of this model "
+                                         r"\(decoder\.conv_in\.weight: \(8, 3, 3, 3\) there, \(16, 3, 3, 3\) in"):
+        train(_args(tmp_path, "decoder", decoder_width=2.0))
+    assert (tmp_path / "model" / "decoder" / "diffusion_pytorch_model.safetensors").read_bytes() == before
+    assert tiny.config_of(tmp_path / "model").decoder.block_out_channels == (8, 16, 16, 32)
+    with pytest.raises(ValueError, match=r"decoder.pt is not a decoder checkpoint of this model \(decoder\.conv_in"):
+        train(_args(tmp_path, "decoder", decoder_width=2.0, out=str(tmp_path / "new" / "model")))
+    assert not (tmp_path / "new" / "model").exists()  # no fresh model, no empty folder
+    with pytest.raises(ValueError, match=r"prior.pt is not a prior checkpoint of this model \(no 'module' in it\)"):
+        torch.save({"step": 1}, tmp_path / "run" / "prior.pt")  # a torch file, but no checkpoint
+        train(_args(tmp_path, "prior", out=str(tmp_path / "other")))
+    assert not (tmp_path / "other").exists()
+    assert train(_args(tmp_path, "decoder", decoder_width=2.0, resume=False, steps=1))["step"] == 1  # as it says

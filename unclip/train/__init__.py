@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from unclip.settings import InvalidInput, writable_dir
-from unclip.train.common import TrainArgs, load_or_create, pick_device, run
+from unclip.train.common import TrainArgs, load_or_create, pick_device, read_checkpoint, run
 
 
 def train(args: TrainArgs) -> dict:
@@ -25,16 +25,25 @@ def train(args: TrainArgs) -> dict:
     if args.stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(STAGES)}, got {args.stage!r}")
     args.check()
-    for create in (False, True):  # both folders looked at before either is made
-        for folder, flag in ((args.out, "--out"), (args.run_dir, "--run-dir")):
-            writable_dir(folder, flag, create)
+    for folder, flag in ((args.out, "--out"), (args.run_dir, "--run-dir")):  # both looked at before either is made
+        writable_dir(folder, flag, create=False)
+    state = read_checkpoint(args)  # a file that is no checkpoint is refused before anything is written
+    made = [Path(f) for f in (args.out, args.run_dir) if not Path(f).exists()]
+    for folder, flag in ((args.out, "--out"), (args.run_dir, "--run-dir")):
+        writable_dir(folder, flag, create=True)
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
-    models, config = load_or_create(args)
+    try:
+        models, config = load_or_create(args, state)  # refuses a checkpoint of other shapes before it writes
+    except ValueError:
+        for folder in made:  # a refused run leaves no empty folders behind
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     models.to(pick_device(args.device), torch.float32)
     stage = STAGES[args.stage](models, EmojiWorld(), args)
-    summary = run(stage, models, config, args)
+    summary = run(stage, models, config, args, state)
     (Path(args.run_dir) / f"{args.stage}_summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 

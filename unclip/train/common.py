@@ -95,18 +95,21 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def load_or_create(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
+def load_or_create(args: TrainArgs, state: dict | None = None) -> tuple[UnCLIPModels, TinyConfig]:
     """The model dir's current weights (float32), creating fresh ones there first if it has none.
 
-    Always read back from disk, so a fresh run and a resumed one see the same (fp16-stored) frozen parts.
+    Always read back from disk, so a fresh run and a resumed one see the same (fp16-stored) frozen parts. `state`
+    (`read_checkpoint`'s) must fit the weights about to be trained: checked before anything is written, so a
+    refused run leaves --out as it was (no fresh model in a new folder, no fresh decoder over a trained one).
     """
     out = Path(args.out)
     base = TinyConfig.random() if args.config == "random" else TinyConfig()
     if not _read(out, tiny.is_tiny_dir):
         _refuse_other_files(out, Path(args.run_dir))
         config = replace(base, decoder=base.decoder.scaled(args.decoder_width)) if args.decoder_width else base
-        parts = tiny.build_components(config, args.seed)
-        tiny.save(tiny.assemble(parts, config, tiny.Defaults(), out.name), out, config)
+        models = tiny.assemble(tiny.build_components(config, args.seed), config, tiny.Defaults(), out.name)
+        _check_fits(state, models, args)
+        tiny.save(models, out, config)
     elif args.decoder_width:
         config = _read(out, tiny.config_of)
         base = next((b for b in (TinyConfig(), TinyConfig.random()) if b.clip == config.clip), None)
@@ -121,8 +124,10 @@ def load_or_create(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
                 raise ValueError(f"--decoder-width {args.decoder_width:g}: {out} has a decoder of channels "
                                  f"{config.decoder.block_out_channels}; a fresh decoder of another width is made "
                                  f"only by the decoder stage")  # fmt: skip
-            _fresh_decoder(out, replace(config, decoder=wanted), args.seed)
-    return _read(out, tiny.load), _read(out, tiny.config_of)
+            _fresh_decoder(out, replace(config, decoder=wanted), args, state)
+    models = _read(out, tiny.load)
+    _check_fits(state, models, args)
+    return models, _read(out, tiny.config_of)
 
 
 def _read(out: Path, reader: Callable[[Path], T]) -> T:
@@ -147,14 +152,33 @@ def _refuse_other_files(out: Path, run_dir: Path) -> None:
                          "family 'tiny'); give a new or empty folder, or the tiny model dir to continue training")
 
 
-def _fresh_decoder(out: Path, config: TinyConfig, seed: int) -> None:
+def _fresh_decoder(out: Path, config: TinyConfig, args: TrainArgs, state: dict | None) -> None:
     """Replace the model dir's decoder and text_proj by fresh ones of `config`'s size; the other parts stay."""
     models = tiny.load(out)
-    torch.manual_seed(seed)
+    torch.manual_seed(args.seed)
     models.text_proj, models.decoder = tiny.build_decoder(config)
+    _check_fits(state, models, args)
     tiny.save(models, out, config, only=("text_proj", "decoder"), extra={"training": {"decoder": {}}})
     n = sum(p.numel() for p in models.decoder.parameters()) / 1e6
     print(f"fresh decoder in {out}: channels {config.decoder.block_out_channels}, {n:.1f} M parameters")
+
+
+def _check_fits(state: dict | None, models: UnCLIPModels, args: TrainArgs) -> None:
+    """A checkpoint to resume must hold the trained parts' weights at their shapes (names as `stages` builds the
+    module: one part's own, or `decoder.` / `text_proj.` for the decoder's two)."""
+    if state is None:
+        return
+    parts = OWNS[args.stage]
+    shapes = {(f"{name}." if len(parts) > 1 else "") + k: tuple(v.shape)
+              for name in parts for k, v in getattr(models, name).state_dict().items()}
+    saved = {k: tuple(v.shape) for k, v in state["module"].items()}
+    diff = sorted(set(shapes) ^ set(saved)) or [k for k in shapes if shapes[k] != saved[k]]
+    if diff:
+        k = diff[0]
+        why = (f"{k}: {saved[k]} there, {shapes[k]} in {args.out}" if k in saved and k in shapes
+               else f"{k} {'missing there' if k in shapes else 'not in this model'}")
+        raise ValueError(f"--run-dir: {_state_path(args)} is not a {args.stage} checkpoint of this model ({why}); "
+                         "move it away to start afresh, or pass --no-resume")
 
 
 class EMA:
@@ -204,35 +228,55 @@ def save_state(path: Path, stage: Stage, ema: EMA, opt: torch.optim.Optimizer, s
     path.with_suffix(".tmp").replace(path)  # never a half-written checkpoint
 
 
-def resume(path: Path, stage: str, module: nn.Module, ema: EMA, opt: torch.optim.Optimizer) -> tuple[int, list, float]:
-    """Load a `save_state` checkpoint into the module, its EMA and optimiser; returns (step, log, seconds so far).
-    Tensors and plain values only (`weights_only`); anything else in the run dir is refused, naming the file."""
+def read_checkpoint(args: TrainArgs) -> dict | None:
+    """The run dir's `save_state` checkpoint for this stage, if there is one to resume (read before anything is
+    written). Tensors and plain values only (`weights_only`); anything else is refused, naming the file."""
+    path = _state_path(args)
+    if not (args.resume and path.exists()):
+        return None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)  # the RNG state must stay on the CPU
+        if not isinstance(state, dict) or not isinstance(state.get("module"), dict):
+            raise KeyError("module")
+        for key in ("ema", "opt", "step", "torch_rng", "log"):
+            state[key]  # noqa: B018 (each one must be there)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError, TypeError, ValueError) as e:  # any file
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:160].rstrip(":")
+        if isinstance(e, KeyError):
+            why = f"no {e.args[0]!r} in it"
+        if isinstance(e, pickle.UnpicklingError):  # its message is about torch.load's options, not this file
+            why = "not a file torch.save wrote, or one holding more than tensors and numbers"
+        raise ValueError(f"--run-dir: {path} is not a {args.stage} checkpoint of this model ({why}); move it away to "
+                         "start afresh, or pass --no-resume") from None
+    return state
+
+
+def resume(state: dict, args: TrainArgs, module: nn.Module, ema: EMA, opt: torch.optim.Optimizer
+           ) -> tuple[int, list, float]:  # fmt: skip
+    """Load a `read_checkpoint` state into the module, its EMA and optimiser; returns (step, log, seconds so far)."""
+    try:
         module.load_state_dict(state["module"])
         ema.shadow.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         torch.set_rng_state(state["torch_rng"])
         step, log = int(state["step"]), state["log"]
-    except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError, TypeError, ValueError) as e:  # any file
+    except (RuntimeError, KeyError, TypeError, ValueError) as e:  # shapes were checked; the optimiser's may not fit
         why = (str(e).strip().splitlines() or [type(e).__name__])[0][:160].rstrip(":")
-        if isinstance(e, pickle.UnpicklingError):  # its message is about torch.load's options, not this file
-            why = "not a file torch.save wrote, or one holding more than tensors and numbers"
-        raise ValueError(f"--run-dir: {path} is not a {stage} checkpoint of this model ({why}); move it away to "
-                         "start afresh, or pass --no-resume") from None
+        raise ValueError(f"--run-dir: {_state_path(args)} is not a {args.stage} checkpoint of this model ({why}); "
+                         "move it away to start afresh, or pass --no-resume") from None
     return step, log, state.get("seconds", log[-1][2] if log else 0.0)  # older checkpoints: from the log
 
 
-def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs) -> dict:
-    """Train `stage` to args.steps (resuming if a checkpoint exists); returns a summary with the loss log."""
+def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs, state: dict | None = None) -> dict:
+    """Train `stage` to args.steps, from `state` (`read_checkpoint`'s) if given; returns a summary with the log."""
     module = stage.module.train().requires_grad_(True)
     if models.device.type == "cpu":  # oneDNN's convolutions are ~25% faster on NHWC (measured, 2 cores)
         module.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(module.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ema, step, log, before = EMA(module, args.ema), 0, [], 0.0
-    path = _state_path(args)
-    if args.resume and path.exists():
-        step, log, before = resume(path, args.stage, module, ema, opt)
+    if state is not None:
+        step, log, before = resume(state, args, module, ema, opt)
+        state.clear()  # copied in; the checkpoint's tensors (an optimiser's state: twice the weights) can go
         print(f"[{args.stage}] resumed at step {step}")
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if models.device.type == "cuda" else _null()
     start, t0, recent = step, time.time(), []
