@@ -102,6 +102,39 @@ def test_karlo_gives_exactly_the_stock_unclip_pipelines_pixels(karlo_backend: Un
     assert np.array_equal(ours, (stock * 255).round().astype(np.uint8))
 
 
+def test_karlo_variations_give_exactly_the_stock_image_variation_pipelines_pixels(
+        karlo_backend: UnCLIP, hub_root: Path, monkeypatch: Any) -> None:
+    """vary == diffusers' UnCLIPImageVariationPipeline (the image through the checkpoint's CLIPImageProcessor, the
+    empty caption, decoder guidance, both super-res UNets), within one 8-bit level; and the embedding CLIP is given
+    is the processor's view of the upload at full resolution, with the upsampler off too (not a 16 px thumbnail)."""
+    from diffusers import UnCLIPImageVariationPipeline, UnCLIPScheduler
+    from transformers import CLIPImageProcessor
+
+    from unclip.edit_methods import with_upsampler
+
+    monkeypatch.setattr(karlo_backend.models, "compute_dtype", None)
+    m = karlo_backend.models
+    pipe = UnCLIPImageVariationPipeline(
+        decoder=m.decoder, text_encoder=m.clip.text_encoder, tokenizer=m.clip.tokenizer, text_proj=m.text_proj,
+        feature_extractor=CLIPImageProcessor.from_pretrained(hub_root / fake_hub.KARLO_IMAGE_DIR / "feature_extractor"),
+        image_encoder=m.clip.image_encoder, super_res_first=m.upsampler, super_res_last=m.upsampler_last,
+        decoder_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["decoder"]),
+        super_res_scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["upsampler"]))
+    pipe.set_progress_bar_config(disable=True)
+    cells = np.random.default_rng(0).integers(0, 256, (9, 12, 3), dtype=np.uint8)
+    image = Image.fromarray(cells).resize((120, 90), Image.Resampling.BICUBIC)  # not the working size, not square
+    s = karlo_backend.default_settings()
+    s = replace(s, decoder=replace(s.decoder, steps=3), upsampler=replace(s.upsampler, steps=2))
+    ours = karlo_backend.vary(image, n=1, seed=5, settings=s)
+    stock = pipe(image, decoder_num_inference_steps=3, super_res_num_inference_steps=2, decoder_guidance_scale=8.0,
+                 generator=[torch.Generator("cpu").manual_seed(5)], output_type="np").images
+    # within one level: diffusers runs both guidance halves through text_proj in one batch (last-bit rounding)
+    assert np.abs(pixels(ours.images).astype(int) - (stock * 255).round().astype(int)).max() <= 1
+    expected = pipe._encode_image(image, torch.device("cpu"), 1)[0]
+    off = karlo_backend.vary(image, n=1, seed=5, settings=with_upsampler(s, False))
+    assert torch.equal(off.source_embeds, expected) and torch.equal(off.image_embeds[0], expected)
+
+
 def test_karlo_runs_every_backend_method(karlo_backend: UnCLIP) -> None:
     b, s = karlo_backend, quick(karlo_backend)
     images = b.generate("a cat", n=2, seed=0, settings=s)
@@ -270,6 +303,109 @@ def test_kandinsky_without_inpaint_decoder_falls_back_to_repaint(hub_root: Path,
     mask = Image.new("L", (SMALL, SMALL), 255)
     image = Image.new("RGB", (SMALL, SMALL), (200, 30, 30))
     assert b.inpaint(image, mask, prompt="a dog", settings=quick(b)).images[0].size == (SMALL, SMALL)
+
+
+def kandinsky_prior_pipeline(models: Any, hub_root: Path) -> Any:
+    """diffusers' own KandinskyV22PriorPipeline over the loaded components, its image processor read from the
+    fake hub's files as a user's diffusers would read the real ones."""
+    from diffusers import KandinskyV22PriorPipeline, UnCLIPScheduler
+    from transformers import CLIPImageProcessor
+
+    m, processor = models, hub_root / fake_hub.KANDINSKY_DIRS["prior"] / "image_processor"
+    pipe = KandinskyV22PriorPipeline(
+        prior=m.prior, image_encoder=m.clip.image_encoder, text_encoder=m.clip.text_encoder,
+        tokenizer=m.clip.tokenizer, scheduler=UnCLIPScheduler.from_config(m.scheduler_configs["prior"]),
+        image_processor=CLIPImageProcessor.from_pretrained(processor))
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@pytest.mark.parametrize("scheduler", ["ddpm", "ddim"])
+def test_kandinsky_gives_exactly_the_stock_prior_and_decoder_pipelines_pixels(
+        kandinsky_backend: UnCLIP, hub_root: Path, scheduler: str, monkeypatch: Any) -> None:  # fmt: skip
+    """Our staged loop over Kandinsky 2.2's components == diffusers' KandinskyV22PriorPipeline (UnCLIPScheduler,
+    guidance, get_zero_embed as the decoder's baseline) + KandinskyV22Pipeline (CFG with the variance channels, MoVQ
+    decode, [0, 1] conversion) on the same components, seeds and decoder scheduler, to the last 8-bit pixel.
+    The decoder's scheduler is ours on both sides: the stock pipeline would step the hub's DDPM config with
+    'leading' spacing, ours uses 'trailing' (sampling._EXTRA). The stock prior encodes [""] * B in one batch, we
+    encode "" once: CLIP's text projection rounds a 1-row and a 2-row matmul differently (5e-7), which moves a
+    pixel by a level or two after the decoder, so the baseline is given to us as the stock pipeline makes it."""
+    from diffusers import KandinskyV22Pipeline
+
+    from unclip.models import encode_text
+
+    b, m = kandinsky_backend, kandinsky_backend.models
+    monkeypatch.setattr(m, "compute_dtype", None)
+    prompts, seeds = ["a red cat", "two dogs"], [3, 7]
+    monkeypatch.setattr(b, "_empty", encode_text(m, [""] * len(prompts)))
+    s = quick(b, scheduler)
+    s = replace(s, prior=replace(s.prior, scheduler="unclip", guidance=4.0), decoder=replace(s.decoder, guidance=4.0))
+    ours = drain(b.run_stream(prompts, seeds, s))
+    gens = [torch.Generator("cpu").manual_seed(x) for x in seeds]
+    prior = kandinsky_prior_pipeline(m, hub_root)(prompts, num_inference_steps=3, guidance_scale=4.0, generator=gens)
+    assert torch.equal(ours.image_embeds, prior.image_embeds)
+    decoder = KandinskyV22Pipeline(unet=m.decoder, scheduler=make_scheduler(scheduler, m.scheduler_configs["decoder"]),
+                                   movq=m.movq)
+    decoder.set_progress_bar_config(disable=True)
+    stock = decoder(image_embeds=prior.image_embeds, negative_image_embeds=prior.negative_image_embeds, height=SMALL,
+                    width=SMALL, num_inference_steps=3, guidance_scale=4.0, generator=gens, output_type="np").images
+    assert np.array_equal(pixels(ours.images), (stock * 255).round().astype(np.uint8))
+
+
+def test_kandinsky_inpaints_as_the_stock_inpaint_pipeline_inside_the_mask(kandinsky_backend: UnCLIP, hub_root: Path,
+                                                                          monkeypatch: Any) -> None:  # fmt: skip
+    """Our inpaint with the inpainting decoder == diffusers' KandinskyV22InpaintPipeline inside the repainted
+    region (mask: white = repaint on both sides; the UNet's extra input is [latents * keep, keep]), once two
+    documented choices are aligned: diffusers grows the hole by one latent cell (prepare_mask; ours keeps every
+    cell the mask does not touch, pipeline.inpaint_channels) and re-noises the known region with the start noise
+    (ours: generators of its own, edit.py). Outside the mask ours is the original's pixels (composited back),
+    diffusers' the MoVQ's reconstruction."""
+    import diffusers.pipelines.kandinsky2_2.pipeline_kandinsky2_2_inpainting as stock_inpaint
+    from diffusers import KandinskyV22InpaintPipeline
+
+    import unclip.edit
+
+    b, m = kandinsky_backend, kandinsky_backend.models
+    monkeypatch.setattr(m, "compute_dtype", None)
+    s = quick(b, "ddpm")
+    s = replace(s, prior=replace(s.prior, scheduler="unclip", guidance=4.0), decoder=replace(s.decoder, guidance=4.0))
+    image = b.generate("a cat", n=1, seed=0, settings=s)[0]
+    mask = Image.new("L", (SMALL, SMALL), 0)
+    mask.paste(255, (16, 8, 48, 40))  # on the 8 px latent grid
+    seed = 4
+    gen = torch.Generator("cpu").manual_seed(seed)
+    prior = kandinsky_prior_pipeline(m, hub_root)("a dog", num_inference_steps=3, guidance_scale=4.0, generator=[gen])
+    start = torch.randn((1, m.movq.config.latent_channels, SMALL // 8, SMALL // 8), generator=gen)  # as ours draws it
+    monkeypatch.setattr(stock_inpaint, "prepare_mask", lambda keep: keep)
+    monkeypatch.setattr(unclip.edit, "randn", lambda *args: start.clone())
+    pipe = KandinskyV22InpaintPipeline(unet=m.decoder_inpaint, movq=m.movq,
+                                       scheduler=make_scheduler("ddpm", m.scheduler_configs["decoder"]))
+    pipe.set_progress_bar_config(disable=True)
+    stock = pipe(image_embeds=prior.image_embeds, negative_image_embeds=prior.negative_image_embeds, image=image,
+                 mask_image=mask, height=SMALL, width=SMALL, num_inference_steps=3, guidance_scale=4.0, generator=[gen],
+                 latents=start.clone(), output_type="np").images[0]
+    ours = np.asarray(b.inpaint(image, mask, prompt="a dog", seed=seed, feather=0, settings=s).images[0])
+    inside = np.asarray(mask) > 127
+    assert np.array_equal(ours[inside], (stock * 255).round().astype(np.uint8)[inside])
+    assert np.array_equal(ours[~inside], np.asarray(image)[~inside])
+
+
+def test_an_upload_is_embedded_as_the_stock_kandinsky_prior_pipeline_embeds_it(kandinsky_backend: UnCLIP,
+                                                                                  hub_root: Path) -> None:  # fmt: skip
+    """The checkpoint's image_processor (bicubic to the shortest edge, centre crop) on the whole upload, as
+    KandinskyV22PriorPipeline.interpolate embeds an image: in the explorer and in every edit. (The fake hub's
+    processor config had no "size": a stock processor resized to 224 and cropped the centre 32 px.)"""
+    from unclip.explore import endpoint_stream
+
+    b, m = kandinsky_backend, kandinsky_backend.models
+    pipe = kandinsky_prior_pipeline(m, hub_root)
+    size = m.clip.image_size
+    assert pipe.image_processor.size["shortest_edge"] == size == pipe.image_processor.crop_size["height"]
+    cells = np.random.default_rng(1).integers(0, 256, (9, 12, 3), dtype=np.uint8)
+    image = Image.fromarray(cells).resize((120, 90), Image.Resampling.BICUBIC)  # not the working size, not square
+    stock = pipe.interpolate([image], [1.0], num_inference_steps=2, guidance_scale=1.0).image_embeds[0]
+    assert torch.equal(drain(endpoint_stream(b, image, "from", True, 0, b.default_settings())), stock)
+    assert torch.equal(b.vary(image, n=1, seed=0, settings=quick(b)).source_embeds, stock)
 
 
 # -- finding models, fast -----------------------------------------------------------------------------------

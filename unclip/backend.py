@@ -23,7 +23,7 @@ from unclip import pipeline
 from unclip.edit import Edit
 from unclip.edit_methods import EditMethods
 from unclip.explore_methods import ExploreMethods
-from unclip.images import batch_record, to_pil
+from unclip.images import batch_record, to_pil, to_tensor
 from unclip.models import TextEncoding, UnCLIPModels, encode_image, encode_text, too_long
 from unclip.sampling import SCHEDULERS, Progress, drain, make_scheduler
 from unclip.settings import (
@@ -155,6 +155,19 @@ class UnCLIP(EditMethods, ExploreMethods):
     def encode_image(self, images: Tensor) -> Tensor:
         """(B, 3, H, W) in [-1, 1] -> (B, D)."""
         return encode_image(self.models, images)
+
+    @torch.no_grad()
+    def encode_picture(self, picture: Image.Image, working: Image.Image | Tensor) -> Tensor:
+        """An upload -> its CLIP image embedding (1, D). A hub family's CLIP sees the upload at full resolution
+        through the checkpoint's own CLIPImageProcessor (bicubic to the shortest edge, centre crop), as diffusers'
+        UnCLIPImageVariationPipeline does, not the working square resized again (at 64 px, upsampler off, that is
+        a blown-up thumbnail). Tiny, trained on its own resize: `working`, the centre-cropped square edited."""
+        processor = getattr(self.models.clip, "processor", None)
+        if processor is None:
+            return self.encode_image(working if isinstance(working, Tensor) else to_tensor(working))
+        pixels = processor(images=picture.convert("RGB"), return_tensors="pt").pixel_values
+        embeds = self.models.clip.encode_image(pixels.to(self.models.device, self.models.dtype))
+        return F.normalize(embeds, dim=-1) if self.models.normalize_embeddings else embeds
 
     def empty_text(self) -> TextEncoding:
         """The empty caption (the guidance baseline); computed once, then read-only."""

@@ -88,6 +88,7 @@ class EditJob:
     strength: float = 1.0  # SDEdit start (vary); 1 = from pure noise
     eta: float | None = None  # vary the paper's way: decode the source's DDIM inversion with DDIM at this eta
     embed_from: Image.Image | None = None  # the image whose CLIP embedding conditions (default: source)
+    picture: Image.Image | None = None  # the upload at full resolution, which a hub family's CLIP embeds instead
     box: Box | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -121,7 +122,8 @@ def image_embeds(backend: Any, job: EditJob, text: Any, gens: list[torch.Generat
     if job.condition == "prompt":
         return (yield from backend.image_embeds_for(job.settings.mode, text, job.settings.prior, gens))
     if job.embed_from is not None:
-        source_embeds = backend.encode_image(to_tensor(job.embed_from))[0]
+        picture = job.embed_from if job.picture is None else job.picture
+        source_embeds = backend.encode_picture(picture, job.embed_from)[0]
     return source_embeds[None].expand(len(job.seeds), -1).clone()
 
 
@@ -135,7 +137,8 @@ def run_edit(backend: Any, job: EditJob) -> Generator[Progress, None, Edit]:
     gens = [torch.Generator("cpu").manual_seed(sd) for sd in job.seeds]
     known_gens = [torch.Generator("cpu").manual_seed(sd + KNOWN_NOISE_SEED) for sd in job.seeds]
     text = backend.encode_text([job.caption] * n)
-    source_embeds = backend.encode_image(source)[0]  # (D,)
+    picture = job.picture if job.embed_from is None else None  # (zoom-out: the source is the shrunk canvas)
+    source_embeds = (backend.encode_image(source) if picture is None else backend.encode_picture(picture, source))[0]
     embeds = yield from image_embeds(backend, job, text, gens, source_embeds)
     start = None
     if job.eta is not None:  # one inversion, every image from it (their DDIM noise differs, from their seeds)

@@ -95,7 +95,7 @@ class EditMethods:
             options = {"method": "ddim inversion", "eta": eta}
         up, work, crop = self._working(image, settings)
         return EditJob("vary", work, prompt, "image", image_seeds(seed, n), settings, {**options, "input": crop},
-                       strength=strength, eta=eta, notes=up.notes)  # fmt: skip
+                       strength=strength, eta=eta, notes=up.notes, picture=up.image)  # fmt: skip
 
     def vary_stream(self, image: Source | Upload, n: int = 4, seed: int = 0, strength: float = 1.0,
                     prompt: str = "", settings: GenerateSettings | None = None, eta: float | None = None
@@ -123,7 +123,7 @@ class EditMethods:
         binary = self._mask(up, mask, invert, self.output_side(settings), notes)
         options = {"feather": radius, "invert": invert, "condition": condition, "input": crop}
         return EditJob("inpaint", work, prompt, condition, image_seeds(seed, n), settings, options,
-                       mask=feathered(binary, radius), notes=notes)  # fmt: skip
+                       mask=feathered(binary, radius), notes=notes, picture=up.image)  # fmt: skip
 
     def inpaint_stream(self, image: Source | Upload, mask: Source | None = None, prompt: str = "", n: int = 1,
                        seed: int = 0, feather: int = 8, invert: bool = False, condition: str = "prompt",
@@ -172,7 +172,8 @@ class EditMethods:
         canvas = zoom_canvas(work, factor, anchor)
         options = {"factor": factor, "anchor": anchor, "feather": radius, "condition": condition, "input": crop}
         return EditJob("zoom_out", canvas.image, prompt, condition, image_seeds(seed, n), settings, options,
-                       mask=feathered(canvas.mask, radius), embed_from=work, box=canvas.box, notes=up.notes)
+                       mask=feathered(canvas.mask, radius), embed_from=work, box=canvas.box, notes=up.notes,
+                       picture=up.image)
 
     def zoom_out_stream(self, image: Source | Upload, factor: float = 2.0, anchor: str = "center",
                         prompt: str = "", n: int = 1, seed: int = 0, feather: int = 8, condition: str = "image",

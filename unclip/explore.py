@@ -253,7 +253,8 @@ def endpoint_stream(backend: UnCLIP, end: Endpoint, name: str, use_prior: bool, 
     if isinstance(end, Tensor):
         return check_embeddings(end, f"{name} embedding", (backend.models.embed_dim,)).float().cpu()
     if isinstance(end, Image.Image | Path | bytes):
-        return backend.encode_image(to_tensor(square(as_image(end, name))))[0].float().cpu()
+        picture = as_image(end, name)
+        return backend.encode_picture(picture, square(picture))[0].float().cpu()
     text = backend.encode_text([as_prompt(end, name)])
     if not use_prior:
         return text.embeds[0].float().cpu()

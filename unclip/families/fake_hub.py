@@ -221,8 +221,10 @@ def save_kandinsky(root: str | Path, parts: dict[str, Any], inpaint: bool = True
     _scheduler(parts["prior_scheduler"], prior / "scheduler")
     size = parts["image_encoder"].config.image_size
     (prior / "image_processor").mkdir(parents=True, exist_ok=True)
-    (prior / "image_processor" / "preprocessor_config.json").write_text(json.dumps({
+    (prior / "image_processor" / "preprocessor_config.json").write_text(json.dumps({  # the real file's keys:
+        # without "size", CLIPImageProcessor resizes to its default 224 and then crops the centre 32 px
         "image_processor_type": "CLIPImageProcessor", "crop_size": {"height": size, "width": size},
+        "size": {"shortest_edge": size}, "resample": 3, "do_resize": True, "do_center_crop": True,
         "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711]}))
     _index(prior, "KandinskyV22PriorPipeline", {
         "prior": ["diffusers", "PriorTransformer"], "image_encoder": ["transformers", "CLIPVisionModelWithProjection"],

@@ -32,11 +32,12 @@ class HFClip(nn.Module):
 
     def __init__(self, text_encoder: nn.Module, tokenizer: Any, image_encoder: nn.Module | None = None,
                  image_size: int = 224, mean: tuple[float, ...] = OPENAI_MEAN, std: tuple[float, ...] = OPENAI_STD,
-                 missing_image_encoder: str = ""):
+                 missing_image_encoder: str = "", processor: Any = None):
         super().__init__()
         self.text_encoder, self.image_encoder, self.tokenizer = text_encoder, image_encoder, tokenizer
         self.image_size, self.mean, self.std = int(image_size), tuple(mean), tuple(std)
         self.missing_image_encoder = missing_image_encoder  # what to tell the user when it is needed
+        self.processor = processor  # the checkpoint's CLIPImageProcessor (None: none saved), for uploaded pictures
         self.execution_device: torch.device | None = None  # set when the backend offloads weights to the CPU
 
     @property
@@ -82,7 +83,12 @@ class HFClip(nn.Module):
 def load_hf_clip(text_dir: Path, tokenizer_dir: Path, image_dir: Path | None, processor_dir: Path | None,
                  dtype: torch.dtype, missing_image_encoder: str = "") -> HFClip:
     """Each tower through transformers' own `from_pretrained` (safetensors only)."""
-    from transformers import CLIPTextModelWithProjection, CLIPTokenizer, CLIPVisionModelWithProjection
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPTextModelWithProjection,
+        CLIPTokenizer,
+        CLIPVisionModelWithProjection,
+    )
     from transformers.utils import logging
 
     logging.disable_progress_bar()
@@ -91,11 +97,12 @@ def load_hf_clip(text_dir: Path, tokenizer_dir: Path, image_dir: Path | None, pr
     text = CLIPTextModelWithProjection.from_pretrained(text_dir, **kw)
     tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir)
     image = CLIPVisionModelWithProjection.from_pretrained(image_dir, **kw) if image_dir else None
-    size, mean, std = 224, OPENAI_MEAN, OPENAI_STD
+    size, mean, std, processor = 224, OPENAI_MEAN, OPENAI_STD, None
     if image is not None:
         size = int(image.config.image_size)
     config = (processor_dir / "preprocessor_config.json") if processor_dir else None
     if config is not None and config.is_file():
         pre = json.loads(config.read_text())
         mean, std = tuple(pre.get("image_mean", mean)), tuple(pre.get("image_std", std))
-    return HFClip(text, tokenizer, image, size, mean, std, missing_image_encoder)
+        processor = CLIPImageProcessor.from_pretrained(processor_dir)
+    return HFClip(text, tokenizer, image, size, mean, std, missing_image_encoder, processor)
