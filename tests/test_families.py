@@ -89,7 +89,9 @@ def test_karlo_layout_loads_every_part_with_its_library(karlo_backend: UnCLIP) -
 
 def test_karlo_gives_exactly_the_stock_unclip_pipelines_pixels(karlo_backend: UnCLIP, monkeypatch: Any) -> None:
     """Our staged loop over Karlo's components == diffusers' UnCLIPPipeline on the same components, seeds and
-    UnCLIPScheduler (one prior candidate, as Karlo), to the last 8-bit pixel (in fp32, as the stock pipeline)."""
+    UnCLIPScheduler (one prior candidate, as Karlo), in fp32 as the stock pipeline: within one 8-bit level on a few
+    pixels, where the learned null embedding goes through text_proj in a batch of its own, not with the caption's
+    (rounding; exact while the fake hub's null embedding was all zeros, which hid whether it was used at all)."""
     monkeypatch.setattr(karlo_backend.models, "compute_dtype", None)
     prompts, seeds = ["a red cat", "two dogs"], [3, 7]
     s = quick(karlo_backend, "unclip")
@@ -99,7 +101,8 @@ def test_karlo_gives_exactly_the_stock_unclip_pipelines_pixels(karlo_backend: Un
                  generator=[torch.Generator("cpu").manual_seed(x) for x in seeds], prior_guidance_scale=4.0,
                  decoder_guidance_scale=8.0, output_type="np").images
     assert ours.shape == (2, 64, 64, 3)
-    assert np.array_equal(ours, (stock * 255).round().astype(np.uint8))
+    diff = np.abs(ours.astype(int) - (stock * 255).round().astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3  # measured: 1 level on 0.004 % of the values
 
 
 def test_karlo_variations_give_exactly_the_stock_image_variation_pipelines_pixels(

@@ -109,9 +109,11 @@ def karlo_components(size: str = "tiny", seed: int = 0) -> dict[str, Any]:
             down_block_types=("ResnetDownsampleBlock2D",) * len(blocks),
             up_block_types=("ResnetUpsampleBlock2D",) * len(blocks), **unet_common,
             **({} if full else {"norm_num_groups": 8}))
-    if not full:  # identity-ish statistics, like a prior whose outputs live near CLIP's scale
-        with torch.no_grad():
-            parts["prior"].clip_std.fill_(1.0)
+    if not full:  # statistics near CLIP's scale and a null embedding that is not zero (the real ones are not; zeros
+        with torch.no_grad():  # would hide a skipped post_process_latents or a null embedding replaced by zeros)
+            parts["prior"].clip_mean.normal_(0.0, 0.1)
+            parts["prior"].clip_std.uniform_(0.8, 1.2)
+            parts["text_proj"].learned_classifier_free_guidance_embeddings.normal_(0.0, 0.5)
     parts["schedulers"] = {  # as the hub's files: saved by diffusers 0.12, no beta_schedule (cosine, implied)
         "prior_scheduler": {"_class_name": "UnCLIPScheduler", "variance_type": "fixed_small_log",
                             "prediction_type": "sample", "num_train_timesteps": 1000, "clip_sample": True,
