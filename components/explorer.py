@@ -234,7 +234,8 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
     project = {"method": m["method"], "dims": m["dims"], "color_by": m["color_by"],
                "remove_modality_gap": m["remove_gap"], "state": state}  # fmt: skip
     gr.on([m["project"].click, m["method"].input, m["dims"].input, m["color_by"].input, m["remove_gap"].input],
-          handlers.project, inputs_kwargs=project, outputs=view, api_name="project", **MODEL_QUEUE)  # fmt: skip
+          handlers.project, inputs_kwargs=project, outputs=view, api_name="project", trigger_mode="always_last",
+          **MODEL_QUEUE)  # the last choice wins: 'once' dropped a PCA click made while UMAP ran  # fmt: skip
     m["refit"].click(on_gpu(handlers.refit), inputs_kwargs=project, outputs=view, **PRIVATE, **MODEL_QUEUE)
     p["picker"].input(handlers.pick, inputs=[p["picker"], state],
                       outputs=[p["thumb"], p["details"], p["neighbours"], m["map"], state], concurrency_limit=None,

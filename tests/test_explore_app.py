@@ -441,3 +441,10 @@ def test_colour_by_source_tells_the_ablation_modes_and_tabs_apart(handlers: Expl
                                                   } & set(SOURCE_COLORS.values())  # fmt: skip
     kinds = {t.name.split(" (")[0] for t in last(handlers.project("pca", 2, "kind", False, False, st))[0].data}
     assert "image" in kinds and not any(k.startswith("generated") for k in kinds)  # other colourings unchanged
+
+
+def test_a_projection_chosen_while_one_runs_is_not_dropped(demo: Any) -> None:
+    """Gradio's default trigger_mode 'once' drops a trigger while its event runs: UMAP clicked, then PCA 0.3 s
+    later, left the radios at PCA and the map at UMAP (browser QA). The last choice must run after it."""
+    (dep,) = [d for d in demo.config["dependencies"] if d["api_name"] == "project"]
+    assert dep["trigger_mode"] == "always_last" and len(dep["targets"]) == 5
