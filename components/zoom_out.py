@@ -112,8 +112,8 @@ def make_prepares(backend: UnCLIP) -> tuple[Callable[..., EditJob], Callable[...
     def prepare_again(sequence: list[ZoomStep], factor: Number, anchor: str, prompt: str, condition: str,
                       feather: Number, seed: Number, **stages: Any) -> EditJob:  # fmt: skip
         if not sequence:
-            raise user_error("Zoom out once first: 'Zoom out again' continues from the last result "
-                             "(a new image starts a new sequence).")
+            raise user_error("Zoom out once first (or wait until the running zoom out ends): 'Zoom out again' "
+                             "continues from the last result (a new image starts a new sequence).")
         return prepare(sequence[-1].image, factor, anchor, prompt, condition, feather, seed, **stages)
 
     return prepare, prepare_again
