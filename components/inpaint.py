@@ -25,6 +25,7 @@ from components.common import (
     preview_grid,
     raw,
     seed_row,
+    user_error,
     user_errors,
 )
 from components.edit_common import (
@@ -72,9 +73,17 @@ HOW = {
 
 # the page's script (`app.launch`): a big image chosen or dropped into the editor is shrunk in the browser first
 SHRINK_UPLOADS_JS = (Path(__file__).parent / "shrink_upload.js").read_text()
+UNREADABLE = ("image: the file chosen is not an image this browser can open (PNG, JPEG or WebP); the editor keeps "
+              "the picture it had")
 MASK_CLEARED = "The uploaded mask was cleared: it belonged to the previous image (Mask options)."
 NO_TRANSPARENCY = ("mask is empty: this image has no fully transparent pixels to repaint; paint the region, "
                    "upload a mask, or pick another mask source")
+
+
+def refuse_unreadable() -> None:
+    """The page script (shrink_upload.js) stops a file the browser cannot open as an image before the editor gets
+    it: the editor would drop it and show a blank white canvas, which Inpaint then repainted (browser QA)."""
+    raise user_error(UNREADABLE)
 
 
 def resolve(editor: dict[str, Any] | None, mask: Any, mask_source: str) -> tuple[Upload, Any]:
@@ -156,6 +165,7 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
         transforms=(), height=340, elem_id="inpaint-image"))  # fmt: skip
     w["target"] = send_to.target("Inpaint", w["image"])  # sends, and the examples, arrive through it
     w["chosen"] = gr.Button("new image", elem_id="inpaint-image-chosen", elem_classes=["unclip-hidden"])  # see build
+    w["unreadable"] = gr.Button("unreadable image", elem_id="inpaint-image-unreadable", elem_classes=["unclip-hidden"])
     # what the server reads: the editor's value, copied browser-side when it is needed (see `build`)
     w["sent"] = raw(gr.ImageEditor(type="filepath", image_mode="RGBA", layers=False, visible=False,
                                    label=w["image"].label, elem_id="inpaint-image-sent"))  # fmt: skip
@@ -215,6 +225,7 @@ def build(backend: UnCLIP) -> None:
     # after the user's next mask upload); the toast says so when there was a mask.
     w["chosen"].click(lambda mask: gr.Info(MASK_CLEARED) if mask else None, inputs=w["mask"], **LIGHT)
     w["chosen"].click(None, js="() => null", outputs=w["mask"], queue=False, api_visibility="private")
+    w["unreadable"].click(refuse_unreadable, **LIGHT)  # the page script kept such a file out of the editor
     w["target"].clear_on_send(w["mask"])
     w["mask"].upload(lambda path: warn_if_unreadable(path, "mask"), inputs=w["mask"], **LIGHT)
     seed = w["seed"]

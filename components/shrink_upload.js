@@ -3,8 +3,9 @@
   // full size: 33 MB each for a 12-megapixel phone photo, over the app's 10 MB upload limit, and the run then
   // failed without a word (HTTP 413 in the console). The model works on a 256 px square, so an image chosen
   // dropped or pasted into the editor is shrunk here, in the browser, to at most MAX_SIDE px on its longer side
-  // (PNG, transparency kept) before the editor reads it. Smaller images, and files the browser cannot decode
-  // (the server then says what is wrong), pass through untouched.
+  // (PNG, transparency kept) before the editor reads it. Smaller images pass through untouched. A file the
+  // browser cannot decode never reaches the editor, which would drop it and show a blank white canvas (Inpaint
+  // then repainted that): the editor keeps its picture, and the hidden UNREADABLE button's event says why.
   //
   // An image the user chose, dropped or pasted also clicks the hidden CHOSEN button, whose event clears the
   // uploaded mask (it belonged to the previous picture). The editor's own upload event cannot tell: it also fires
@@ -12,15 +13,18 @@
   const MAX_SIDE = 1024;
   const EDITORS = "#inpaint-image";
   const CHOSEN = "#inpaint-image-chosen";
+  const UNREADABLE = "#inpaint-image-unreadable";
   const ours = new WeakSet(); // the events dispatched here, let through
 
+  class Unreadable extends Error {}
+
   async function shrink(file) {
-    if (!(file instanceof File) || !file.type.startsWith("image/") || file.type === "image/svg+xml") return null;
+    if (!(file instanceof File) || file.type === "image/svg+xml") return null; // the editor draws an SVG itself
     let bitmap;
     try {
       bitmap = await createImageBitmap(file); // the first frame; EXIF orientation applied
     } catch (error) {
-      return null;
+      throw new Unreadable(file.name);
     }
     const scale = MAX_SIDE / Math.max(bitmap.width, bitmap.height);
     if (scale >= 1) {
@@ -39,6 +43,7 @@
     return new File([blob], file.name.replace(/\.[^./]*$/, "") + ".png", { type: "image/png" });
   }
 
+  // the files to give the editor, shrunk where needed; null when one of them is no image the browser can open
   async function shrunk(files) {
     const out = new DataTransfer();
     for (const file of files) {
@@ -46,11 +51,16 @@
       try {
         small = await shrink(file);
       } catch (error) {
+        if (error instanceof Unreadable) return null;
         console.warn("unCLIP Studio: could not shrink the image, sending it as it is", error);
       }
       out.items.add(small || file);
     }
     return out;
+  }
+
+  function unreadable() {
+    document.querySelector(UNREADABLE)?.click();
   }
 
   function inEditor(element) {
@@ -82,7 +92,7 @@
           const blob = await item.getType(type);
           if (!type.startsWith("image/")) return blob;
           const file = new File([blob], "clipboard." + type.replace("image/", ""), { type });
-          return (await shrunk([file])).files[0];
+          return (await shrunk([file]))?.files[0] || file;
         },
       }));
     };
@@ -94,8 +104,14 @@
     if (ours.has(event) || !(input instanceof HTMLInputElement) || input.type !== "file" || !inEditor(input)) return;
     if (!input.files || input.files.length === 0) return;
     event.stopImmediatePropagation();
+    const files = await shrunk(input.files);
+    if (!files) {
+      input.value = "";
+      unreadable();
+      return;
+    }
     chosen();
-    input.files = (await shrunk(input.files)).files;
+    input.files = files.files;
     const again = new Event("change", { bubbles: true });
     ours.add(again);
     input.dispatchEvent(again);
@@ -108,8 +124,13 @@
     }
     event.preventDefault();
     event.stopImmediatePropagation();
+    const files = await shrunk(event.dataTransfer.files);
+    if (!files) {
+      unreadable();
+      return;
+    }
     chosen();
-    const again = new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: await shrunk(event.dataTransfer.files) });
+    const again = new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: files });
     ours.add(again);
     event.target.dispatchEvent(again);
   }, true);

@@ -350,6 +350,41 @@ def test_a_phone_photo_in_inpaint_s_editor_is_shrunk_and_inpainted(page: Any, tm
     assert "768×1024" in note.inner_text() and not refused
 
 
+def test_a_file_inpaint_s_editor_cannot_open_is_refused_and_the_picture_stays(page: Any, tmp_path: Path) -> None:
+    """A text file named .png, chosen or dropped over a picture: the editor dropped it for a blank white canvas
+    (the crop note still describing the old picture) and Inpaint repainted that, with no word (browser QA)."""
+    from PIL import Image
+
+    picture, fake = tmp_path / "wide.png", fake_png(tmp_path)
+    Image.new("RGB", (300, 200), (40, 90, 200)).save(picture)
+    page.get_by_role("tab", name="Inpaint", exact=True).first.click()
+    page.locator("#inpaint-image").wait_for(state="visible")
+    page.wait_for_timeout(1000)  # the editor sets itself up after its tab shows
+    page.locator("#inpaint-image input[type=file]").first.set_input_files(str(picture))
+    page.wait_for_function("() => document.querySelector('#inpaint-crop-note').innerText.includes('300×200')",
+                           timeout=30_000)  # fmt: skip
+    note = page.locator("#inpaint-crop-note").inner_text()
+    page.locator("#inpaint-image input[type=file]").first.set_input_files(str(fake))
+    page.locator(".toast-body", has_text="not an image this browser can open").first.wait_for(timeout=15_000)
+    page.locator(".toast-close").first.click()  # (a second toast of the same words would be counted in this one)
+    page.locator(".toast-body").first.wait_for(state="detached", timeout=15_000)
+    dropped = page.evaluate_handle("""() => {  // the same file dropped on the editor
+        const files = new DataTransfer();
+        files.items.add(new File(['not an image'], 'fake.png', {type: 'image/png'}));
+        return files; }""")  # fmt: skip
+    page.locator("#inpaint-image .image-container").first.dispatch_event("drop", {"dataTransfer": dropped})
+    page.locator(".toast-body", has_text="not an image this browser can open").first.wait_for(timeout=15_000)
+    assert page.locator("#inpaint-crop-note").inner_text() == note and not page.errors, page.errors
+    mask = tmp_path / "mask.png"
+    Image.new("L", (300, 200), 255).save(mask)
+    page.locator("#inpaint-mask-options").get_by_text("Mask options").click()
+    page.locator("#inpaint-mask input[type=file]").set_input_files(str(mask))
+    page.locator("#inpaint-prompt textarea").fill("a dog")
+    page.locator("#inpaint-btn").click()
+    page.locator("#inpaint-gallery img").first.wait_for(state="visible", timeout=120_000)
+    assert "cropped 300×200" in page.locator("#inpaint-info").inner_text()  # the picture, not a blank canvas
+
+
 def test_a_pasted_picture_in_inpaint_is_shrunk_and_clears_the_old_mask(browser: Any, app_url: str) -> None:
     """Pasting was the one way in that kept the last picture's mask (choose and drop cleared it) and was not
     shrunk; the bin ('Clear canvas') left 'what the model sees' describing the removed picture (browser QA)."""

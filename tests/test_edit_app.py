@@ -604,3 +604,13 @@ def test_the_edit_tabs_explain_every_conditioning_mode_as_generate_does(demo: An
     assert {props[k]["info"] for k in ("mode", "inpaint-mode", "zoom-mode")} == {"What the decoder is given"}
     notes = [c["props"].get("value") for c in demo.config["components"] if c["type"] == "markdown"]
     assert sum(MODE_HELP["caption_only"] in str(v) for v in notes) == 3  # Generate's, Inpaint's and Zoom out's
+
+
+def test_a_file_the_browser_cannot_open_is_refused_naming_the_image(demo: Any) -> None:
+    """The page script keeps such a file out of Inpaint's editor (which showed a blank white canvas and inpainted
+    it) and clicks the hidden button, whose event says why; tests/test_browser.py drives it in a real browser."""
+    (dep,) = listeners(demo, "inpaint-image-unreadable", "click")
+    assert dep["outputs"] == [] and dep["api_visibility"] == "private"
+    fn = next(f.fn for f in demo.fns.values() if f.fn is inpaint.refuse_unreadable)
+    with pytest.raises(gr.Error, match=r"image: the file chosen is not an image this browser can open \(PNG, JPEG"):
+        fn()
