@@ -138,6 +138,22 @@ def test_karlo_variations_give_exactly_the_stock_image_variation_pipelines_pixel
     assert torch.equal(off.source_embeds, expected) and torch.equal(off.image_embeds[0], expected)
 
 
+def test_a_long_strip_reaches_clip_s_image_processor_as_its_centre(karlo_backend: UnCLIP, monkeypatch: Any) -> None:
+    """The checkpoint's processor resizes the whole picture before its centre crop: a 16 × 200,000 strip (a 9 KB
+    PNG, within the upload limits) took 5.5 GB and 8 s (review). It gets the centre, at most twice as long as it is
+    wide, which holds all the crop keeps: a 3:1 picture embeds as the whole one does, up to resampling."""
+    m = karlo_backend.models
+    processor, seen = m.clip.processor, []
+    monkeypatch.setattr(m.clip, "processor", lambda images, **kw: seen.append(images.size) or processor(images, **kw))
+    strip = Image.new("RGB", (200_000, 16), (200, 30, 30))
+    assert karlo_backend.encode_picture(strip, strip).shape == (1, m.embed_dim) and seen == [(32, 16)]
+    cells = np.random.default_rng(2).integers(0, 256, (4, 12, 3), dtype=np.uint8)
+    wide = Image.fromarray(cells).resize((96, 32), Image.Resampling.BICUBIC)
+    ours = karlo_backend.encode_picture(wide, wide)[0]
+    whole = m.clip.encode_image(processor(wide, return_tensors="pt").pixel_values)[0]
+    assert seen[-1] == (64, 32) and float((ours - whole).norm() / whole.norm()) < 0.02
+
+
 def test_karlo_runs_every_backend_method(karlo_backend: UnCLIP) -> None:
     b, s = karlo_backend, quick(karlo_backend)
     images = b.generate("a cat", n=2, seed=0, settings=s)

@@ -165,6 +165,11 @@ class UnCLIP(EditMethods, ExploreMethods):
         processor = getattr(self.models.clip, "processor", None)
         if processor is None:
             return self.encode_image(working if isinstance(working, Tensor) else to_tensor(working))
+        w, h = picture.size
+        short = min(w, h)
+        if max(w, h) > 2 * short:  # it resizes the whole picture before its centre crop: a 16 × 2,000,000 strip
+            x, y = (w - min(w, 2 * short)) // 2, (h - min(h, 2 * short)) // 2  # took gigabytes; its crop is
+            picture = picture.crop((x, y, x + min(w, 2 * short), y + min(h, 2 * short)))  # in this centre part
         pixels = processor(images=picture.convert("RGB"), return_tensors="pt").pixel_values
         embeds = self.models.clip.encode_image(pixels.to(self.models.device, self.models.dtype))
         return F.normalize(embeds, dim=-1) if self.models.normalize_embeddings else embeds
