@@ -354,9 +354,13 @@ def test_a_refused_resume_leaves_out_and_the_trained_decoder_as_they_were(tmp_pa
     assert tiny.config_of(tmp_path / "model").decoder.block_out_channels == (8, 16, 16, 32)
     with pytest.raises(ValueError, match=r"decoder.pt is not a decoder checkpoint of this model \(decoder\.conv_in"):
         train(_args(tmp_path, "decoder", decoder_width=2.0, out=str(tmp_path / "new" / "model")))
-    assert not (tmp_path / "new" / "model").exists()  # no fresh model, no empty folder
+    assert not (tmp_path / "new").exists()  # no fresh model, no empty folders
     with pytest.raises(ValueError, match=r"prior.pt is not a prior checkpoint of this model \(no 'module' in it\)"):
         torch.save({"step": 1}, tmp_path / "run" / "prior.pt")  # a torch file, but no checkpoint
         train(_args(tmp_path, "prior", out=str(tmp_path / "other")))
     assert not (tmp_path / "other").exists()
+    torch.save({"module": {"x": 1}, "ema": {}, "opt": {}, "step": 1, "torch_rng": torch.get_rng_state(), "log": []},
+               tmp_path / "run" / "prior.pt")  # a hand-made file: a refusal, not an AttributeError
+    with pytest.raises(ValueError, match=r"prior.pt is not a prior checkpoint of this model \(its 'module' holds"):
+        train(_args(tmp_path, "prior"))
     assert train(_args(tmp_path, "decoder", decoder_width=2.0, resume=False, steps=1))["step"] == 1  # as it says

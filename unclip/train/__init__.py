@@ -28,7 +28,7 @@ def train(args: TrainArgs) -> dict:
     for folder, flag in ((args.out, "--out"), (args.run_dir, "--run-dir")):  # both looked at before either is made
         writable_dir(folder, flag, create=False)
     state = read_checkpoint(args)  # a file that is no checkpoint is refused before anything is written
-    made = [Path(f) for f in (args.out, args.run_dir) if not Path(f).exists()]
+    made = [_first_missing(Path(f)) for f in (args.out, args.run_dir) if not Path(f).exists()]
     for folder, flag in ((args.out, "--out"), (args.run_dir, "--run-dir")):
         writable_dir(folder, flag, create=True)
     torch.manual_seed(args.seed)
@@ -37,15 +37,23 @@ def train(args: TrainArgs) -> dict:
     try:
         models, config = load_or_create(args, state)  # refuses a checkpoint of other shapes before it writes
     except ValueError:
-        for folder in made:  # a refused run leaves no empty folders behind
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+        for top in made:  # a refused run leaves no empty folders behind (nor the parents it made for them)
+            for folder in sorted((top, *top.rglob("*")), key=lambda f: len(f.parts), reverse=True):
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
         raise
     models.to(pick_device(args.device), torch.float32)
     stage = STAGES[args.stage](models, EmojiWorld(), args)
     summary = run(stage, models, config, args, state)
     (Path(args.run_dir) / f"{args.stage}_summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _first_missing(folder: Path) -> Path:
+    """The outermost folder of `folder`'s path that does not exist yet (what making it creates)."""
+    while not folder.parent.exists():
+        folder = folder.parent
+    return folder
 
 
 def train_all(preset: str, overrides: dict) -> list[dict]:

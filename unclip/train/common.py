@@ -238,6 +238,8 @@ def read_checkpoint(args: TrainArgs) -> dict | None:
         state = torch.load(path, map_location="cpu", weights_only=True)  # the RNG state must stay on the CPU
         if not isinstance(state, dict) or not isinstance(state.get("module"), dict):
             raise KeyError("module")
+        if not all(isinstance(k, str) and isinstance(v, Tensor) for k, v in state["module"].items()):
+            raise ValueError("its 'module' holds more than named tensors")
         for key in ("ema", "opt", "step", "torch_rng", "log"):
             state[key]  # noqa: B018 (each one must be there)
     except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError, TypeError, ValueError) as e:  # any file
