@@ -177,8 +177,7 @@ def _check_fits(state: dict | None, models: UnCLIPModels, args: TrainArgs) -> No
         k = diff[0]
         why = (f"{k}: {saved[k]} there, {shapes[k]} in {args.out}" if k in saved and k in shapes
                else f"{k} {'missing there' if k in shapes else 'not in this model'}")
-        raise ValueError(f"--run-dir: {_state_path(args)} is not a {args.stage} checkpoint of this model ({why}); "
-                         "move it away to start afresh, or pass --no-resume")
+        raise not_a_checkpoint(args, why)
 
 
 class EMA:
@@ -248,9 +247,13 @@ def read_checkpoint(args: TrainArgs) -> dict | None:
             why = f"no {e.args[0]!r} in it"
         if isinstance(e, pickle.UnpicklingError):  # its message is about torch.load's options, not this file
             why = "not a file torch.save wrote, or one holding more than tensors and numbers"
-        raise ValueError(f"--run-dir: {path} is not a {args.stage} checkpoint of this model ({why}); move it away to "
-                         "start afresh, or pass --no-resume") from None
+        raise not_a_checkpoint(args, why) from None
     return state
+
+
+def not_a_checkpoint(args: TrainArgs, why: str) -> ValueError:
+    return ValueError(f"--run-dir: {_state_path(args)} is not a {args.stage} checkpoint of this model ({why}); move "
+                      "it away to start afresh, or pass --no-resume")
 
 
 def resume(state: dict, args: TrainArgs, module: nn.Module, ema: EMA, opt: torch.optim.Optimizer
@@ -264,8 +267,7 @@ def resume(state: dict, args: TrainArgs, module: nn.Module, ema: EMA, opt: torch
         step, log = int(state["step"]), state["log"]
     except (RuntimeError, KeyError, TypeError, ValueError) as e:  # shapes were checked; the optimiser's may not fit
         why = (str(e).strip().splitlines() or [type(e).__name__])[0][:160].rstrip(":")
-        raise ValueError(f"--run-dir: {_state_path(args)} is not a {args.stage} checkpoint of this model ({why}); "
-                         "move it away to start afresh, or pass --no-resume") from None
+        raise not_a_checkpoint(args, why) from None
     return step, log, state.get("seconds", log[-1][2] if log else 0.0)  # older checkpoints: from the log
 
 
