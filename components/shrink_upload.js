@@ -4,7 +4,7 @@
   // failed without a word (HTTP 413 in the console). The model works on a 256 px square, so an image chosen
   // dropped or pasted into the editor is shrunk here, in the browser, to at most MAX_SIDE px on its longer side
   // (PNG, transparency kept) before the editor reads it. Smaller images pass through untouched. A file the
-  // browser cannot decode never reaches the editor, which would drop it and show a blank white canvas (Inpaint
+  // browser cannot decode (or an SVG) never reaches the editor, which would show a blank white canvas (Inpaint
   // then repainted that): the editor keeps its picture, and the hidden UNREADABLE button's event says why.
   //
   // An image the user chose, dropped or pasted also clicks the hidden CHOSEN button, whose event clears the
@@ -19,7 +19,8 @@
   class Unreadable extends Error {}
 
   async function shrink(file) {
-    if (!(file instanceof File) || file.type === "image/svg+xml") return null; // the editor draws an SVG itself
+    if (!(file instanceof File)) return null;
+    if (file.type === "image/svg+xml") throw new Unreadable(file.name); // the editor shows it as a blank canvas
     let bitmap;
     try {
       bitmap = await createImageBitmap(file); // the first frame; EXIF orientation applied
