@@ -105,6 +105,19 @@ def test_clip_retrieval_is_a_fraction(backend, world):
     assert 0.0 <= r <= 1.0
 
 
+def test_clip_retrieval_ranks_by_cosine_whatever_the_embedding_lengths(backend, world, monkeypatch):
+    """Karlo's and Kandinsky's CLIP embeddings are not unit length: a raw dot product let the longest image
+    embeddings win. Here each caption's embedding is its image's direction plus noise, the images' lengths 1-50."""
+    from types import SimpleNamespace
+
+    from unclip.eval import metrics
+
+    directions = torch.nn.functional.normalize(torch.randn(10, 32, generator=torch.Generator().manual_seed(0)), dim=-1)
+    monkeypatch.setattr(metrics, "encode_image", lambda m, x: directions * torch.linspace(1, 50, 10)[:, None])
+    monkeypatch.setattr(metrics, "encode_text", lambda m, c: SimpleNamespace(embeds=directions + 0.05))
+    assert clip_retrieval(backend.models, world, n=10, seed=1) == 1.0
+
+
 def test_reconstruction_is_the_prior_row_with_the_true_embedding(backend, world, monkeypatch):
     """reconstruct_for differs from generate_for(mode="prior") in z_i only: with a prior that returns the
     renders' own embeddings (after drawing its noise) the two give the same pixels and scores."""
@@ -155,9 +168,11 @@ def test_upsample_s_frechet_distance_compares_images_of_one_size(backend, world,
 def test_eval_runs_end_to_end_on_tiny_random(backend, world):
     judge = new_judge(world).eval()
     report = evaluate(backend, n=4, judge=judge)
-    for key in ("clip_r1", "prior_alignment", "judge_on_renders", "judge_chance", "fidelity", "ablation",
-                "reconstruction", "frechet_clip", "frechet_clip_renders", "embedding_reliance"):
+    for key in ("clip_r1", "prior_alignment", "judge_on_renders", "judge_chance", "judge_chance_heldout",
+                "fidelity", "ablation", "reconstruction", "frechet_clip", "frechet_clip_renders", "embedding_reliance"):
         assert key in report
+    assert report["settings"]["upsampler"]["enabled"] is False  # what ran: 64 px without --upsample
+    assert "chance, held-out pairs" in format_report(report)
     assert report["frechet_clip_renders"] > 0 and "(renders: " in format_report(report)
     assert set(report["ablation"]) == {"prior", "text_embedding", "caption_only"}
     assert 0 <= report["fidelity"]["heldout"]["object_recall"] <= 1

@@ -7,6 +7,7 @@ JSON keys (documented in the README):
     judge_on_renders        the judge's own scores on real renders (how far to trust it)
     judge_chance            the same renders scored against another scene's caption: what an image that
                             ignores its caption would get (the floor every generated score is read against)
+    judge_chance_heldout    the same for the held-out-pair scenes (the floor fidelity.heldout is read against)
     fidelity.seen/heldout   judge scores of images generated (mode "prior") from captions of training-split
                             scenes / held-out-pair scenes: object_recall, background_accuracy (captions that
                             name the background), relation_accuracy, color_accuracy, clip_score, n and the
@@ -171,13 +172,15 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
     world, judge = EmojiWorld(), judge or load_judge() or train_judge()
     seen, held = eval_scenes(world, n, "train"), eval_scenes(world, n, "heldout")
     seen_renders = renders(world, seen)
-    on_renders = judge_images(judge, seen_renders)
+    on_renders, on_held = judge_images(judge, seen_renders), judge_images(judge, renders(world, held))
+    defaults = backend.default_settings()
     report = {"model": backend.name, "precision": backend.precision, "n": n, "seed": seed, "upsample": upsample,
-              "settings": backend.default_settings().to_dict(),
+              "settings": replace(defaults, upsampler=replace(defaults.upsampler, enabled=upsample)).to_dict(),
               "clip_r1": round(clip_retrieval(backend.models, world, n=100, seed=10_000), 4),
               "prior_alignment": prior_alignment(backend, world),
               "judge_on_renders": fidelity(world, seen, on_renders),
-              "judge_chance": fidelity(world, seen[1:] + seen[:1], on_renders)}
+              "judge_chance": fidelity(world, seen[1:] + seen[:1], on_renders),
+              "judge_chance_heldout": fidelity(world, held[1:] + held[:1], on_held)}
     ablation, seen_images = {}, None
     for mode in backend.modes:
         images, scores = generate_for(backend, seen, mode, seed, upsample)
@@ -241,9 +244,10 @@ def format_report(r: dict) -> str:
             f"text embedding {pa['cos_text_truth']:.3f}")
     lines = [head, "",
              f"{'':22}" + "".join(f"{c[:14]:>16}" for c in cols)]
-    rows = [("judge on renders", r["judge_on_renders"]), ("chance (wrong caption)", r["judge_chance"]),
-            ("prior, seen pairs", r["fidelity"]["seen"]),
-            ("prior, held-out pairs", r["fidelity"]["heldout"])] + [(m, r["ablation"][m]) for m in r["ablation"]]
+    rows = [("judge on renders", r["judge_on_renders"]), ("chance (wrong caption)", r["judge_chance"])]
+    rows += [("chance, held-out pairs", r["judge_chance_heldout"])] if r.get("judge_chance_heldout") else []
+    rows += [("prior, seen pairs", r["fidelity"]["seen"]),
+             ("prior, held-out pairs", r["fidelity"]["heldout"])] + [(m, r["ablation"][m]) for m in r["ablation"]]
     rows += [("true z_i (decoder cap)", r["reconstruction"])] if r.get("reconstruction") else []
     for name, row in rows:
         lines.append(f"{name:22}" + "".join(f"{row.get(c) if row.get(c) is not None else '-':>16}" for c in cols))
