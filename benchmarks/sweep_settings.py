@@ -2,10 +2,13 @@
 
     python benchmarks/sweep_settings.py [--model tiny-emoji] [--n 48] [--decoder-guidance 1.5 3 5 7]
                                         [--prior-guidance 2] [--decoder-steps 12] [--prior-candidates 1 2]
-                                        [--mode prior] [--threads 2] [--precision fp32 bf16]
+                                        [--prior-pick clip first] [--mode prior] [--threads 2]
+                                        [--precision fp32 bf16]
 
---prior-candidates: how many prior samples the model's own CLIP chooses between (the paper's best-of-2). That CLIP
-also gives the CLIP score, so the choice raises the score it is judged by: 1 shows the prior without it.
+--prior-candidates: how many prior samples the model's own CLIP chooses between (the paper's best of 2); --prior-pick
+first keeps the first of them instead, from the same noise (fewer candidates would shift the decoder's noise, drawn
+after the prior's from each image's generator). The same CLIP gives the CLIP score, so `clip` against `first` shows
+what the choice does to the score it is judged by.
 
 --mode prior | text_embedding | caption_only: the ablation's conditioning (paper §5.1); --mode reconstruction:
 the decoder given each render's own CLIP image embedding instead of the prior's sample, same noise (the eval's
@@ -42,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prior-guidance", type=float, nargs="+", default=None, help="default: the model's")
     p.add_argument("--decoder-steps", type=int, nargs="+", default=None, help="default: the model's")
     p.add_argument("--prior-candidates", type=int, nargs="+", default=None, help="default: the model's")
+    p.add_argument("--prior-pick", nargs="+", choices=["clip", "first"], default=["clip"],
+                   help="clip: the candidate closest to the caption (the model's); first: the first one drawn")
     p.add_argument("--mode", default="prior", choices=["prior", "text_embedding", "caption_only", "reconstruction"])
     p.add_argument("--precision", nargs="+", choices=["fp32", "bf16"], default=["fp32"],
                    help="the denoisers' arithmetic (bf16: autocast, the app's default on CPUs with AMX)")
@@ -53,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
+    from unclip import pipeline
     from unclip.backend import resolve_precision
     from unclip.cli import open_backend
     from unclip.eval.judge import judge_images, load_judge
@@ -77,11 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     base = backend.default_settings("prior" if true_z else ns.mode)
     base = replace(base, upsampler=replace(base.upsampler, enabled=False))
     rows = []
-    for prec, dg, pg, ds, pc in itertools.product(ns.precision, ns.decoder_guidance,
-                                                  ns.prior_guidance or [base.prior.guidance],
-                                                  ns.decoder_steps or [base.decoder.steps],
-                                                  ns.prior_candidates or [base.prior.candidates]):
+    closest_to_text = pipeline.closest_to_text
+    for prec, dg, pg, ds, pc, pick in itertools.product(ns.precision, ns.decoder_guidance,
+                                                        ns.prior_guidance or [base.prior.guidance],
+                                                        ns.decoder_steps or [base.decoder.steps],
+                                                        ns.prior_candidates or [base.prior.candidates],
+                                                        ns.prior_pick):  # fmt: skip
         backend.models.compute_dtype = resolve_precision(prec, backend.models.device)
+        pipeline.closest_to_text = closest_to_text if pick == "clip" else lambda candidates, _: candidates[:, 0]
         s = replace(base, decoder=replace(base.decoder, guidance=dg, steps=ds),
                     prior=replace(base.prior, guidance=pg, candidates=pc))
         backend.validate(s)
@@ -90,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                           else generate_for(backend, scenes, ns.mode, 0, False, settings=s))
         pred = judge_images(judge, images)
         row = {"precision": backend.precision, "decoder_guidance": dg, "prior_guidance": pg, "decoder_steps": ds,
-               "prior_candidates": pc,
+               "prior_candidates": pc, "prior_pick": pick,
                **fidelity(world, scenes, pred),
                "clip_score": round(float(np.mean(scores)), 2), "seconds": round(time.perf_counter() - t0, 1)}
         if ns.breakdown:
@@ -98,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         if not ns.json:
             print(f"{backend.precision}  decoder guidance {dg:4.1f}  prior guidance {pg:4.1f}  decoder steps {ds:3d}  "
-                  f"prior candidates {pc}  "
+                  f"prior candidates {pc} ({pick})  "
                   f"recall {row['object_recall']:.3f}  "
                   f"background {row['background_accuracy']:.3f}  relation {row['relation_accuracy']}  "
                   f"colour {row['color_accuracy']}  CLIP {row['clip_score']:.1f}  ({row['seconds']} s)", flush=True)
