@@ -73,8 +73,8 @@ HOW = {
 
 # the page's script (`app.launch`): a big image chosen or dropped into the editor is shrunk in the browser first
 SHRINK_UPLOADS_JS = (Path(__file__).parent / "shrink_upload.js").read_text()
-UNREADABLE = ("image: the file chosen is no picture the editor can open (PNG, JPEG or WebP; not SVG); the editor "
-              "keeps what it had")
+UNREADABLE = ("image: the editor cannot open this file (an SVG, or a file the browser cannot decode as an image); "
+              "it keeps what it had")
 MASK_CLEARED = "The uploaded mask was cleared: it belonged to the previous image (Mask options)."
 NO_TRANSPARENCY = ("mask is empty: this image has no fully transparent pixels to repaint; paint the region, "
                    "upload a mask, or pick another mask source")

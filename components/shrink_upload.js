@@ -5,7 +5,8 @@
   // dropped or pasted into the editor is shrunk here, in the browser, to at most MAX_SIDE px on its longer side
   // (PNG, transparency kept) before the editor reads it. Smaller images pass through untouched. A file the
   // browser cannot decode (or an SVG) never reaches the editor, which would show a blank white canvas (Inpaint
-  // then repainted that): the editor keeps its picture, and the hidden UNREADABLE button's event says why.
+  // then repainted that): the editor keeps its picture, and the hidden UNREADABLE button's event says why. (Not
+  // for a paste: the clipboard's images come from the browser or the system, already decodable.)
   //
   // An image the user chose, dropped or pasted also clicks the hidden CHOSEN button, whose event clears the
   // uploaded mask (it belonged to the previous picture). The editor's own upload event cannot tell: it also fires

@@ -365,7 +365,7 @@ def test_a_file_inpaint_s_editor_cannot_open_is_refused_and_the_picture_stays(pa
                            timeout=30_000)  # fmt: skip
     note = page.locator("#inpaint-crop-note").inner_text()
     page.locator("#inpaint-image input[type=file]").first.set_input_files(str(fake))
-    page.locator(".toast-body", has_text="no picture the editor can open").first.wait_for(timeout=15_000)
+    page.locator(".toast-body", has_text="the editor cannot open this file").first.wait_for(timeout=15_000)
     page.locator(".toast-close").first.click()  # (a second toast of the same words would be counted in this one)
     page.locator(".toast-body").first.wait_for(state="detached", timeout=15_000)
     dropped = page.evaluate_handle("""() => {  // the same file dropped on the editor
@@ -373,14 +373,14 @@ def test_a_file_inpaint_s_editor_cannot_open_is_refused_and_the_picture_stays(pa
         files.items.add(new File(['not an image'], 'fake.png', {type: 'image/png'}));
         return files; }""")  # fmt: skip
     page.locator("#inpaint-image .image-container").first.dispatch_event("drop", {"dataTransfer": dropped})
-    page.locator(".toast-body", has_text="no picture the editor can open").first.wait_for(timeout=15_000)
+    page.locator(".toast-body", has_text="the editor cannot open this file").first.wait_for(timeout=15_000)
     page.locator(".toast-close").first.click()
     page.locator(".toast-body").first.wait_for(state="detached", timeout=15_000)
     svg = tmp_path / "pic.svg"  # the editor showed an SVG as a blank canvas too
     svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240"><rect width="320" '
                    'height="240" fill="red"/></svg>')  # fmt: skip
     page.locator("#inpaint-image input[type=file]").first.set_input_files(str(svg))
-    page.locator(".toast-body", has_text="no picture the editor can open").first.wait_for(timeout=15_000)
+    page.locator(".toast-body", has_text="the editor cannot open this file").first.wait_for(timeout=15_000)
     assert page.locator("#inpaint-crop-note").inner_text() == note and not page.errors, page.errors
     mask = tmp_path / "mask.png"
     Image.new("L", (300, 200), 255).save(mask)

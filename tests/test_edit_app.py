@@ -612,5 +612,5 @@ def test_a_file_the_browser_cannot_open_is_refused_naming_the_image(demo: Any) -
     (dep,) = listeners(demo, "inpaint-image-unreadable", "click")
     assert dep["outputs"] == [] and dep["api_visibility"] == "private"
     fn = next(f.fn for f in demo.fns.values() if f.fn is inpaint.refuse_unreadable)
-    with pytest.raises(gr.Error, match=r"image: the file chosen is no picture the editor can open \(PNG, JPEG"):
+    with pytest.raises(gr.Error, match=r"image: the editor cannot open this file \(an SVG, or a file the browser"):
         fn()

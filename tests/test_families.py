@@ -87,7 +87,7 @@ def test_karlo_layout_loads_every_part_with_its_library(karlo_backend: UnCLIP) -
     assert (d.prior.guidance, d.decoder.guidance, d.decoder.scheduler) == (4.0, 8.0, "unclip")
 
 
-def test_karlo_gives_exactly_the_stock_unclip_pipelines_pixels(karlo_backend: UnCLIP, monkeypatch: Any) -> None:
+def test_karlo_gives_the_stock_unclip_pipelines_pixels_within_a_level(karlo_backend: UnCLIP, monkeypatch: Any) -> None:
     """Our staged loop over Karlo's components == diffusers' UnCLIPPipeline on the same components, seeds and
     UnCLIPScheduler (one prior candidate, as Karlo), in fp32 as the stock pipeline: within one 8-bit level on a few
     pixels, where the learned null embedding goes through text_proj in a batch of its own, not with the caption's
@@ -105,7 +105,7 @@ def test_karlo_gives_exactly_the_stock_unclip_pipelines_pixels(karlo_backend: Un
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-3  # measured: 1 level on 0.004 % of the values
 
 
-def test_karlo_variations_give_exactly_the_stock_image_variation_pipelines_pixels(
+def test_karlo_variations_give_the_stock_image_variation_pipelines_pixels_within_a_level(
         karlo_backend: UnCLIP, hub_root: Path, monkeypatch: Any) -> None:
     """vary == diffusers' UnCLIPImageVariationPipeline (the image through the checkpoint's CLIPImageProcessor, the
     empty caption, decoder guidance, both super-res UNets), within one 8-bit level; and the embedding CLIP is given

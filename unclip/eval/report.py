@@ -1,7 +1,7 @@
 """`python -m unclip eval --model NAME [--json]`: the bundled model's report card, fixed seeds.
 
 JSON keys (documented in the README):
-    clip_r1                 CLIP text->image R@1 among 100 unseen rendered scenes
+    clip_r1                 CLIP text->image R@1 (cosine) among 100 unseen rendered scenes
     prior_alignment         mean cos(prior sample, true image embedding) vs cos(text embedding, true image
                             embedding) on 100 unseen scenes: how much of the modality gap the prior closes
     judge_on_renders        the judge's own scores on real renders (how far to trust it)
@@ -22,7 +22,8 @@ JSON keys (documented in the README):
     embedding_reliance      per timestep t: the decoder's x0 error with the scene's own CLIP image embedding,
                             another scene's and the null one (empty caption); gain = shuffled - own > 0 when
                             the decoder reads z_i (unclip/eval/reliance.py); null for latent decoders
-    settings, model, precision (fp32 unless --precision bf16), n, seed, upsample, seconds
+    settings (as run: upsampler.enabled = --upsample), model, precision (fp32 unless --precision bf16), n, seed,
+    upsample, seconds
 """
 
 from __future__ import annotations

@@ -242,13 +242,17 @@ def read_checkpoint(args: TrainArgs) -> dict | None:
         for key in ("ema", "opt", "step", "torch_rng", "log"):
             state[key]  # noqa: B018 (each one must be there)
     except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError, TypeError, ValueError) as e:  # any file
-        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:160].rstrip(":")
+        why = _first_line(e)
         if isinstance(e, KeyError):
             why = f"no {e.args[0]!r} in it"
         if isinstance(e, pickle.UnpicklingError):  # its message is about torch.load's options, not this file
             why = "not a file torch.save wrote, or one holding more than tensors and numbers"
         raise not_a_checkpoint(args, why) from None
     return state
+
+
+def _first_line(e: Exception) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:160].rstrip(":")
 
 
 def not_a_checkpoint(args: TrainArgs, why: str) -> ValueError:
@@ -266,12 +270,12 @@ def resume(state: dict, args: TrainArgs, module: nn.Module, ema: EMA, opt: torch
         torch.set_rng_state(state["torch_rng"])
         step, log = int(state["step"]), state["log"]
     except (RuntimeError, KeyError, TypeError, ValueError) as e:  # shapes were checked; the optimiser's may not fit
-        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:160].rstrip(":")
+        why = _first_line(e)
         raise not_a_checkpoint(args, why) from None
     return step, log, state.get("seconds", log[-1][2] if log else 0.0)  # older checkpoints: from the log
 
 
-def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs, state: dict | None = None) -> dict:
+def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs, state: dict | None) -> dict:
     """Train `stage` to args.steps, from `state` (`read_checkpoint`'s) if given; returns a summary with the log."""
     module = stage.module.train().requires_grad_(True)
     if models.device.type == "cpu":  # oneDNN's convolutions are ~25% faster on NHWC (measured, 2 cores)
