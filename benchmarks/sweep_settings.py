@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"colour {row['color_accuracy']}  CLIP {row['clip_score']:.1f}  ({row['seconds']} s)", flush=True)
             if ns.breakdown:
                 print(f"  {_breakdown(row['recall_by'])}", flush=True)
+    pipeline.closest_to_text = closest_to_text
     if ns.json:
         print(json.dumps({"model": backend.name, "mode": ns.mode, "n": ns.n, "rows": rows}, indent=2))
     return 0

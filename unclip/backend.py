@@ -157,13 +157,13 @@ class UnCLIP(EditMethods, ExploreMethods):
         return encode_image(self.models, images)
 
     @torch.no_grad()
-    def encode_picture(self, picture: Image.Image, working: Image.Image | Tensor) -> Tensor:
+    def encode_picture(self, picture: Image.Image | None, working: Image.Image | Tensor) -> Tensor:
         """An upload -> its CLIP image embedding (1, D). A hub family's CLIP sees the upload at full resolution
         through the checkpoint's own CLIPImageProcessor (bicubic to the shortest edge, centre crop), as diffusers'
         UnCLIPImageVariationPipeline does, not the working square resized again (at 64 px, upsampler off, that is
-        a blown-up thumbnail). Tiny, trained on its own resize: `working`, the centre-cropped square edited."""
+        a blown-up thumbnail). Tiny, trained on its own resize, or no picture: `working`, the square edited."""
         processor = getattr(self.models.clip, "processor", None)
-        if processor is None:
+        if processor is None or picture is None:
             return self.encode_image(working if isinstance(working, Tensor) else to_tensor(working))
         # the processor resizes the whole picture before its centre crop (a 16 × 200,000 strip took 5.5 GB): the
         # centre, at most 2:1, holds all the crop keeps

@@ -122,8 +122,7 @@ def image_embeds(backend: Any, job: EditJob, text: Any, gens: list[torch.Generat
     if job.condition == "prompt":
         return (yield from backend.image_embeds_for(job.settings.mode, text, job.settings.prior, gens))
     if job.embed_from is not None:
-        picture = job.embed_from if job.picture is None else job.picture
-        source_embeds = backend.encode_picture(picture, job.embed_from)[0]
+        source_embeds = backend.encode_picture(job.picture, job.embed_from)[0]
     return source_embeds[None].expand(len(job.seeds), -1).clone()
 
 
@@ -138,7 +137,7 @@ def run_edit(backend: Any, job: EditJob) -> Generator[Progress, None, Edit]:
     known_gens = [torch.Generator("cpu").manual_seed(sd + KNOWN_NOISE_SEED) for sd in job.seeds]
     text = backend.encode_text([job.caption] * n)
     picture = job.picture if job.embed_from is None else None  # (zoom-out: the source is the shrunk canvas)
-    source_embeds = (backend.encode_image(source) if picture is None else backend.encode_picture(picture, source))[0]
+    source_embeds = backend.encode_picture(picture, source)[0]
     embeds = yield from image_embeds(backend, job, text, gens, source_embeds)
     start = None
     if job.eta is not None:  # one inversion, every image from it (their DDIM noise differs, from their seeds)

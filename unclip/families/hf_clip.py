@@ -10,7 +10,6 @@ attention mask as the token mask. Embeddings are not normalised (these priors we
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -100,9 +99,7 @@ def load_hf_clip(text_dir: Path, tokenizer_dir: Path, image_dir: Path | None, pr
     size, mean, std, processor = 224, OPENAI_MEAN, OPENAI_STD, None
     if image is not None:
         size = int(image.config.image_size)
-    config = (processor_dir / "preprocessor_config.json") if processor_dir else None
-    if config is not None and config.is_file():
-        pre = json.loads(config.read_text())
-        mean, std = tuple(pre.get("image_mean", mean)), tuple(pre.get("image_std", std))
-        processor = CLIPImageProcessor.from_pretrained(processor_dir)
+    if processor_dir and (processor_dir / "preprocessor_config.json").is_file():
+        processor = CLIPImageProcessor.from_pretrained(processor_dir)  # its defaults: OpenAI's mean and std
+        mean, std = tuple(processor.image_mean), tuple(processor.image_std)
     return HFClip(text, tokenizer, image, size, mean, std, missing_image_encoder, processor)
