@@ -105,7 +105,7 @@ def test_train_all_takes_every_flag_given_even_one_equal_to_the_built_in_default
     import unclip.train
 
     seen = []
-    monkeypatch.setattr(unclip.train, "train", lambda args: seen.append(args) or {"stage": args.stage})
+    monkeypatch.setattr(unclip.train, "train", lambda args, stale="refuse": seen.append(args) or {"stage": args.stage})
     argv = ["train", "all", "--preset", "cpu", "--batch", "64", "--threads", "0", "--out", str(tmp_path / "m")]
     assert main(argv) == 0
     assert [a.stage for a in seen] == ["clip", "prior", "decoder", "upsampler"]

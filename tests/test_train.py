@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import torch
 
 from unclip.families import tiny
@@ -19,6 +21,19 @@ def _args(tmp_path, stage: str, **kw) -> TrainArgs:
     base = dict(out=str(tmp_path / "model"), run_dir=str(tmp_path / "run"), config="random", batch=4,
                 steps=2, log_every=1, save_every=100, preview_every=10_000, warmup=1)
     return TrainArgs(stage=stage, **{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory) -> Path:
+    """A tiny-random model dir whose CLIP has trained (one step): what the prior and decoder stages need."""
+    root = tmp_path_factory.mktemp("clip")
+    train(_args(root, "clip", steps=1))
+    return root / "model"
+
+
+def _with_clip(clip_dir: Path, tmp_path: Path, name: str = "model") -> Path:
+    shutil.copytree(clip_dir, tmp_path / name)
+    return tmp_path / name
 
 
 def test_each_stage_overfits_a_fixed_batch(tmp_path):
@@ -41,7 +56,9 @@ def test_each_stage_overfits_a_fixed_batch(tmp_path):
         assert min(losses[-3:]) < losses[0], f"{name}: loss did not fall on a fixed batch: {losses}"
 
 
-def test_resume_equals_an_uninterrupted_run(tmp_path):
+def test_resume_equals_an_uninterrupted_run(tmp_path, clip_dir):
+    _with_clip(clip_dir, tmp_path / "a")
+    _with_clip(clip_dir, tmp_path / "b")
     straight = train(_args(tmp_path / "a", "prior", steps=4))
     train(_args(tmp_path / "b", "prior", steps=2))
     resumed = train(_args(tmp_path / "b", "prior", steps=4))
@@ -52,9 +69,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
         torch.testing.assert_close(a[k], b[k], msg=k)
 
 
-def test_decoder_width_starts_a_fresh_decoder_and_keeps_the_other_parts(tmp_path):
-    import pytest
-
+def test_decoder_width_starts_a_fresh_decoder_and_keeps_the_other_parts(tmp_path, clip_dir):
+    _with_clip(clip_dir, tmp_path)
     train(_args(tmp_path, "prior"))  # a model dir with a trained prior
     before = tiny.load(tmp_path / "model")
     with pytest.raises(ValueError, match="--decoder-width 2: .* only by the decoder stage"):
@@ -90,9 +106,10 @@ def test_time_limit_stops_with_a_checkpoint(tmp_path):
     assert record["steps"] == 1 and record["seconds"] == summary["log"][-1][2] > 0
 
 
-def test_the_log_times_every_step_to_the_millisecond(tmp_path):
+def test_the_log_times_every_step_to_the_millisecond(tmp_path, clip_dir):
     """benchmarks/bench_train.py takes the median of per-step differences of the log's cumulative seconds; kept to
     0.1 s they read 0.1 s/step for every stage on an H200 (steps of 0.09-0.115 s, measured again after the fix)."""
+    _with_clip(clip_dir, tmp_path)
     log = train(_args(tmp_path, "prior", steps=5))["log"]
     assert [row[0] for row in log] == [1, 2, 3, 4, 5]
     assert all(b[2] > a[2] for a, b in zip(log, log[1:], strict=False)), log
@@ -160,8 +177,6 @@ def test_without_out_the_trainers_continue_the_model_the_app_loads_from_any_fold
 
 
 def test_unknown_stage_and_preset_are_refused(tmp_path):
-    import pytest
-
     from unclip.train import train_all
 
     with pytest.raises(ValueError, match="stage must be one of"):
@@ -274,11 +289,10 @@ def test_a_partial_save_keeps_the_other_parts_architecture_on_disk(tmp_path):
     assert tiny.load(tmp_path).decoder.config.block_out_channels == [16, 32, 32, 64]  # the weights and config agree
 
 
-def test_decoder_width_scales_the_size_the_model_dir_was_made_at(tmp_path):
+def test_decoder_width_scales_the_size_the_model_dir_was_made_at(tmp_path, clip_dir):
     """Without --config, --decoder-width on a tiny-random dir scaled the bundled decoder (4.7 M parameters,
     cross-attention wider than the dir's CLIP) instead of the dir's own size."""
-    import pytest
-
+    _with_clip(clip_dir, tmp_path)
     train(_args(tmp_path, "decoder"))  # a tiny-random model dir
     models, config = load_or_create(_args(tmp_path, "decoder", config="default", decoder_width=2.0))
     assert config.decoder.block_out_channels == (16, 32, 32, 64)  # 2 × the random size, not 2 × the bundled one
@@ -291,8 +305,6 @@ def test_decoder_width_scales_the_size_the_model_dir_was_made_at(tmp_path):
 def test_out_must_be_empty_or_a_tiny_model_dir(tmp_path):
     """A typo'd --out pointing at another model (a Karlo snapshot has decoder/ and prior/ too) had its weights
     replaced by fresh tiny ones."""
-    import pytest
-
     karlo = tmp_path / "karlo"
     (karlo / "decoder").mkdir(parents=True)
     weights = karlo / "decoder" / "diffusion_pytorch_model.safetensors"
@@ -307,12 +319,10 @@ def test_out_must_be_empty_or_a_tiny_model_dir(tmp_path):
     inside = tmp_path / "new"  # a run dir inside a new --out is fine: train made it before the model; so is a
     inside.mkdir()  # hidden file such as .gitkeep
     (inside / ".gitkeep").write_text("")
-    assert train(_args(tmp_path, "prior", out=str(inside), run_dir=str(inside / "runs" / "leg1")))["step"] == 2
+    assert train(_args(tmp_path, "upsampler", out=str(inside), run_dir=str(inside / "runs" / "leg1")))["step"] == 2
 
 
 def test_an_unreadable_model_dir_is_one_line_naming_out(tmp_path):
-    import pytest
-
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / tiny.CONFIG_FILE).write_text("{\n")
@@ -340,11 +350,10 @@ def test_clip_training_keeps_the_temperature_at_most_100_as_open_clip_does(tmp_p
     assert abs(tiny.load(tmp_path / "model").clip.logit_scale.item() - math.log(100)) < 1e-2
 
 
-def test_a_refused_resume_leaves_out_and_the_trained_decoder_as_they_were(tmp_path):
+def test_a_refused_resume_leaves_out_and_the_trained_decoder_as_they_were(tmp_path, clip_dir):
     """A checkpoint of other shapes was found only after a fresh model had been written into a new --out, or a
     fresh decoder over the model dir's trained one (`--decoder-width` with the old run dir)."""
-    import pytest
-
+    _with_clip(clip_dir, tmp_path)
     train(_args(tmp_path, "decoder", steps=1))  # model/ with a trained decoder, run/decoder.pt of its width
     before = (tmp_path / "model" / "decoder" / "diffusion_pytorch_model.safetensors").read_bytes()
     with pytest.raises(ValueError, match=r"--run-dir: .*decoder.pt is not a decoder checkpoint of this model "
@@ -364,3 +373,124 @@ def test_a_refused_resume_leaves_out_and_the_trained_decoder_as_they_were(tmp_pa
     with pytest.raises(ValueError, match=r"prior.pt is not a prior checkpoint of this model \(its 'module' holds"):
         train(_args(tmp_path, "prior"))
     assert train(_args(tmp_path, "decoder", decoder_width=2.0, resume=False, steps=1))["step"] == 1  # as it says
+
+
+def test_each_model_dir_has_its_own_run_dir_by_default():
+    """Every --out shared runs/tiny-emoji, so a second model resumed the first one's checkpoints."""
+    from unclip.families import REPO_ROOT
+
+    assert Path(TrainArgs(stage="clip", out="/somewhere/my-emoji").run_dir) == REPO_ROOT / "runs" / "my-emoji"
+    assert TrainArgs(stage="clip", out="x", run_dir="/r").run_dir == "/r"
+
+
+def test_a_finished_checkpoint_fills_a_new_out_but_never_a_model_trained_on_elsewhere(tmp_path, capsys):
+    """A new --out resuming a finished checkpoint got fresh, untrained weights and the run reported success."""
+    clip_file = Path("clip") / "open_clip_model.safetensors"
+    train(_args(tmp_path, "clip", out=str(tmp_path / "a")))
+    assert train(_args(tmp_path, "clip", out=str(tmp_path / "b")))["step"] == 2  # run/clip.pt: already finished
+    assert (tmp_path / "b" / clip_file).read_bytes() == (tmp_path / "a" / clip_file).read_bytes()
+    assert "its weights are now in" in capsys.readouterr().out
+    record = json.loads((tmp_path / "b" / tiny.CONFIG_FILE).read_text())["training"]["clip"]
+    assert record["steps"] == 2 and record["run"] == str((tmp_path / "run" / "clip.pt").resolve())
+    train(_args(tmp_path, "clip", out=str(tmp_path / "a"), run_dir=str(tmp_path / "onward"), steps=1))
+    onward = (tmp_path / "a" / clip_file).read_bytes()  # a trained on from another run dir: the old one keeps off
+    train(_args(tmp_path, "clip", out=str(tmp_path / "a")))
+    assert (tmp_path / "a" / clip_file).read_bytes() == onward
+    assert "nothing to train (raise --steps to go on)" in capsys.readouterr().out
+
+
+def test_the_prior_and_decoder_need_a_trained_clip(tmp_path):
+    """They trained on a random CLIP's embeddings without a word: a model that loads and draws nothing."""
+    for stage in ("prior", "decoder"):
+        with pytest.raises(ValueError, match=rf"--out: the {stage} learns from CLIP's embeddings, and .*new holds no "
+                                             r"trained CLIP yet: train that first \(python -m unclip train clip"):
+            train(_args(tmp_path, stage, out=str(tmp_path / "new"), run_dir=str(tmp_path / "new-run")))
+        assert not (tmp_path / "new").exists() and not (tmp_path / "new-run").exists()
+    train(_args(tmp_path, "upsampler"))  # a model dir whose CLIP never trained
+    before = {p: p.read_bytes() for p in (tmp_path / "model").rglob("*") if p.is_file()}
+    with pytest.raises(ValueError, match=r"--out: the prior learns from CLIP's embeddings, and .*model holds no"):
+        train(_args(tmp_path, "prior"))
+    assert {p: p.read_bytes() for p in (tmp_path / "model").rglob("*") if p.is_file()} == before
+
+
+def test_a_checkpoint_that_learnt_from_another_clip_is_refused_and_train_all_sets_it_aside(tmp_path, clip_dir):
+    """CLIP stopped by its time limit, the prior trained against it, then a rerun carried CLIP on and the prior
+    'resumed' untouched: its weights and statistics described the old CLIP."""
+    model = _with_clip(clip_dir, tmp_path)
+    train(_args(tmp_path, "prior"))
+    train(_args(tmp_path, "clip", steps=1))  # CLIP trains on: the prior's checkpoint learnt from the old one
+    with pytest.raises(ValueError, match=r"--run-dir: .*prior.pt learnt from another CLIP than the one in .*model "
+                                         r"now .* give a new --run-dir to train the prior on"):
+        train(_args(tmp_path, "prior", steps=4))
+    summary = train(_args(tmp_path, "prior", steps=3), stale="restart")
+    assert summary["step"] == 3 and [row[0] for row in summary["log"]] == [1, 2, 3]  # trained on, not resumed
+    assert (tmp_path / "run" / "prior.earlier-clip.pt").exists()
+    from unclip.train.common import clip_fingerprint
+
+    record = json.loads((model / tiny.CONFIG_FILE).read_text())["training"]["prior"]
+    assert record["clip"] == clip_fingerprint(model) == torch.load(tmp_path / "run" / "prior.pt")["clip"]
+    assert train(_args(tmp_path, "prior", steps=4))["step"] == 4  # the same CLIP: resumes
+
+
+def test_train_all_carries_clip_on_and_retrains_what_learnt_from_the_old_one(tmp_path, capsys):
+    from unclip.train import train_all
+
+    flags = {"out": str(tmp_path / "m"), "run_dir": str(tmp_path / "r"), "config": "random", "batch": 2,
+             "preview_every": 10_000, "threads": 0, "log_every": 1}
+    train_all("cpu", {**flags, "steps": 1})
+    capsys.readouterr()
+    summaries = train_all("cpu", {**flags, "steps": 2})
+    assert [s["step"] for s in summaries] == [2, 2, 2, 2]
+    printed = capsys.readouterr().out
+    assert "[clip] resumed at step 1" in printed and "[upsampler] resumed at step 1" in printed
+    for stage in ("prior", "decoder"):  # trained on afresh, from the model dir's weights
+        assert f"[{stage}] step 1/2" in printed and f"[{stage}] resumed" not in printed
+    assert {p.name for p in (tmp_path / "r").glob("*.earlier-clip.pt")} == {"prior.earlier-clip.pt",
+                                                                           "decoder.earlier-clip.pt"}
+
+
+def test_train_all_refuses_a_later_stages_checkpoint_before_the_first_stage_trains(tmp_path):
+    from unclip.train import train_all
+
+    (tmp_path / "r").mkdir()
+    torch.save({"step": 1}, tmp_path / "r" / "decoder.pt")
+    with pytest.raises(ValueError, match=r"decoder.pt is not a decoder checkpoint of this model \(no 'module'"):
+        train_all("cpu", {"out": str(tmp_path / "m"), "run_dir": str(tmp_path / "r"), "config": "random",
+                          "steps": 1, "batch": 2})
+    assert not (tmp_path / "m").exists() and not (tmp_path / "r" / "clip.pt").exists()
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_training_and_a_failed_save_keeps_the_run(
+        tmp_path, monkeypatch, capsys):
+    """A read-only file in the model dir ended the run at its first checkpoint in a SafetensorError traceback."""
+    import os
+
+    from unclip.train import common
+
+    train(_args(tmp_path, "upsampler", steps=1))
+    locked = tmp_path / "model" / "upsampler" / "config.json"
+    real_access = os.access
+    monkeypatch.setattr(common.os, "access", lambda p, mode: Path(p) != locked and real_access(p, mode))
+    with pytest.raises(ValueError, match=r"--out: .*upsampler/config.json cannot be written; the upsampler trainer"):
+        train(_args(tmp_path, "upsampler", steps=2))
+    assert torch.load(tmp_path / "run" / "upsampler.pt")["step"] == 1  # nothing trained
+    monkeypatch.undo()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(common.tiny, "save", refuse)
+    with pytest.raises(ValueError, match=r"--out: cannot save the upsampler's weights in .*model \(Permission denied"
+                                         r"\); the run is safe in .*upsampler.pt: make --out writable and run the "):
+        train(_args(tmp_path, "upsampler", steps=2))
+    monkeypatch.undo()
+    assert torch.load(tmp_path / "run" / "upsampler.pt")["step"] == 2
+    train(_args(tmp_path, "upsampler", steps=2))  # the same command again: the checkpoint's weights reach --out
+    assert "its weights are now in" in capsys.readouterr().out
+    assert json.loads((tmp_path / "model" / tiny.CONFIG_FILE).read_text())["training"]["upsampler"]["steps"] == 2
+
+
+def test_a_run_dir_that_cannot_be_made_leaves_no_new_out(tmp_path):
+    with pytest.raises(Exception, match="--run-dir: cannot write to"):
+        train(_args(tmp_path, "upsampler", out=str(tmp_path / "new"), run_dir="/proc/runs"))  # no folders there
+    assert not (tmp_path / "new").exists()

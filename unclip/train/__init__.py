@@ -1,7 +1,8 @@
 """Trainers for the four stages: `python -m unclip train clip|prior|decoder|upsampler [options]`.
 
 Train in this order (each stage reads the frozen CLIP): clip, then prior / decoder / upsampler (the upsampler
-does not need CLIP and can run first or alongside). Every stage resumes from runs/<name>/<stage>.pt.
+does not need CLIP and can run first or alongside; the prior and decoder refuse a model dir without a trained
+CLIP). Every stage resumes from runs/<name>/<stage>.pt, <name> being --out's folder name unless --run-dir says.
 """
 
 from __future__ import annotations
@@ -15,10 +16,25 @@ from pathlib import Path
 import torch
 
 from unclip.settings import InvalidInput, writable_dir
-from unclip.train.common import TrainArgs, load_or_create, pick_device, read_checkpoint, run
+from unclip.train.common import (
+    NEEDS_CLIP,
+    TrainArgs,
+    check_checkpoint,
+    clip_fingerprint,
+    load_or_create,
+    pick_device,
+    read_checkpoint,
+    run,
+    stale_clip,
+    stale_clip_error,
+    unwritable,
+)
 
 
-def train(args: TrainArgs) -> dict:
+def train(args: TrainArgs, stale: str = "refuse") -> dict:
+    """Train one stage. `stale`: what to do with a prior or decoder checkpoint made against another CLIP than
+    --out's: "refuse" (one line saying so), or "restart" (`train all`, whose CLIP stage has just trained on: the
+    checkpoint is kept beside as <stage>.earlier-clip.pt and the stage trains on from --out's weights)."""
     from unclip.train.stages import STAGES
     from unclip.world import EmojiWorld
 
@@ -28,23 +44,38 @@ def train(args: TrainArgs) -> dict:
     for folder, flag in ((args.out, "--out"), (args.run_dir, "--run-dir")):  # both looked at before either is made
         writable_dir(folder, flag, create=False)
     state = read_checkpoint(args)  # a file that is no checkpoint is refused before anything is written
+    needs_clip = args.stage in NEEDS_CLIP
+    set_aside = needs_clip and stale_clip(args, state, clip_fingerprint(Path(args.out)))
+    if set_aside:
+        if stale != "restart":
+            raise stale_clip_error(args)
+        state = None
+    if (bad := unwritable(Path(args.out), args.stage)) is not None:
+        raise ValueError(f"--out: {bad} cannot be written; the {args.stage} trainer saves its weights there: make it "
+                         "writable, or train a copy of the model dir")
     made = [_first_missing(Path(f)) for f in (args.out, args.run_dir) if not Path(f).exists()]
-    for folder, flag in ((args.out, "--out"), (args.run_dir, "--run-dir")):
-        writable_dir(folder, flag, create=True)
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        models, config = load_or_create(args, state)  # refuses a checkpoint of other shapes before it writes
-    except ValueError:
+        for folder, flag in ((args.out, "--out"), (args.run_dir, "--run-dir")):
+            writable_dir(folder, flag, create=True)
+        # refuses a checkpoint of other shapes, or a prior / decoder without a trained CLIP, before it writes
+        models, config = load_or_create(args, state, need_clip=needs_clip)
+    except (ValueError, InvalidInput):
         for top in made:  # a refused run leaves no empty folders behind (nor the parents it made for them)
             for folder in sorted((top, *top.rglob("*")), key=lambda f: len(f.parts), reverse=True):
                 if folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()
         raise
+    if set_aside:
+        path = Path(args.run_dir) / f"{args.stage}.pt"
+        path.replace(path.with_name(f"{args.stage}.earlier-clip.pt"))
+        print(f"[{args.stage}] {path} learnt from an earlier CLIP: kept as {args.stage}.earlier-clip.pt; the "
+              f"{args.stage} trains on from {args.out}'s weights against the CLIP there now")
     models.to(pick_device(args.device), torch.float32)
     stage = STAGES[args.stage](models, EmojiWorld(), args)
-    summary = run(stage, models, config, args, state)
+    summary = run(stage, models, config, args, state, clip_fingerprint(Path(args.out)) if needs_clip else None)
     (Path(args.run_dir) / f"{args.stage}_summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -58,7 +89,9 @@ def _first_missing(folder: Path) -> Path:
 
 def train_all(preset: str, overrides: dict) -> list[dict]:
     """Every stage in order with a preset's numbers (unclip/train/presets.py); `overrides` (the flags given) apply
-    to all. Every stage's arguments are checked before the first one trains."""
+    to all. Every stage's arguments and checkpoint are checked before the first one trains. A prior or decoder
+    checkpoint made against an earlier CLIP (the CLIP stage stopped at its time limit, then trained on in this
+    run) is set aside and that stage trains on from the model dir's weights."""
     from unclip.train.presets import ORDER, PRESETS
 
     if preset not in PRESETS:
@@ -66,7 +99,12 @@ def train_all(preset: str, overrides: dict) -> list[dict]:
     stages = [TrainArgs(**{**PRESETS[preset][stage], **overrides, "stage": stage}) for stage in ORDER]
     for args in stages:
         args.check()
-    return [train(args) for args in stages]
+    for args in stages:  # a stage's checkpoint is refused now, not hours later when that stage starts
+        check_checkpoint(args)
+    return [train(args, stale="restart") for args in stages]
+
+
+DEFAULT_HELP = {"run_dir": "runs/<--out's folder name> in the repository"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         if f.name == "stage":
             continue
         flag = f"--{f.name.replace('_', '-')}"
-        default = f"default: {f.default}" + (" (with all: the preset's)" if f.name in preset_keys else "")
+        default = f"default: {f.default or DEFAULT_HELP.get(f.name)}" + (
+            " (with all: the preset's)" if f.name in preset_keys else "")
         if f.type == "bool" or isinstance(f.default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=default)
         else:

@@ -6,13 +6,19 @@ RNG state (resume gives the same run as no interruption), and export of the EMA 
 
 Model dir (the shipped layout, see unclip/families/tiny.py) vs run dir (resumable state, never shipped):
     models/tiny-emoji/...            fp16 safetensors, what the app loads
-    runs/tiny-emoji/<stage>.pt       fp32 weights, EMA, optimiser, step, RNG
+    runs/tiny-emoji/<stage>.pt       fp32 weights, EMA, optimiser, step, RNG (runs/<the model dir's name>/ by default)
+
+The prior and decoder learn from CLIP's embeddings: they need a trained CLIP, and their checkpoints record which
+one (`clip_fingerprint`), so a checkpoint is not resumed against a CLIP that has trained on since.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
+import os
 import pickle
 import time
 from collections.abc import Callable
@@ -37,7 +43,7 @@ WEIGHTINGS = ("min-snr", "v")  # the decoder loss weights (`stages.diffusion_los
 class TrainArgs:
     stage: str
     out: str = str(BUNDLED)  # model dir (created with fresh weights if missing); by default the one the app loads,
-    run_dir: str = str(REPO_ROOT / "runs" / "tiny-emoji")  # wherever it is run from (not ./models in another folder)
+    run_dir: str = ""  # "": runs/<--out's folder name> in the repository, wherever it is run from
     steps: int = 1000  # total optimiser steps (resume continues up to this)
     batch: int = 64
     lr: float = 3e-4
@@ -57,6 +63,10 @@ class TrainArgs:
     workers: int = -1  # processes rendering batches ahead (data.py); -1: 0 on CPU, up to 8 on an accelerator
     decoder_width: float = 0.0  # decoder channels x this (DecoderConfig.scaled); 0: as the model dir has it. On an
     # existing model dir, the decoder stage starts a fresh decoder (and text_proj) of that width, keeping the rest
+
+    def __post_init__(self) -> None:
+        if not self.run_dir:  # one run dir per model dir: two --out folders never resume each other's weights
+            self.run_dir = str(REPO_ROOT / "runs" / Path(self.out).resolve().name)
 
     def check(self) -> None:
         """Refuse, naming the flag, a value that would crash mid-run, train nothing, or write NaN weights."""
@@ -95,12 +105,14 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def load_or_create(args: TrainArgs, state: dict | None = None) -> tuple[UnCLIPModels, TinyConfig]:
+def load_or_create(args: TrainArgs, state: dict | None = None, need_clip: bool = False
+                   ) -> tuple[UnCLIPModels, TinyConfig]:  # fmt: skip
     """The model dir's current weights (float32), creating fresh ones there first if it has none.
 
     Always read back from disk, so a fresh run and a resumed one see the same (fp16-stored) frozen parts. `state`
-    (`read_checkpoint`'s) must fit the weights about to be trained: checked before anything is written, so a
-    refused run leaves --out as it was (no fresh model in a new folder, no fresh decoder over a trained one).
+    (`read_checkpoint`'s) must fit the weights about to be trained, and with `need_clip` (the prior and decoder
+    stages) the dir must hold a trained CLIP: both checked before anything is written, so a refused run leaves
+    --out as it was (no fresh model in a new folder, no fresh decoder over a trained one).
     """
     out = Path(args.out)
     base = TinyConfig.random() if args.config == "random" else TinyConfig()
@@ -109,25 +121,35 @@ def load_or_create(args: TrainArgs, state: dict | None = None) -> tuple[UnCLIPMo
         config = replace(base, decoder=base.decoder.scaled(args.decoder_width)) if args.decoder_width else base
         models = tiny.assemble(tiny.build_components(config, args.seed), config, tiny.Defaults(), out.name)
         _check_fits(state, models, args)
+        if need_clip:
+            raise _no_clip(args)
         tiny.save(models, out, config)
-    elif args.decoder_width:
-        config = _read(out, tiny.config_of)
-        base = next((b for b in (TinyConfig(), TinyConfig.random()) if b.clip == config.clip), None)
-        if base is None:  # the width scales a known size's decoder: refuse rather than guess one
-            raise ValueError(f"--decoder-width: {out} is neither the default nor the random size (its CLIP differs "
-                             f"from both), so there is no decoder to scale; train it without --decoder-width")
-        scaled = base.decoder.scaled(args.decoder_width)
-        wanted = replace(config.decoder, block_out_channels=scaled.block_out_channels,
-                         attention_head_dim=scaled.attention_head_dim)  # fmt: skip
-        if wanted != config.decoder:
-            if args.stage != "decoder":
-                raise ValueError(f"--decoder-width {args.decoder_width:g}: {out} has a decoder of channels "
-                                 f"{config.decoder.block_out_channels}; a fresh decoder of another width is made "
-                                 f"only by the decoder stage")  # fmt: skip
-            _fresh_decoder(out, replace(config, decoder=wanted), args, state)
+    else:
+        config = _read(out, tiny.config_of)  # an unreadable model dir is named as that first
+        if need_clip and "clip" not in _read(out, training_records):
+            raise _no_clip(args)
+        if args.decoder_width:
+            _set_decoder_width(out, config, args, state)
     models = _read(out, tiny.load)
     _check_fits(state, models, args)
     return models, _read(out, tiny.config_of)
+
+
+def _set_decoder_width(out: Path, config: TinyConfig, args: TrainArgs, state: dict | None) -> None:
+    """--decoder-width on an existing model dir: a fresh decoder of that width, unless it has that width already."""
+    base = next((b for b in (TinyConfig(), TinyConfig.random()) if b.clip == config.clip), None)
+    if base is None:  # the width scales a known size's decoder: refuse rather than guess one
+        raise ValueError(f"--decoder-width: {out} is neither the default nor the random size (its CLIP differs "
+                         f"from both), so there is no decoder to scale; train it without --decoder-width")
+    scaled = base.decoder.scaled(args.decoder_width)
+    wanted = replace(config.decoder, block_out_channels=scaled.block_out_channels,
+                     attention_head_dim=scaled.attention_head_dim)  # fmt: skip
+    if wanted != config.decoder:
+        if args.stage != "decoder":
+            raise ValueError(f"--decoder-width {args.decoder_width:g}: {out} has a decoder of channels "
+                             f"{config.decoder.block_out_channels}; a fresh decoder of another width is made "
+                             f"only by the decoder stage")  # fmt: skip
+        _fresh_decoder(out, replace(config, decoder=wanted), args, state)
 
 
 def _read(out: Path, reader: Callable[[Path], T]) -> T:
@@ -136,6 +158,34 @@ def _read(out: Path, reader: Callable[[Path], T]) -> T:
         return reader(out)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"--out: {out} is not a readable tiny model dir ({type(e).__name__}: {e})") from None
+
+
+def _no_clip(args: TrainArgs) -> ValueError:
+    return ValueError(f"--out: the {args.stage} learns from CLIP's embeddings, and {args.out} holds no trained CLIP "
+                      f"yet: train that first (python -m unclip train clip --out {args.out})")
+
+
+def training_records(out: Path) -> dict:
+    """The model dir's training record per stage (`_export` writes them): steps, batch, lr, run, clip, ..."""
+    return json.loads((out / tiny.CONFIG_FILE).read_text()).get("training", {})
+
+
+def clip_fingerprint(out: Path) -> str | None:
+    """Which CLIP a model dir holds (a hash of its stored weights), None if it has none. A prior or decoder
+    checkpoint records the CLIP it learnt from."""
+    path = out / "clip" / "open_clip_model.safetensors"
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
+
+
+def unwritable(out: Path, stage: str) -> Path | None:
+    """The first file or folder a stage's export writes in place that cannot be written (a read-only copy of a
+    model), found before training rather than at the first checkpoint."""
+    paths = [out / "scheduler_configs.json"]
+    for part in OWNS[stage]:
+        if (out / part).is_dir():
+            paths += [out / part, *(out / part).iterdir()]
+    mode = {True: os.W_OK | os.X_OK, False: os.W_OK}
+    return next((p for p in paths if p.exists() and not os.access(p, mode[p.is_dir()])), None)
 
 
 def _refuse_other_files(out: Path, run_dir: Path) -> None:
@@ -161,6 +211,24 @@ def _fresh_decoder(out: Path, config: TinyConfig, args: TrainArgs, state: dict |
     tiny.save(models, out, config, only=("text_proj", "decoder"), extra={"training": {"decoder": {}}})
     n = sum(p.numel() for p in models.decoder.parameters()) / 1e6
     print(f"fresh decoder in {out}: channels {config.decoder.block_out_channels}, {n:.1f} M parameters")
+
+
+def check_checkpoint(args: TrainArgs) -> None:
+    """For `train all`: the stage's checkpoint read and checked against the weights it would resume, before the
+    first stage trains (the model dir's, or for a new one fresh weights of the config, built in memory only)."""
+    state = read_checkpoint(args)
+    if state is None:
+        return
+    out = Path(args.out)
+    if _read(out, tiny.is_tiny_dir):
+        if args.decoder_width:
+            return  # load_or_create checks it against the decoder of that width it makes
+        models = _read(out, tiny.load)
+    else:
+        base = TinyConfig.random() if args.config == "random" else TinyConfig()
+        config = replace(base, decoder=base.decoder.scaled(args.decoder_width)) if args.decoder_width else base
+        models = tiny.assemble(tiny.build_components(config, args.seed), config, tiny.Defaults(), out.name)
+    _check_fits(state, models, args)
 
 
 def _check_fits(state: dict | None, models: UnCLIPModels, args: TrainArgs) -> None:
@@ -218,11 +286,12 @@ def _state_path(args: TrainArgs) -> Path:
     return Path(args.run_dir) / f"{args.stage}.pt"
 
 
-def save_state(path: Path, stage: Stage, ema: EMA, opt: torch.optim.Optimizer, step: int, log: list) -> None:
+def save_state(path: Path, stage: Stage, ema: EMA, opt: torch.optim.Optimizer, step: int, log: list,
+               clip: str | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {"module": stage.module.state_dict(), "ema": ema.shadow.state_dict(), "opt": opt.state_dict(),
              "step": step, "torch_rng": torch.get_rng_state(), "log": log,
-             "seconds": log[-1][2] if log else 0.0}
+             "seconds": log[-1][2] if log else 0.0, "clip": clip}
     torch.save(state, path.with_suffix(".tmp"))
     path.with_suffix(".tmp").replace(path)  # never a half-written checkpoint
 
@@ -256,8 +325,20 @@ def _first_line(e: Exception) -> str:
 
 
 def not_a_checkpoint(args: TrainArgs, why: str) -> ValueError:
-    return ValueError(f"--run-dir: {_state_path(args)} is not a {args.stage} checkpoint of this model ({why}); move "
-                      "it away to start afresh, or pass --no-resume")
+    return ValueError(f"--run-dir: {_state_path(args)} is not a {args.stage} checkpoint of this model ({why}); give "
+                      "a new --run-dir (or move it away) to start afresh; --no-resume would overwrite it")
+
+
+def stale_clip(args: TrainArgs, state: dict | None, clip: str | None) -> bool:
+    """A prior or decoder checkpoint made against another CLIP than --out's (CLIP trained on since, or another
+    model's run dir): resuming it would mix the two embedding spaces. Checkpoints from before the record pass."""
+    return state is not None and clip is not None and state.get("clip") not in (None, clip)
+
+
+def stale_clip_error(args: TrainArgs) -> ValueError:
+    return ValueError(f"--run-dir: {_state_path(args)} learnt from another CLIP than the one in {args.out} now "
+                      f"(CLIP has trained on since, or it is another model's checkpoint), so it cannot resume; give a "
+                      f"new --run-dir to train the {args.stage} on from {args.out}'s weights against this CLIP")
 
 
 def resume(state: dict, args: TrainArgs, module: nn.Module, ema: EMA, opt: torch.optim.Optimizer
@@ -275,8 +356,10 @@ def resume(state: dict, args: TrainArgs, module: nn.Module, ema: EMA, opt: torch
     return step, log, state.get("seconds", log[-1][2] if log else 0.0)  # older checkpoints: from the log
 
 
-def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs, state: dict | None) -> dict:
-    """Train `stage` to args.steps, from `state` (`read_checkpoint`'s) if given; returns a summary with the log."""
+def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs, state: dict | None,
+        clip: str | None = None) -> dict:
+    """Train `stage` to args.steps, from `state` (`read_checkpoint`'s) if given; returns a summary with the log.
+    `clip`: the fingerprint of the CLIP a prior or decoder learns from, recorded with its weights."""
     module = stage.module.train().requires_grad_(True)
     if models.device.type == "cpu":  # oneDNN's convolutions are ~25% faster on NHWC (measured, 2 cores)
         module.to(memory_format=torch.channels_last)
@@ -310,27 +393,48 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs,
                   f"({(time.time() - t0) / (step - start):.3f} s/step)", flush=True)
             recent = []
         if step % args.save_every == 0 or step == args.steps or timed_out:
-            _checkpoint(stage, ema, opt, step, log, models, config, args)
+            save_state(_state_path(args), stage, ema, opt, step, log, clip)
+            _export(stage, ema, step, log, models, config, args, clip)
         if stage.preview and (step % args.preview_every == 0 or step == args.steps):
             stage.export(ema.shadow)
             stage.preview(Path(args.run_dir), step)
         if timed_out:
             print(f"[{args.stage}] time limit reached at step {step}; resume to continue")
             break
+    if step == start and state is not None:  # nothing left to train: --out gets the checkpoint's weights if it
+        record = training_records(Path(args.out)).get(args.stage)  # has none of this stage, or lags behind it
+        if record is None or (record.get("run") == _run_id(args) and record.get("steps") != step):
+            _export(stage, ema, step, log, models, config, args, clip)
+            print(f"[{args.stage}] already at step {step} of {args.steps}; its weights are now in {args.out}")
+        else:
+            print(f"[{args.stage}] already at step {step} of {args.steps}; nothing to train (raise --steps to go on)")
     module.eval().requires_grad_(False)
     return {"stage": args.stage, "step": step, "seconds": round(time.time() - t0, 1), "log": log,
             "args": asdict(args), "device": str(models.device)}
 
 
-def _checkpoint(stage: Stage, ema: EMA, opt, step: int, log: list, models: UnCLIPModels, config: TinyConfig,
-                args: TrainArgs) -> None:
-    save_state(_state_path(args), stage, ema, opt, step, log)
+def _export(stage: Stage, ema: EMA, step: int, log: list, models: UnCLIPModels, config: TinyConfig,
+            args: TrainArgs, clip: str | None) -> None:
+    """The EMA weights into the model dir (fp16), with this stage's training record."""
     stage.export(ema.shadow)
     record = {"steps": step, "batch": args.batch, "lr": args.lr, "final_loss": log[-1][1] if log else None,
-              "device": str(models.device), "seconds": log[-1][2] if log else 0}
-    tiny.save(models, args.out, config, extra={"training": {args.stage: record}}, only=OWNS[args.stage])
+              "device": str(models.device), "seconds": log[-1][2] if log else 0, "run": _run_id(args)}
+    if clip is not None:
+        record["clip"] = clip
+    try:
+        tiny.save(models, args.out, config, extra={"training": {args.stage: record}}, only=OWNS[args.stage])
+    except OSError as e:  # the checkpoint is saved first, so the run is safe: a rerun exports it
+        raise ValueError(f"--out: cannot save the {args.stage}'s weights in {args.out} ({e.strerror or e}); the "
+                         f"run is safe in {_state_path(args)}: make --out writable and run the same command again"
+                         ) from None
 
 
+def _run_id(args: TrainArgs) -> str:
+    """The checkpoint a model dir's part came from (its record's "run")."""
+    return str(_state_path(args).resolve())
+
+
+NEEDS_CLIP = ("prior", "decoder")  # they learn from CLIP's embeddings
 OWNS = {"clip": ("clip",), "prior": ("prior",), "decoder": ("decoder", "text_proj"), "upsampler": ("upsampler",)}
 
 
