@@ -340,3 +340,14 @@ def test_the_judge_trainer_refuses_bad_flags_in_one_line(argv, message, tmp_path
     with pytest.raises(SystemExit) as exit_:
         main([*argv, "--out", str(tmp_path / "judge")])
     assert exit_.value.code == 2 and message in capsys.readouterr().err and not (tmp_path / "judge").exists()
+
+
+def test_the_judge_trainer_refuses_an_out_it_cannot_write_before_training(tmp_path, capsys, monkeypatch):
+    """An --out that is a file was found only after the half hour of training, in a FileExistsError traceback."""
+    from unclip.eval import judge
+
+    monkeypatch.setattr(judge, "train_judge", lambda *a: pytest.fail("trained before --out was checked"))
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(SystemExit) as exit_:
+        judge.main(["--steps", "2", "--out", str(tmp_path / "afile")])
+    assert exit_.value.code == 2 and "--out: '" in (err := capsys.readouterr().err) and "is a file, not a folder" in err

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -209,9 +210,20 @@ def main(argv: list[str] | None = None) -> int:
                               ("seed", ns.seed >= 0, "0 or more")]:  # fmt: skip
         if not ok:
             p.error(f"--{flag} must be {allowed}, got {getattr(ns, flag)}")
+    from unclip.settings import InvalidInput, writable_dir
+
+    out = Path(ns.out)
+    try:  # refused before the half hour of training, not after it
+        writable_dir(out, "--out", create=True)
+        bad = next((f for f in (out / "judge.safetensors", out / "judge.json")
+                    if f.exists() and not os.access(f, os.W_OK)), None)  # fmt: skip
+        if bad is not None:
+            raise InvalidInput(f"--out: {bad} cannot be written; give another --out or make it writable")
+    except InvalidInput as e:
+        p.error(str(e))
     if ns.threads:
         torch.set_num_threads(ns.threads)
-    train_judge(Path(ns.out), ns.steps, ns.batch, ns.seed)
+    train_judge(out, ns.steps, ns.batch, ns.seed)
     return 0
 
 
