@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -161,6 +163,45 @@ def at_least_one(text: str) -> int:
     return value
 
 
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 65535, got {text!r} (from the flag or "
+                                         "env GRADIO_SERVER_PORT)")
+    return value
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Refuse, naming the flag, an address the server could not listen on, before the model loads (seconds, or
+    minutes for a hub model) rather than after it in Gradio's traceback. Bound as Gradio binds (SO_REUSEADDR);
+    a name such as localhost passes if any of its addresses can be bound."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        addresses = socket.getaddrinfo(bare, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        sys.exit(f"error: --host {host}: not an address of this machine ({e.strerror}); use 127.0.0.1, or 0.0.0.0 "
+                 "for every network (env GRADIO_SERVER_NAME)")
+    errors = []
+    for family, kind, proto, _, address in addresses:
+        try:
+            with socket.socket(family, kind, proto) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(address)
+            return
+        except OSError as e:
+            errors.append(e)
+    if any(e.errno == errno.EADDRINUSE for e in errors):
+        sys.exit(f"error: --port {port} is in use on {host} (another app.py?); give another --port (env "
+                 "GRADIO_SERVER_PORT)")
+    if all(e.errno == errno.EADDRNOTAVAIL for e in errors):
+        sys.exit(f"error: --host {host}: not an address of this machine; use 127.0.0.1, or 0.0.0.0 for every "
+                 "network (env GRADIO_SERVER_NAME)")
+    sys.exit(f"error: cannot listen on --host {host} --port {port}: {errors[0].strerror or errors[0]}")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     env = os.environ
     default_host = env.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if env.get("SPACE_ID") else "127.0.0.1")
@@ -199,8 +240,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--port",
-        type=int,
-        default=int(env.get("GRADIO_SERVER_PORT", 7860)),
+        type=port_number,
+        default=env.get("GRADIO_SERVER_PORT") or "7860",  # argparse converts a string default with `type`
         help="port (env GRADIO_SERVER_PORT, default 7860)",
     )
     return parser.parse_args(argv)
@@ -210,13 +251,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.offload and (args.concurrency or 1) > 1:  # before loading gigabytes of weights (build_demo says why)
         sys.exit(f"error: --concurrency must be 1 with --offload, got {args.concurrency}")
+    check_can_listen(args.host, args.port)
     try:
         backend = load_backend(args.model, offload=args.offload, precision=args.precision)
     except ValueError as e:
         sys.exit(f"error: {e}")
+    except OSError as e:  # a model dir with a missing or damaged file
+        sys.exit(f"error: --model {args.model}: cannot load it: {e}")
     if backend.notice:
         print(f"note: {backend.notice}", file=sys.stderr)
-    launch(build_demo(backend, args.concurrency), host=args.host, port=args.port)
+    try:
+        launch(build_demo(backend, args.concurrency), host=args.host, port=args.port)
+    except OSError as e:  # taken between the check and the launch
+        sys.exit(f"error: cannot listen on --host {args.host} --port {args.port}: {e}")
 
 
 if __name__ == "__main__":

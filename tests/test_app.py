@@ -393,3 +393,45 @@ def test_the_summary_names_seeds_that_wrap_past_the_largest_as_two_runs() -> Non
     assert common.seed_text([2**32 - 1, 0, 1]) == "seeds 4294967295 and 0–1"
     assert common.seed_text([2**32 - 2, 2**32 - 1, 0]) == "seeds 4294967294–4294967295 and 0"
     assert common.seed_text([3, 5, 6, 9]) == "seeds 3, 5–6 and 9"
+
+
+def test_a_port_or_host_it_cannot_listen_on_is_one_line_before_the_model_loads(monkeypatch: Any,
+                                                                               capsys: pytest.CaptureFixture[str]
+                                                                               ) -> None:  # fmt: skip
+    """A port in use ended, after the model had loaded, in Gradio's traceback telling the user to pass
+    server_port to launch(); --port 99999 in an OverflowError; a host not of this machine blamed the port."""
+    import socket
+
+    monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
+    for argv, env in ((["--port", "99999"], None), ([], "0"), ([], "http")):
+        if env is not None:
+            monkeypatch.setenv("GRADIO_SERVER_PORT", env)
+        with pytest.raises(SystemExit):
+            app.parse_args(argv)
+        bad = argv[-1] if argv else env
+        assert f"argument --port: must be a whole number from 1 to 65535, got '{bad}'" in capsys.readouterr().err
+    monkeypatch.delenv("GRADIO_SERVER_PORT")
+    monkeypatch.setattr(app, "load_backend", lambda *a, **k: pytest.fail("the model loaded first"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit, match=rf"error: --port {port} is in use on 127.0.0.1 .*give another --port"):
+            app.main(["--model", "tiny-random", "--port", str(port)])
+    for host in ("256.1.1.1", "203.0.113.7"):  # not an address at all; nobody's here (TEST-NET-3)
+        with pytest.raises(SystemExit, match=rf"error: --host {host}: not an address of this machine"):
+            app.main(["--model", "tiny-random", "--host", host, "--port", str(port)])
+
+
+def test_a_damaged_model_dir_is_one_line_naming_model(tmp_path: Path, monkeypatch: Any) -> None:
+    """The CLI said so in one line; app.py caught only ValueError and printed a traceback."""
+    from unclip.families import tiny
+
+    monkeypatch.setattr(app, "check_can_listen", lambda host, port: None)
+    tiny.save(tiny.build_random(), tmp_path / "m", tiny.TinyConfig.random())
+    (tmp_path / "m" / "decoder" / "diffusion_pytorch_model.safetensors").unlink()
+    with pytest.raises(SystemExit, match=r"error: --model .*m: cannot load it: .*diffusion_pytorch_model"):
+        app.main(["--model", str(tmp_path / "m")])
+    (tmp_path / "m" / tiny.CONFIG_FILE).write_text("{bad json")
+    with pytest.raises(SystemExit, match=r"error: .*m/unclip_config.json is not valid JSON \(Expecting property"):
+        app.main(["--model", str(tmp_path / "m")])
