@@ -326,7 +326,8 @@ def test_an_unreadable_model_dir_is_one_line_naming_out(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / tiny.CONFIG_FILE).write_text("{\n")
-    with pytest.raises(ValueError, match=r"--out: .*broken is not a readable tiny model dir \(JSONDecodeError"):
+    with pytest.raises(ValueError, match=r"--out: .*broken is not a readable tiny model dir \(ValueError: "
+                                         r".*unclip_config.json is not valid JSON"):
         train(_args(tmp_path, "prior", out=str(broken)))
     (broken / tiny.CONFIG_FILE).write_text("[]")  # JSON, but no tiny model's: not empty, so refused
     with pytest.raises(ValueError, match=r"--out: .*broken is not empty \(unclip_config.json\)"):

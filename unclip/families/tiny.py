@@ -143,7 +143,10 @@ def is_tiny_dir(directory: str | Path) -> bool:
     path = Path(directory) / CONFIG_FILE
     if not path.is_file():
         return False
-    meta = json.loads(path.read_text())
+    try:
+        meta = json.loads(path.read_text())
+    except ValueError as e:  # JSON or UTF-8
+        raise ValueError(f"{path} is not valid JSON ({e})") from None
     return isinstance(meta, dict) and meta.get("family") == FAMILY
 
 
