@@ -495,3 +495,13 @@ def test_a_run_dir_that_cannot_be_made_leaves_no_new_out(tmp_path):
     with pytest.raises(Exception, match="--run-dir: cannot write to"):
         train(_args(tmp_path, "upsampler", out=str(tmp_path / "new"), run_dir="/proc/runs"))  # no folders there
     assert not (tmp_path / "new").exists()
+
+
+def test_a_leg_from_another_run_dir_keeps_the_earlier_legs_records(tmp_path):
+    """Training the bundled model on (`train prior --steps 2`) replaced the record of its 607 x 128 steps."""
+    train(_args(tmp_path, "upsampler", steps=2))
+    train(_args(tmp_path, "upsampler", run_dir=str(tmp_path / "leg2"), steps=1))
+    train(_args(tmp_path, "upsampler", run_dir=str(tmp_path / "leg2"), steps=3))  # the same leg, resumed
+    record = json.loads((tmp_path / "model" / tiny.CONFIG_FILE).read_text())["training"]["upsampler"]
+    assert record["steps"] == 3 and record["run"] == str((tmp_path / "leg2" / "upsampler.pt").resolve())
+    assert [(r["steps"], Path(r["run"]).parent.name) for r in record["earlier"]] == [(2, "run")]

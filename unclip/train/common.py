@@ -415,12 +415,20 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs,
 
 def _export(stage: Stage, ema: EMA, step: int, log: list, models: UnCLIPModels, config: TinyConfig,
             args: TrainArgs, clip: str | None) -> None:
-    """The EMA weights into the model dir (fp16), with this stage's training record."""
+    """The EMA weights into the model dir (fp16), with this stage's training record (and the records of the legs
+    before it from other run dirs, under "earlier")."""
     stage.export(ema.shadow)
     record = {"steps": step, "batch": args.batch, "lr": args.lr, "final_loss": log[-1][1] if log else None,
               "device": str(models.device), "seconds": log[-1][2] if log else 0, "run": _run_id(args)}
     if clip is not None:
         record["clip"] = clip
+    old = training_records(Path(args.out)).get(args.stage)
+    if old is not None:  # a leg from another run dir keeps the earlier legs' records (the bundled model's history)
+        earlier = old.get("earlier", [])
+        if old.get("run") != record["run"]:
+            earlier = [*earlier, {k: v for k, v in old.items() if k != "earlier"}]
+        if earlier:
+            record["earlier"] = earlier
     try:
         tiny.save(models, args.out, config, extra={"training": {args.stage: record}}, only=OWNS[args.stage])
     except OSError as e:  # the checkpoint is saved first, so the run is safe: a rerun exports it
