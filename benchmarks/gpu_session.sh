@@ -85,7 +85,8 @@ install)
 import glob, json, sys
 leg, ours = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 legs = ours["training"].setdefault("gpu_legs", [])
-legs += [{"stage": stage, **leg["training"][stage]} for stage in sys.argv[3:]]
+legs += [{"stage": stage, **{k: v for k, v in leg["training"][stage].items() if k not in ("earlier", "run")}}
+         for stage in sys.argv[3:]]  # the leg's own figures: not the history it was copied with, nor its scratch path
 for stage in sys.argv[3:]:  # a leg may change a part's size (train decoder --decoder-width)
     ours["config"][stage] = leg["config"][stage]
 open(sys.argv[2], "w").write(json.dumps(ours, indent=2) + "\n")

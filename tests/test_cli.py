@@ -219,6 +219,8 @@ def test_train_help_says_which_flags_a_preset_sets(capsys: pytest.CaptureFixture
     help_of = {line.split()[0]: line for line in lines if line.split()}
     assert "the preset's" in help_of["steps"] and "the preset's" in help_of["time-limit"]
     assert not any("the preset's" in help_of[flag] for flag in ("out", "run-dir", "seed", "ema"))
+    assert help_of["seed"].endswith("default: 0") and help_of["decoder-width"].endswith("default: 0.0")  # not None
+    assert "default: runs/<--out's folder name> in the repository" in help_of["run-dir"]
 
 
 def test_generate_reproduces_any_stage_setting_the_app_records(tmp_path: Path) -> None:

@@ -81,6 +81,8 @@ def test_decoder_width_starts_a_fresh_decoder_and_keeps_the_other_parts(tmp_path
     assert not stale.exists()  # diffusers' save_pretrained leaves other sizes' shards behind; tiny.save does not
     config = tiny.config_of(tmp_path / "model")
     assert config.decoder.block_out_channels == (16, 32, 32, 64) and config.decoder.attention_head_dim == 16
+    record = json.loads((tmp_path / "model" / tiny.CONFIG_FILE).read_text())["training"]["decoder"]
+    assert record["steps"] == 2 and "earlier" not in record  # the old decoder's history went with it, no {} left
     after = tiny.load(tmp_path / "model")  # through diffusers' and open_clip's loaders
     assert after.decoder.config.block_out_channels == [16, 32, 32, 64]
     assert after.text_proj.encoder_hidden_states_proj.out_features == 64  # cross-attention width follows
@@ -425,12 +427,17 @@ def test_a_checkpoint_that_learnt_from_another_clip_is_refused_and_train_all_set
         train(_args(tmp_path, "prior", steps=4))
     summary = train(_args(tmp_path, "prior", steps=3), stale="restart")
     assert summary["step"] == 3 and [row[0] for row in summary["log"]] == [1, 2, 3]  # trained on, not resumed
-    assert (tmp_path / "run" / "prior.earlier-clip.pt").exists()
+    aside = tmp_path / "run" / "prior.earlier-clip.pt"
+    assert aside.exists()
     from unclip.train.common import clip_fingerprint
 
     record = json.loads((model / tiny.CONFIG_FILE).read_text())["training"]["prior"]
     assert record["clip"] == clip_fingerprint(model) == torch.load(tmp_path / "run" / "prior.pt")["clip"]
+    assert [(r["steps"], r["run"]) for r in record["earlier"]] == [(2, str(aside.resolve()))]  # the old leg's
     assert train(_args(tmp_path, "prior", steps=4))["step"] == 4  # the same CLIP: resumes
+    train(_args(tmp_path, "clip", steps=2))
+    train(_args(tmp_path, "prior", steps=4), stale="restart")
+    assert aside.exists() and (tmp_path / "run" / "prior.earlier-clip-1.pt").exists()  # never over an earlier one
 
 
 def test_train_all_carries_clip_on_and_retrains_what_learnt_from_the_old_one(tmp_path, capsys):
@@ -480,20 +487,37 @@ def test_an_out_that_cannot_be_written_is_refused_before_training_and_a_failed_s
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(common.tiny, "save", refuse)
+    monkeypatch.setattr(common.tiny, "save", refuse)  # a new leg's first export fails (a full disk)
+    leg = _args(tmp_path, "upsampler", steps=2, run_dir=str(tmp_path / "leg2"))
     with pytest.raises(ValueError, match=r"--out: cannot save the upsampler's weights in .*model \(Permission denied"
                                          r"\); the run is safe in .*upsampler.pt: make --out writable and run the "):
-        train(_args(tmp_path, "upsampler", steps=2))
+        train(leg)
     monkeypatch.undo()
-    assert torch.load(tmp_path / "run" / "upsampler.pt")["step"] == 2
-    train(_args(tmp_path, "upsampler", steps=2))  # the same command again: the checkpoint's weights reach --out
+    assert torch.load(tmp_path / "leg2" / "upsampler.pt")["step"] == 2
+    train(leg)  # the same command again: the checkpoint's weights reach --out, though its record is another run's
     assert "its weights are now in" in capsys.readouterr().out
-    assert json.loads((tmp_path / "model" / tiny.CONFIG_FILE).read_text())["training"]["upsampler"]["steps"] == 2
+    record = json.loads((tmp_path / "model" / tiny.CONFIG_FILE).read_text())["training"]["upsampler"]
+    assert record["steps"] == 2 and record["run"] == str((tmp_path / "leg2" / "upsampler.pt").resolve())
+    assert not list((tmp_path / "leg2").glob("*.export-pending"))
+    train(leg)
+    assert "nothing to train" in capsys.readouterr().out
 
 
-def test_a_run_dir_that_cannot_be_made_leaves_no_new_out(tmp_path):
-    with pytest.raises(Exception, match="--run-dir: cannot write to"):
-        train(_args(tmp_path, "upsampler", out=str(tmp_path / "new"), run_dir="/proc/runs"))  # no folders there
+def test_a_run_dir_that_cannot_be_made_leaves_no_new_out(tmp_path, monkeypatch):
+    """--run-dir /proc/runs (it looks writable to root, but no folder can be made there) left an empty new --out."""
+    import unclip.train
+    from unclip.settings import InvalidInput
+
+    real = unclip.train.writable_dir
+
+    def cannot_make_run_dirs(folder, flag, create=True):
+        if flag == "--run-dir" and create:
+            raise InvalidInput(f"--run-dir: cannot write to '{folder}' (No such file or directory)")
+        return real(folder, flag, create=create)
+
+    monkeypatch.setattr(unclip.train, "writable_dir", cannot_make_run_dirs)
+    with pytest.raises(InvalidInput, match="--run-dir: cannot write to"):
+        train(_args(tmp_path, "upsampler", out=str(tmp_path / "new" / "model")))
     assert not (tmp_path / "new").exists()
 
 
@@ -505,3 +529,19 @@ def test_a_leg_from_another_run_dir_keeps_the_earlier_legs_records(tmp_path):
     record = json.loads((tmp_path / "model" / tiny.CONFIG_FILE).read_text())["training"]["upsampler"]
     assert record["steps"] == 3 and record["run"] == str((tmp_path / "leg2" / "upsampler.pt").resolve())
     assert [(r["steps"], Path(r["run"]).parent.name) for r in record["earlier"]] == [(2, "run")]
+
+
+def test_model_dirs_of_one_name_do_not_resume_each_others_checkpoints(tmp_path, monkeypatch):
+    """runs/<name> is the default run dir: /a/model and /b/model shared it, and b resumed a's weights."""
+    from unclip.train import common
+
+    monkeypatch.setattr(common, "REPO_ROOT", tmp_path)
+    base = dict(config="random", batch=4, steps=2, log_every=1, preview_every=10_000, warmup=1)
+    train(TrainArgs(stage="clip", out=str(tmp_path / "a" / "model"), **base))
+    assert (tmp_path / "runs" / "model" / "clip.pt").exists()
+    with pytest.raises(ValueError, match=r"--run-dir: .*runs/model/clip.pt trains .*a/model, not .*b/model: model "
+                                         r"dirs of one name share the default run dir \(runs/model\); give this one"):
+        train(TrainArgs(stage="clip", out=str(tmp_path / "b" / "model"), **base))
+    assert not (tmp_path / "b").exists()
+    assert train(TrainArgs(stage="clip", out=str(tmp_path / "b" / "model"), run_dir=str(tmp_path / "b-run"),
+                           **base))["step"] == 2  # its own run dir: trained afresh

@@ -25,6 +25,7 @@ from unclip.train.common import (
     pick_device,
     read_checkpoint,
     run,
+    set_aside,
     stale_clip,
     stale_clip_error,
     unwritable,
@@ -45,8 +46,8 @@ def train(args: TrainArgs, stale: str = "refuse") -> dict:
         writable_dir(folder, flag, create=False)
     state = read_checkpoint(args)  # a file that is no checkpoint is refused before anything is written
     needs_clip = args.stage in NEEDS_CLIP
-    set_aside = needs_clip and stale_clip(args, state, clip_fingerprint(Path(args.out)))
-    if set_aside:
+    stale_checkpoint = needs_clip and stale_clip(args, state, clip_fingerprint(Path(args.out)))
+    if stale_checkpoint:
         if stale != "restart":
             raise stale_clip_error(args)
         state = None
@@ -68,11 +69,10 @@ def train(args: TrainArgs, stale: str = "refuse") -> dict:
                 if folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()
         raise
-    if set_aside:
-        path = Path(args.run_dir) / f"{args.stage}.pt"
-        path.replace(path.with_name(f"{args.stage}.earlier-clip.pt"))
-        print(f"[{args.stage}] {path} learnt from an earlier CLIP: kept as {args.stage}.earlier-clip.pt; the "
-              f"{args.stage} trains on from {args.out}'s weights against the CLIP there now")
+    if stale_checkpoint:
+        aside = set_aside(args)
+        print(f"[{args.stage}] its checkpoint learnt from an earlier CLIP: kept as {aside}; the {args.stage} trains "
+              f"on from {args.out}'s weights against the CLIP there now")
     models.to(pick_device(args.device), torch.float32)
     stage = STAGES[args.stage](models, EmojiWorld(), args)
     summary = run(stage, models, config, args, state, clip_fingerprint(Path(args.out)) if needs_clip else None)
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         if f.name == "stage":
             continue
         flag = f"--{f.name.replace('_', '-')}"
-        default = f"default: {f.default or DEFAULT_HELP.get(f.name)}" + (
+        default = f"default: {DEFAULT_HELP.get(f.name, f.default)}" + (
             " (with all: the preset's)" if f.name in preset_keys else "")
         if f.type == "bool" or isinstance(f.default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=default)

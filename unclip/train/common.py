@@ -65,8 +65,8 @@ class TrainArgs:
     # existing model dir, the decoder stage starts a fresh decoder (and text_proj) of that width, keeping the rest
 
     def __post_init__(self) -> None:
-        if not self.run_dir:  # one run dir per model dir: two --out folders never resume each other's weights
-            self.run_dir = str(REPO_ROOT / "runs" / Path(self.out).resolve().name)
+        if not self.run_dir:
+            self.run_dir = str(default_run_dir(self.out))
 
     def check(self) -> None:
         """Refuse, naming the flag, a value that would crash mid-run, train nothing, or write NaN weights."""
@@ -97,6 +97,12 @@ class TrainArgs:
                 raise ValueError(f"--{flag} must be {allowed}, got {getattr(self, flag.replace('-', '_'))!r}")
         if self.device != "auto":
             check_device(self.device, "--device")
+
+
+def default_run_dir(out: str) -> Path:
+    """runs/<--out's folder name> in the repository: one per model dir, so two --out folders do not resume each
+    other's weights (model dirs of one name share it, and `read_checkpoint` tells them apart)."""
+    return REPO_ROOT / "runs" / Path(os.path.abspath(out)).name
 
 
 def pick_device(name: str) -> torch.device:
@@ -287,11 +293,11 @@ def _state_path(args: TrainArgs) -> Path:
 
 
 def save_state(path: Path, stage: Stage, ema: EMA, opt: torch.optim.Optimizer, step: int, log: list,
-               clip: str | None = None) -> None:
+               clip: str | None = None, out: str | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {"module": stage.module.state_dict(), "ema": ema.shadow.state_dict(), "opt": opt.state_dict(),
              "step": step, "torch_rng": torch.get_rng_state(), "log": log,
-             "seconds": log[-1][2] if log else 0.0, "clip": clip}
+             "seconds": log[-1][2] if log else 0.0, "clip": clip, "out": out}
     torch.save(state, path.with_suffix(".tmp"))
     path.with_suffix(".tmp").replace(path)  # never a half-written checkpoint
 
@@ -317,6 +323,10 @@ def read_checkpoint(args: TrainArgs) -> dict | None:
         if isinstance(e, pickle.UnpicklingError):  # its message is about torch.load's options, not this file
             why = "not a file torch.save wrote, or one holding more than tensors and numbers"
         raise not_a_checkpoint(args, why) from None
+    trains = state.get("out")  # the model dir it trains (checkpoints from before this record: not known)
+    if trains not in (None, os.path.abspath(args.out)) and Path(args.run_dir) == default_run_dir(args.out):
+        raise ValueError(f"--run-dir: {path} trains {trains}, not {args.out}: model dirs of one name share the "
+                         f"default run dir (runs/{Path(args.run_dir).name}); give this one its own --run-dir")
     return state
 
 
@@ -393,7 +403,7 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs,
                   f"({(time.time() - t0) / (step - start):.3f} s/step)", flush=True)
             recent = []
         if step % args.save_every == 0 or step == args.steps or timed_out:
-            save_state(_state_path(args), stage, ema, opt, step, log, clip)
+            save_state(_state_path(args), stage, ema, opt, step, log, clip, os.path.abspath(args.out))
             _export(stage, ema, step, log, models, config, args, clip)
         if stage.preview and (step % args.preview_every == 0 or step == args.steps):
             stage.export(ema.shadow)
@@ -402,8 +412,10 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs,
             print(f"[{args.stage}] time limit reached at step {step}; resume to continue")
             break
     if step == start and state is not None:  # nothing left to train: --out gets the checkpoint's weights if it
-        record = training_records(Path(args.out)).get(args.stage)  # has none of this stage, or lags behind it
-        if record is None or (record.get("run") == _run_id(args) and record.get("steps") != step):
+        record = training_records(Path(args.out)).get(args.stage)  # has none of this stage, lags behind it, or
+        lags = record is not None and record.get("run") == _run_id(args) and record.get("steps") != step
+        if not record or lags or _pending(args).exists():  # its last export failed
+            _export(stage, ema, step, log, models, config, args, clip)
             _export(stage, ema, step, log, models, config, args, clip)
             print(f"[{args.stage}] already at step {step} of {args.steps}; its weights are now in {args.out}")
         else:
@@ -422,19 +434,44 @@ def _export(stage: Stage, ema: EMA, step: int, log: list, models: UnCLIPModels, 
               "device": str(models.device), "seconds": log[-1][2] if log else 0, "run": _run_id(args)}
     if clip is not None:
         record["clip"] = clip
-    old = training_records(Path(args.out)).get(args.stage)
-    if old is not None:  # a leg from another run dir keeps the earlier legs' records (the bundled model's history)
-        earlier = old.get("earlier", [])
-        if old.get("run") != record["run"]:
-            earlier = [*earlier, {k: v for k, v in old.items() if k != "earlier"}]
-        if earlier:
-            record["earlier"] = earlier
+    old = training_records(Path(args.out)).get(args.stage) or {}  # (a fresh --decoder-width decoder's is {})
+    earlier = old.get("earlier", [])  # a leg from another run dir keeps the earlier legs' records
+    if old and old.get("run") != record["run"]:
+        earlier = [*earlier, {k: v for k, v in old.items() if k != "earlier"}]
+    if earlier:
+        record["earlier"] = earlier
+    _pending(args).touch()  # until the save succeeds: tiny.save removes a part's old shards before writing
     try:
         tiny.save(models, args.out, config, extra={"training": {args.stage: record}}, only=OWNS[args.stage])
     except OSError as e:  # the checkpoint is saved first, so the run is safe: a rerun exports it
         raise ValueError(f"--out: cannot save the {args.stage}'s weights in {args.out} ({e.strerror or e}); the "
                          f"run is safe in {_state_path(args)}: make --out writable and run the same command again"
                          ) from None
+    _pending(args).unlink()
+
+
+def set_aside(args: TrainArgs) -> Path:
+    """`train all`: move a checkpoint that learnt from an earlier CLIP out of the way (never over an earlier one),
+    and point --out's record of that leg at where it went, so the next export keeps it under "earlier"."""
+    from unclip.images import unused_path
+
+    path = _state_path(args)
+    aside = unused_path(path.with_name(f"{args.stage}.earlier-clip.pt"))
+    path.replace(aside)
+    config = Path(args.out) / tiny.CONFIG_FILE
+    meta = json.loads(config.read_text())
+    record = meta.get("training", {}).get(args.stage, {})
+    if record.get("run") == str(path.resolve()):
+        record["run"] = str(aside.resolve())
+        tmp = config.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(meta, indent=2))
+        tmp.replace(config)
+    return aside
+
+
+def _pending(args: TrainArgs) -> Path:
+    """Present while an export into --out is under way or has failed: the same command exports again."""
+    return _state_path(args).with_suffix(".export-pending")
 
 
 def _run_id(args: TrainArgs) -> str:
