@@ -182,8 +182,8 @@ def check_can_listen(host: str, port: int) -> None:
     try:
         addresses = socket.getaddrinfo(bare, port, type=socket.SOCK_STREAM)
     except socket.gaierror as e:
-        sys.exit(f"error: --host {host}: not an address of this machine ({e.strerror}); use 127.0.0.1, or 0.0.0.0 "
-                 "for every network (env GRADIO_SERVER_NAME)")
+        sys.exit(f"error: --host {host}: cannot resolve it ({e.strerror}); use 127.0.0.1, or 0.0.0.0 for every "
+                 "network (env GRADIO_SERVER_NAME)")
     errors = []
     for family, kind, proto, _, address in addresses:
         try:
@@ -260,8 +260,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(f"error: --model {args.model}: cannot load it: {e}")
     if backend.notice:
         print(f"note: {backend.notice}", file=sys.stderr)
+    demo = build_demo(backend, args.concurrency)
     try:
-        launch(build_demo(backend, args.concurrency), host=args.host, port=args.port)
+        launch(demo, host=args.host, port=args.port)
     except OSError as e:  # taken between the check and the launch
         sys.exit(f"error: cannot listen on --host {args.host} --port {args.port}: {e}")
 

@@ -418,9 +418,10 @@ def test_a_port_or_host_it_cannot_listen_on_is_one_line_before_the_model_loads(m
         port = taken.getsockname()[1]
         with pytest.raises(SystemExit, match=rf"error: --port {port} is in use on 127.0.0.1 .*give another --port"):
             app.main(["--model", "tiny-random", "--port", str(port)])
-    for host in ("256.1.1.1", "203.0.113.7"):  # not an address at all; nobody's here (TEST-NET-3)
-        with pytest.raises(SystemExit, match=rf"error: --host {host}: not an address of this machine"):
-            app.main(["--model", "tiny-random", "--host", host, "--port", str(port)])
+    with pytest.raises(SystemExit, match=r"error: --host 256.1.1.1: cannot resolve it"):
+        app.main(["--model", "tiny-random", "--host", "256.1.1.1", "--port", str(port)])
+    with pytest.raises(SystemExit, match=r"error: --host 203.0.113.7: not an address of this machine"):  # TEST-NET-3
+        app.main(["--model", "tiny-random", "--host", "203.0.113.7", "--port", str(port)])
 
 
 def test_a_damaged_model_dir_is_one_line_naming_model(tmp_path: Path, monkeypatch: Any) -> None:
