@@ -46,7 +46,7 @@ def train(args: TrainArgs, stale: str = "refuse") -> dict:
         writable_dir(folder, flag, create=False)
     state = read_checkpoint(args)  # a file that is no checkpoint is refused before anything is written
     needs_clip = args.stage in NEEDS_CLIP
-    stale_checkpoint = needs_clip and stale_clip(args, state, clip_fingerprint(Path(args.out)))
+    stale_checkpoint = needs_clip and stale_clip(state, clip_fingerprint(Path(args.out)))
     if stale_checkpoint:
         if stale != "restart":
             raise stale_clip_error(args)

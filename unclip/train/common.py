@@ -339,7 +339,7 @@ def not_a_checkpoint(args: TrainArgs, why: str) -> ValueError:
                       "a new --run-dir (or move it away) to start afresh; --no-resume would overwrite it")
 
 
-def stale_clip(args: TrainArgs, state: dict | None, clip: str | None) -> bool:
+def stale_clip(state: dict | None, clip: str | None) -> bool:
     """A prior or decoder checkpoint made against another CLIP than --out's (CLIP trained on since, or another
     model's run dir): resuming it would mix the two embedding spaces. Checkpoints from before the record pass."""
     return state is not None and clip is not None and state.get("clip") not in (None, clip)
@@ -416,7 +416,6 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs,
         lags = record is not None and record.get("run") == _run_id(args) and record.get("steps") != step
         if not record or lags or _pending(args).exists():  # its last export failed
             _export(stage, ema, step, log, models, config, args, clip)
-            _export(stage, ema, step, log, models, config, args, clip)
             print(f"[{args.stage}] already at step {step} of {args.steps}; its weights are now in {args.out}")
         else:
             print(f"[{args.stage}] already at step {step} of {args.steps}; nothing to train (raise --steps to go on)")
@@ -455,13 +454,13 @@ def set_aside(args: TrainArgs) -> Path:
     and point --out's record of that leg at where it went, so the next export keeps it under "earlier"."""
     from unclip.images import unused_path
 
-    path = _state_path(args)
+    path, run = _state_path(args), _run_id(args)
     aside = unused_path(path.with_name(f"{args.stage}.earlier-clip.pt"))
     path.replace(aside)
     config = Path(args.out) / tiny.CONFIG_FILE
     meta = json.loads(config.read_text())
     record = meta.get("training", {}).get(args.stage, {})
-    if record.get("run") == str(path.resolve()):
+    if record.get("run") == run:
         record["run"] = str(aside.resolve())
         tmp = config.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(meta, indent=2))
