@@ -46,6 +46,7 @@ from unclip.edit import Edit, EditJob, planned_steps, run_edit
 from unclip.edit_methods import EDIT_LIMITS
 from unclip.images import read_metadata
 from unclip.masks import ANCHORS, overlay, zoom_canvas
+from unclip.settings import zoom_seeds
 from unclip.uploads import inspect_upload, working_image
 
 PRESETS = [("1.5×", 1.5), ("2×", 2.0), ("Custom", "custom")]
@@ -58,7 +59,8 @@ HOW = {
     "your picture's own CLIP embedding, so the scene continues; a prompt can steer it instead.",
     "3 · Seams": "The mask is feathered into your picture's edge, and after every denoising step your pixels are "
     "put back (noised to that step), so the new border has to match them.",
-    "4 · Infinite zoom": "*Zoom out again* repeats it on the result. The GIF pulls back through every step.",
+    "4 · Infinite zoom": "*Zoom out again* repeats it on the result, each time with the next seed (zoom k uses "
+    "seed + k − 1), so every ring gets fresh noise. The GIF pulls back through every step.",
 }
 STAGES = ("mode", "prior_steps", "prior_guidance", "prior_candidates", "prior_scheduler", "decoder_steps",
           "decoder_guidance", "decoder_scheduler", "upsampler_steps", "upsampler_scheduler", "upsampler")  # fmt: skip
@@ -114,7 +116,9 @@ def make_prepares(backend: UnCLIP) -> tuple[Callable[..., EditJob], Callable[...
         if not sequence:
             raise user_error("Zoom out once first (or wait until the running zoom out ends): 'Zoom out again' "
                              "continues from the last result (a new image starts a new sequence).")
-        return prepare(sequence[-1].image, factor, anchor, prompt, condition, feather, seed, **stages)
+        job = prepare(sequence[-1].image, factor, anchor, prompt, condition, feather, seed, **stages)
+        job.seeds = zoom_seeds(job.seeds, len(sequence))  # zoom k of the sequence (the original is sequence[0])
+        return job
 
     return prepare, prepare_again
 

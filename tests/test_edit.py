@@ -453,7 +453,9 @@ def test_cli_verbs(tmp_path: Path, capsys: pytest.CaptureFixture[str], scene: Im
     assert cli_main(["zoom-out", src, "--factor", "2", "--times", "2", "--gif", "--out", str(tmp_path / "z"),
                      *fast]) == 0  # fmt: skip
     assert sorted(p.name for p in (tmp_path / "z").iterdir()) == [
-        "zoom-out_00000000_x1.png", "zoom-out_00000000_x2.png", "zoom.gif"]  # fmt: skip
+        "zoom-out_00000000_x1.png", "zoom-out_00000001_x2.png", "zoom.gif"]  # fmt: skip
+    # each ring with fresh noise: one seed for every zoom repeated one pattern ring after ring
+    assert read_metadata(tmp_path / "z" / "zoom-out_00000001_x2.png")["seed"] == 1
     capsys.readouterr()
     box_image((0, 0, 0, 0)).save(tmp_path / "empty.png")
     empty = str(tmp_path / "empty.png")
@@ -471,13 +473,13 @@ def test_the_cli_never_overwrites_an_earlier_result_nor_its_input(tmp_path: Path
     fast = ["--model", "tiny-random", "--decoder-steps", "2", "--upsampler-steps", "1", "--prior-steps", "2"]
     out = tmp_path / "z"
     assert cli_main(["zoom-out", str(tmp_path / "in.png"), "--gif", "--times", "2", "--out", str(out), *fast]) == 0
-    first = out / "zoom-out_00000000_x2.png"
+    first = out / "zoom-out_00000001_x2.png"
     before = first.read_bytes()
     assert cli_main(["zoom-out", str(first), "--gif", "--times", "2", "--out", str(out), *fast]) == 0
     assert first.read_bytes() == before  # the input is untouched
     assert {p.name for p in out.iterdir()} == {
-        "zoom-out_00000000_x1.png", "zoom-out_00000000_x2.png", "zoom.gif",  # the first run's
-        "zoom-out_00000000_x1-1.png", "zoom-out_00000000_x2-1.png", "zoom-1.gif"}  # fmt: skip
+        "zoom-out_00000000_x1.png", "zoom-out_00000001_x2.png", "zoom.gif",  # the first run's
+        "zoom-out_00000000_x1-1.png", "zoom-out_00000001_x2-1.png", "zoom-1.gif"}  # fmt: skip
     assert read_metadata(out / "zoom-out_00000000_x1-1.png")["operation"] == "zoom_out"
     assert unused_path(out / "zoom.gif") == out / "zoom-2.gif" and unused_path(out / "new.png") == out / "new.png"
 
@@ -502,3 +504,11 @@ def test_inpaint_eval_runs_with_an_untrained_judge(backend: UnCLIP) -> None:
     t = report["trials"][0]
     assert t["added"] != t["removed"] and world.spec(t["added"]).phrases[0][0] in t["prompt"]
     assert isinstance(t["success"], bool) and 0 <= t["p_added"] <= 1
+
+
+def test_zoom_seeds_move_on_one_batch_per_zoom_and_wrap() -> None:
+    from unclip.settings import zoom_seeds
+
+    assert zoom_seeds([7], 1) == [7] and zoom_seeds([7], 3) == [9]
+    assert zoom_seeds([4, 5], 2) == [6, 7]  # n images a zoom: the next n seeds
+    assert zoom_seeds([2**32 - 1], 2) == [0]  # every seed one the seed box accepts

@@ -497,8 +497,9 @@ def test_zoom_out_again_grows_the_sequence_and_the_gif(backend: UnCLIP, files: d
     out = list(again(sequence=sequence, **{**common, "seed": 5}, **stages))[-1]
     assert len(out[5]) == 3 and [c for _, c in out[6]] == ["original", "zoom 1", "zoom 2"]
     names = [Path(p).name for p in out[3]]  # every zoom's PNG, not only the last one's
-    assert names == ["unclip-zoom_out-x1-seed0.png", "unclip-zoom_out-x2-seed5.png", "infinite-zoom.gif"]
-    assert [read_metadata(p)["seed"] for p in out[3][:2]] == [0, 5]
+    # zoom 2 of a sequence takes the seed after the box's (5 + 1): one seed for every ring repeated one pattern
+    assert names == ["unclip-zoom_out-x1-seed0.png", "unclip-zoom_out-x2-seed6.png", "infinite-zoom.gif"]
+    assert [read_metadata(p)["seed"] for p in out[3][:2]] == [0, 6]
     assert [Path(p).name for p, _ in out[6][1:]] == names[:2]  # the sequence gallery shows (and downloads) the PNGs
     original = out[6][0][0]  # the first frame too: it downloaded as 'image.png'
     assert Path(original).name == "unclip-zoom_out-original.png" and Path(original).parent == Path(out[3][0]).parent

@@ -105,9 +105,10 @@ def zoom_sequence(backend: Any, ns: argparse.Namespace, job: Any, out: Path) -> 
     from unclip.edit import run_edit
     from unclip.images import save_png, unused_path
     from unclip.sampling import drain
+    from unclip.settings import zoom_seeds
 
     times = ns.times  # a whole number from 1 to 50, checked in `main`
-    steps, paths = [], []
+    steps, paths, first = [], [], job.seeds
     for k in range(1, times + 1):
         edit = drain(run_edit(backend, job))
         if not steps:  # the first frame: the input as the model saw it (its centre crop)
@@ -118,8 +119,9 @@ def zoom_sequence(backend: Any, ns: argparse.Namespace, job: Any, out: Path) -> 
         suffix = f"_x{k}" if times > 1 else ""
         paths += [save_png(im, unused_path(out / f"zoom-out_{sd:08d}{suffix}.png"))
                   for sd, im in zip(edit.seeds, edit.images, strict=True)]
-        if k < times:
+        if k < times:  # each ring with fresh noise: zoom k + 1 takes the seeds after zoom k's (as the app does)
             job = make_job(backend, "zoom-out", ns, job.settings, image=edit.images[0])
+            job.seeds = zoom_seeds(first, k + 1)
     if ns.gif:
         paths.append(save_gif(steps, unused_path(out / "zoom.gif")))
     return paths

@@ -89,6 +89,13 @@ def image_seeds(seed: int, n: int) -> list[int]:
     return [(seed + i) % size for i in range(n)]
 
 
+def zoom_seeds(seeds: list[int], zoom: int) -> list[int]:
+    """The seeds of zoom number `zoom` (1, 2, ...) of an infinite zoom whose first zoom used `seeds`: the next ones
+    along (seed + (zoom - 1) n, wrapping as `image_seeds`), so each ring gets fresh noise; with one seed for all
+    the rings repeated one pattern. Every PNG records the seed it used."""
+    return image_seeds(seeds[0] + (zoom - 1) * len(seeds), len(seeds))
+
+
 @dataclass(frozen=True)
 class PriorSettings:
     steps: int = 10
