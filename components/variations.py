@@ -112,9 +112,15 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
     return vary
 
 
-def show_method(method: str) -> tuple[Any, Any]:
-    """The slider the chosen method reads: strength (SDEdit) or η (the paper's)."""
-    return gr.update(visible=method != "inversion"), gr.update(visible=method == "inversion")
+ETA_SCHEDULER = "η: the paper's way decodes with DDIM, the sampler its inversion undoes"
+
+
+def show_method(method: str) -> tuple[Any, Any, Any]:
+    """The slider the chosen method reads: strength (SDEdit) or η (the paper's); and the decoder's scheduler,
+    which η mode does not read (it showed dpm++ while the run used DDIM)."""
+    inversion = method == "inversion"
+    return (gr.update(visible=not inversion), gr.update(visible=inversion),
+            gr.update(interactive=not inversion, info=ETA_SCHEDULER if inversion else None))
 
 
 def build(backend: UnCLIP) -> None:
@@ -149,10 +155,11 @@ def build(backend: UnCLIP) -> None:
     send_to.target("Variations", image)
     image.change(lambda path: crop_preview(path, side, warn=False), inputs=image, outputs=[seen, crop_note], **LIGHT)
     image.upload(lambda path: warn_if_unreadable(path, "image"), inputs=image, **LIGHT)  # one toast per file
-    method.change(show_method, inputs=method, outputs=[strength, eta], **LIGHT)
+    by_method = [strength, eta, controls["decoder_scheduler"]]
+    method.change(show_method, inputs=method, outputs=by_method, **LIGHT)
     # an example row rebuilds both sliders as constructed (strength shown, η hidden), even when the method it sets
     # is the one already chosen, so no change event follows: show the right slider again after it
-    examples.load_input_event.then(show_method, inputs=method, outputs=[strength, eta], **LIGHT)
+    examples.load_input_event.then(show_method, inputs=method, outputs=by_method, **LIGHT)
     inputs = {"image": image, "n": n, "seed": seed.seed, "strength": strength, "prompt": prompt, "method": method,
               "eta": eta, **controls}  # fmt: skip
     running = check_first(click_or_enter(run, prompt), make_prepare(backend), on_gpu(make_handler(backend)), inputs,

@@ -615,3 +615,16 @@ def test_a_file_the_browser_cannot_open_is_refused_naming_the_image(demo: Any) -
     fn = next(f.fn for f in demo.fns.values() if f.fn is inpaint.refuse_unreadable)
     with pytest.raises(gr.Error, match=r"image: the editor cannot open this file \(an SVG, or a file the browser"):
         fn()
+
+
+def test_eta_mode_greys_out_the_decoder_scheduler_it_does_not_read(demo: Any) -> None:
+    """With 'η: the paper's way' chosen, Advanced still offered dpm++ while the run decoded with DDIM."""
+    (dep,) = listeners(demo, "vary-method", "change")
+    ids = elem_ids(demo)
+    assert dep["outputs"] == [ids["vary-strength"], ids["vary-eta"], ids["vary-decoder_scheduler"]]
+    strength, eta, scheduler = variations.show_method("inversion")
+    assert (strength["visible"], eta["visible"], scheduler["interactive"]) == (False, True, False)
+    assert "DDIM" in scheduler["info"]
+    strength, eta, scheduler = variations.show_method("sdedit")
+    assert (strength["visible"], eta["visible"], scheduler["interactive"], scheduler["info"]) == (True, False, True,
+                                                                                                  None)
