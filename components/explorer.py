@@ -16,6 +16,7 @@ Choices made here:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -99,9 +100,9 @@ def picker_panel(choices: list[str]) -> dict[str, Any]:
                               elem_id="explorer-thumb", scale=0, min_width=200)  # fmt: skip
         w["details"] = gr.Markdown("Pick a point to see it and its nearest neighbours.", elem_id="explorer-details")
     with gr.Row():
-        w["to_start"] = gr.Button("Use as start", size="sm")
-        w["to_end"] = gr.Button("Use as end", size="sm")
-        w["to_diff"] = gr.Button("Use for text diff", size="sm")
+        w["to_start"] = gr.Button("Use as start", size="sm", elem_id="explorer-to-start")
+        w["to_end"] = gr.Button("Use as end", size="sm", elem_id="explorer-to-end")
+        w["to_diff"] = gr.Button("Use for text diff", size="sm", elem_id="explorer-to-diff")
     w["neighbours"] = gr.Gallery(label="8 nearest neighbours (cosine similarity)", columns=4, height="auto",
                                  object_fit="contain", interactive=False, elem_id="explorer-neighbours")  # fmt: skip
     return w
@@ -131,7 +132,7 @@ def tools_panel(backend: UnCLIP) -> dict[str, Any]:
     for key, suffix in (("seed", ""), ("randomize", "-randomize"), ("dice", "-random")):
         getattr(w["seed"], key).elem_id = f"explorer-seed{suffix}"  # the Generate tab owns #seed
     w["seed"].seed.info = "the same noise for every frame of a strip"
-    with gr.Tabs():
+    with gr.Tabs(elem_id="explorer-tools") as w["tabs"]:
         tool_tabs(w)
     with gr.Row(equal_height=False):
         w["preview"] = gr.Image(label="Live preview", height=140, interactive=False, buttons=[], scale=1,
@@ -143,7 +144,7 @@ def tools_panel(backend: UnCLIP) -> dict[str, Any]:
 
 def tool_tabs(w: dict[str, Any]) -> None:
     """Interpolate, Text diff, Modality gap and Add points, each a tab; widgets go into `w`."""
-    with gr.Tab("Interpolate"):
+    with gr.Tab("Interpolate", id="interpolate"):
         with gr.Row(equal_height=True):
             w["start"] = gr.Textbox(label="Start", placeholder="#0 or a caption", elem_id="explorer-start")
             w["end"] = gr.Textbox(label="End", placeholder="#2 or a caption", elem_id="explorer-end")
@@ -156,7 +157,7 @@ def tool_tabs(w: dict[str, Any]) -> None:
                                          elem_id="explorer-interp-noise"))  # fmt: skip
         w["interpolate"] = gr.Button("Interpolate", variant="primary", elem_id="explorer-interpolate")
         gr.Examples(INTERP_EXAMPLES, inputs=[w["start"], w["end"]], label="Examples", **PRIVATE)
-    with gr.Tab("Text diff"):
+    with gr.Tab("Text diff", id="text-diff"):
         with gr.Row(equal_height=True):
             w["image"] = raw(gr.Image(label="Image (upload; wins over the point)", type="filepath", height=150,
                                       sources=["upload", "clipboard"], elem_id="explorer-diff-image"))  # fmt: skip
@@ -212,6 +213,15 @@ def use_picked(picked: str | None) -> Any:
     return picked
 
 
+def opening(tab: str, use: Callable[..., Any]) -> Callable[..., tuple[Any, Any]]:
+    """A "Use as / for ..." button's handler that also opens the tool tab the point goes to: filled on a hidden
+    tab, the button seemed to do nothing."""
+    def handler(*args: Any) -> tuple[Any, Any]:
+        return use(*args), gr.Tabs(selected=tab)
+
+    return handler
+
+
 def build(backend: UnCLIP, probe_size: int = PROBE_SIZE) -> None:
     """The Embedding explorer tab, inside the current gr.Blocks / gr.Tab."""
     start_umap_warmup()
@@ -240,9 +250,10 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
     p["picker"].input(handlers.pick, inputs=[p["picker"], state],
                       outputs=[p["thumb"], p["details"], p["neighbours"], m["map"], state], concurrency_limit=None,
                       **PRIVATE)  # fmt: skip
-    for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"])):
-        button.click(use_picked, inputs=p["picker"], outputs=target, **LIGHT)  # queued: a toast can show
-    p["to_diff"].click(handlers.use_for_diff, inputs=[p["picker"], state], outputs=t["point"], **LIGHT)
+    for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"])):  # queued: a toast can show
+        button.click(opening("interpolate", use_picked), inputs=p["picker"], outputs=[target, t["tabs"]], **LIGHT)
+    p["to_diff"].click(opening("text-diff", handlers.use_for_diff), inputs=[p["picker"], state],
+                       outputs=[t["point"], t["tabs"]], **LIGHT)  # fmt: skip
     t["image"].upload(lambda path: warn_if_unreadable(path, "image"), inputs=t["image"], **LIGHT)
     adding = {"texts": t["texts"], "files": t["files"], "state": state}
     check_first(t["add"].click, handlers.check_add, on_gpu(handlers.add_points), adding, outputs=view, **PRIVATE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -448,3 +449,20 @@ def test_a_projection_chosen_while_one_runs_is_not_dropped(demo: Any) -> None:
     later, left the radios at PCA and the map at UMAP (browser QA). The last choice must run after it."""
     (dep,) = [d for d in demo.config["dependencies"] if d["api_name"] == "project"]
     assert dep["trigger_mode"] == "always_last" and len(dep["targets"]) == 5
+
+
+def test_use_buttons_open_the_tool_tab_they_fill(demo) -> None:
+    """'Use for text diff' from the Interpolate tab filled the hidden Text diff tab's box: the button seemed dead."""
+    from test_edit_app import elem_ids, listeners
+
+    ids = elem_ids(demo)
+    for button, box, tab, args in (("explorer-to-start", "explorer-start", "interpolate", ["#3 image · a cat"]),
+                                   ("explorer-to-end", "explorer-end", "interpolate", ["#3 image · a cat"]),
+                                   ("explorer-to-diff", "explorer-diff-point", "text-diff", ["", None])):
+        (dep,) = listeners(demo, button, "click")
+        assert dep["outputs"] == [ids[box], ids["explorer-tools"]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the diff's "nothing is picked" toast
+            value, tabs = demo.fns[dep["id"]].fn(*args)
+        assert tabs.selected == tab
+        assert value == args[0] if args[0] else isinstance(value, dict)  # the point, or skip (nothing picked)
