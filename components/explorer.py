@@ -159,11 +159,12 @@ def tool_tabs(w: dict[str, Any]) -> None:
         gr.Examples(INTERP_EXAMPLES, inputs=[w["start"], w["end"]], label="Examples", **PRIVATE)
     with gr.Tab("Text diff", id="text-diff"):
         with gr.Row(equal_height=True):
-            w["image"] = raw(gr.Image(label="Image (upload; wins over the point)", type="filepath", height=150,
+            # a short label: a longer one wrapped over the drop text of this 150 px box (browser QA)
+            w["image"] = raw(gr.Image(label="Image (upload)", type="filepath", height=150, scale=2,
                                       sources=["upload", "clipboard"], elem_id="explorer-diff-image"))  # fmt: skip
             with gr.Column(scale=3):
-                w["point"] = gr.Textbox("", label="…or an image point", placeholder="#0",  # optional in the API
-                                        elem_id="explorer-diff-point")
+                w["point"] = gr.Textbox("", label="…or an image point (an upload wins)", placeholder="#0",
+                                        elem_id="explorer-diff-point")  # optional in the API
                 w["from_caption"] = gr.Textbox(label="From (describes the image)", elem_id="explorer-from")
                 w["to_caption"] = gr.Textbox(label="To (what it should become)", elem_id="explorer-to")
         with gr.Row():
