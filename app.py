@@ -152,26 +152,21 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **extra: 
     )
 
 
-def at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r} (from the flag or "
-                                         "env UNCLIP_CONCURRENCY)")
-    return value
+def whole_number(low: int, high: int | None, env: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` (to `high`), the message naming the flag's env variable too."""
+    allowed = f"of at least {low}" if high is None else f"from {low} to {high}"
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be a whole number {allowed}, got {text!r} (from the flag or env "
+                                             f"{env})")
+        return value
 
-def port_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 65535, got {text!r} (from the flag or "
-                                         "env GRADIO_SERVER_PORT)")
-    return value
+    return parse
 
 
 def check_can_listen(host: str, port: int) -> None:
@@ -227,7 +222,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--concurrency",
-        type=at_least_one,
+        type=whole_number(1, None, "UNCLIP_CONCURRENCY"),
         metavar="N",
         default=env.get("UNCLIP_CONCURRENCY") or None,  # argparse converts a string default with `type`
         help="how many model runs at once, across all tabs and visitors; the rest wait in line, told their place "
@@ -240,7 +235,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--port",
-        type=port_number,
+        type=whole_number(1, 65535, "GRADIO_SERVER_PORT"),
         default=env.get("GRADIO_SERVER_PORT") or "7860",  # argparse converts a string default with `type`
         help="port (env GRADIO_SERVER_PORT, default 7860)",
     )

@@ -133,10 +133,16 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
     meta = {**old, "family": FAMILY, "config": sections, "defaults": asdict(models.defaults)}
     for key, value in (extra or {}).items():
         meta[key] = {**meta.get(key, {}), **value} if isinstance(value, dict) else value
+    write_meta(out, meta)
+    return out
+
+
+def write_meta(directory: str | Path, meta: dict[str, Any]) -> None:
+    """Replace unclip_config.json atomically (trainers of several stages may write one model dir at once)."""
+    path = Path(directory) / CONFIG_FILE
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(meta, indent=2))
     tmp.replace(path)
-    return out
 
 
 def is_tiny_dir(directory: str | Path) -> bool:

@@ -19,7 +19,7 @@ from unclip.settings import InvalidInput, writable_dir
 from unclip.train.common import (
     NEEDS_CLIP,
     TrainArgs,
-    check_checkpoint,
+    check_checkpoints,
     clip_fingerprint,
     load_or_create,
     pick_device,
@@ -45,8 +45,9 @@ def train(args: TrainArgs, stale: str = "refuse") -> dict:
     for folder, flag in ((args.out, "--out"), (args.run_dir, "--run-dir")):  # both looked at before either is made
         writable_dir(folder, flag, create=False)
     state = read_checkpoint(args)  # a file that is no checkpoint is refused before anything is written
-    needs_clip = args.stage in NEEDS_CLIP
-    stale_checkpoint = needs_clip and stale_clip(state, clip_fingerprint(Path(args.out)))
+    needs_clip = args.stage in NEEDS_CLIP  # (their CLIP is trained and stays as it is: one fingerprint serves)
+    clip = clip_fingerprint(Path(args.out)) if needs_clip else None
+    stale_checkpoint = stale_clip(state, clip)
     if stale_checkpoint:
         if stale != "restart":
             raise stale_clip_error(args)
@@ -75,7 +76,7 @@ def train(args: TrainArgs, stale: str = "refuse") -> dict:
               f"on from {args.out}'s weights against the CLIP there now")
     models.to(pick_device(args.device), torch.float32)
     stage = STAGES[args.stage](models, EmojiWorld(), args)
-    summary = run(stage, models, config, args, state, clip_fingerprint(Path(args.out)) if needs_clip else None)
+    summary = run(stage, models, config, args, state, clip)
     (Path(args.run_dir) / f"{args.stage}_summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -99,8 +100,7 @@ def train_all(preset: str, overrides: dict) -> list[dict]:
     stages = [TrainArgs(**{**PRESETS[preset][stage], **overrides, "stage": stage}) for stage in ORDER]
     for args in stages:
         args.check()
-    for args in stages:  # a stage's checkpoint is refused now, not hours later when that stage starts
-        check_checkpoint(args)
+    check_checkpoints(stages)  # a stage's checkpoint is refused now, not hours later when that stage starts
     return [train(args, stale="restart") for args in stages]
 
 

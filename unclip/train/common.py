@@ -121,11 +121,9 @@ def load_or_create(args: TrainArgs, state: dict | None = None, need_clip: bool =
     --out as it was (no fresh model in a new folder, no fresh decoder over a trained one).
     """
     out = Path(args.out)
-    base = TinyConfig.random() if args.config == "random" else TinyConfig()
     if not _read(out, tiny.is_tiny_dir):
         _refuse_other_files(out, Path(args.run_dir))
-        config = replace(base, decoder=base.decoder.scaled(args.decoder_width)) if args.decoder_width else base
-        models = tiny.assemble(tiny.build_components(config, args.seed), config, tiny.Defaults(), out.name)
+        models, config = _fresh_model(args)
         _check_fits(state, models, args)
         if need_clip:
             raise _no_clip(args)
@@ -139,6 +137,13 @@ def load_or_create(args: TrainArgs, state: dict | None = None, need_clip: bool =
     models = _read(out, tiny.load)
     _check_fits(state, models, args)
     return models, _read(out, tiny.config_of)
+
+
+def _fresh_model(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
+    """Fresh weights of --config's size (the decoder at --decoder-width), in memory."""
+    base = TinyConfig.random() if args.config == "random" else TinyConfig()
+    config = replace(base, decoder=base.decoder.scaled(args.decoder_width)) if args.decoder_width else base
+    return tiny.assemble(tiny.build_components(config, args.seed), config, tiny.Defaults(), Path(args.out).name), config
 
 
 def _set_decoder_width(out: Path, config: TinyConfig, args: TrainArgs, state: dict | None) -> None:
@@ -219,22 +224,22 @@ def _fresh_decoder(out: Path, config: TinyConfig, args: TrainArgs, state: dict |
     print(f"fresh decoder in {out}: channels {config.decoder.block_out_channels}, {n:.1f} M parameters")
 
 
-def check_checkpoint(args: TrainArgs) -> None:
-    """For `train all`: the stage's checkpoint read and checked against the weights it would resume, before the
-    first stage trains (the model dir's, or for a new one fresh weights of the config, built in memory only)."""
-    state = read_checkpoint(args)
-    if state is None:
-        return
-    out = Path(args.out)
-    if _read(out, tiny.is_tiny_dir):
-        if args.decoder_width:
-            return  # load_or_create checks it against the decoder of that width it makes
-        models = _read(out, tiny.load)
-    else:
-        base = TinyConfig.random() if args.config == "random" else TinyConfig()
-        config = replace(base, decoder=base.decoder.scaled(args.decoder_width)) if args.decoder_width else base
-        models = tiny.assemble(tiny.build_components(config, args.seed), config, tiny.Defaults(), out.name)
-    _check_fits(state, models, args)
+def check_checkpoints(stages: list[TrainArgs]) -> None:
+    """For `train all`: every stage's checkpoint read and checked against the weights it would resume, before the
+    first stage trains (the model dir's, or for a new one fresh weights of the config, built in memory only, once:
+    the stages share --out, --config and --decoder-width)."""
+    models = None
+    for args in stages:
+        state = read_checkpoint(args)
+        if state is None:
+            continue
+        out = Path(args.out)
+        existing = _read(out, tiny.is_tiny_dir)
+        if existing and args.decoder_width:
+            continue  # load_or_create checks it against the decoder of that width it makes
+        if models is None:
+            models = _read(out, tiny.load) if existing else _fresh_model(args)[0]
+        _check_fits(state, models, args)
 
 
 def _check_fits(state: dict | None, models: UnCLIPModels, args: TrainArgs) -> None:
@@ -457,14 +462,11 @@ def set_aside(args: TrainArgs) -> Path:
     path, run = _state_path(args), _run_id(args)
     aside = unused_path(path.with_name(f"{args.stage}.earlier-clip.pt"))
     path.replace(aside)
-    config = Path(args.out) / tiny.CONFIG_FILE
-    meta = json.loads(config.read_text())
+    meta = json.loads((Path(args.out) / tiny.CONFIG_FILE).read_text())
     record = meta.get("training", {}).get(args.stage, {})
     if record.get("run") == run:
         record["run"] = str(aside.resolve())
-        tmp = config.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(meta, indent=2))
-        tmp.replace(config)
+        tiny.write_meta(args.out, meta)
     return aside
 
 
