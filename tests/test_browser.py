@@ -215,6 +215,8 @@ def test_a_zoom_out_result_can_be_sent_on(page: Any) -> None:
     """The result image was a numpy array (gr.Image's default type), so "→ Variations" failed on the server."""
     page.get_by_role("tab", name="Zoom out", exact=True).first.click()
     page.locator("#zoom-examples tbody tr").first.click()
+    # the example's image comes from the server: a click before it lands runs with no image (refused; CI saw it)
+    page.locator("#zoom-image img").first.wait_for(state="visible", timeout=30_000)
     page.locator("#zoom-btn").click()
     page.locator("#zoom-result img").first.wait_for(state="visible", timeout=120_000)
     page.locator("#zoom-to-variations").click()
@@ -428,6 +430,8 @@ def test_zoom_out_again_after_a_new_image_starts_over(page: Any) -> None:
     """'Zoom out again' continued the last sequence although a new image had been put in the input box."""
     page.get_by_role("tab", name="Zoom out", exact=True).first.click()
     page.locator("#zoom-examples tbody tr").first.click()
+    # the example's image comes from the server: a click before it lands runs with no image (refused; CI saw it)
+    page.locator("#zoom-image img").first.wait_for(state="visible", timeout=30_000)
     page.locator("#zoom-btn").click()
     page.locator("#zoom-result img").first.wait_for(state="visible", timeout=120_000)
     page.locator("#zoom-examples tbody tr").nth(1).click()  # another image
@@ -589,14 +593,14 @@ def test_zoom_factor_typed_past_its_range_after_a_preset_change(page: Any) -> No
     An Examples click rebuilt it too (a property update): raw() now survives rebuilds."""
     page.get_by_role("tab", name="Zoom out", exact=True).first.click()
     page.locator("#zoom-examples tbody tr").nth(1).click()
-    page.wait_for_timeout(700)
-    assert page.locator("#zoom-preset input[value='1.5']").is_checked()  # the example's factor picks its preset
+    # the example's factor picks its preset (a server round trip: waited for, not timed)
+    page.locator("#zoom-preset input[value='1.5']:checked").wait_for(timeout=15_000)
     box = page.locator("#zoom-factor input[type=number]")
     for value in ("3.3", "10", "1"):
         box.fill(value)
         box.press("Enter")
         page.wait_for_timeout(700)
-    assert page.locator("#zoom-preset input[value=custom]").is_checked()
+    page.locator("#zoom-preset input[value=custom]:checked").wait_for(timeout=15_000)
     assert not [e for e in page.errors if "500" in e], page.errors
 
 
