@@ -165,8 +165,9 @@ class ExplorerHandlers:
             return st, p.caption, f"#{p.id}"
         return st, st.session.embed_of(p.id), f"#{p.id}"
 
-    def add_path(self, st: ExplorerState, strip: Strip, label: str, name: str) -> ExplorerState:
-        points = [Point(0, "interpolation step", "path", f"{label} · {name}={f:g}", thumb=thumbnail(np.asarray(im)))
+    def add_path(self, st: ExplorerState, strip: Strip, label: str, name: str, kind: str) -> ExplorerState:
+        """A strip's pictures as the map's path (the latest path replaces the one before)."""
+        points = [Point(0, kind, "path", f"{label} · {name}={f:g}", thumb=thumbnail(np.asarray(im)))
                   for im, f in zip(strip.images, strip.fractions, strict=True)]  # fmt: skip
         session, ids = st.session.add(points, strip.embeds, replace_source="path")
         return replace(st, session=replace(session, path=tuple(ids)))
@@ -284,7 +285,7 @@ class ExplorerHandlers:
                                                  pictures=pictures)  # fmt: skip
         inversions = 0 if pictures is None else 2
         strip = yield from follow(stream, progress, strip_steps(settings, priors, inversions), other_outputs=5)
-        st = self.add_path(st, strip, f"{a_label} → {b_label}", "t")
+        st = self.add_path(st, strip, f"{a_label} → {b_label}", "t", "interpolation step")
         note = f"Path {a_label} → {b_label}: {steps} steps, {strip.angles[-1]:.1f}° of arc, seed {seed}."
         if strip.reconstruction is not None:
             note += (f" Every frame starts from the slerp of the two pictures' DDIM inversions: the ends redraw them "
@@ -317,7 +318,7 @@ class ExplorerHandlers:
         strip = yield from follow(stream, progress, strip_steps(settings, 0, int(noise == "inversion")),
                                   other_outputs=5)  # fmt: skip
         src, dst = shorten(as_prompt(from_caption)), shorten(as_prompt(to_caption))
-        st = self.add_path(st, strip, f"{label}: “{src}” → “{dst}”", "θ")
+        st = self.add_path(st, strip, f"{label}: “{src}” → “{dst}”", "θ", "text-diff step")
         note = f"Text diff of {label} from “{src}” to “{dst}”: θ up to {strip.fractions[-1]:g}, seed {seed}."
         if strip.reconstruction is not None:
             note += (f" Every frame starts from the picture's DDIM inversion: θ = 0 redraws it within "

@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw, ImageFont
 from unclip.explore_collection import KINDS, Point
 
 COLOR_BY = ("kind", "category", "source")
-KIND_COLORS = {"image": "#4C78A8", "text": "#F58518", "prior sample": "#54A24B", "interpolation step": "#E45756"}
+KIND_COLORS = {"image": "#4C78A8", "text": "#F58518", "prior sample": "#54A24B", "interpolation step": "#E45756",
+               "text-diff step": "#B279A2"}
 SOURCE_COLORS = {"probe set": "#A0A0A0", "generated": "#4C78A8", "upload": "#B279A2", "typed": "#F58518",
                  "gap": "#54A24B", "path": "#E45756",  # the probe set grey, so your own points stand out
                  **{f"generated · {how}": c for how, c in (("prior", "#4C78A8"), ("text_embedding", "#72B7B2"),

@@ -87,6 +87,7 @@ def test_interpolate_updates_each_step_then_a_strip_and_a_path(handlers: Explore
     _, strip, fig, info, _, st = ups[-1]
     assert [c for _, c in strip][0] == "t=0 · 0.0°" and len(strip) == 4
     assert len(st.session.path) == 4 and "Path #0 → “a dog on the beach”" in info
+    assert {st.session.point(i).kind for i in st.session.path} == {"interpolation step"}
     assert any(t.name == "path" and len(t.x) == 4 for t in fig.data)
     typed = [p for p in st.session.added.points if p.source == "typed"]
     assert [p.caption for p in typed] == ["a dog on the beach"]
@@ -134,6 +135,8 @@ def test_text_diff_from_a_point_and_from_an_upload(handlers: ExplorerHandlers, s
                                                    tmp_path: Any) -> None:  # fmt: skip
     _, strip, fig, info, _, st = last(handlers.text_diff(None, "#0", "a cat", "a dog", 3, 0.5, 1, **FAST, state=state))
     assert [c.split(" ·")[0] for _, c in strip] == ["θ=0", "θ=0.25", "θ=0.5"] and len(st.session.path) == 3
+    assert {st.session.point(i).kind for i in st.session.path} == {"text-diff step"}  # was 'interpolation step'
+    assert any(t.name.startswith("text-diff step (") for t in fig.data)  # its legend entry
     assert json.loads(strip[0][0].info["parameters"])["image"].startswith("#0 · ")  # which picture was edited
     path = tmp_path / "up.png"
     Image.new("RGB", (100, 80), "red").save(path)

@@ -33,8 +33,9 @@ from unclip.images import to_tensor
 if TYPE_CHECKING:
     from unclip.backend import Generation, UnCLIP
 
-KINDS = ("image", "text", "prior sample", "interpolation step")
-MODALITY = {"image": "image", "prior sample": "image", "interpolation step": "image", "text": "text"}
+KINDS = ("image", "text", "prior sample", "interpolation step", "text-diff step")
+MODALITY = {"image": "image", "prior sample": "image", "interpolation step": "image", "text-diff step": "image",
+            "text": "text"}
 PROBE_SIZE = 500  # scenes (each gives an image point and a text point)
 THUMB = 64  # thumbnails kept per image point (px)
 NO_CATEGORY = "—"
