@@ -11,7 +11,9 @@
 #   back here, with the folder the call's files came back to:
 #       bash benchmarks/gpu_session.sh install FILES_AT     # into models/tiny-emoji; then run the eval
 #
-# Env: PYTHON (default python3), BENCH_ARGS (default "--steps 15 --warm 3"), LEG_ARGS (extra trainer flags, e.g.
+# Env: PYTHON (default python3), BENCH_ARGS (default "--steps 15 --warm 3"), STEP_S (seconds a training step takes
+# on the device, from an earlier bench, e.g. 0.16 for the decoder on an H200: skips the bench, about 3 minutes of a
+# 15-minute device budget, and sizes the leg by it), LEG_ARGS (extra trainer flags, e.g.
 # "--seed 41"; later flags win), OUT (set by the device tool).
 # The leg starts from the shipped weights with a fresh optimiser (the resumable checkpoint is too large to carry
 # back: 4 x the fp32 weights); its step count is what the measured speed fits into SECONDS, so the learning rate's
@@ -43,10 +45,17 @@ run)
   log="$out/train_log.txt"  # what comes back is at most 8 files: 2 here, the trained parts' (decoder: 2 + 2 files,
   # 4 + 2 with --decoder-width 1.5 in LEG_ARGS; 2x is 5 + 2 and does not fit)
   if command -v nvidia-smi >/dev/null; then nvidia-smi --query-gpu=name,memory.total --format=csv,noheader >"$log"; fi
+  if [ -n "${STEP_S:-}" ] && ! [[ $STEP_S =~ ^[0-9]*\.?[0-9]+$ ]]; then
+    echo "STEP_S must be seconds per training step, a number such as 0.16; got '$STEP_S'" >&2; exit 2
+  fi
+  if [ -n "${STEP_S:-}" ]; then  # measured before: no bench
+    printf '{"rows": [{"stage": "%s", "s_per_step": %s}]}\n' "$stage" "$STEP_S" > /tmp/bench_gpu.json
+    echo "no bench: STEP_S=$STEP_S s/step for $stage" | tee -a "$log"
   # shellcheck disable=SC2086
-  if ! "$PY" benchmarks/bench_train.py --preset gpu ${BENCH_ARGS:---steps 15 --warm 3} --json >/tmp/bench.out \
-      2>/tmp/bench.err; then tail -n 30 /tmp/bench.err | tee -a "$log"; exit 1; fi
-  tail -n 1 /tmp/bench.out > /tmp/bench_gpu.json && { echo "bench:"; cat /tmp/bench_gpu.json; } | tee -a "$log"
+  elif ! "$PY" benchmarks/bench_train.py --preset gpu ${BENCH_ARGS:---steps 15 --warm 3} --json >/tmp/bench.out \
+      2>/tmp/bench.err; then tail -n 30 /tmp/bench.err | tee -a "$log"; exit 1
+  else tail -n 1 /tmp/bench.out > /tmp/bench_gpu.json && { echo "bench:"; cat /tmp/bench_gpu.json; } | tee -a "$log"
+  fi
   leg=/tmp/unclip-leg
   rm -rf "$leg" && mkdir -p "$leg" && cp -r models/tiny-emoji "$leg/model"
   flags=$("$PY" - "$stage" "$seconds" /tmp/bench_gpu.json <<'EOF'
