@@ -48,8 +48,12 @@ CSS = """
 .seed-row button { margin-bottom: 10px !important; }  /* level with the seed box (its block pads 10 px below it) */
 /* at most 256 px a tile: one image would fill the column (upscaled 2-3x), pushing the summary off-screen */
 .unclip-gallery .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 256px)) !important; }
-/* the map's label above the figure, not over its title (it takes two lines on a phone) */
-#explorer-map [data-testid=block-label], #explorer-neighbours [data-testid=block-label] { position: relative; }
+/* side by side (a laptop), the results stay on screen while one scrolls the inputs down to the button */
+@media (min-width: 768px) { .results-column { position: sticky; top: 0; align-self: flex-start; } }
+.gradio-container { overflow: clip !important; }  /* Gradio's "hidden" makes it a scroll box: nothing would stick */
+/* the label above the picture, not over its top (the map's title; a preview's top rows; two lines on a phone) */
+:is(#explorer-map, #explorer-neighbours, #preview, [id$="-seen"], [id$="-preview"]) [data-testid=block-label] {
+  position: relative; top: 0; left: 0; margin: var(--block-label-margin) 0 0 var(--block-label-margin); }
 /* dark mode: plotly draws the 2-D map in light colours; it takes the page's (3-D keeps them: its text is WebGL) */
 .dark #explorer-map:has(.xy) .main-svg { background: transparent !important; }
 .dark #explorer-map:has(.xy) rect.bg { fill: transparent !important; }

@@ -199,7 +199,7 @@ def build(backend: UnCLIP) -> None:
                 run_compare = gr.Button(f"Compare {len(backend.modes)} modes", elem_id="compare-btn")
                 stop = gr.Button("Stop", variant="stop", elem_id="stop-btn")
             controls = stage_controls(backend, backend.default_settings())
-        with gr.Column(scale=3, min_width=340) as results_column:
+        with gr.Column(scale=3, min_width=340, elem_classes=["results-column"]) as results_column:
             preview = gr.Image(label="Live preview: the model's current guess of the clean image", height=160,
                                interactive=False, buttons=[], elem_id="preview")  # fmt: skip
             gallery = png_gallery("Results", columns=4, elem_id="generate-gallery")

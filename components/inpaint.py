@@ -185,15 +185,19 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     w["condition"] = raw(gr.Radio([("Prompt (through the prior)", "prompt"), ("The image itself", "image")],
                                   value="prompt", label="Guide the new pixels by", elem_id="inpaint-condition"))
     w["n"] = raw(gr.Slider(*LIMITS["n"], value=2, step=1, label="Number of results", elem_id="inpaint-n"))
-    # the example image goes in through the send-to target, not straight into the editor (see components/send_to)
-    examples = gr.Examples(EXAMPLES, inputs=[w["target"].incoming, w["mask"], w["prompt"]], label="Examples",
-                           api_visibility="private", elem_id="inpaint-examples")  # fmt: skip
-    w["target"].receive(examples.load_input_event, switch_tab=False)
     w["seed"] = seed_row(prefix="inpaint-")
     with gr.Row():
         w["run"] = gr.Button("Inpaint", variant="primary", elem_id="inpaint-btn")
         w["stop"] = gr.Button("Stop", variant="stop", elem_id="inpaint-stop")
     return w
+
+
+def examples_below(w: dict[str, Any]) -> None:
+    """The examples, under the button and Advanced (above it, they put the button a screen below the results on a
+    laptop). An example's image goes in through the send-to target, not straight into the editor (send_to)."""
+    examples = gr.Examples(EXAMPLES, inputs=[w["target"].incoming, w["mask"], w["prompt"]], label="Examples",
+                           api_visibility="private", elem_id="inpaint-examples")  # fmt: skip
+    w["target"].receive(examples.load_input_event, switch_tab=False)
 
 
 def build(backend: UnCLIP) -> None:
@@ -203,7 +207,8 @@ def build(backend: UnCLIP) -> None:
         with gr.Column(scale=2, min_width=340):
             w = inputs_column(backend)
             controls = edit_controls(backend, "inpaint", with_prior=True)
-        with gr.Column(scale=3, min_width=340):
+            examples_below(w)
+        with gr.Column(scale=3, min_width=340, elem_classes=["results-column"]):
             out = results_column("inpaint", "Inpaint", "What the model sees, region tinted", "Results")
             seen, preview, gallery, info, files = (out[k] for k in ("seen", "preview", "gallery", "info", "files"))
     how_it_works("How inpainting works", HOW)

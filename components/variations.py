@@ -141,14 +141,15 @@ def build(backend: UnCLIP) -> None:
             n = raw(gr.Slider(*LIMITS["n"], value=4, step=1, label="Number of variations", elem_id="vary-n"))
             prompt = gr.Textbox(value="", label="Caption (optional)", placeholder="e.g. 'a cat in the snow'",
                                 max_lines=2, elem_id="vary-prompt")  # fmt: skip
-            examples = gr.Examples(EXAMPLES, inputs=[image, method, strength, eta], label="Examples",
-                                   api_visibility="private", elem_id="vary-examples")  # fmt: skip
             seed = seed_row(prefix="vary-")
             with gr.Row():
                 run = gr.Button("Make variations", variant="primary", elem_id="vary-btn")
                 stop = gr.Button("Stop", variant="stop", elem_id="vary-stop")
             controls = edit_controls(backend, "vary", with_prior=False)
-        with gr.Column(scale=3, min_width=340):
+            # below the button: above it, the table put the button a screen below the results on a laptop
+            examples = gr.Examples(EXAMPLES, inputs=[image, method, strength, eta], label="Examples",
+                                   api_visibility="private", elem_id="vary-examples")  # fmt: skip
+        with gr.Column(scale=3, min_width=340, elem_classes=["results-column"]):
             out = results_column("vary", "Variations", f"What the model sees ({side}×{side})", "Variations")
             seen, preview, gallery, info, files = (out[k] for k in ("seen", "preview", "gallery", "info", "files"))
     how_it_works("How variations work", HOW)

@@ -194,8 +194,6 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
                                   value="image", label="Guide the border by", elem_id="zoom-condition"))  # fmt: skip
     w["feather"] = raw(gr.Slider(*EDIT_LIMITS["feather"], value=8, step=1, label="Feather (px at the output size)",
                                  elem_id="zoom-feather"))  # fmt: skip
-    gr.Examples(EXAMPLES, inputs=[w["image"], w["factor"], w["anchor"]], label="Examples", api_visibility="private",
-                elem_id="zoom-examples")
     w["seed"] = seed_row(prefix="zoom-")
     with gr.Row():
         w["run"] = gr.Button("Zoom out", variant="primary", elem_id="zoom-btn")
@@ -231,7 +229,9 @@ def build(backend: UnCLIP) -> None:
         with gr.Column(scale=2, min_width=340):
             w = inputs_column(backend)
             controls = edit_controls(backend, "zoom", with_prior=True)
-        with gr.Column(scale=3, min_width=340):
+            gr.Examples(EXAMPLES, inputs=[w["image"], w["factor"], w["anchor"]], label="Examples",
+                        api_visibility="private", elem_id="zoom-examples")  # under the button, as in Variations
+        with gr.Column(scale=3, min_width=340, elem_classes=["results-column"]):
             o = outputs_column()
     how_it_works("How zoom-out works", HOW)
     sequence = gr.State([])

@@ -755,3 +755,34 @@ def test_stopping_a_queued_run_leaves_no_error_badge(browser: Any) -> None:
     finally:
         blocks.close()
     assert badges == 0, f"{badges} of 12 stops left an Error badge"
+
+
+@pytest.mark.parametrize(("tab", "prefix", "button", "results"), [
+    ("Generate", "", "#generate-btn", "#generate-gallery"), ("Variations", "vary", "#vary-btn", "#vary-gallery"),
+    ("Inpaint", "inpaint", "#inpaint-btn", "#inpaint-gallery"), ("Zoom out", "zoom", "#zoom-btn", "#zoom-result")])
+def test_on_a_laptop_the_results_are_in_view_when_the_button_is(page: Any, tab: str, prefix: str, button: str,
+                                                                   results: str) -> None:  # fmt: skip
+    """At 1366 x 768 (a classroom laptop), the examples table stood between the inputs and the button, and the
+    results column scrolled away: after scrolling down to the button, the results were all above the screen. Now
+    the examples come after the button and the results column stays on screen (sticky) while one scrolls."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.get_by_role("tab", name=tab, exact=True).first.click()
+    page.locator(button).wait_for(state="visible")
+    bottom = page.evaluate(f"document.querySelector('{button}').getBoundingClientRect().bottom + window.scrollY")
+    page.evaluate(f"window.scrollTo(0, {max(0, bottom - 768 + 20)})")  # just enough to see the button, as one would
+    page.wait_for_timeout(300)
+    top = page.locator(results).bounding_box()["y"]
+    assert 0 <= top < 768 / 2, (tab, top)  # the results' top is on screen
+    if prefix:
+        assert page.locator(f"#{prefix}-examples").bounding_box()["y"] > page.locator(button).bounding_box()["y"]
+
+
+@pytest.mark.parametrize(("tab", "prefix"), [("Variations", "vary"), ("Inpaint", "inpaint"), ("Zoom out", "zoom")])
+def test_the_model_sees_picture_is_not_under_its_label(page: Any, tab: str, prefix: str) -> None:
+    """The label was drawn over the top 25 px of "What the model sees" (an example's pig lost its ears)."""
+    page.get_by_role("tab", name=tab, exact=True).first.click()
+    page.locator(f"#{prefix}-examples tbody tr").first.click()
+    picture = page.locator(f"#{prefix}-seen img").first
+    picture.wait_for(state="visible", timeout=30_000)
+    label = page.locator(f"#{prefix}-seen [data-testid=block-label]").first.bounding_box()
+    assert label["y"] + label["height"] <= picture.bounding_box()["y"] + 1
