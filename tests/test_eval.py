@@ -89,6 +89,42 @@ def test_frechet_is_zero_for_identical_sets_and_grows_with_shift():
     assert frechet(x, x + 1.0) == pytest.approx(8.0, rel=0.05)
 
 
+def test_frechet_reads_the_covariances_too():
+    """Equal means, covariances I and 4I in d dimensions: d (1 + 4 - 2 sqrt(1 * 4)) = d. An element-wise root in
+    place of sqrtm(cov_a @ cov_b) passed the mean-shift test above (reviewer)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(20_000, 4)), 2.0 * rng.normal(size=(20_000, 4))
+    assert frechet(a, b) == pytest.approx(4.0, rel=0.05)
+    # correlated, so the diagonals alone cannot give it: covariances [[1, ±.9], [±.9, 1]] share eigenvectors, with
+    # eigenvalues (1.9, 0.1) and (0.1, 1.9); sqrtm of their product is sqrt(0.19) I: 4 - 4 sqrt(0.19)
+    plus, minus = (rng.multivariate_normal([0, 0], [[1, r], [r, 1]], size=20_000) for r in (0.9, -0.9))
+    assert frechet(plus, minus) == pytest.approx(4 - 4 * np.sqrt(0.19), rel=0.05)
+
+
+def test_a_relation_counts_as_wrong_when_either_object_is_missing(world):
+    scenes = [s for s in (world.sample(seed=i, split="any") for i in range(400))
+              if s.relation in ("left of", "right of", "above", "below") and len(set(s.labels)) == 2][:20]
+    pred = _oracle(world, scenes)
+    assert len(scenes) == 20 and fidelity(world, scenes, pred)["relation_accuracy"] == 1.0
+    for k, s in enumerate(scenes):  # the second object is missing; its predicted centre stays right
+        pred["presence"][k, world.labels.index([o.label for o in s.objects if o.group == 1][0])] = -1.0
+    f = fidelity(world, scenes, pred)
+    assert f["relation_accuracy"] == 0.0 and f["n_relations"] == 20 and f["object_recall"] == 0.5
+
+
+def test_eval_seen_pairs_are_training_captions_of_two_objects_like_every_held_out_one(world):
+    """fidelity.seen mixes one-object captions (about half) with pairs; held-out captions are all pairs: the
+    reviewer's like-for-like row."""
+    from unclip.world.split import is_heldout_pair
+
+    seen, pairs, held = eval_scenes(world, 40), eval_scenes(world, 40, pairs=True), eval_scenes(world, 40, "heldout")
+    assert all(len(set(s.labels)) == 2 for s in pairs + held) and any(len(set(s.labels)) == 1 for s in seen)
+    assert all(s.split == "train" and not is_heldout_pair(*sorted(set(s.labels))) for s in pairs)
+    assert [s.caption for s in seen if len(set(s.labels)) == 2] == [s.caption for s in pairs][:sum(
+        len(set(s.labels)) == 2 for s in seen)]  # the seen stream's pairs, read on: the same seeds, deterministic
+    assert [s.caption for s in eval_scenes(world, 40, pairs=True)] == [s.caption for s in pairs]
+
+
 def test_frechet_of_singular_covariances_is_finite_and_silent():
     """`eval --n 2` printed scipy's LinAlgWarning: two images that look alike give a zero covariance."""
     import warnings
@@ -116,6 +152,23 @@ def test_clip_retrieval_ranks_by_cosine_whatever_the_embedding_lengths(backend, 
     monkeypatch.setattr(metrics, "encode_image", lambda m, x: directions * torch.linspace(1, 50, 10)[:, None])
     monkeypatch.setattr(metrics, "encode_text", lambda m, c: SimpleNamespace(embeds=directions + 0.05))
     assert clip_retrieval(backend.models, world, n=10, seed=1) == 1.0
+
+
+def test_clip_retrieval_ranks_images_for_each_caption_not_captions_for_each_image(backend, world, monkeypatch):
+    """cos(text i, image j) = (δij + a_i) / (√2 √(1 + a_i²)): each caption's own image wins its row (text -> image,
+    what R@1 is), but not every image's own caption wins its column (a_i from -0.9: the reverse direction)."""
+    from types import SimpleNamespace
+
+    from unclip.eval import metrics
+
+    d, a = torch.eye(10, 32), torch.linspace(-0.9, 1.0, 10)
+    c = torch.zeros(32)
+    c[31] = 1.0  # a direction no image's own one shares
+    monkeypatch.setattr(metrics, "encode_image", lambda m, x: d + c)
+    monkeypatch.setattr(metrics, "encode_text", lambda m, caps: SimpleNamespace(embeds=d + a[:, None] * c))
+    assert clip_retrieval(backend.models, world, n=10, seed=1) == 1.0
+    sim = F.normalize(d + a[:, None] * c, dim=-1) @ F.normalize(d + c, dim=-1).T
+    assert (sim.argmax(dim=0) != torch.arange(10)).any()  # the test can tell the two directions apart
 
 
 def test_reconstruction_is_the_prior_row_with_the_true_embedding(backend, world, monkeypatch):
@@ -173,6 +226,9 @@ def test_eval_runs_end_to_end_on_tiny_random(backend, world):
         assert key in report
     assert report["settings"]["upsampler"]["enabled"] is False  # what ran: 64 px without --upsample
     assert "chance, held-out pairs" in format_report(report)
+    pairs = report["fidelity"]["seen_pairs"]
+    assert pairs["n"] == 4 and 0.0 <= pairs["object_recall"] <= 1.0 and 0.0 <= pairs["clip_score"] <= 100.0
+    assert "prior, seen pairs" in format_report(report) and "prior, seen captions" in format_report(report)
     assert report["frechet_clip_renders"] > 0 and "(renders: " in format_report(report)
     assert set(report["ablation"]) == {"prior", "text_embedding", "caption_only"}
     assert 0 <= report["fidelity"]["heldout"]["object_recall"] <= 1

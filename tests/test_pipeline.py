@@ -98,6 +98,17 @@ def test_generation_contents(backend: UnCLIP, fast: GenerateSettings) -> None:
     assert gen.warnings == []
 
 
+def test_clip_score_is_100_times_the_cosine_floored_at_zero(backend: UnCLIP, fast: GenerateSettings) -> None:
+    """CLIPScore with w = 100 (torchmetrics' convention), per image, whatever the embeddings' lengths."""
+    gen = run(backend, fast, n=1, seed=0)
+    text = torch.tensor([3.0, 4.0, 0.0])  # length 5
+    images = torch.tensor([[6.0, 8.0, 0.0], [4.0, -3.0, 0.0], [0.0, -1.0, 0.0], [1.0, 1.0, 1.0]])
+    scored = replace(gen, text_embeds=text, result_embeds=images, text_embeds_all=None)
+    assert scored.clip_scores == [100.0, 0.0, 0.0, round(100 * 7 / (5 * 3**0.5), 2)]  # cos 1, 0, -0.8 (floored), 0.81
+    per_caption = replace(scored, text_embeds_all=torch.stack([text, text, -text, text]))  # eval: one caption each
+    assert per_caption.clip_scores == [100.0, 0.0, 80.0, round(100 * 7 / (5 * 3**0.5), 2)]
+
+
 def test_upsampler_off_stops_at_64px(backend: UnCLIP, fast: GenerateSettings) -> None:
     settings = replace(fast, upsampler=replace(fast.upsampler, enabled=False))
     gen = run(backend, settings)
