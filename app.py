@@ -54,6 +54,8 @@ CSS = """
 /* the label above the picture, not over its top (the map's title; a preview's top rows; two lines on a phone) */
 :is(#explorer-map, #explorer-neighbours, #preview, [id$="-seen"], [id$="-preview"]) [data-testid=block-label] {
   position: relative; top: 0; left: 0; margin: var(--block-label-margin) 0 0 var(--block-label-margin); }
+/* and the block grows by the label, or its fixed height would cut the picture's bottom off instead */
+:is(#preview, [id$="-seen"], [id$="-preview"]):has(> [data-testid=block-label]) { height: auto !important; }
 /* dark mode: plotly draws the 2-D map in light colours; it takes the page's (3-D keeps them: its text is WebGL) */
 .dark #explorer-map:has(.xy) .main-svg { background: transparent !important; }
 .dark #explorer-map:has(.xy) rect.bg { fill: transparent !important; }

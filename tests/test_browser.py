@@ -785,8 +785,10 @@ def test_the_model_sees_picture_is_not_under_its_label(page: Any, tab: str, pref
     picture = page.locator(f"#{prefix}-seen img").first
     picture.wait_for(state="visible", timeout=30_000)
     label = page.locator(f"#{prefix}-seen [data-testid=block-label]").first.bounding_box()
-    assert label["y"] + label["height"] <= picture.bounding_box()["y"] + 1
-
+    box, block = picture.bounding_box(), page.locator(f"#{prefix}-seen").bounding_box()
+    assert label["y"] + label["height"] <= box["y"] + 1
+    assert box["y"] + box["height"] <= block["y"] + block["height"] + 1  # nor cut off at the bottom (the block
+    # kept its fixed height when the label first moved above the picture)
 
 def test_on_a_phone_the_map_s_toolbar_leaves_its_title_clear(page: Any) -> None:
     """At 390 px plotly's toolbar (shown on hover or tap) was drawn over "PCA of 1000 CLIP embeddings"."""
