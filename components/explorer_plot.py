@@ -131,17 +131,12 @@ CAMERA_EYE = {"x": 1.8, "y": 1.8, "z": 1.15}  # farther than plotly's (1.25, 1.2
 # titles fit a 700 px plot (they were cut at the sides and bottom), and nearly a phone's 380 px
 
 
-MAP_HEIGHT = 560
-TITLE_TOP = 32  # px from the figure's top: below plotly's toolbar, which covered the title on a phone
-
-
 def map_figure(view: MapView) -> go.Figure:
     """The whole map as a plotly figure (2-D or 3-D)."""
     fig = go.Figure([*point_traces(view), *overlay_traces(view)])
     titles = axis_titles(view)
-    fig.update_layout(title={"text": view.title, "font": {"size": 13}, "y": 1 - TITLE_TOP / MAP_HEIGHT,
-                             "yanchor": "top", "x": 0.01},
-                      height=MAP_HEIGHT, margin={"l": 10, "r": 10, "t": 76, "b": 10}, template="plotly_white",
+    fig.update_layout(title={"text": view.title, "font": {"size": 13}, "y": 0.98, "x": 0.01}, height=560,
+                      margin={"l": 10, "r": 10, "t": 56, "b": 10}, template="plotly_white",
                       legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom",
                               "font": {"size": 11}},
                       uirevision=f"{view.method}-{len(titles)}")  # fmt: skip

@@ -789,16 +789,3 @@ def test_the_model_sees_picture_is_not_under_its_label(page: Any, tab: str, pref
     assert label["y"] + label["height"] <= box["y"] + 1
     assert box["y"] + box["height"] <= block["y"] + block["height"] + 1  # nor cut off at the bottom (the block
     # kept its fixed height when the label first moved above the picture)
-
-def test_on_a_phone_the_map_s_toolbar_leaves_its_title_clear(page: Any) -> None:
-    """At 390 px plotly's toolbar (shown on hover or tap) was drawn over "PCA of 1000 CLIP embeddings"."""
-    page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
-    page.set_viewport_size({"width": 390, "height": 844})
-    title = page.locator("#explorer-map .gtitle").first
-    title.wait_for(state="visible", timeout=30_000)
-    page.locator("#explorer-map .js-plotly-plot").first.hover()
-    bar = page.locator("#explorer-map .modebar").first
-    bar.wait_for(state="visible", timeout=15_000)
-    page.wait_for_timeout(500)
-    t, b = title.bounding_box(), bar.bounding_box()
-    assert t["y"] >= b["y"] + b["height"] - 1 or t["x"] + t["width"] <= b["x"], (t, b)  # below it, or beside it
