@@ -50,12 +50,19 @@ CSS = """
 .unclip-gallery .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 256px)) !important; }
 /* side by side (a laptop), the results stay on screen while one scrolls the inputs down to the button */
 @media (min-width: 768px) { .results-column { position: sticky; top: 0; align-self: flex-start; } }
+/* a sticky column is a stacking context: a picture shown full screen from it stayed under the inputs' column */
+.results-column:has(.fullscreen) { position: static !important; }
 .gradio-container { overflow: clip !important; }  /* Gradio's "hidden" makes it a scroll box: nothing would stick */
 /* the label above the picture, not over its top (the map's title; a preview's top rows; two lines on a phone) */
-:is(#explorer-map, #explorer-neighbours, #preview, [id$="-seen"], [id$="-preview"]) [data-testid=block-label] {
-  position: relative; top: 0; left: 0; margin: var(--block-label-margin) 0 0 var(--block-label-margin); }
-/* and the block grows by the label, or its fixed height would cut the picture's bottom off instead */
-:is(#preview, [id$="-seen"], [id$="-preview"]):has(> [data-testid=block-label]) { height: auto !important; }
+:is(#explorer-map, #explorer-neighbours, #preview, [id$="-seen"], [id$="-preview"], #zoom-result)
+  [data-testid=block-label] {
+  position: relative; top: 0; left: 0; margin: var(--block-label-margin) 0 0 var(--block-label-margin);
+  align-self: flex-start; }
+/* and the picture takes the rest of the block's fixed height, or the label would push its bottom out of it */
+:is(#preview, [id$="-seen"], [id$="-preview"], #zoom-result):has(> [data-testid=block-label]) {
+  display: flex; flex-direction: column; }
+:is(#preview, [id$="-seen"], [id$="-preview"], #zoom-result) > :is(.image-container, .empty) {
+  flex: 1 1 0; min-height: 0; height: auto !important; }
 /* dark mode: plotly draws the 2-D map in light colours; it takes the page's (3-D keeps them: its text is WebGL) */
 .dark #explorer-map:has(.xy) .main-svg { background: transparent !important; }
 .dark #explorer-map:has(.xy) rect.bg { fill: transparent !important; }

@@ -789,3 +789,24 @@ def test_the_model_sees_picture_is_not_under_its_label(page: Any, tab: str, pref
     assert label["y"] + label["height"] <= box["y"] + 1
     assert box["y"] + box["height"] <= block["y"] + block["height"] + 1  # nor cut off at the bottom (the block
     # kept its fixed height when the label first moved above the picture)
+
+
+def test_a_result_shown_full_screen_is_above_the_inputs(page: Any) -> None:
+    """The results column is sticky, so a stacking context: Gradio's full-screen view of a picture in it stayed
+    under the inputs' column, whose fields took clicks meant for it (review)."""
+    page.get_by_role("tab", name="Zoom out", exact=True).first.click()
+    page.locator("#zoom-examples tbody tr").first.click()
+    page.locator("#zoom-image img").first.wait_for(state="visible", timeout=30_000)
+    page.locator("#zoom-btn").click()
+    page.locator("#zoom-result img").first.wait_for(state="visible", timeout=120_000)
+    page.locator("#zoom-result").hover()
+    page.locator("#zoom-result button[aria-label=Fullscreen]").first.click()
+    page.locator("#zoom-result.fullscreen").wait_for(timeout=15_000)
+    page.wait_for_timeout(300)
+    hits = page.evaluate("""() => { const out = [];
+        for (let x = 20; x < innerWidth; x += 60) for (let y = 20; y < innerHeight; y += 60) {
+            const e = document.elementFromPoint(x, y);
+            const block = e && e.closest('.block');  // a component drawn over the view
+            if (block && !e.closest('#zoom-result')) out.push(block.id || e.tagName); }
+        return out; }""")
+    assert not hits, hits[:10]  # no other component shows through the full-screen view
