@@ -45,13 +45,13 @@ run)
   log="$out/train_log.txt"  # what comes back is at most 8 files: 2 here, the trained parts' (decoder: 2 + 2 files,
   # 4 + 2 with --decoder-width 1.5 in LEG_ARGS; 2x is 5 + 2 and does not fit)
   if command -v nvidia-smi >/dev/null; then nvidia-smi --query-gpu=name,memory.total --format=csv,noheader >"$log"; fi
-  if [ -n "${STEP_S:-}" ] && ! [[ $STEP_S =~ ^[0-9]*\.?[0-9]+$ ]]; then
-    echo "STEP_S must be seconds per training step, a number such as 0.16; got '$STEP_S'" >&2; exit 2
-  fi
+  if [ -n "${STEP_S:-}" ] && ! { [[ $STEP_S =~ ^(0|[1-9][0-9]*)(\.[0-9]+)?$ ]] && [[ $STEP_S =~ [1-9] ]]; }; then
+    echo "STEP_S must be seconds per training step above 0, a number such as 0.16; got '$STEP_S'" >&2; exit 2
+  fi  # (a JSON number: ".16" and "016" are not)
+  # shellcheck disable=SC2086
   if [ -n "${STEP_S:-}" ]; then  # measured before: no bench
     printf '{"rows": [{"stage": "%s", "s_per_step": %s}]}\n' "$stage" "$STEP_S" > /tmp/bench_gpu.json
     echo "no bench: STEP_S=$STEP_S s/step for $stage" | tee -a "$log"
-  # shellcheck disable=SC2086
   elif ! "$PY" benchmarks/bench_train.py --preset gpu ${BENCH_ARGS:---steps 15 --warm 3} --json >/tmp/bench.out \
       2>/tmp/bench.err; then tail -n 30 /tmp/bench.err | tee -a "$log"; exit 1
   else tail -n 1 /tmp/bench.out > /tmp/bench_gpu.json && { echo "bench:"; cat /tmp/bench_gpu.json; } | tee -a "$log"

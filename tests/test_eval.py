@@ -99,6 +99,15 @@ def test_frechet_reads_the_covariances_too():
     # eigenvalues (1.9, 0.1) and (0.1, 1.9); sqrtm of their product is sqrt(0.19) I: 4 - 4 sqrt(0.19)
     plus, minus = (rng.multivariate_normal([0, 0], [[1, r], [r, 1]], size=20_000) for r in (0.9, -0.9))
     assert frechet(plus, minus) == pytest.approx(4 - 4 * np.sqrt(0.19), rel=0.05)
+    # covariances without common eigenvectors (sqrtm(A) sqrtm(B) is then not sqrtm(A B)), against the symmetric
+    # form tr(A + B - 2 (A^1/2 B A^1/2)^1/2), computed here with eigh alone
+    cov_a, cov_b = np.array([[4.0, 0.0], [0.0, 0.25]]), np.array([[1.0, 0.9], [0.9, 1.0]])
+    x, y = rng.multivariate_normal([0, 0], cov_a, 40_000), rng.multivariate_normal([1, 0], cov_b, 40_000)
+    w, v = np.linalg.eigh(cov_a)
+    root_a = v @ np.diag(np.sqrt(w)) @ v.T
+    inner = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    expected = 1.0 + np.trace(cov_a + cov_b) - 2 * np.sqrt(inner).sum()
+    assert frechet(x, y) == pytest.approx(expected, rel=0.05)
 
 
 def test_a_relation_counts_as_wrong_when_either_object_is_missing(world):
