@@ -60,6 +60,16 @@ def few_steps(page: Any) -> None:
         set_number(page, stage, 2)
 
 
+def zoom_out_the_first_example(page: Any) -> None:
+    """Zoom out's first example, run and waited for."""
+    page.get_by_role("tab", name="Zoom out", exact=True).first.click()
+    page.locator("#zoom-examples tbody tr").first.click()
+    # the example's image comes from the server: a click before it lands runs with no image (refused; CI saw it)
+    page.locator("#zoom-image img").first.wait_for(state="visible", timeout=30_000)
+    page.locator("#zoom-btn").click()
+    page.locator("#zoom-result img").first.wait_for(state="visible", timeout=120_000)
+
+
 def generate_one(page: Any) -> None:
     """One image of "a cat" at 2 steps a stage, waited for."""
     few_steps(page)
@@ -213,12 +223,7 @@ def test_use_as_start_with_nothing_picked_warns_and_keeps_the_box(page: Any) -> 
 
 def test_a_zoom_out_result_can_be_sent_on(page: Any) -> None:
     """The result image was a numpy array (gr.Image's default type), so "→ Variations" failed on the server."""
-    page.get_by_role("tab", name="Zoom out", exact=True).first.click()
-    page.locator("#zoom-examples tbody tr").first.click()
-    # the example's image comes from the server: a click before it lands runs with no image (refused; CI saw it)
-    page.locator("#zoom-image img").first.wait_for(state="visible", timeout=30_000)
-    page.locator("#zoom-btn").click()
-    page.locator("#zoom-result img").first.wait_for(state="visible", timeout=120_000)
+    zoom_out_the_first_example(page)
     page.locator("#zoom-to-variations").click()
     page.locator("#vary-image img").first.wait_for(state="visible", timeout=15_000)
     assert page.locator("#vary-btn").is_visible()  # the Variations tab is open
@@ -428,12 +433,7 @@ def test_a_pasted_picture_in_inpaint_is_shrunk_and_clears_the_old_mask(browser: 
 
 def test_zoom_out_again_after_a_new_image_starts_over(page: Any) -> None:
     """'Zoom out again' continued the last sequence although a new image had been put in the input box."""
-    page.get_by_role("tab", name="Zoom out", exact=True).first.click()
-    page.locator("#zoom-examples tbody tr").first.click()
-    # the example's image comes from the server: a click before it lands runs with no image (refused; CI saw it)
-    page.locator("#zoom-image img").first.wait_for(state="visible", timeout=30_000)
-    page.locator("#zoom-btn").click()
-    page.locator("#zoom-result img").first.wait_for(state="visible", timeout=120_000)
+    zoom_out_the_first_example(page)
     page.locator("#zoom-examples tbody tr").nth(1).click()  # another image
     page.locator("#zoom-info").get_by_text("A new image:").wait_for(timeout=15_000)  # the results are the last one's
     assert page.locator("#zoom-result img").first.is_visible()  # kept: nothing the user made is lost
@@ -794,11 +794,7 @@ def test_the_model_sees_picture_is_not_under_its_label(page: Any, tab: str, pref
 def test_a_result_shown_full_screen_is_above_the_inputs(page: Any) -> None:
     """The results column is sticky, so a stacking context: Gradio's full-screen view of a picture in it stayed
     under the inputs' column, whose fields took clicks meant for it (review)."""
-    page.get_by_role("tab", name="Zoom out", exact=True).first.click()
-    page.locator("#zoom-examples tbody tr").first.click()
-    page.locator("#zoom-image img").first.wait_for(state="visible", timeout=30_000)
-    page.locator("#zoom-btn").click()
-    page.locator("#zoom-result img").first.wait_for(state="visible", timeout=120_000)
+    zoom_out_the_first_example(page)
     page.locator("#zoom-result").hover()
     page.locator("#zoom-result button[aria-label=Fullscreen]").first.click()
     page.locator("#zoom-result.fullscreen").wait_for(timeout=15_000)
