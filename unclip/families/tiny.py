@@ -125,8 +125,7 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
             stale.unlink()
         copy.save_pretrained(out / name, safe_serialization=True, max_shard_size="16MB")
     (out / "scheduler_configs.json").write_text(json.dumps(models.scheduler_configs, indent=2))
-    path = out / CONFIG_FILE
-    old = json.loads(path.read_text()) if path.exists() else {}
+    old = read_meta(out) if (out / CONFIG_FILE).exists() else {}
     sections = config.to_dict()  # clip, prior, decoder, upsampler: a part's architecture
     if "config" in old:  # the parts not written keep the architecture on disk, which another stage's trainer
         sections = {**old["config"], **{k: v for k, v in sections.items() if k in only}}  # may have changed
@@ -135,6 +134,11 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
         meta[key] = {**meta.get(key, {}), **value} if isinstance(value, dict) else value
     write_meta(out, meta)
     return out
+
+
+def read_meta(directory: str | Path) -> dict[str, Any]:
+    """unclip_config.json: family, config (each part's architecture), defaults, training records."""
+    return json.loads((Path(directory) / CONFIG_FILE).read_text())
 
 
 def write_meta(directory: str | Path, meta: dict[str, Any]) -> None:
@@ -150,7 +154,7 @@ def is_tiny_dir(directory: str | Path) -> bool:
     if not path.is_file():
         return False
     try:
-        meta = json.loads(path.read_text())
+        meta = read_meta(directory)
     except ValueError as e:  # JSON or UTF-8
         raise ValueError(f"{path} is not valid JSON ({e})") from None
     return isinstance(meta, dict) and meta.get("family") == FAMILY
@@ -159,7 +163,7 @@ def is_tiny_dir(directory: str | Path) -> bool:
 def load(directory: str | Path, name: str | None = None) -> UnCLIPModels:
     """Load a saved tiny model; each part through its own library's loader, float32."""
     d = Path(directory)
-    meta = json.loads((d / CONFIG_FILE).read_text())
+    meta = read_meta(d)
     clip = open_clip.create_model(f"local-dir:{d / 'clip'}", load_weights=True)
     kw = {"use_safetensors": True, "torch_dtype": torch.float32, "low_cpu_mem_usage": False}
     parts = {
@@ -181,4 +185,4 @@ def load(directory: str | Path, name: str | None = None) -> UnCLIPModels:
 
 
 def config_of(directory: str | Path) -> TinyConfig:
-    return TinyConfig.from_dict(json.loads((Path(directory) / CONFIG_FILE).read_text())["config"])
+    return TinyConfig.from_dict(read_meta(directory)["config"])

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import math
 import os
 import pickle
@@ -178,7 +177,7 @@ def _no_clip(args: TrainArgs) -> ValueError:
 
 def training_records(out: Path) -> dict:
     """The model dir's training record per stage (`_export` writes them): steps, batch, lr, run, clip, ..."""
-    return json.loads((out / tiny.CONFIG_FILE).read_text()).get("training", {})
+    return tiny.read_meta(out).get("training", {})
 
 
 def clip_fingerprint(out: Path) -> str | None:
@@ -462,7 +461,7 @@ def set_aside(args: TrainArgs) -> Path:
     path, run = _state_path(args), _run_id(args)
     aside = unused_path(path.with_name(f"{args.stage}.earlier-clip.pt"))
     path.replace(aside)
-    meta = json.loads((Path(args.out) / tiny.CONFIG_FILE).read_text())
+    meta = tiny.read_meta(args.out)
     record = meta.get("training", {}).get(args.stage, {})
     if record.get("run") == run:
         record["run"] = str(aside.resolve())
