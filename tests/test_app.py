@@ -433,6 +433,12 @@ def test_a_damaged_model_dir_is_one_line_naming_model(tmp_path: Path, monkeypatc
     (tmp_path / "m" / "decoder" / "diffusion_pytorch_model.safetensors").unlink()
     with pytest.raises(SystemExit, match=r"error: --model .*m: cannot load it: .*diffusion_pytorch_model"):
         app.main(["--model", str(tmp_path / "m")])
+    tiny.save(tiny.build_random(), tmp_path / "m", tiny.TinyConfig.random())
+    config = tmp_path / "m" / "decoder" / "config.json"  # weights of another architecture: torch's RuntimeError
+    config.write_text(json.dumps({**json.loads(config.read_text()), "cross_attention_dim": 40}))
+    with pytest.raises(SystemExit, match=r"error: --model .*m: cannot load it: .*m/decoder: its weights do not fit "
+                                         r"its config: size mismatch for [^\n]*$"):  # fmt: skip
+        app.main(["--model", str(tmp_path / "m")])
     (tmp_path / "m" / tiny.CONFIG_FILE).write_text("{bad json")
     with pytest.raises(SystemExit, match=r"error: .*m/unclip_config.json is not valid JSON \(Expecting property"):
         app.main(["--model", str(tmp_path / "m")])

@@ -164,15 +164,15 @@ def load(directory: str | Path, name: str | None = None) -> UnCLIPModels:
     """Load a saved tiny model; each part through its own library's loader, float32."""
     d = Path(directory)
     meta = read_meta(d)
-    clip = open_clip.create_model(f"local-dir:{d / 'clip'}", load_weights=True)
     kw = {"use_safetensors": True, "torch_dtype": torch.float32, "low_cpu_mem_usage": False}
-    parts = {
-        "clip": clip.float(),
-        "prior": PriorTransformer.from_pretrained(d, subfolder="prior", **kw),
-        "text_proj": UnCLIPTextProjModel.from_pretrained(d, subfolder="text_proj", **kw),
-        "decoder": UNet2DConditionModel.from_pretrained(d, subfolder="decoder", **kw),
-        "upsampler": UNet2DModel.from_pretrained(d, subfolder="upsampler", **kw),
+    loaders = {
+        "clip": lambda: open_clip.create_model(f"local-dir:{d / 'clip'}", load_weights=True).float(),
+        "prior": lambda: PriorTransformer.from_pretrained(d, subfolder="prior", **kw),
+        "text_proj": lambda: UnCLIPTextProjModel.from_pretrained(d, subfolder="text_proj", **kw),
+        "decoder": lambda: UNet2DConditionModel.from_pretrained(d, subfolder="decoder", **kw),
+        "upsampler": lambda: UNet2DModel.from_pretrained(d, subfolder="upsampler", **kw),
     }
+    parts = {part: load_part(d / part, loader) for part, loader in loaders.items()}
     clip_cfg = json.loads((d / "clip" / "open_clip_config.json").read_text()).get("preprocess_cfg", {})
     schedules = json.loads((d / "scheduler_configs.json").read_text())
     config = TinyConfig.from_dict(meta["config"])
@@ -182,6 +182,18 @@ def load(directory: str | Path, name: str | None = None) -> UnCLIPModels:
     models.image_mean = tuple(clip_cfg.get("mean", models.image_mean))
     models.image_std = tuple(clip_cfg.get("std", models.image_std))
     return models
+
+
+def load_part(folder: Path, loader: Callable[[], torch.nn.Module]) -> torch.nn.Module:
+    """Run one part's loader. Weights that do not fit the part's config (a config edited by hand, or weights of
+    another architecture) raise OSError naming the folder and the first mismatch, as a damaged file does, where
+    torch raises a RuntimeError listing every tensor."""
+    try:
+        return loader()
+    except RuntimeError as e:
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        first = next((line for line in lines if "mismatch" in line or "key" in line), lines[0] if lines else "")
+        raise OSError(f"{folder}: its weights do not fit its config: {first[:300]}") from None
 
 
 def config_of(directory: str | Path) -> TinyConfig:
