@@ -19,7 +19,15 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import gradio as gr
+# Gradio reads GRADIO_SERVER_PORT as it is imported, and a value that is not a number stops that import with a bare
+# ValueError. Set such a value aside: parse_args refuses it with the flag's message, unless --port is given.
+try:
+    int(os.environ.get("GRADIO_SERVER_PORT") or 0)
+    BAD_PORT_ENV = None
+except ValueError:
+    BAD_PORT_ENV = os.environ.pop("GRADIO_SERVER_PORT")
+
+import gradio as gr  # noqa: E402 (after the check above)
 from starlette.middleware import Middleware
 
 from components import explorer, generate, inpaint, variations, zoom_out
@@ -249,7 +257,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--port",
         type=whole_number(1, 65535, "GRADIO_SERVER_PORT"),
-        default=env.get("GRADIO_SERVER_PORT") or "7860",  # argparse converts a string default with `type`
+        default=env.get("GRADIO_SERVER_PORT") or BAD_PORT_ENV or "7860",  # a string default goes through `type`
         help="port (env GRADIO_SERVER_PORT, default 7860)",
     )
     return parser.parse_args(argv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -393,6 +394,18 @@ def test_the_summary_names_seeds_that_wrap_past_the_largest_as_two_runs() -> Non
     assert common.seed_text([2**32 - 1, 0, 1]) == "seeds 4294967295 and 0–1"
     assert common.seed_text([2**32 - 2, 2**32 - 1, 0]) == "seeds 4294967294–4294967295 and 0"
     assert common.seed_text([3, 5, 6, 9]) == "seeds 3, 5–6 and 9"
+
+
+def test_a_port_env_that_is_no_number_is_refused_naming_it_not_by_gradio_s_import() -> None:
+    """Gradio reads GRADIO_SERVER_PORT as it is imported: `GRADIO_SERVER_PORT=abc python app.py` (or --help) ended
+    in a ValueError traceback before argparse ran."""
+    import subprocess
+
+    env = {**os.environ, "GRADIO_SERVER_PORT": "abc"}
+    done = subprocess.run([sys.executable, str(Path(app.__file__)), "--model", "tiny-random"], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "argument --port: must be a whole number from 1 to 65535, got 'abc' (from the flag or env " in done.stderr
 
 
 def test_a_port_or_host_it_cannot_listen_on_is_one_line_before_the_model_loads(monkeypatch: Any,
