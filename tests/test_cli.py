@@ -76,11 +76,14 @@ def test_eval_refuses_bad_sizes_and_seeds_before_loading_anything(extra: list[st
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--batch", "0"], "--batch must be at least 1, got 0"),
+    (["--batch", "0"], "--batch must be from 1 to 4096, got 0"),
+    (["--batch", "4097"], "--batch must be from 1 to 4096, got 4097"),  # 100000 filled 23 GB rendering one batch
+    (["--workers", "65"], "--workers must be -1 (automatic) to 64, got 65"),
     (["--lr", "nan"], "--lr must be a positive number, got nan"),
     (["--ema", "nan"], "--ema must be from 0 to 1, below 1, got nan"),  # trained on, it wrote NaN weights
     (["--save-every", "0"], "--save-every must be at least 1, got 0"),
-    (["--threads", "-1"], "--threads must be 0 (torch's default) or more, got -1"),
+    (["--threads", "-1"], "--threads must be 0 (torch's default) to 256, got -1"),
+    (["--threads", "257"], "--threads must be 0 (torch's default) to 256, got 257"),
     (["--high-noise", "5"], "--high-noise must be a share from 0 to 1, got 5.0"),
     (["--decoder-width", "0.1"], "--decoder-width must be 0 (keep) or 0.25-4, got 0.1"),
     (["--weighting", "bogus"], "--weighting must be min-snr or v, got 'bogus'"),

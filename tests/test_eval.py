@@ -394,9 +394,11 @@ def test_the_judges_seed_chooses_its_training_scenes(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--steps", "0"], "--steps must be at least 1, got 0"),
-    (["--batch", "-2"], "--batch must be at least 1, got -2"),
-    (["--threads", "-1"], "--threads must be 0 (torch's default) or more, got -1"),
-    (["--seed", "-5"], "--seed must be 0 or more, got -5"),
+    (["--batch", "-2"], "--batch must be from 1 to 4096, got -2"),
+    (["--batch", "4097"], "--batch must be from 1 to 4096, got 4097"),
+    (["--threads", "-1"], "--threads must be 0 (torch's default) to 256, got -1"),
+    (["--seed", "-5"], "--seed must be from 0 to 2**63 - 1, got -5"),
+    (["--seed", str(2**64)], f"--seed must be from 0 to 2**63 - 1, got {2**64}"),
 ])  # fmt: skip
 def test_the_judge_trainer_refuses_bad_flags_in_one_line(argv, message, tmp_path, capsys):
     """`python -m unclip.eval.judge --steps 0` ended in OneCycleLR's traceback."""

@@ -36,6 +36,9 @@ from unclip.models import UnCLIPModels
 
 T = TypeVar("T")
 WEIGHTINGS = ("min-snr", "v")  # the decoder loss weights (`stages.diffusion_loss`)
+# Upper limits that catch a typo (--batch 100000 filled 23 GB rendering its first batch): 8x the largest preset
+# batch (512), and more threads or rendering processes than any one machine here has cores.
+MAX_BATCH, MAX_THREADS, MAX_WORKERS = 4096, 256, 64
 
 
 @dataclass
@@ -74,7 +77,7 @@ class TrainArgs:
 
         rules = [
             ("steps", self.steps >= 1, "at least 1"),
-            ("batch", self.batch >= 1, "at least 1"),
+            ("batch", 1 <= self.batch <= MAX_BATCH, f"from 1 to {MAX_BATCH}"),
             ("lr", number(self.lr, 0) and self.lr > 0, "a positive number"),
             ("warmup", self.warmup >= 0, "0 or more"),
             ("ema", number(self.ema, 0, 1) and self.ema < 1, "from 0 to 1, below 1"),
@@ -84,10 +87,10 @@ class TrainArgs:
             ("seed", 0 <= self.seed < 2**63, "from 0 to 2**63 - 1"),
             ("config", self.config in ("default", "random"), "default or random"),
             ("time-limit", number(self.time_limit, 0), "seconds, 0 for none"),
-            ("threads", self.threads >= 0, "0 (torch's default) or more"),
+            ("threads", 0 <= self.threads <= MAX_THREADS, f"0 (torch's default) to {MAX_THREADS}"),
             ("high-noise", number(self.high_noise, 0, 1), "a share from 0 to 1"),
             ("weighting", self.weighting in WEIGHTINGS, " or ".join(WEIGHTINGS)),
-            ("workers", self.workers >= -1, "-1 (automatic) or more"),
+            ("workers", -1 <= self.workers <= MAX_WORKERS, f"-1 (automatic) to {MAX_WORKERS}"),
             ("decoder-width", self.decoder_width == 0 or number(self.decoder_width, *DECODER_WIDTHS),
              f"0 (keep) or {DECODER_WIDTHS[0]}-{DECODER_WIDTHS[1]}"),
         ]
