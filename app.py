@@ -271,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         backend = load_backend(args.model, offload=args.offload, precision=args.precision)
     except ValueError as e:
-        sys.exit(f"error: {e}")
+        source = " (from env UNCLIP_MODEL)" if os.environ.get("UNCLIP_MODEL") == args.model else ""
+        sys.exit(f"error: {e}{source}")
     except OSError as e:  # a model dir with a missing or damaged file
         sys.exit(f"error: --model {args.model}: cannot load it: {e}")
     if backend.notice:

@@ -354,10 +354,16 @@ def test_concurrency_argument_and_environment(monkeypatch: Any, capsys: pytest.C
         assert said + "UNCLIP_CONCURRENCY)" in capsys.readouterr().err
 
 
-def test_unknown_model_exits_with_a_clear_message() -> None:
+def test_unknown_model_exits_with_a_clear_message(monkeypatch: Any) -> None:
     allowed = "model must be one of tiny-emoji, tiny-random, karlo, kandinsky-2.2 or a model directory"
-    with pytest.raises(SystemExit, match=allowed):
+    monkeypatch.delenv("UNCLIP_MODEL", raising=False)
+    with pytest.raises(SystemExit, match=f"^error: {allowed}, got 'no-such-model'$"):
         app.main(["--model", "no-such-model"])
+    monkeypatch.setenv("UNCLIP_MODEL", "bogus")  # the CLI named the env; app.py did not
+    with pytest.raises(SystemExit, match=r"got 'bogus' \(from env UNCLIP_MODEL\)$"):
+        app.main([])
+    with pytest.raises(SystemExit, match="^error: model is empty: give one of tiny-emoji, .* or a model directory$"):
+        app.main(["--model", " "])  # was read as the current folder: "model directory . is not a known family"
 
 
 def test_offload_with_a_tiny_model_is_refused_before_any_gpu_is_touched(monkeypatch: Any) -> None:

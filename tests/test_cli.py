@@ -187,6 +187,19 @@ def test_small_refusals_name_where_the_value_came_from(tmp_path: Path, capsys: p
     assert f"image is a folder, not an image file: {tmp_path.name}" in capsys.readouterr().err  # "file not found"
     assert main(["vary", "/dev/null", "--model", "tiny-random", "--out", str(tmp_path / "o")]) == 2
     assert "image is not a regular file: null" in capsys.readouterr().err  # it exists: "file not found" misled
+    assert main(["vary", "", "--model", "tiny-random", "--out", str(tmp_path / "o")]) == 2  # the app's wording only
+    assert capsys.readouterr().err.endswith("image is missing: upload an image (here: the IMAGE argument, a file's "
+                                            "path)\n")  # fmt: skip
+    image = str(EXAMPLES / "grass-sailboat.png")
+    assert main(["inpaint", image, "--mask", "", "a cat", "--model", "tiny-random", "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.endswith("(here: --mask MASK, a file's path)\n")
+    empty = {("tiny-random", ""): "--out is empty: give a folder (it is created if missing)",
+             ("", str(tmp_path / "o")): "model is empty: give one of tiny-emoji, tiny-random, karlo, kandinsky-2.2 "
+                                        "or a model directory"}  # both were read as the current folder
+    for (model, out), message in empty.items():
+        assert main(["generate", "a cat", "-n", "1", "--model", model, "--out", out]) == 2
+        assert capsys.readouterr().err == f"error: {message}\n"
+    assert not (tmp_path / "o").exists() and not list(Path.cwd().glob("prior_*.png"))
 
 
 def test_train_makes_no_folder_when_the_other_one_cannot_be_written(tmp_path: Path,

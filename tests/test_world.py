@@ -311,7 +311,8 @@ def test_cli_writes_grid_and_captions(tmp_path: Path, capsys: pytest.CaptureFixt
     (["--size", "100000"], "--size must be from 16 to 1024 pixels, got 100000"),  # tried to allocate 112 GiB
     (["--width", "10"], "--width must be from --size (64) to 4x it (256), got 10"),
     (["--n", "100000"], "--n must be from 1 to 1024, got 100000"),  # a PNG too big for PIL to open again
-    (["--seed", "-1"], "--seed must be 0 or more, got -1"),
+    (["--seed", "-1"], "--seed must be from 0 to 2**63 - 1, got -1"),
+    (["--seed", str(2**63)], f"--seed must be from 0 to 2**63 - 1, got {2**63}"),  # the same grid as --seed 0
     (["--n", "1024", "--size", "512"], "--n x --size x --width: 1024 scenes of 512x512 px is 268 Mpx; at most 64 Mpx"),
     (["--out", "grid"], "--out must be the path of a .png file (its captions go beside it as .txt), got 'grid'"),
     (["--out", "blocker/grid.png"], "--out: 'blocker' is a file, not a folder"),  # tracebacks, both

@@ -21,10 +21,13 @@ from unclip.settings import MODES, InvalidInput, writable_dir
 
 ANCHORS = ("center", "left", "right", "top", "bottom")
 TIMES = (1, 50)  # zoom-out --times
+IMAGE_HINT = {"image is missing": "here: the IMAGE argument, a file's path"}
 CLI_HINTS = {  # the library's messages speak of the app's widgets: what each means on the command line
-    "inpaint": {"mask is empty: paint": "here: --mask MASK (white = repaint), or an IMAGE whose transparent pixels "
+    "vary": IMAGE_HINT,
+    "inpaint": {**IMAGE_HINT, "mask is missing": "here: --mask MASK, a file's path",
+                "mask is empty: paint": "here: --mask MASK (white = repaint), or an IMAGE whose transparent pixels "
                                         "mark it", "prompt is empty": "here: a PROMPT argument, or --condition image"},
-    "zoom-out": {"prompt is empty": "here: --prompt CAPTION, or --condition image (the default)"},
+    "zoom-out": {**IMAGE_HINT, "prompt is empty": "here: --prompt CAPTION, or --condition image (the default)"},
 }
 
 

@@ -175,6 +175,8 @@ def writable_dir(path: str | Path, flag: str = "--out", create: bool = True) -> 
     """An output folder, refused (naming the flag) before any sampling or training rather than after, when the
     work would be lost. create=False only looks (the nearest existing folder must be writable); create=True
     also makes the folder and writes a file there to be sure."""
+    if not str(path).strip():  # Path("") is the current folder
+        raise InvalidInput(f"{flag} is empty: give a folder (it is created if missing)")
     folder = Path(path)
     existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
     if existing.exists() and not existing.is_dir():

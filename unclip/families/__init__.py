@@ -41,6 +41,8 @@ def load_models(name_or_path: str, dtype: torch.dtype = torch.float32) -> UnCLIP
     what is allowed or how to get it. Hub families load in `dtype`; tiny ones in float32 (cast later)."""
     from unclip.families import kandinsky, karlo
 
+    if not name_or_path.strip():  # Path("") is the current folder
+        raise ValueError(f"model is empty: give one of {', '.join(NAMES)} or a model directory")
     if name_or_path == "tiny-random":
         return tiny.build_random()
     if name_or_path == "tiny-emoji":

@@ -59,8 +59,8 @@ def check(args: argparse.Namespace) -> None:
         raise InvalidInput(f"--size must be from {SIZES[0]} to {SIZES[1]} pixels, got {args.size}")
     if not args.size <= width <= 4 * args.size:
         raise InvalidInput(f"--width must be from --size ({args.size}) to 4x it ({4 * args.size}), got {width}")
-    if args.seed < 0:
-        raise InvalidInput(f"--seed must be 0 or more, got {args.seed}")
+    if not 0 <= args.seed < 2**63:  # scene seeds are taken mod 2**63 (EmojiWorld.item_seed): larger ones repeat
+        raise InvalidInput(f"--seed must be from 0 to 2**63 - 1, got {args.seed}")
     if args.n * args.size * width > MAX_PIXELS:  # PIL refuses to open past ~179 Mpx as a decompression bomb
         raise InvalidInput(f"--n x --size x --width: {args.n} scenes of {width}x{args.size} px is "
                            f"{args.n * args.size * width / 1e6:.0f} Mpx; at most {MAX_PIXELS // 10**6} Mpx")
