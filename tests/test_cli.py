@@ -116,7 +116,7 @@ def test_train_all_takes_every_flag_given_even_one_equal_to_the_built_in_default
     assert [a.steps for a in seen] == [1400, 800, 7000, 1500]  # not given: the preset's
 
 
-@pytest.mark.parametrize("content", [b"garbage", b""])
+@pytest.mark.parametrize("content", [b"garbage", b"", b"hello\n", b"e"])  # the last two: KeyError 101, IndexError
 def test_train_refuses_a_run_dir_file_that_is_not_a_checkpoint(content: bytes, tmp_path: Path,
                                                                capsys: pytest.CaptureFixture) -> None:  # fmt: skip
     run = tmp_path / "run"
@@ -127,6 +127,7 @@ def test_train_refuses_a_run_dir_file_that_is_not_a_checkpoint(content: bytes, t
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: --run-dir: {run / 'prior.pt'} is not a prior checkpoint") and "--no-resume" in err
+    assert "Traceback" not in err and "101" not in err
 
 
 @pytest.mark.parametrize("verb", [["generate", "a cat"], ["train", "prior", "--config", "random"]])

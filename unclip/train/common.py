@@ -18,7 +18,6 @@ import copy
 import hashlib
 import math
 import os
-import pickle
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -317,18 +316,20 @@ def read_checkpoint(args: TrainArgs) -> dict | None:
         return None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)  # the RNG state must stay on the CPU
+    except (EOFError, RuntimeError) as e:  # empty, or a damaged zip: their first line says which
+        raise not_a_checkpoint(args, _first_line(e)) from None
+    except Exception:  # other bytes end in torch's legacy unpickler, in KeyError, IndexError, UnpicklingError, ...
+        raise not_a_checkpoint(args, "not a file torch.save wrote, or one holding more than tensors and "
+                                     "numbers") from None  # fmt: skip
+    try:
         if not isinstance(state, dict) or not isinstance(state.get("module"), dict):
             raise KeyError("module")
         if not all(isinstance(k, str) and isinstance(v, Tensor) for k, v in state["module"].items()):
             raise ValueError("its 'module' holds more than named tensors")
         for key in ("ema", "opt", "step", "torch_rng", "log"):
             state[key]  # noqa: B018 (each one must be there)
-    except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError, TypeError, ValueError) as e:  # any file
-        why = _first_line(e)
-        if isinstance(e, KeyError):
-            why = f"no {e.args[0]!r} in it"
-        if isinstance(e, pickle.UnpicklingError):  # its message is about torch.load's options, not this file
-            why = "not a file torch.save wrote, or one holding more than tensors and numbers"
+    except (KeyError, TypeError, ValueError) as e:  # a file torch.save wrote, of something else
+        why = f"no {e.args[0]!r} in it" if isinstance(e, KeyError) else _first_line(e)
         raise not_a_checkpoint(args, why) from None
     trains = state.get("out")  # the model dir it trains (checkpoints from before this record: not known)
     if trains not in (None, os.path.abspath(args.out)) and Path(args.run_dir) == default_run_dir(args.out):
