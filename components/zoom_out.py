@@ -70,6 +70,19 @@ NEW_IMAGE = ("**A new image:** *Zoom out* starts a new sequence from it. The res
              "still the previous image's, until then.")
 
 
+def on_new_image(path: Any, sequence: list[ZoomStep]) -> tuple[Any, Any]:
+    """(sequence, info) after the input image changed: a new readable image starts a new sequence ("again" then
+    refuses) and the note says whose the results still shown are; a removed image or an unusable upload (its own
+    toast says why) leaves the sequence, so "Zoom out again" goes on from the last result."""
+    if not sequence or path is None:
+        return gr.skip(), gr.skip()
+    try:
+        inspect_upload(path)
+    except InvalidInput:
+        return gr.skip(), gr.skip()
+    return [], NEW_IMAGE
+
+
 def canvas_preview(path: Any, factor: Any, anchor: Any, side: int) -> Any:
     """Right after a change: the canvas the model will fill (the border tinted), or nothing when not ready (an
     unusable upload says why in its own toast, from the upload event)."""
@@ -246,9 +259,7 @@ def build(backend: UnCLIP) -> None:
     gr.on([w["factor"].change, w["anchor"].change], lambda p, f, a: canvas_preview(p, f, a, side), **canvas, **private)
     w["image"].change(lambda p, f, a: canvas_preview(p, f, a, side), **canvas, **LIGHT)
     w["image"].upload(lambda path: warn_if_unreadable(path, "image"), inputs=w["image"], **LIGHT)  # one toast
-    # a new image starts a new sequence ("again" refuses); the last one's results stay, and the note says whose
-    w["image"].change(lambda seq: ([], NEW_IMAGE if seq else gr.skip()), inputs=sequence,
-                      outputs=[sequence, o["info"]], **private)  # fmt: skip
+    w["image"].change(on_new_image, inputs=[w["image"], sequence], outputs=[sequence, o["info"]], **private)
     zoom_out, zoom_again = (on_gpu(h) for h in make_handlers(backend))
     seed = w["seed"]
     common = {k: w[k] for k in ("factor", "anchor", "prompt", "condition", "feather")}
