@@ -226,6 +226,16 @@ def user_error(message: str) -> gr.Error:
     return gr.Error(message, title="Invalid input", print_exception=False)
 
 
+STOPPED = ("Stopped: a run in progress ends at its next denoising step. The results shown stay those of the last "
+           "run that finished.")
+
+
+def stop_button(stop: gr.Button, runs: list[Any]) -> None:
+    """Stop: cancel `runs` (each generator ends at its next step) and say so in a toast; before, nothing on the
+    page showed that anything had stopped, and the live preview kept the stopped run's last guess."""
+    stop.click(lambda: gr.Info(STOPPED, duration=6), cancels=runs, **LIGHT)
+
+
 def click_or_enter(button: gr.Button, *boxes: gr.Textbox) -> Callable[..., Any]:
     """The event `check_first` (or any wiring) attaches to: the button's click, or Enter in any of the boxes."""
     return functools.partial(gr.on, [button.click, *(box.submit for box in boxes)])

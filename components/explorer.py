@@ -31,6 +31,7 @@ from components.common import (
     png_gallery,
     raw,
     seed_row,
+    stop_button,
 )
 from components.edit_common import warn_if_unreadable
 from components.explorer_handlers import ExplorerHandlers
@@ -281,5 +282,5 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
         check_first(on_gap, handlers.check_gap, on_gpu(handlers.modality_gap), gapping,
                     outputs=[t["preview"], t["strip"], t["table"], *view], **strip, **PRIVATE),
     ]  # fmt: skip
-    t["stop"].click(None, cancels=runs, **PRIVATE)
+    stop_button(t["stop"], runs)
     hook_generations(handlers, state, view)

@@ -28,6 +28,7 @@ from components.common import (
     save_outputs,
     seed_row,
     seed_text,
+    stop_button,
     user_errors,
 )
 from components.stage_settings import MODE_LABELS, stage_controls, to_settings
@@ -225,7 +226,7 @@ def build(backend: UnCLIP) -> None:
     comparing = check_first(run_compare.click, prepare, compare, {**common, **stages}, seed=seed,
                             outputs=[preview, *compare_outputs], api_name="compare",
                             show_progress_on=compare_outputs[: len(backend.modes)])  # fmt: skip
-    stop.click(None, cancels=[generating, comparing])
+    stop_button(stop, [generating, comparing])
 
 
 def caches_examples(backend: UnCLIP) -> bool:

@@ -25,6 +25,7 @@ from components.common import (
     preview_grid,
     raw,
     seed_row,
+    stop_button,
     user_error,
     user_errors,
 )
@@ -240,4 +241,4 @@ def build(backend: UnCLIP) -> None:
     running = check_first(copied.success, make_prepare(backend), on_gpu(make_handler(backend)),
                           inputs, seed=seed, outputs=[preview, seen, gallery, files, info], api_name="inpaint",
                           show_progress_on=[gallery])  # fmt: skip
-    w["stop"].click(None, cancels=[running])
+    stop_button(w["stop"], [running])

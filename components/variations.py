@@ -24,6 +24,7 @@ from components.common import (
     preview_grid,
     raw,
     seed_row,
+    stop_button,
     user_errors,
 )
 from components.edit_common import (
@@ -166,4 +167,4 @@ def build(backend: UnCLIP) -> None:
     running = check_first(click_or_enter(run, prompt), make_prepare(backend), on_gpu(make_handler(backend)), inputs,
                           seed=seed, outputs=[preview, seen, gallery, files, info], api_name="vary",
                           show_progress_on=[gallery])  # fmt: skip
-    stop.click(None, cancels=[running])
+    stop_button(stop, [running])

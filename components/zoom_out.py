@@ -27,6 +27,7 @@ from components.common import (
     raw,
     save_outputs,
     seed_row,
+    stop_button,
     user_error,
     user_errors,
 )
@@ -271,4 +272,4 @@ def build(backend: UnCLIP) -> None:
     again = check_first(w["again"].click, prepare_again, zoom_again,
                         {"sequence": sequence, **common, "seed": seed.seed, **controls}, outputs=outputs,
                         seed=seed, api_visibility="private", show_progress_on=[o["result"]])  # fmt: skip
-    w["stop"].click(None, cancels=[running, again])
+    stop_button(w["stop"], [running, again])

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import httpx
 import numpy as np
 import pytest
@@ -66,6 +67,21 @@ def test_stop_cancels_both_handlers(demo: Any) -> None:
     ids = {d["api_name"]: d["id"] for d in deps}
     assert any(set(d["cancels"]) == {ids["generate"], ids["compare"]} for d in deps)
     assert all(d["types"]["generator"] for d in deps if d["api_name"] in ("generate", "compare"))
+
+
+@pytest.mark.parametrize("elem_id", ["stop-btn", "vary-stop", "inpaint-stop", "zoom-stop", "explorer-stop"])
+def test_every_stop_cancels_its_tab_s_runs_and_says_so(demo: Any, elem_id: str, monkeypatch: Any) -> None:
+    component = next(c["id"] for c in demo.config["components"] if c["props"].get("elem_id") == elem_id)
+    deps = [d for d in demo.config["dependencies"] if [component, "click"] in [list(t) for t in d["targets"]]]
+    [cancel] = [d for d in deps if d["cancels"]]  # Gradio makes the cancelling its own event, without a function
+    runs = {d["id"]: d for d in demo.config["dependencies"]}
+    assert all(runs[i]["types"]["generator"] for i in cancel["cancels"])
+    [toast] = [d for d in deps if d["backend_fn"]]
+    assert toast["api_visibility"] == "private" and toast["queue"] is not False  # a toast needs the queue
+    said = []
+    monkeypatch.setattr(gr, "Info", lambda message, **kw: said.append(message))
+    demo.fns[toast["id"]].fn()
+    assert said == [common.STOPPED]
 
 
 def test_launch_settings(demo: Any) -> None:

@@ -110,6 +110,21 @@ def test_a_refused_request_leaves_the_last_results(page: Any) -> None:
     assert "1 image" in page.locator("#generate-info").inner_text()
 
 
+def test_stop_says_so_and_leaves_the_last_results(page: Any) -> None:
+    """Stop gave no sign that anything had stopped, and the live preview kept the stopped run's guess beside the
+    last run's results."""
+    generate_one(page)
+    set_number(page, "decoder_steps", 200)  # a run of tens of seconds
+    page.locator("#generate-btn").click()
+    page.locator("#preview img").first.wait_for(state="visible", timeout=60_000)  # it is running
+    page.locator("#stop-btn").click()
+    page.locator(".toast-body", has_text="Stopped: a run in progress ends").first.wait_for(timeout=15_000)
+    page.wait_for_timeout(1500)
+    assert "1 image" in page.locator("#generate-info").inner_text()  # the stopped run did not replace them
+    assert page.locator("#generate-gallery img").first.is_visible()
+    assert not page.locator("#generate-gallery .error").is_visible()
+
+
 def test_new_seed_every_run_rolls_only_for_a_run(page: Any) -> None:
     """'New seed every run' rolled the seed before the check, so a refused request lost the seed in the box."""
     few_steps(page)
