@@ -158,7 +158,8 @@ class SettleCancel:
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **extra: Any) -> Any:
     """Launch with the app's safety settings: no share link, 10 MB uploads, no extra served paths; Stop of a
     queued run without a stray "Error" badge (`SettleCancel`); and the page script that shrinks a big image in
-    Inpaint's editor, which would send it as a PNG over 10 MB (`inpaint.SHRINK_UPLOADS_JS`)."""
+    Inpaint's editor, which would send it as a PNG over 10 MB, and an image file over 10 MB in the other tabs
+    (`inpaint.SHRINK_UPLOADS_JS`)."""
     return demo.launch(
         server_name=host,
         server_port=port,

@@ -15,6 +15,12 @@
   const EDITORS = "#inpaint-image";
   const CHOSEN = "#inpaint-image-chosen";
   const UNREADABLE = "#inpaint-image-unreadable";
+  // The other image uploads (Variations, Zoom out, the explorer's): a file over the app's 10 MB upload limit was
+  // refused by Gradio with a toast naming no field, and the picture already there was removed. Those models see
+  // 256 px too, so such a file is shrunk the same way; smaller files, and files the browser cannot open, go as
+  // they are (the server says what is wrong with them).
+  const IMAGES = "#vary-image, #zoom-image, #explorer-diff-image, #explorer-files";
+  const LIMIT_BYTES = 10 * 1024 * 1024; // app.launch's max_file_size
   const ours = new WeakSet(); // the events dispatched here, let through
 
   class Unreadable extends Error {}
@@ -61,6 +67,30 @@
     return out;
   }
 
+  // the files for one of IMAGES, those over the limit shrunk; null when none is over it (or none could be shrunk)
+  async function underLimit(files) {
+    if (![...files].some((file) => file.size > LIMIT_BYTES)) return null;
+    const out = new DataTransfer();
+    let changed = false;
+    for (const file of files) {
+      let small = null;
+      if (file.size > LIMIT_BYTES) {
+        try {
+          small = await shrink(file);
+        } catch (error) {
+          small = null; // not an image the browser can open: sent as it is, and refused by its size
+        }
+      }
+      changed = changed || small !== null;
+      out.items.add(small || file);
+    }
+    return changed ? out : null;
+  }
+
+  function inImages(element) {
+    return element instanceof Element && element.closest(IMAGES) !== null;
+  }
+
   function unreadable() {
     document.querySelector(UNREADABLE)?.click();
   }
@@ -100,11 +130,21 @@
     };
   }
 
-  // a file chosen with the editor's file dialog
+  // a file chosen with a file dialog
   document.addEventListener("change", async (event) => {
     const input = event.target;
-    if (ours.has(event) || !(input instanceof HTMLInputElement) || input.type !== "file" || !inEditor(input)) return;
+    if (ours.has(event) || !(input instanceof HTMLInputElement) || input.type !== "file") return;
     if (!input.files || input.files.length === 0) return;
+    if (inImages(input) && [...input.files].some((file) => file.size > LIMIT_BYTES)) {
+      event.stopImmediatePropagation();
+      const files = await underLimit(input.files);
+      if (files) input.files = files.files;
+      const again = new Event("change", { bubbles: true });
+      ours.add(again);
+      input.dispatchEvent(again);
+      return;
+    }
+    if (!inEditor(input)) return;
     event.stopImmediatePropagation();
     const files = await shrunk(input.files);
     if (!files) {
@@ -119,11 +159,19 @@
     input.dispatchEvent(again);
   }, true);
 
-  // a file dropped on the editor
+  // a file dropped on the editor, or one over the limit on one of IMAGES
   document.addEventListener("drop", async (event) => {
-    if (ours.has(event) || !inEditor(event.target) || !event.dataTransfer || event.dataTransfer.files.length === 0) {
+    if (ours.has(event) || !event.dataTransfer || event.dataTransfer.files.length === 0) return;
+    if (inImages(event.target) && [...event.dataTransfer.files].some((file) => file.size > LIMIT_BYTES)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      const files = (await underLimit(event.dataTransfer.files)) || event.dataTransfer;
+      const again = new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: files });
+      ours.add(again);
+      event.target.dispatchEvent(again);
       return;
     }
+    if (!inEditor(event.target)) return;
     event.preventDefault();
     event.stopImmediatePropagation();
     const files = await shrunk(event.dataTransfer.files);

@@ -372,6 +372,39 @@ def test_a_phone_photo_in_inpaint_s_editor_is_shrunk_and_inpainted(page: Any, tm
     assert "768×1024" in note.inner_text() and not refused
 
 
+def test_an_image_over_the_upload_limit_is_shrunk_in_variations_and_zoom_out(page: Any, tmp_path: Path) -> None:
+    """A PNG over the 10 MB upload limit in Variations or Zoom out: Gradio refused it with a toast that names no
+    field ("File(s) exceed the maximum allowed size"), and the picture already there was removed (browser QA)."""
+    import numpy as np
+    from PIL import Image
+
+    photo = tmp_path / "big.png"
+    noise = np.random.default_rng(0).integers(0, 256, (3024, 4032, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(photo, compress_level=1)
+    assert photo.stat().st_size > 10 * 1024 * 1024
+    refused: list[int] = []
+    page.on("response", lambda r: refused.append(r.status) if r.status >= 400 else None)
+    page.get_by_role("tab", name="Variations", exact=True).first.click()
+    page.locator("#vary-image input[type=file]").first.set_input_files(str(photo))
+    page.wait_for_function("() => document.querySelector('#vary-crop-note').innerText.includes('1024×768')",
+                           timeout=60_000)  # fmt: skip
+    page.get_by_role("tab", name="Zoom out", exact=True).first.click()
+    dropped = page.evaluate_handle("""async () => {  // a 4000 x 3000 PNG of noise made in the page, dropped
+        const canvas = Object.assign(document.createElement('canvas'), {width: 4000, height: 3000});
+        const context = canvas.getContext('2d'), pixels = context.createImageData(4000, 3000);
+        for (let i = 0; i < pixels.data.length; i++) pixels.data[i] = (i % 4 === 3) ? 255 : Math.random() * 256;
+        context.putImageData(pixels, 0, 0);
+        const blob = await new Promise((done) => canvas.toBlob(done, 'image/png'));
+        const files = new DataTransfer();
+        files.items.add(new File([blob], 'noise.png', {type: 'image/png'}));
+        return files; }""")  # fmt: skip
+    assert page.evaluate("(files) => files.files[0].size", dropped) > 10 * 1024 * 1024
+    page.locator("#zoom-image button.upload-container").first.dispatch_event("drop", {"dataTransfer": dropped})
+    page.locator("#zoom-seen img").first.wait_for(state="visible", timeout=60_000)  # the canvas the model fills
+    toasts = page.locator(".toast-body").all_inner_texts()
+    assert not refused and not toasts, (refused, toasts)
+
+
 def test_a_file_inpaint_s_editor_cannot_open_is_refused_and_the_picture_stays(page: Any, tmp_path: Path) -> None:
     """A text file named .png, chosen or dropped over a picture, or an SVG: the editor showed a blank white canvas
     (the crop note still describing the old picture) and Inpaint repainted that, with no word (browser QA)."""
