@@ -165,6 +165,8 @@ def test_session_add_dedupes_replaces_and_keeps_the_probe_shared(backend: UnCLIP
     assert C.parse_ref(s3.point(22).ref) == 22 and C.parse_ref("a cat #3") is None
     assert [C.looks_like_ref(v) for v in ("#-1", "#2x", " #1.5", "#3", "#3 image · a cat", "a cat #3", "#cute")] == [
         True, True, True, False, False, False, False]
+    assert [C.looks_like_ref(v) for v in ("#", " # ", "# 3", "#  12 ", "# cat", "#3#")] == [
+        True, True, True, True, False, True]  # the first four were decoded as captions
 
 
 def test_ensure_layout_places_new_points_without_refitting(backend: UnCLIP) -> None:

@@ -75,8 +75,10 @@ def parse_ref(value: str) -> int | None:
 
 
 def looks_like_ref(value: str) -> bool:
-    """'#-1', '#2x', '#1.5': meant as a point (a # then a number) but none `parse_ref` reads."""
-    return parse_ref(value) is None and re.match(r"^\s*#[-+]?\d", value or "") is not None
+    """'#-1', '#2x', '#1.5', a bare '#', '# 3': meant as a point (a # then a number) but none `parse_ref` reads."""
+    text = value or ""
+    numbered = re.match(r"^\s*#[-+]?\d", text) or re.fullmatch(r"\s*#\s*\d*\s*", text)
+    return parse_ref(text) is None and numbered is not None
 
 
 @dataclass(frozen=True)
