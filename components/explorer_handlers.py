@@ -129,7 +129,10 @@ class ExplorerHandlers:
     # -- resolving what the user named -------------------------------------------------------------------------
     def point(self, st: ExplorerState, value: Any, name: str) -> Point | None:
         """'#12 ...' -> the point (InvalidInput if there is none); anything else -> None (a typed caption)."""
-        text = as_prompt(value, name)
+        text = as_prompt(value, name, allow_empty=True)
+        if not text:  # as_prompt's own message spoke of captions only
+            raise InvalidInput(f"{name} is empty: give a point such as #0 (from the map's list), or a caption such as "
+                               "'a cat above a pizza'")
         pid = parse_ref(text)
         if pid is None:
             if looks_like_ref(text):  # meant as a point but is none: say so, not decode it as a caption
