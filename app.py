@@ -44,6 +44,8 @@ TABS: list[tuple[str, Callable[[UnCLIP], None]]] = [
 ]
 CSS = """
 .unclip-hidden { display: none !important; }  /* in the page for its scripts, not shown */
+/* a result's file list: Gradio gives each file a "Remove this file" x even when the list is an output */
+.result-files .label-clear-button { display: none; }
 .notice { background: #fff4ce; border: 1px solid #e0b400; border-radius: 8px; padding: 4px 12px; color: #4a3b00; }
 .notice * { color: #4a3b00 !important; }
 #preview img, #explorer-strip img, #explorer-thumb img { image-rendering: pixelated; }

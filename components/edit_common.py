@@ -159,5 +159,5 @@ def results_column(prefix: str, tab: str, seen_label: str, gallery_label: str) -
     send_to.gallery_source(gallery, prefix, exclude=tab)
     info = gr.Markdown(elem_id=f"{prefix}-info")
     files = gr.File(label="PNG files (settings in their metadata)", file_count="multiple", interactive=False,
-                    height=140, elem_id=f"{prefix}-files")  # fmt: skip
+                    height=140, elem_id=f"{prefix}-files", elem_classes=["result-files"])  # fmt: skip
     return {"seen": seen, "preview": preview, "gallery": gallery, "info": info, "files": files}

@@ -207,7 +207,8 @@ def build(backend: UnCLIP) -> None:
             send_to.gallery_source(gallery, "generate")  # "→ Variations / → Inpaint / → Zoom out"
             info = gr.Markdown(elem_id="generate-info")
             files = gr.File(label="PNG files (settings in their metadata)", file_count="multiple",
-                            interactive=False, height=180, elem_id="generate-files")  # fmt: skip
+                            interactive=False, height=180, elem_id="generate-files",
+                            elem_classes=["result-files"])  # fmt: skip
             table = gr.Dataframe(headers=TABLE_HEADERS, label=f"Stage view: cosine similarities ({TABLE_NOTE})",
                                  interactive=False, elem_id="generate-table")  # fmt: skip
     compare_outputs = compare_section(backend)
@@ -261,5 +262,5 @@ def compare_section(backend: UnCLIP) -> list[Any]:
         table = gr.Dataframe(headers=TABLE_HEADERS, label=f"Stage view per mode ({TABLE_NOTE})", interactive=False,
                              elem_id="compare-table")  # fmt: skip
         files = gr.File(label="PNG files", file_count="multiple", interactive=False, height=180,
-                        elem_id="compare-files")  # fmt: skip
+                        elem_id="compare-files", elem_classes=["result-files"])  # fmt: skip
     return [*galleries, files, table, info]

@@ -232,7 +232,7 @@ def outputs_column() -> dict[str, Any]:
     o["gif"] = gr.Image(label="Infinite zoom (GIF)", type="filepath", height=220, interactive=False,
                         elem_id="zoom-gif")  # fmt: skip
     o["files"] = gr.File(label="PNG files and the GIF", file_count="multiple", interactive=False, height=140,
-                         elem_id="zoom-files")  # fmt: skip
+                         elem_id="zoom-files", elem_classes=["result-files"])  # fmt: skip
     return o
 
 

@@ -93,6 +93,9 @@ def test_generate_in_the_browser(page: Any, tmp_path: Path) -> None:
         .filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent)""")
     assert cut == []  # every caption is read whole ("CLIP score 61.6 · seed 0" wraps instead)
     assert "4 images" in page.locator("#generate-info").inner_text()
+    files = page.locator("#generate-files")
+    assert files.get_by_role("link").count() == 4  # each PNG to download; no "Remove this file" x on an output
+    assert files.get_by_role("button", name="Remove this file").filter(visible=True).count() == 0
     shot = tmp_path / "generate.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
