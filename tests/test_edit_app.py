@@ -354,6 +354,7 @@ def test_a_long_caption_is_shortened_in_the_summary_not_in_the_pngs(client: Any,
     caption = "a red apple left of a cat on the beach " * 60  # 2,340 characters
     _, _, _, pngs, info = vary(client, files["scene"], strength=0.5, prompt=caption)
     assert "with the caption “a red apple left of a cat" in info and "…”" in info and len(info) < 1000
+    assert "caption is longer than 77 tokens" in info  # the field's name: there is no "prompt" in Variations
     assert read_metadata(pngs[0])["prompt"] == caption.strip()
 
 

@@ -171,8 +171,8 @@ def finish(backend: Any, job: EditJob, final: Tensor, low: Tensor, embeds: Tenso
              "precision": backend.precision, **job.options, **settings, "batch": batch_record(job.seeds, i)}
             for i, sd in enumerate(job.seeds)]  # fmt: skip
     warnings = list(job.notes)
-    if truncated:
-        warnings.append(too_long(backend.models))
+    if truncated:  # Variations' field is its "Caption (optional)"
+        warnings.append(too_long(backend.models, "caption" if job.operation == "vary" else "prompt"))
     return Edit(job.operation, job.caption, list(job.seeds), to_pil(final, meta), job.source, low, embeds,
                 source_embeds, backend.encode_image(final), job.settings, job.options,
                 None if mask is None else mask_image(mask), job.box, warnings, job.embed_from or job.source)
