@@ -217,9 +217,10 @@ def use_picked(picked: str | None) -> Any:
 
 def opening(tab: str, use: Callable[..., Any]) -> Callable[..., tuple[Any, Any]]:
     """A "Use as / for ..." button's handler that also opens the tool tab the point goes to: filled on a hidden
-    tab, the button seemed to do nothing."""
+    tab, the button seemed to do nothing. A refused one (`use` warned, and skips the box) leaves the tab open."""
     def handler(*args: Any) -> tuple[Any, Any]:
-        return use(*args), gr.Tabs(selected=tab)
+        value = use(*args)
+        return value, (gr.skip() if value == gr.skip() else gr.Tabs(selected=tab))
 
     return handler
 

@@ -411,6 +411,19 @@ def test_use_as_start_with_nothing_picked_keeps_what_was_typed() -> None:
     assert use_picked("#3 image · a cat") == "#3 image · a cat"
 
 
+def test_a_refused_use_button_leaves_the_tool_tab_as_it_was() -> None:
+    """'Use as start' / 'Use for text diff' with nothing picked warned, and still switched the tool tab."""
+    import gradio as gr
+
+    from components.explorer import opening, use_picked
+
+    handler = opening("interpolate", use_picked)
+    with pytest.warns(UserWarning, match="nothing is picked"):
+        assert handler("") == (gr.skip(), gr.skip())
+    value, tabs = handler("#3 image · a cat")
+    assert value == "#3 image · a cat" and tabs.selected == "interpolate"
+
+
 def test_fit_lines_wraps_by_width_and_stops_past_the_rows_it_may_use() -> None:
     """It wrapped the whole text, measuring every prefix of a long word: a pasted page took minutes per card."""
     from PIL import ImageDraw, ImageFont
@@ -468,5 +481,7 @@ def test_use_buttons_open_the_tool_tab_they_fill(demo) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the diff's "nothing is picked" toast
             value, tabs = demo.fns[dep["id"]].fn(*args)
-        assert tabs.selected == tab
-        assert value == args[0] if args[0] else isinstance(value, dict)  # the point, or skip (nothing picked)
+        if args[0]:
+            assert value == args[0] and tabs.selected == tab
+        else:  # nothing picked: a toast, and the box and the tab as they were
+            assert value == tabs == {"__type__": "update"}
