@@ -231,8 +231,9 @@ STOPPED = ("Stopped: a run in progress ends at its next denoising step. The resu
 
 
 def stop_button(stop: gr.Button, runs: list[Any]) -> None:
-    """Stop: cancel `runs` (each generator ends at its next step) and say so in a toast; before, nothing on the
-    page showed that anything had stopped, and the live preview kept the stopped run's last guess."""
+    """Stop: cancel `runs` (each generator ends at its next step) and say so in a toast. Before, nothing on the
+    page showed that anything had stopped: the live preview keeps the stopped run's last guess, beside the results
+    of the run before."""
     stop.click(lambda: gr.Info(STOPPED, duration=6), cancels=runs, **LIGHT)
 
 

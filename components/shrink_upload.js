@@ -67,9 +67,12 @@
     return out;
   }
 
-  // the files for one of IMAGES, those over the limit shrunk; null when none is over it (or none could be shrunk)
+  function overLimit(files) {
+    return [...files].some((file) => file.size > LIMIT_BYTES);
+  }
+
+  // the files for one of IMAGES, those over the limit shrunk; null when none could be shrunk
   async function underLimit(files) {
-    if (![...files].some((file) => file.size > LIMIT_BYTES)) return null;
     const out = new DataTransfer();
     let changed = false;
     for (const file of files) {
@@ -135,7 +138,7 @@
     const input = event.target;
     if (ours.has(event) || !(input instanceof HTMLInputElement) || input.type !== "file") return;
     if (!input.files || input.files.length === 0) return;
-    if (inImages(input) && [...input.files].some((file) => file.size > LIMIT_BYTES)) {
+    if (inImages(input) && overLimit(input.files)) {
       event.stopImmediatePropagation();
       const files = await underLimit(input.files);
       if (files) input.files = files.files;
@@ -162,7 +165,7 @@
   // a file dropped on the editor, or one over the limit on one of IMAGES
   document.addEventListener("drop", async (event) => {
     if (ours.has(event) || !event.dataTransfer || event.dataTransfer.files.length === 0) return;
-    if (inImages(event.target) && [...event.dataTransfer.files].some((file) => file.size > LIMIT_BYTES)) {
+    if (inImages(event.target) && overLimit(event.dataTransfer.files)) {
       event.preventDefault();
       event.stopImmediatePropagation();
       const files = (await underLimit(event.dataTransfer.files)) || event.dataTransfer;
