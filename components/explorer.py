@@ -34,7 +34,7 @@ from components.common import (
     stop_button,
 )
 from components.edit_common import warn_if_unreadable
-from components.explorer_handlers import ExplorerHandlers
+from components.explorer_handlers import ExplorerHandlers, upload_names
 from components.explorer_plot import COLOR_BY
 from unclip import UnCLIP
 from unclip.analysis import stage_shapes
@@ -215,6 +215,14 @@ def use_picked(picked: str | None) -> Any:
     return picked
 
 
+def warn_if_any_unreadable(files: list[str] | None) -> None:
+    """Right after files are put in Add points' "Images": each one that is no usable image, named in a toast (it
+    was said only at "Add to the map", as the other tabs' uploads said it at once)."""
+    files = files or []
+    for path, name in zip(files, upload_names(files), strict=True):
+        warn_if_unreadable(path, name)
+
+
 def opening(tab: str, use: Callable[..., Any]) -> Callable[..., tuple[Any, Any]]:
     """A "Use as / for ..." button's handler that also opens the tool tab the point goes to: filled on a hidden
     tab, the button seemed to do nothing. A refused one (`use` warned, and skips the box) leaves the tab open."""
@@ -258,6 +266,7 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
     p["to_diff"].click(opening("text-diff", handlers.use_for_diff), inputs=[p["picker"], state],
                        outputs=[t["point"], t["tabs"]], **LIGHT)  # fmt: skip
     t["image"].upload(lambda path: warn_if_unreadable(path, "image"), inputs=t["image"], **LIGHT)
+    t["files"].upload(warn_if_any_unreadable, inputs=t["files"], **LIGHT)
     adding = {"texts": t["texts"], "files": t["files"], "state": state}
     check_first(t["add"].click, handlers.check_add, on_gpu(handlers.add_points), adding, outputs=view, **PRIVATE)
     seed = {"seed": t["seed"].seed}

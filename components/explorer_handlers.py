@@ -79,6 +79,12 @@ def generated_caption(meta: dict[str, Any]) -> str:
     return f"{meta['prompt']} (seed {seed}, {how})" if meta.get("prompt") else f"{how} (seed {seed})"
 
 
+def upload_names(files: list[str]) -> list[str]:
+    """How messages name the uploads of Add points: 'image', or which one when one of several is bad."""
+    return [f"image {i + 1} of {len(files)} ({Path(f).name})" if len(files) > 1 else "image"
+            for i, f in enumerate(files)]  # fmt: skip
+
+
 class ExplorerHandlers:
     def __init__(self, backend: UnCLIP, probe_size: int = PROBE_SIZE):
         self.backend, self.probe_size = backend, probe_size
@@ -238,9 +244,8 @@ class ExplorerHandlers:
             if not lines and not files:
                 raise InvalidInput("nothing to add: type a caption (one per line) or upload an image")
             files = files or []
-            names = [f"image {i + 1} of {len(files)} ({Path(f).name})" if len(files) > 1 else "image"
-                     for i, f in enumerate(files)]  # fmt: skip  # which one, when one of several is bad
-            return lines, [np.asarray(square(load_upload(f, name))) for f, name in zip(files, names, strict=True)]
+            return lines, [np.asarray(square(load_upload(f, name))) for f, name in zip(files, upload_names(files),
+                                                                                         strict=True)]  # fmt: skip
 
     # -- public handlers ---------------------------------------------------------------------------------------
     def project(self, method: str = "pca", dims: Number = 2, color_by: str = "kind", remove_modality_gap: bool = False,

@@ -411,6 +411,28 @@ def test_use_as_start_with_nothing_picked_keeps_what_was_typed() -> None:
     assert use_picked("#3 image · a cat") == "#3 image · a cat"
 
 
+def test_an_unreadable_file_in_add_points_is_named_when_it_is_uploaded(demo, tmp_path) -> None:
+    """Add points said that a file was no image only at "Add to the map"; the other tabs' uploads said it at once."""
+    from PIL import Image
+    from test_edit_app import listeners
+
+    from components.explorer import warn_if_any_unreadable
+
+    good, bad = tmp_path / "cat.png", tmp_path / "notes.png"
+    Image.new("RGB", (64, 64)).save(good)
+    bad.write_text("text, not an image")
+    with pytest.warns(UserWarning) as said:
+        warn_if_any_unreadable([str(good), str(bad)])
+    assert [str(w.message) for w in said] == ["image 2 of 2 (notes.png) is not an image file PIL can read "
+                                              "(PNG, JPEG, WebP, GIF, BMP, TIFF)"]  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_any_unreadable([str(good)])
+        warn_if_any_unreadable(None)
+    (dep,) = listeners(demo, "explorer-files", "upload")
+    assert demo.fns[dep["id"]].fn is warn_if_any_unreadable and dep["queue"] is not False  # a toast needs the queue
+
+
 def test_a_refused_use_button_leaves_the_tool_tab_as_it_was() -> None:
     """'Use as start' / 'Use for text diff' with nothing picked warned, and still switched the tool tab."""
     import gradio as gr
