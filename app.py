@@ -34,6 +34,7 @@ from components import explorer, generate, inpaint, variations, zoom_out
 from components.common import name_payload_errors
 from unclip import UnCLIP, load_backend
 from unclip.backend import PRECISIONS
+from unclip.families import load_error
 
 TABS: list[tuple[str, Callable[[UnCLIP], None]]] = [
     ("Generate", generate.build),
@@ -273,11 +274,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     check_can_listen(args.host, args.port)
     try:
         backend = load_backend(args.model, offload=args.offload, precision=args.precision)
-    except ValueError as e:
-        source = " (from env UNCLIP_MODEL)" if os.environ.get("UNCLIP_MODEL") == args.model else ""
-        sys.exit(f"error: {e}{source}")
-    except OSError as e:  # a model dir with a missing or damaged file
-        sys.exit(f"error: --model {args.model}: cannot load it: {e}")
+    except (ValueError, OSError) as e:
+        sys.exit(f"error: {load_error(e, args.model)}")
     if backend.notice:
         print(f"note: {backend.notice}", file=sys.stderr)
     demo = build_demo(backend, args.concurrency)

@@ -75,6 +75,7 @@ def open_backend(model: str, device: str | None, precision: str | None = None):
     that is not here); a fallback notice goes to stderr."""
     from unclip import load_backend
     from unclip.backend import check_device
+    from unclip.families import load_error
 
     try:
         check_device(device, "--device")
@@ -83,12 +84,8 @@ def open_backend(model: str, device: str | None, precision: str | None = None):
         return None
     try:
         backend = load_backend(model, device=device, precision=precision)
-    except ValueError as e:  # includes ModelUnavailable
-        source = " (from env UNCLIP_MODEL)" if os.environ.get("UNCLIP_MODEL") == model else ""
-        print(f"error: {e}{source}", file=sys.stderr)
-        return None
-    except OSError as e:  # a model dir with a missing or damaged file
-        print(f"error: --model {model}: cannot load it: {e}", file=sys.stderr)
+    except (ValueError, OSError) as e:  # includes ModelUnavailable
+        print(f"error: {load_error(e, model)}", file=sys.stderr)
         return None
     if backend.notice:
         print(f"note: {backend.notice}", file=sys.stderr)

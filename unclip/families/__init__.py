@@ -12,6 +12,7 @@ Hub models come from the Hugging Face cache, or fail within a second when absent
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -67,4 +68,13 @@ def load_models(name_or_path: str, dtype: torch.dtype = torch.float32) -> UnCLIP
     raise ValueError(f"model must be one of {', '.join(NAMES)} or a model directory, got {name_or_path!r}")
 
 
-__all__ = ["HUB_FAMILIES", "NAMES", "ModelUnavailable", "is_hub", "load_models"]
+def load_error(e: ValueError | OSError, model: str) -> str:
+    """The line app.py and the CLI print when `model` would not load: a ValueError names what is allowed (or how
+    to get a hub model), and where the name came from when env UNCLIP_MODEL gave it; an OSError is a model dir
+    with a missing or damaged file."""
+    if isinstance(e, OSError):
+        return f"--model {model}: cannot load it: {e}"
+    return f"{e} (from env UNCLIP_MODEL)" if os.environ.get("UNCLIP_MODEL") == model else str(e)
+
+
+__all__ = ["HUB_FAMILIES", "NAMES", "ModelUnavailable", "is_hub", "load_error", "load_models"]
