@@ -71,24 +71,24 @@ NEW_IMAGE = ("**A new image:** *Zoom out* starts a new sequence from it. The res
              "still the previous image's, until then.")
 
 
-def on_new_image(path: Any, sequence: list[ZoomStep]) -> tuple[Any, Any]:
-    """(sequence, info) after the input image changed: a new readable image starts a new sequence ("again" then
-    refuses) and the note says whose the results still shown are; a removed image or an unusable upload (its own
-    toast says why) leaves the sequence, so "Zoom out again" goes on from the last result."""
-    if not sequence or path is None:
-        return gr.skip(), gr.skip()
+def on_new_image(path: Any, factor: Any, anchor: Any, sequence: list[ZoomStep], side: int) -> tuple[Any, Any, Any]:
+    """(canvas preview, sequence, info) after the input image changed, from one decode of it. A new readable image
+    starts a new sequence ("again" then refuses) and the note says whose the results still shown are; a removed
+    image or an unusable upload (its own toast says why) leaves the sequence, so "Zoom out again" goes on from the
+    last result."""
     try:
-        inspect_upload(path)
+        image = inspect_upload(path).image
     except InvalidInput:
-        return gr.skip(), gr.skip()
-    return [], NEW_IMAGE
+        return None, gr.skip(), gr.skip()
+    canvas = canvas_preview(image, factor, anchor, side)
+    return (canvas, [], NEW_IMAGE) if sequence else (canvas, gr.skip(), gr.skip())
 
 
-def canvas_preview(path: Any, factor: Any, anchor: Any, side: int) -> Any:
+def canvas_preview(source: Any, factor: Any, anchor: Any, side: int) -> Any:
     """Right after a change: the canvas the model will fill (the border tinted), or nothing when not ready (an
-    unusable upload says why in its own toast, from the upload event)."""
+    unusable upload says why in its own toast, from the upload event). `source`: the upload, or its picture."""
     try:
-        work, _ = working_image(inspect_upload(path).image, side)
+        work, _ = working_image(inspect_upload(source).image, side)
         canvas = zoom_canvas(work, float(factor), str(anchor))
     except (InvalidInput, TypeError, ValueError, KeyError):
         return None
@@ -256,11 +256,12 @@ def build(backend: UnCLIP) -> None:
     w["preset"].change(lambda p, f: f if p == "custom" else p, inputs=[w["preset"], w["factor"]], outputs=w["factor"],
                        **private)  # fmt: skip
     w["factor"].change(preset_for, inputs=w["factor"], outputs=w["preset"], **private)  # typed, or an example's
-    canvas = {"inputs": [w["image"], w["factor"], w["anchor"]], "outputs": o["seen"]}
-    gr.on([w["factor"].change, w["anchor"].change], lambda p, f, a: canvas_preview(p, f, a, side), **canvas, **private)
-    w["image"].change(lambda p, f, a: canvas_preview(p, f, a, side), **canvas, **LIGHT)
+    gr.on([w["factor"].change, w["anchor"].change], lambda p, f, a: canvas_preview(p, f, a, side),
+          inputs=[w["image"], w["factor"], w["anchor"]], outputs=o["seen"], **private)  # fmt: skip
+    w["image"].change(lambda p, f, a, seq: on_new_image(p, f, a, seq, side),
+                      inputs=[w["image"], w["factor"], w["anchor"], sequence], outputs=[o["seen"], sequence, o["info"]],
+                      **LIGHT)  # fmt: skip
     w["image"].upload(lambda path: warn_if_unreadable(path, "image"), inputs=w["image"], **LIGHT)  # one toast
-    w["image"].change(on_new_image, inputs=[w["image"], sequence], outputs=[sequence, o["info"]], **private)
     zoom_out, zoom_again = (on_gpu(h) for h in make_handlers(backend))
     seed = w["seed"]
     common = {k: w[k] for k in ("factor", "anchor", "prompt", "condition", "feather")}

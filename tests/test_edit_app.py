@@ -247,14 +247,18 @@ def test_zoom_preset_custom_sends_the_factor_back_as_a_value(demo: Any) -> None:
 def test_only_a_new_readable_image_ends_the_zoom_sequence(demo: Any, files: dict[str, str]) -> None:
     """Removing the input image, or an upload refused (not an image, over 10 MB: Gradio empties the box), also
     emptied the sequence: "Zoom out again" then refused with the last result still on screen."""
-    [dep] = [d for d in listeners(demo, "zoom-image", "change") if demo.fns[d["id"]].fn is zoom_out.on_new_image]
-    assert dep["inputs"][0] == elem_ids(demo)["zoom-image"] and elem_ids(demo)["zoom-info"] in dep["outputs"]
+    [dep] = [d for d in listeners(demo, "zoom-image", "change") if elem_ids(demo)["zoom-info"] in d["outputs"]]
+    ids = elem_ids(demo)
+    assert dep["inputs"][0] == ids["zoom-image"] and dep["outputs"] == [ids["zoom-seen"], dep["outputs"][1],
+                                                                         ids["zoom-info"]]  # fmt: skip
+    handler = demo.fns[dep["id"]].fn  # the canvas preview too: one decode of the upload for both
     sequence = ["a zoom step"]  # the handler only looks at whether there is one
     skip = gr.skip()
-    assert zoom_out.on_new_image(files["scene"], sequence) == ([], zoom_out.NEW_IMAGE)
+    canvas, *rest = handler(files["scene"], 2, "center", sequence)
+    assert canvas.size == (256, 256) and rest == [[], zoom_out.NEW_IMAGE]
     for path in (None, files["text"], files["tiny"], files["bomb"]):
-        assert zoom_out.on_new_image(path, sequence) == (skip, skip), path
-    assert zoom_out.on_new_image(files["scene"], []) == (skip, skip)  # no sequence yet: nothing to say
+        assert handler(path, 2, "center", sequence) == (None, skip, skip), path
+    assert handler(files["scene"], 2, "center", [])[1:] == (skip, skip)  # no sequence yet: nothing to say
 
 
 def test_send_to_sources_must_be_file_paths() -> None:
