@@ -51,16 +51,20 @@
     return new File([blob], file.name.replace(/\.[^./]*$/, "") + ".png", { type: "image/png" });
   }
 
-  // the files to give the editor, shrunk where needed; null when one of them is no image the browser can open
-  async function shrunk(files) {
+  // The files to send, shrunk where needed. For the editor: all of them, and null when one is no image the
+  // browser can open. For one of IMAGES (`overLimitOnly`): those over the limit, and a file the browser cannot
+  // open goes as it is (the upload limit or the server then says what is wrong with it).
+  async function shrunk(files, overLimitOnly = false) {
     const out = new DataTransfer();
     for (const file of files) {
       let small = null;
-      try {
-        small = await shrink(file);
-      } catch (error) {
-        if (error instanceof Unreadable) return null;
-        console.warn("unCLIP Studio: could not shrink the image, sending it as it is", error);
+      if (!overLimitOnly || file.size > LIMIT_BYTES) {
+        try {
+          small = await shrink(file);
+        } catch (error) {
+          if (error instanceof Unreadable && !overLimitOnly) return null;
+          if (!(error instanceof Unreadable)) console.warn("unCLIP Studio: could not shrink the image", error);
+        }
       }
       out.items.add(small || file);
     }
@@ -69,25 +73,6 @@
 
   function overLimit(files) {
     return [...files].some((file) => file.size > LIMIT_BYTES);
-  }
-
-  // the files for one of IMAGES, those over the limit shrunk; null when none could be shrunk
-  async function underLimit(files) {
-    const out = new DataTransfer();
-    let changed = false;
-    for (const file of files) {
-      let small = null;
-      if (file.size > LIMIT_BYTES) {
-        try {
-          small = await shrink(file);
-        } catch (error) {
-          small = null; // not an image the browser can open: sent as it is, and refused by its size
-        }
-      }
-      changed = changed || small !== null;
-      out.items.add(small || file);
-    }
-    return changed ? out : null;
   }
 
   function inImages(element) {
@@ -140,8 +125,7 @@
     if (!input.files || input.files.length === 0) return;
     if (inImages(input) && overLimit(input.files)) {
       event.stopImmediatePropagation();
-      const files = await underLimit(input.files);
-      if (files) input.files = files.files;
+      input.files = (await shrunk(input.files, true)).files;
       const again = new Event("change", { bubbles: true });
       ours.add(again);
       input.dispatchEvent(again);
@@ -168,7 +152,7 @@
     if (inImages(event.target) && overLimit(event.dataTransfer.files)) {
       event.preventDefault();
       event.stopImmediatePropagation();
-      const files = (await underLimit(event.dataTransfer.files)) || event.dataTransfer;
+      const files = await shrunk(event.dataTransfer.files, true);
       const again = new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: files });
       ours.add(again);
       event.target.dispatchEvent(again);
