@@ -347,8 +347,9 @@ def test_an_untrained_residual_upsampler_is_exactly_bicubic() -> None:
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_weights_run_on_a_cpu(dtype: torch.dtype, fast: GenerateSettings) -> None:
     """torch has no half-precision CPU kernel for an antialiased resize (CLIP's preprocessing, Karlo's bicubic):
-    those resizes run in float32."""
-    backend = load_backend("tiny-random", device="cpu", dtype=dtype)
+    those resizes run in float32. fp16 weights run with fp32 arithmetic only (below)."""
+    precision = "fp32" if dtype == torch.float16 else None
+    backend = load_backend("tiny-random", device="cpu", dtype=dtype, precision=precision)
     gen = run(backend, fast)
     assert gen.images[0].size == (backend.models.decoder.config.sample_size * backend.models.upsample_factor,) * 2
     embeds = backend.encode_image(torch.zeros(1, 3, 256, 256, dtype=dtype))  # CLIP resizes 256 px to its size
@@ -356,6 +357,39 @@ def test_half_precision_weights_run_on_a_cpu(dtype: torch.dtype, fast: GenerateS
     karlo_like = replace(backend.models, bicubic_antialias=True)
     up = P.upsampler_condition(karlo_like, torch.zeros(1, 3, 8, 8, dtype=dtype), (32, 32))
     assert up.dtype == dtype and up.shape == (1, 3, 32, 32)
+
+
+def test_load_backend_refuses_what_would_crash_later_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fp16 weights under bf16 autocast on a CPU crashed in layer_norm at the first generate; xpu and hpu devices
+    crashed inside torch, and meta loaded and then failed at the first generate (Python API QA)."""
+    import unclip.backend as backend_module
+
+    with pytest.raises(ValueError, match=r"^dtype torch.float16 on cpu runs only with precision fp32"):
+        load_backend("tiny-random", device="cpu", dtype=torch.float16, precision="bf16")
+    monkeypatch.setattr(backend_module, "has_amx_bf16", lambda: True)  # 'auto' on an AMX CPU: bf16, but not for fp16
+    assert load_backend("tiny-random", device="cpu", dtype=torch.float16, precision="auto").models.compute_dtype is None
+    assert load_backend("tiny-random", device="cpu", precision="auto").models.compute_dtype == torch.bfloat16
+    with pytest.raises(ValueError, match=r"^dtype must be torch.float32, torch.float16 or torch.bfloat16, got torch.i"):
+        load_backend("tiny-random", device="cpu", dtype=torch.int8)
+    for device in ("xpu", "meta", "hpu", torch.device("meta")):
+        with pytest.raises(ValueError, match=r"^device must be cpu, cuda, cuda:N or mps, got '(xpu|meta|hpu)'$"):
+            load_backend("tiny-random", device=device)
+    if not torch.cuda.is_available():  # the name as given, not torch.device's repr
+        with pytest.raises(ValueError, match=r"^device 'cuda:1': this machine has no CUDA device; use cpu$"):
+            load_backend("tiny-random", device="cuda:1")
+    for bad in (None, 3):
+        with pytest.raises(ValueError, match=r"^model must be a name \(tiny-emoji, .*\) or a model directory, got"):
+            load_backend(bad)  # type: ignore[arg-type]
+
+
+def test_load_backend_takes_a_path_and_generate_warns_what_it_cuts(tmp_path: Path, fast: GenerateSettings) -> None:
+    from unclip.train.common import TrainArgs, load_or_create
+
+    load_or_create(TrainArgs(stage="prior", out=str(tmp_path / "model"), config="random"))
+    backend = load_backend(tmp_path / "model", device="cpu")  # a pathlib.Path: was AttributeError 'strip'
+    with pytest.warns(UserWarning, match="token"):  # only generate_stream's Generation said so
+        images = backend.generate("a cat " * 60, n=1, settings=fast)
+    assert len(images) == 1
 
 
 def test_a_v_prediction_decoder_refuses_the_unclip_scheduler_by_field(backend: UnCLIP):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -232,8 +233,12 @@ class UnCLIP(EditMethods, ExploreMethods):
 
     def generate(self, prompt: str, n: int = 4, seed: int = 0, mode: str | None = None,
                  settings: GenerateSettings | None = None) -> list[Image.Image]:
-        """`load_backend("tiny-emoji").generate("a cat above a pizza", n=4, seed=0)` -> n PIL images."""
-        return drain(self.generate_stream(prompt, n, seed, mode, settings)).images
+        """`load_backend("tiny-emoji").generate("a cat above a pizza", n=4, seed=0)` -> n PIL images. What the
+        Generation would have said (a caption cut at CLIP's context, ...) is a UserWarning here."""
+        result = drain(self.generate_stream(prompt, n, seed, mode, settings))
+        for message in result.warnings:
+            warnings.warn(message, UserWarning, stacklevel=2)
+        return result.images
 
     def compare_stream(self, prompt: str, n: int = 2, seed: int = 0, settings: GenerateSettings | None = None
                        ) -> Generator[Progress, None, dict[str, Generation]]:
@@ -279,13 +284,15 @@ def check_device(name: str | torch.device | None, field: str = "device", availab
         return
     try:
         device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"{field} must be cpu, cuda, cuda:N or mps, got {name!r}") from None
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):  # torch knows xpu, meta, ...: none run here
+        raise ValueError(f"{field} must be cpu, cuda, cuda:N or mps, got {str(name)!r}")
     if not available:
         return
     have = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}.get(device.type, lambda: True)
     if not have():
-        raise ValueError(f"{field} {name!r}: this machine has no {device.type.upper()} device; use cpu")
+        raise ValueError(f"{field} {str(name)!r}: this machine has no {device.type.upper()} device; use cpu")
 
 
 def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | None = None,
@@ -302,15 +309,28 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    if isinstance(name_or_path, os.PathLike):
+        name_or_path = os.fspath(name_or_path)
+    if not isinstance(name_or_path, str):
+        raise ValueError("model must be a name (tiny-emoji, tiny-random, karlo, kandinsky-2.2) or a model directory, "
+                         f"got {type(name_or_path).__name__}")
     check_device(device, available=False)
-    device = torch.device(device)
+    asked, device = device, torch.device(device)
     hub = is_hub(name_or_path)
     if offload and device.type == "cuda" and not hub:
         raise ValueError("offload is for the hub families (karlo, kandinsky-2.2); the tiny models fit anywhere")
-    check_device(device)
-    compute_dtype = resolve_precision(precision or os.environ.get("UNCLIP_PRECISION", "auto"), device)
+    check_device(asked)
+    asked_precision = precision or os.environ.get("UNCLIP_PRECISION", "auto")
+    compute_dtype = resolve_precision(asked_precision, device)
     if dtype is None:
         dtype = torch.float16 if (hub and device.type == "cuda") else torch.float32
+    if dtype not in (torch.float32, torch.float16, torch.bfloat16):
+        raise ValueError(f"dtype must be torch.float32, torch.float16 or torch.bfloat16, got {dtype}")
+    if device.type == "cpu" and dtype == torch.float16 and compute_dtype == torch.bfloat16:  # layer_norm crashed
+        if asked_precision != "auto":
+            raise ValueError("dtype torch.float16 on cpu runs only with precision fp32 (bf16 autocast has no CPU "
+                             "kernels for fp16 weights): use precision='fp32', or dtype torch.float32 (the default)")
+        compute_dtype = None  # 'auto' on an AMX CPU: the weights' own dtype, as on any other host
     models = load_models(name_or_path, dtype if hub else torch.float32)
     if offload and device.type == "cuda":
         offload_to(models.to("cpu", dtype), device)
