@@ -4,6 +4,7 @@ and nothing is written. (The verbs' happy paths are tested beside their librarie
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,12 +109,34 @@ def test_train_all_takes_every_flag_given_even_one_equal_to_the_built_in_default
     import unclip.train
 
     seen = []
-    monkeypatch.setattr(unclip.train, "train", lambda args, stale="refuse": seen.append(args) or {"stage": args.stage})
+    monkeypatch.setattr(unclip.train, "train", lambda args, stale="refuse": seen.append(args) or finished(args))
     argv = ["train", "all", "--preset", "cpu", "--batch", "64", "--threads", "0", "--out", str(tmp_path / "m")]
     assert main(argv) == 0
     assert [a.stage for a in seen] == ["clip", "prior", "decoder", "upsampler"]
     assert {a.batch for a in seen} == {64} and {a.threads for a in seen} == {0}  # the preset's: 96/128/16/12, 1/2
     assert [a.steps for a in seen] == [1400, 800, 7000, 1500]  # not given: the preset's
+
+
+def finished(args: Any, step: int | None = None) -> dict:
+    """A stage's summary, as `unclip.train.train` returns it, at `step` (default: all its steps)."""
+    return {"stage": args.stage, "step": args.steps if step is None else step, "args": {"steps": args.steps}}
+
+
+def test_train_all_says_how_to_go_on_when_clip_stopped_at_its_time_limit(monkeypatch: pytest.MonkeyPatch,
+                                                                         capsys: pytest.CaptureFixture,
+                                                                         tmp_path: Path) -> None:  # fmt: skip
+    """Each stage said "time limit reached at step N; resume to continue", which invited running 'train all' again:
+    that trains CLIP on and restarts the prior and decoder, which learnt from it (classroom QA)."""
+    import unclip.train
+
+    argv = ["train", "all", "--config", "random", "--out", str(tmp_path / "m")]
+    monkeypatch.setattr(unclip.train, "train", lambda args, stale="refuse": finished(args))
+    assert main(argv) == 0 and "CLIP stopped at its time limit" not in capsys.readouterr().out
+    cut = {"clip": 600}
+    monkeypatch.setattr(unclip.train, "train", lambda args, stale="refuse": finished(args, cut.get(args.stage)))
+    assert main(argv) == 0
+    assert "[all] CLIP stopped at its time limit, at step 600 of 1400. To train on, resume the stages one at a time" \
+        in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("content", [b"garbage", b"", b"hello\n", b"e"])  # the last two: KeyError 101, IndexError
@@ -149,6 +172,9 @@ def test_generate_refuses_a_bad_device_and_a_damaged_model_dir(tmp_path: Path, c
     monkeypatch.setenv("UNCLIP_MODEL", "tiny-random")  # a good model from the env: not the one to blame
     assert main(["generate", "a cat", "--device", "bogus", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err == "error: --device must be cpu, cuda, cuda:N or mps, got 'bogus'\n"
+    assert main(["generate", "a cat", "--device", "meta", "--out", str(tmp_path / "m")]) == 2  # torch knows it
+    assert capsys.readouterr().err == "error: --device must be cpu, cuda, cuda:N or mps, got 'meta'\n"
+    assert not (tmp_path / "m").exists()  # was a traceback at the first step, and an empty --out folder
     monkeypatch.delenv("UNCLIP_MODEL")
     model = tmp_path / "model"
     load_or_create(TrainArgs(stage="prior", out=str(model), config="random"))
@@ -238,6 +264,8 @@ def test_train_help_says_which_flags_a_preset_sets(capsys: pytest.CaptureFixture
     assert not any("the preset's" in help_of[flag] for flag in ("out", "run-dir", "seed", "ema"))
     assert help_of["seed"].endswith("default: 0") and help_of["decoder-width"].endswith("default: 0.0")  # not None
     assert "default: runs/<--out's folder name> in the repository" in help_of["run-dir"]
+    assert help_of["config"].startswith("config CONFIG default or random")  # the choices were not said (QA)
+    assert "min-snr or v;" in help_of["weighting"] and "auto, cpu, cuda" in help_of["device"]
 
 
 def test_generate_reproduces_any_stage_setting_the_app_records(tmp_path: Path) -> None:

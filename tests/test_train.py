@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from unclip.families import tiny
+from unclip.config import DECODER_WIDTHS, TinyConfig
+from unclip.families import BUNDLED, tiny
 from unclip.train import train
 from unclip.train.common import TrainArgs, load_or_create
 from unclip.train.stages import STAGES
@@ -67,6 +68,81 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, clip_dir):
     b = torch.load(tmp_path / "b" / "run" / "prior.pt", weights_only=False)["module"]
     for k in a:
         torch.testing.assert_close(a[k], b[k], msg=k)
+
+
+def test_ctrl_c_stops_after_the_step_in_progress_with_its_checkpoint(tmp_path, clip_dir, monkeypatch) -> None:
+    """Ctrl-C killed a stage at once: everything since its last checkpoint was lost (up to --save-every steps,
+    minutes on a CPU), and the message did not say where it would resume (classroom QA)."""
+    import signal
+
+    from unclip.train import common
+
+    _with_clip(clip_dir, tmp_path)
+    lr_at = common.lr_at
+
+    def ctrl_c_at_step_3(step: int, args: TrainArgs) -> float:
+        if step == 3:
+            signal.raise_signal(signal.SIGINT)  # as a terminal sends it, in the middle of step 3 -> 4
+        return lr_at(step, args)
+
+    monkeypatch.setattr(common, "lr_at", ctrl_c_at_step_3)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (CI's runs ignore it)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(_args(tmp_path, "prior", steps=8, save_every=100))
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handler is back
+    finally:
+        signal.signal(signal.SIGINT, before)
+    state = torch.load(tmp_path / "run" / "prior.pt", weights_only=True)
+    assert state["step"] == 4  # the step in progress finished and was saved, with save-every 100
+    monkeypatch.setattr(common, "lr_at", lr_at)
+    assert train(_args(tmp_path, "prior", steps=8, save_every=100))["log"][-1][0] == 8  # resumed, and on to 8
+
+
+def test_saved_weights_are_as_readable_as_the_user_s_other_files(tmp_path) -> None:
+    """safetensors 0.8 left every shard -rw------- whatever the umask: on a shared classroom machine the app, run
+    by another user, could not read the teacher's model (classroom QA)."""
+    import os
+
+    before = os.umask(0o022)
+    try:
+        load_or_create(TrainArgs(stage="prior", out=str(tmp_path / "m"), config="random"))
+    finally:
+        os.umask(before)
+    shards = sorted((tmp_path / "m").glob("*/*.safetensors"))
+    assert len(shards) == 5 and {oct(p.stat().st_mode & 0o777) for p in shards} == {oct(0o644)}
+
+
+def test_a_trained_model_samples_with_the_bundled_model_s_defaults(tmp_path) -> None:
+    """A retrained model wrote Defaults() (prior guidance 1) where the shipped one has 2, so a class compared its
+    model with the shipped one at other settings without a word (classroom QA)."""
+    from dataclasses import asdict
+
+    load_or_create(TrainArgs(stage="prior", out=str(tmp_path / "m"), config="random"))
+    written = json.loads((tmp_path / "m" / "unclip_config.json").read_text())["defaults"]
+    shipped = json.loads((BUNDLED / "unclip_config.json").read_text())["defaults"]
+    assert written == shipped == asdict(tiny.TRAINED_DEFAULTS)
+
+
+@pytest.mark.parametrize("config", [TinyConfig(), TinyConfig.random()], ids=["default", "random"])
+def test_every_decoder_width_allowed_builds_a_decoder_that_runs(config: TinyConfig) -> None:
+    """--decoder-width 1.1 gave 104 channels at a level with heads of 32: a crash at the first step, after the
+    fresh decoder had replaced the trained one (classroom QA); on tiny-random even 1.5 did."""
+    from diffusers import UNet2DConditionModel
+
+    lo, hi = DECODER_WIDTHS
+    for width in [lo + 0.05 * i for i in range(round((hi - lo) / 0.05) + 1)]:
+        d = config.decoder.scaled(width)
+        attending = [c for c, a in zip(d.block_out_channels, d.attention, strict=True) if a]
+        assert all(c % d.attention_head_dim == 0 for c in [*attending, d.block_out_channels[-1]]), (width, d)
+        assert all(c % 8 == 0 for c in d.block_out_channels) and d.attention_head_dim % 8 == 0, (width, d)
+    assert TinyConfig().decoder.scaled(1.5).block_out_channels == (48, 96, 144, 192)  # the sizes that ran, kept
+    for width in (1.1, 1.5):
+        d = config.decoder.scaled(width)
+        unet = UNet2DConditionModel(**{**d.unet_kwargs(config.clip), "sample_size": 16})
+        tokens = torch.zeros(1, 3, d.cross_attention_dim)
+        out = unet(torch.zeros(1, 3, 16, 16), 10, tokens, class_labels=torch.zeros(1, d.time_embed_dim)).sample
+        assert out.shape == (1, 3, 16, 16)
 
 
 def test_decoder_width_starts_a_fresh_decoder_and_keeps_the_other_parts(tmp_path, clip_dir):

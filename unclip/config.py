@@ -120,14 +120,20 @@ class DecoderConfig:
 
     def scaled(self, width: float) -> DecoderConfig:
         """This decoder with every channel count (and the attention head width) times `width`, rounded to a
-        multiple of 8: `train decoder --decoder-width 1.5` (benchmarks/bench_decoder_size.py times the sizes)."""
+        multiple of 8, and at a level with attention to a multiple of the head width, which must divide it (1.1 gave
+        104 channels for heads of 32, and a crash at the first step): `train decoder --decoder-width 1.5`
+        (benchmarks/bench_decoder_size.py times the sizes)."""
         if not DECODER_WIDTHS[0] <= width <= DECODER_WIDTHS[1]:
             raise ValueError(f"decoder width must be between {DECODER_WIDTHS[0]} and {DECODER_WIDTHS[1]}, got {width}")
-        def eights(c: int) -> int:
-            return max(8, round(c * width / 8) * 8)
 
-        return replace(self, block_out_channels=tuple(map(eights, self.block_out_channels)),
-                       attention_head_dim=eights(self.attention_head_dim))
+        def times(c: int, step: int) -> int:
+            return max(step, round(c * width / step) * step)
+
+        head = times(self.attention_head_dim, 8)
+        last = len(self.block_out_channels) - 1  # the mid block attends at the last level's width
+        channels = tuple(times(c, head if self.attention[i] or i == last else 8)
+                         for i, c in enumerate(self.block_out_channels))  # fmt: skip
+        return replace(self, block_out_channels=channels, attention_head_dim=head)
 
     def text_proj_kwargs(self, clip: ClipConfig) -> dict[str, Any]:
         return {

@@ -93,6 +93,12 @@ def assemble(parts: dict[str, torch.nn.Module], config: TinyConfig, defaults: De
         defaults=defaults, name=name, notice=notice)
 
 
+# A model the trainers make samples with the bundled model's defaults (models/tiny-emoji/unclip_config.json), so a
+# class's retrained model and the shipped one compare like with like; prior guidance 2 was measured to help there
+# (models/tiny-emoji/README.md). Defaults() has the paper's prior guidance 1.
+TRAINED_DEFAULTS = Defaults(prior_guidance=2.0)
+
+
 def build_random(config: TinyConfig | None = None, seed: int = 0, notice: str = "") -> UnCLIPModels:
     """tiny-random: the bundled architecture (shrunk), random weights; for tests and as a fallback."""
     config = config or TinyConfig.random()
@@ -124,6 +130,7 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
         for stale in (out / name).glob("diffusion_pytorch_model*"):  # diffusers leaves a previous size's shards
             stale.unlink()
         copy.save_pretrained(out / name, safe_serialization=True, max_shard_size="16MB")
+    _readable([out / name for name in only])
     (out / "scheduler_configs.json").write_text(json.dumps(models.scheduler_configs, indent=2))
     old = read_meta(out) if (out / CONFIG_FILE).exists() else {}
     sections = config.to_dict()  # clip, prior, decoder, upsampler: a part's architecture
@@ -134,6 +141,16 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
         meta[key] = {**meta.get(key, {}), **value} if isinstance(value, dict) else value
     write_meta(out, meta)
     return out
+
+
+def _readable(folders: list[Path]) -> None:
+    """Weights as readable as the user's other files: safetensors 0.8 writes through a private temp file and
+    leaves them -rw------- (safetensors#782), so on a shared classroom machine, or in a container running as
+    another user, the app could not read a teacher's model."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in (p for folder in folders for p in folder.glob("*.safetensors")):
+        path.chmod(0o666 & ~mask)
 
 
 def read_meta(directory: str | Path) -> dict[str, Any]:

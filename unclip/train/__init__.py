@@ -18,6 +18,7 @@ import torch
 from unclip.settings import InvalidInput, writable_dir
 from unclip.train.common import (
     NEEDS_CLIP,
+    WEIGHTINGS,
     TrainArgs,
     check_checkpoints,
     clip_fingerprint,
@@ -105,6 +106,12 @@ def train_all(preset: str, overrides: dict) -> list[dict]:
 
 
 DEFAULT_HELP = {"run_dir": "runs/<--out's folder name> in the repository"}
+CHOICES_HELP = {"config": "default or random (tiny-random's size)", "weighting": " or ".join(WEIGHTINGS),
+                "device": "auto, cpu, cuda, cuda:N or mps"}  # fmt: skip
+CLIP_CUT_SHORT = ("[all] CLIP stopped at its time limit, at step {step} of {steps}. To train on, resume the stages "
+                  "one at a time (train clip, then prior, decoder, upsampler, each with the same flags): running "
+                  "'train all' again trains CLIP on, and the prior and decoder, which learnt from this CLIP, then "
+                  "start again from their weights with a fresh learning-rate schedule.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         flag = f"--{f.name.replace('_', '-')}"
         default = f"default: {DEFAULT_HELP.get(f.name, f.default)}" + (
             " (with all: the preset's)" if f.name in preset_keys else "")
+        if f.name in CHOICES_HELP:
+            default = f"{CHOICES_HELP[f.name]}; {default}"
         if f.type == "bool" or isinstance(f.default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=default)
         else:
@@ -139,4 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for summary in summaries:
         print(json.dumps({k: v for k, v in summary.items() if k != "log"}))
+    clip = summaries[0]
+    if ns["stage"] == "all" and clip["step"] < clip["args"]["steps"]:
+        print(CLIP_CUT_SHORT.format(step=clip["step"], steps=clip["args"]["steps"]))
     return 0

@@ -18,6 +18,8 @@ import copy
 import hashlib
 import math
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -144,7 +146,8 @@ def _fresh_model(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
     """Fresh weights of --config's size (the decoder at --decoder-width), in memory."""
     base = TinyConfig.random() if args.config == "random" else TinyConfig()
     config = replace(base, decoder=base.decoder.scaled(args.decoder_width)) if args.decoder_width else base
-    return tiny.assemble(tiny.build_components(config, args.seed), config, tiny.Defaults(), Path(args.out).name), config
+    return (tiny.assemble(tiny.build_components(config, args.seed), config, tiny.TRAINED_DEFAULTS, Path(args.out).name),
+            config)
 
 
 def _set_decoder_width(out: Path, config: TinyConfig, args: TrainArgs, state: dict | None) -> None:
@@ -374,6 +377,31 @@ def resume(state: dict, args: TrainArgs, module: nn.Module, ema: EMA, opt: torch
     return step, log, state.get("seconds", log[-1][2] if log else 0.0)  # older checkpoints: from the log
 
 
+class Interrupt:
+    """Ctrl-C while a stage trains: the first stops it after the step in progress, with a checkpoint of that step
+    (as --time-limit does; killed at once, a CPU run lost up to --save-every steps, minutes); a second stops at
+    once, keeping the last checkpoint. Only in the main thread (where Python delivers signals)."""
+
+    def __init__(self, stage: str):
+        self.stage, self.requested, self._before = stage, False, None
+
+    def __enter__(self) -> Interrupt:  # (a process that ignores Ctrl-C, such as a background job, still does)
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
+            self._before = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(f"\n[{self.stage}] Ctrl-C: stopping after this step, with a checkpoint (Ctrl-C again: stop now)",
+              flush=True)  # fmt: skip
+
+    def __exit__(self, *exc: object) -> None:
+        if self._before is not None:
+            signal.signal(signal.SIGINT, self._before)
+
+
 def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs, state: dict | None,
         clip: str | None = None) -> dict:
     """Train `stage` to args.steps, from `state` (`read_checkpoint`'s) if given; returns a summary with the log.
@@ -389,36 +417,42 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs,
         print(f"[{args.stage}] resumed at step {step}")
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if models.device.type == "cuda" else _null()
     start, t0, recent = step, time.time(), []
-    while step < args.steps:
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, args)
-        with autocast:
-            loss = stage.loss(step)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
-        opt.step()
-        if stage.after_step:
-            with torch.no_grad():
-                stage.after_step()
-        ema.update(module, step)
-        step += 1
-        recent.append(loss.item())
-        timed_out = args.time_limit and time.time() - t0 > args.time_limit
-        if step % args.log_every == 0 or step == args.steps or timed_out:  # the log ends at the last step run
-            log.append([step, float(np.mean(recent)), round(before + time.time() - t0, 3)])  # cumulative seconds
-            print(f"[{args.stage}] step {step}/{args.steps} loss {log[-1][1]:.4f} "
-                  f"({(time.time() - t0) / (step - start):.3f} s/step)", flush=True)
-            recent = []
-        if step % args.save_every == 0 or step == args.steps or timed_out:
-            save_state(_state_path(args), stage, ema, opt, step, log, clip, os.path.abspath(args.out))
-            _export(stage, ema, step, log, models, config, args, clip)
-        if stage.preview and (step % args.preview_every == 0 or step == args.steps):
-            stage.export(ema.shadow)
-            stage.preview(Path(args.run_dir), step)
-        if timed_out:
-            print(f"[{args.stage}] time limit reached at step {step}; resume to continue")
-            break
+    with Interrupt(args.stage) as interrupt:
+        while step < args.steps:
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, args)
+            with autocast:
+                loss = stage.loss(step)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+            opt.step()
+            if stage.after_step:
+                with torch.no_grad():
+                    stage.after_step()
+            ema.update(module, step)
+            step += 1
+            recent.append(loss.item())
+            timed_out = args.time_limit and time.time() - t0 > args.time_limit
+            stopping = timed_out or interrupt.requested  # either way: a checkpoint of this step, then stop
+            if step % args.log_every == 0 or step == args.steps or stopping:  # the log ends at the last step run
+                log.append([step, float(np.mean(recent)), round(before + time.time() - t0, 3)])  # seconds in all
+                print(f"[{args.stage}] step {step}/{args.steps} loss {log[-1][1]:.4f} "
+                      f"({(time.time() - t0) / (step - start):.3f} s/step)", flush=True)
+                recent = []
+            if step % args.save_every == 0 or step == args.steps or stopping:
+                save_state(_state_path(args), stage, ema, opt, step, log, clip, os.path.abspath(args.out))
+                _export(stage, ema, step, log, models, config, args, clip)
+            if stage.preview and (step % args.preview_every == 0 or step == args.steps):
+                stage.export(ema.shadow)
+                stage.preview(Path(args.run_dir), step)
+            if timed_out:
+                print(f"[{args.stage}] time limit reached at step {step}; resume to continue")
+            if stopping:
+                break
+    if interrupt.requested:  # after its checkpoint: `train all` stops too, and the CLI says so (status 130)
+        print(f"[{args.stage}] stopped at step {step} (Ctrl-C), its checkpoint saved: the same command resumes it")
+        raise KeyboardInterrupt
     if step == start and state is not None:  # nothing left to train: --out gets the checkpoint's weights if it
         record = training_records(Path(args.out)).get(args.stage)  # has none of this stage, lags behind it, or
         lags = record is not None and record.get("run") == _run_id(args) and record.get("steps") != step

@@ -10,6 +10,7 @@ core takes about as long again, so the loop would wait for the CPU: there `worke
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 
 import torch
@@ -42,6 +43,12 @@ class _Steps(Dataset):
         return step, torch.from_numpy(images), list(captions)
 
 
+def _ignore_interrupts(worker: int) -> None:
+    """A rendering process leaves Ctrl-C to the trainer, which finishes its step and saves a checkpoint (the
+    batches it will still ask for must keep coming: a worker that quit on the signal broke the stream)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Scenes:
     """`scenes(step) -> (images (B, 3, size, size) in [-1, 1] on device, captions)` for one stage.
 
@@ -62,7 +69,8 @@ class Scenes:
             if self._stream is None or step != self._next:
                 self._stream = iter(DataLoader(_Steps(self.world, self.args, self.size, step), batch_size=None,
                                                num_workers=self.workers, prefetch_factor=4,
-                                               pin_memory=self.device.type == "cuda"))
+                                               pin_memory=self.device.type == "cuda",
+                                               worker_init_fn=_ignore_interrupts))
             got, images, captions = next(self._stream)
             assert got == step, f"data stream out of order: wanted step {step}, got {got}"  # internal invariant
             self._next = step + 1
