@@ -410,6 +410,60 @@ def test_mask_conventions() -> None:
         mask_from_layers([truncated], (256, 256))
 
 
+def test_a_brush_layer_mask_repaints_its_strokes(backend: UnCLIP, fast: GenerateSettings, scene: Image.Image) -> None:
+    """White strokes on a transparent layer (a brush layer saved as PNG) were read by DALL·E's convention, so the
+    strokes were kept and the rest repainted, with no word (Python API QA)."""
+    layer = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+    layer.paste((255, 255, 255, 255), BOX)
+    notes: list[str] = []
+    assert np.array_equal(np.asarray(mask_from_image(encode(layer, "PNG"), notes=notes)) > 0,
+                          np.asarray(box_image()) > 0)  # fmt: skip
+    assert notes == ["mask: white strokes on a transparent background, read as a brush layer: the strokes are the "
+                     "region to repaint"]  # fmt: skip
+    edit = backend.inpaint(scene, layer, PROMPT, feather=0, settings=fast)
+    changed = np.abs(np.asarray(edit.images[0], dtype=int) - np.asarray(scene, dtype=int)).max(-1) > 0
+    assert not changed[outside(BOX, 0)].any() and changed[BOX[1]:BOX[3], BOX[0]:BOX[2]].mean() > 0.5
+    assert notes[0] in edit.warnings
+    photo = Image.new("RGBA", (256, 256), (200, 220, 255, 255))  # DALL·E's: a picture with a hole, not all white
+    photo.paste((0, 0, 0, 0), BOX)
+    assert np.array_equal(np.asarray(mask_from_image(photo)) > 0, np.asarray(box_image()) > 0)
+    sheet = Image.new("RGBA", (256, 256), (255, 255, 255, 255))  # a white sheet with a hole: the hole, still
+    sheet.paste((0, 0, 0, 0), BOX)
+    assert np.array_equal(np.asarray(mask_from_image(sheet)) > 0, np.asarray(box_image()) > 0)
+
+
+def test_a_thin_stroke_on_a_big_photo_survives_the_shrink(backend: UnCLIP, fast: GenerateSettings) -> None:
+    """A 2 px stroke on a 1024 px square averaged to under half at 256 px and vanished: 'mask is empty where the
+    model works: what it marks lies outside the centred square', on a square image (Python API QA)."""
+    photo, mask = Image.new("RGB", (1024, 1024), (90, 140, 60)), Image.new("L", (1024, 1024), 0)
+    mask.paste(255, (500, 100, 502, 900))  # 2 px wide
+    edit = backend.inpaint(photo, mask, PROMPT, feather=0, settings=fast)
+    repainted = np.asarray(edit.mask) > 127  # at the output size
+    assert repainted.any() and repainted.mean() < 0.02
+    inverted = Image.eval(mask, lambda v: 255 - v)  # the same region, through invert: kept thin, not lost
+    edit = backend.inpaint(photo, inverted, PROMPT, feather=0, invert=True, settings=fast)
+    assert np.array_equal(np.asarray(edit.mask) > 127, repainted)
+
+
+def test_images_as_arrays_are_read_and_other_types_refused_by_name(backend: UnCLIP, fast: GenerateSettings,
+                                                                     scene: Image.Image) -> None:  # fmt: skip
+    """A numpy array or a tensor was a TypeError from deep in pathlib (Python API QA)."""
+    as_array = backend.vary(np.asarray(scene), seed=3, settings=fast)
+    as_image = backend.vary(scene, seed=3, settings=fast)
+    assert np.array_equal(np.asarray(as_array.images[0]), np.asarray(as_image.images[0]))
+    with pytest.raises(InvalidInput, match=r"^image as an array must be uint8 \(H, W\), \(H, W, 3\) or \(H, W, 4\), "
+                                           r"or bool \(H, W\), got float32 64×64×3$"):  # fmt: skip
+        backend.vary(np.zeros((64, 64, 3), np.float32))
+    for bad in (torch.zeros(3, 64, 64), 5, [scene]):
+        with pytest.raises(InvalidInput, match=r"^image must be an image file's path, its bytes, a PIL image or a "
+                                               r"uint8 array .* got (Tensor|int|list)$"):  # fmt: skip
+            backend.vary(bad)
+    with pytest.raises(InvalidInput, match="^mask must be an image file's path"):
+        backend.inpaint(scene, torch.ones(256, 256), PROMPT)
+    as_bool = np.asarray(box_image()) > 0  # a boolean mask, as numpy makes them: True = repaint
+    assert np.array_equal(np.asarray(mask_from_image(as_bool)), np.asarray(box_image()))
+
+
 def test_feather_is_exact_inside_and_beyond_its_band() -> None:
     m = mask_tensor(box_image())  # (1, 1, 256, 256)
     soft = feather(m, FEATHER)[0, 0].numpy()

@@ -336,6 +336,12 @@ def test_interpolate_refuses_bad_endpoints_and_switches(backend: UnCLIP) -> None
         backend.interpolate(torch.full((d,), float("inf")), "a dog", steps=2, settings=FAST)
     with pytest.raises(InvalidInput, match="use_prior must be true or false, got 'no'"):
         backend.interpolate("a cat", "a dog", steps=2, use_prior="no", settings=FAST)
+    picture = Image.new("RGB", (64, 64), "red")  # one picture, not a pair: zip()'s ValueError (Python API QA)
+    with pytest.raises(InvalidInput, match=r"^pictures must be a pair \(the start's picture, the end's; either may be "
+                                           r"None\), got 1 item$"):  # fmt: skip
+        backend.interpolate(picture, picture, steps=2, noise="inversion", pictures=(picture,), settings=FAST)
+    with pytest.raises(InvalidInput, match=r"^start is too small: 1×1 px"):  # an RGB image skipped the size check
+        backend.interpolate(Image.new("RGB", (1, 1)), "a dog", steps=2, settings=FAST)
 
 
 # -- nearest neighbours and the modality gap ----------------------------------------------------------------------

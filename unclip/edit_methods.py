@@ -148,15 +148,16 @@ class EditMethods:
         (mw, mh), (w, h) = full.size, up.size
         if abs(mw * h - mh * w) > 0.01 * mh * w:  # another aspect ratio: a scaled copy of the image's is fine
             notes.append(f"the mask ({mw}×{mh}) is not the image's shape ({w}×{h}): it was stretched to fit")
-        binary = working_mask(full, up.size, side).point(lambda v: 255 if v > 127 else 0)
-        if invert:
-            if binary.getextrema()[0] == 255:
+        if invert:  # at full size (masks here are 0/255), so that the shrink below keeps a thin region either way;
+            # a mask and its inverse then both repaint the working pixels their boundary straddles
+            if full.getextrema()[0] == 255:
                 raise InvalidInput(FULL_MASK_INVERTED)
-            binary = binary.point(lambda v: 255 - v)
+            full = full.point(lambda v: 255 - v)
+        binary = working_mask(full, up.size, side)
         if binary.getextrema()[1] == 0:
             if mask is None:
                 raise InvalidInput(EMPTY_MASK)
-            raise InvalidInput(MASK_OUTSIDE if not invert and full.getextrema()[1] > 127 else BLACK_MASK)
+            raise InvalidInput(MASK_OUTSIDE if full.getextrema()[1] > 0 else BLACK_MASK)
         return binary
 
     # -- zoom-out -----------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from unclip.images import to_pil, to_tensor
 from unclip.models import count_tokens, too_long
 from unclip.sampling import Progress
 from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_bool, as_choice, as_float, as_int, as_prompt
-from unclip.uploads import Source, load_upload
+from unclip.uploads import Source, check_size, load_upload
 
 if TYPE_CHECKING:
     from unclip.backend import UnCLIP
@@ -191,8 +191,9 @@ def strip_steps(settings: GenerateSettings, prior_runs: int, inversions: int = 0
 
 def as_image(source: Source, name: str) -> Image.Image:
     """An image as every tab reads an upload (`unclip.uploads`: transparency on white, 16-bit scaled to 8, size
-    checked, EXIF orientation applied); a plain RGB image is that already."""
+    checked, EXIF orientation applied); a plain RGB image is that already, once its size is checked."""
     if isinstance(source, Image.Image) and source.mode == "RGB":
+        check_size(source, name)
         return source
     return load_upload(source, name)
 
@@ -306,6 +307,12 @@ def interpolate_stream(backend: UnCLIP, start: Endpoint, end: Endpoint, steps: i
     use_prior = as_bool("use_prior", use_prior)
     ends = None
     if noise == "inversion":
+        if pictures is not None and (not isinstance(pictures, tuple | list) or len(pictures) != 2):
+            what = type(pictures).__name__
+            if isinstance(pictures, tuple | list):
+                what = f"{len(pictures)} item{'' if len(pictures) == 1 else 's'}"
+            raise InvalidInput("pictures must be a pair (the start's picture, the end's; either may be None), "
+                               f"got {what}")
         ends = [end_picture(x, picture, name) for x, picture, name in zip((start, end), pictures or (None, None),
                                                                           ("start", "end"), strict=True)]  # fmt: skip
         s = s.for_inversion()

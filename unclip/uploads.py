@@ -19,6 +19,7 @@ box so the UI can show what the model sees. Nothing here touches tensors.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ from unclip.settings import InvalidInput
 MIN_SIDE = 16  # px: anything smaller carries no picture worth editing
 MAX_PIXELS = 40_000_000  # refuse larger images before decoding them (a 10 MB PNG can claim billions of pixels)
 FORMATS = "PNG, JPEG, WebP, GIF, BMP, TIFF"
-Source = str | Path | bytes | Image.Image  # a path, raw file bytes, or an already opened image
+Source = str | Path | bytes | Image.Image | np.ndarray  # a path, file bytes, an opened image, or uint8 pixels
 
 
 @dataclass
@@ -54,8 +55,13 @@ def _open(source: Source, name: str) -> Image.Image:
     """Open lazily (header only) and refuse non-images and decompression bombs before any pixel is decoded."""
     if isinstance(source, Image.Image):
         return source
+    if isinstance(source, np.ndarray):
+        return _from_array(source, name)
     if source is None or (isinstance(source, (str, bytes)) and not source):
         raise InvalidInput(f"{name} is missing: upload an image")
+    if not isinstance(source, (str, os.PathLike, bytes, bytearray)):
+        raise InvalidInput(f"{name} must be an image file's path, its bytes, a PIL image or a uint8 array "
+                           f"(H, W) or (H, W, 3 or 4), got {type(source).__name__}")
     stream: Any = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else Path(source)
     if isinstance(stream, Path) and not stream.is_file():
         what = ("is a folder, not an image file" if stream.is_dir() else "is not a regular file" if stream.exists()
@@ -74,6 +80,23 @@ def _open(source: Source, name: str) -> Image.Image:
     return im
 
 
+def _from_array(a: np.ndarray, name: str) -> Image.Image:
+    """uint8 pixels (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA, or a bool (H, W) mask -> a PIL image; anything
+    else is refused."""
+    if a.dtype == np.bool_ and a.ndim == 2:
+        return _binary(a)
+    shape = "×".join(map(str, a.shape))
+    if a.dtype != np.uint8 or not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise InvalidInput(f"{name} as an array must be uint8 (H, W), (H, W, 3) or (H, W, 4), or bool (H, W), got "
+                           f"{a.dtype} {shape}")
+    return Image.fromarray(np.ascontiguousarray(a))
+
+
+def _binary(marked: np.ndarray) -> Image.Image:
+    """bool (H, W) -> L mask, 255 where marked."""
+    return Image.fromarray(marked.astype(np.uint8) * 255, mode="L")
+
+
 @contextmanager
 def _opened(source: Source, name: str) -> Iterator[Image.Image]:
     """`_open`, and close the file afterwards when we opened it: PIL keeps an animated image's file open (to seek
@@ -86,7 +109,7 @@ def _opened(source: Source, name: str) -> Iterator[Image.Image]:
             im.close()
 
 
-def _check_size(im: Image.Image, name: str) -> None:
+def check_size(im: Image.Image, name: str) -> None:
     w, h = im.size
     if w * h > MAX_PIXELS:
         raise InvalidInput(f"{name} is too large: {w}×{h} = {w * h:,} pixels (at most {MAX_PIXELS:,}); "
@@ -147,7 +170,7 @@ def inspect_upload(source: Source, name: str = "image") -> Upload:
     """Open, check and normalise one upload; raises InvalidInput naming `name` with what is wrong."""
     notes: list[str] = []
     with _opened(source, name) as im:
-        _check_size(im, name)  # before decoding: the header already knows the size
+        check_size(im, name)  # before decoding: the header already knows the size
         with _decoding(name):
             im = _first_frame(im, notes)
             im.load()
@@ -195,13 +218,20 @@ def describe_crop(size: tuple[int, int], side: int) -> str:
 # -- masks: white (or opaque paint, or transparency) = repaint ------------------------------------------------------
 def mask_from_image(source: Source, name: str = "mask", notes: list[str] | None = None) -> Image.Image:
     """An uploaded mask -> L, 255 = repaint. With transparent pixels, those are the region (DALL·E's API
-    convention); an opaque mask: white (brightness > 127) is the region. `invert` in the tabs flips either.
-    What was done to read it (an animation's first frame, ...) goes into `notes`, prefixed with `name`."""
+    convention: the picture with a hole), unless all that is not transparent is white and covers less than half:
+    that is a brush layer (white strokes on a transparent background), and its strokes are the region. An opaque
+    mask: white (brightness > 127) is the region. `invert` in the tabs flips any of them. What was done to read it
+    (an animation's first frame, a brush layer, ...) goes into `notes`, prefixed with `name`."""
     up = inspect_upload(source, name)
-    if notes is not None:
-        notes += [f"{name}: {note}" for note in up.notes]
+    notes = [] if notes is None else notes
+    notes += [f"{name}: {note}" for note in up.notes]
     from_alpha = mask_from_alpha(up.alpha)
     if from_alpha is not None:
+        painted = np.asarray(up.alpha) > 0  # strokes cover less than the rest (a white sheet with a hole: DALL·E's)
+        if 0 < painted.mean() < 0.5 and np.asarray(up.image)[painted].min() >= 250:  # white, once composited
+            notes.append(f"{name}: white strokes on a transparent background, read as a brush layer: the strokes "
+                         "are the region to repaint")  # fmt: skip
+            return _binary(painted)
         return from_alpha
     return up.image.convert("L").point(lambda v: 255 if v > 127 else 0)
 
@@ -211,13 +241,13 @@ def mask_from_layers(layers: list[Source], size: tuple[int, int], name: str = "m
     painted = np.zeros((size[1], size[0]), dtype=bool)
     for layer in layers:
         with _opened(layer, name) as im:
-            _check_size(im, name)
+            check_size(im, name)
             with _decoding(name):
                 rgba = im.convert("RGBA")
         if rgba.size != size:
             rgba = rgba.resize(size, Image.Resampling.NEAREST)
         painted |= np.asarray(rgba.getchannel("A")) > 0
-    return Image.fromarray(painted.astype(np.uint8) * 255, mode="L") if painted.any() else None
+    return _binary(painted) if painted.any() else None
 
 
 def mask_from_alpha(alpha: Image.Image | None) -> Image.Image | None:
@@ -229,7 +259,16 @@ def mask_from_alpha(alpha: Image.Image | None) -> Image.Image | None:
 
 
 def working_mask(mask: Image.Image, image_size: tuple[int, int], side: int) -> Image.Image:
-    """A mask for the original upload -> the working square (same crop as `working_image`), L side×side."""
+    """A binary mask for the original upload -> the working square (same crop as `working_image`), L side×side
+    with 255 = repaint. Shrinking keeps every marked pixel: a working pixel is marked when any pixel it covers is
+    (averaged, a 2 px stroke on a 1024 px photo fell under half and vanished)."""
     if mask.size != image_size:
         mask = mask.resize(image_size, Image.Resampling.NEAREST)
-    return mask.convert("L").crop(centre_box(image_size)).resize((side, side), Image.Resampling.BILINEAR)
+    crop = mask.convert("L").crop(centre_box(image_size)).point(lambda v: 255 if v > 127 else 0)
+    n = crop.size[0]
+    if n <= side:
+        return crop.resize((side, side), Image.Resampling.NEAREST)
+    starts = -(-np.arange(side) * n // side)  # ceil(i n / side): bins that partition the crop (a source pixel
+    # straddling two working pixels counts for the earlier one)
+    marked = np.maximum.reduceat(np.maximum.reduceat(np.asarray(crop), starts, axis=0), starts, axis=1)
+    return Image.fromarray(marked, mode="L")
