@@ -54,6 +54,8 @@ CSS = """
 .send-to { align-items: center; gap: 6px; }
 .send-to-label { flex-grow: 0 !important; min-width: max-content !important; }
 .unclip-gallery .grid-wrap.fixed-height { min-height: 160px; max-height: none; }  /* Gradio: 450px, empty space */
+/* a clicked result is shown over the grid, in its height: one row of tiles left it 106 px, smaller than a tile */
+.unclip-gallery .gallery-container:has(> .preview) > .grid-wrap { min-height: 360px; }
 [id$="-examples"] th, [id$="-examples"] td { white-space: normal !important; }  /* fit the column, no scroll */
 .seed-row { align-items: flex-end !important; }
 .seed-row button { margin-bottom: 10px !important; }  /* level with the seed box (its block pads 10 px below it) */
@@ -95,6 +97,8 @@ CSS = """
 }
 """
 THEME = gr.themes.Soft(primary_hue="indigo")
+PAGE_JS = "() => {" + "".join(f" try {{ ({script})(); }} catch (e) {{ console.error(e); }}"  # Gradio runs one
+                             for script in (inpaint.SHRINK_UPLOADS_JS, explorer.MAP_CLICK_JS)) + " }"  # function
 INTRO = (
     "# unCLIP Studio\nHow DALL·E 2 (unCLIP) turns words into pictures: **caption → CLIP text embedding → "
     "prior → CLIP image embedding → decoder (64 px) → upsampler (256 px)**. Model: `{name}` ({device}, {precision})."
@@ -162,7 +166,8 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **extra: 
     """Launch with the app's safety settings: no share link, 10 MB uploads, no extra served paths; Stop of a
     queued run without a stray "Error" badge (`SettleCancel`); and the page script that shrinks a big image in
     Inpaint's editor, which would send it as a PNG over 10 MB, and an image file over 10 MB in the other tabs
-    (`inpaint.SHRINK_UPLOADS_JS`)."""
+    (`inpaint.SHRINK_UPLOADS_JS`); and the one that picks a point clicked on the explorer's map
+    (`explorer.MAP_CLICK_JS`)."""
     return demo.launch(
         server_name=host,
         server_port=port,
@@ -171,7 +176,7 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **extra: 
         allowed_paths=[],
         theme=THEME,
         css=CSS,
-        js=inpaint.SHRINK_UPLOADS_JS,
+        js=PAGE_JS,
         app_kwargs={"middleware": [Middleware(SettleCancel)]},
         **extra,
     )

@@ -242,11 +242,20 @@ def click_or_enter(button: gr.Button, *boxes: gr.Textbox) -> Callable[..., Any]:
     return functools.partial(gr.on, [button.click, *(box.submit for box in boxes)])
 
 
+def reveal(event: Any, elem_id: str, block: str = "nearest") -> Any:
+    """After `event` succeeds, scroll the page (browser-side) to bring `elem_id` into view; nothing when it is not
+    shown (a hidden tab's element has no offsetParent). For results that land below the fold."""
+    js = (f"() => {{ const e = document.getElementById({elem_id!r}); "
+          f"if (e && e.offsetParent) e.scrollIntoView({{block: {block!r}}}); }}")
+    return event.success(None, js=js, api_visibility="private", queue=False)
+
+
 ROLLS = "new_seed_every_run"  # the check's extra input (see `check_first`): the seed row's checkbox
 
 
 def check_first(on: Callable[..., Any], prepare: Callable[..., Any], run: Callable[..., Any],
-                inputs_kwargs: dict[str, Any], seed: SeedRow | None = None, **event: Any) -> Any:
+                inputs_kwargs: dict[str, Any], seed: SeedRow | None = None, reveal_first: str | None = None,
+                **event: Any) -> Any:
     """Wire a run behind a check: attach to the event `on` (a button's `.click`, or `gr.on` over several triggers)
     an event that only validates the request (`prepare`, which raises gr.Error on bad input; no model runs), then
     `run` (`event`: its outputs, api_name, ...) on the same inputs only when the check passed; the run waits in
@@ -257,7 +266,8 @@ def check_first(on: Callable[..., Any], prepare: Callable[..., Any], run: Callab
 
     With a `seed` row (its box must be `inputs_kwargs["seed"]`), "new seed every run" rolls the seed between the
     check and the run, so a refused request leaves the seed box as it was; the check then ignores the box, whose
-    value the run will not use."""
+    value the run will not use. `reveal_first`: an element brought into view once the check passed (where the
+    run's progress and results will show, when that is below the fold)."""
     if seed is not None:
         assert inputs_kwargs["seed"] is seed.seed, "the seed row's box must be the run's seed input"
     signature = inspect.signature(prepare)
@@ -276,6 +286,8 @@ def check_first(on: Callable[..., Any], prepare: Callable[..., Any], run: Callab
     check.__signature__ = signature.replace(parameters=[*params[:at], extra, *params[at:]])  # Gradio reads it
     checked = {**inputs_kwargs, ROLLS: seed.randomize} if seed is not None else inputs_kwargs
     checking = on(check, inputs_kwargs=checked, **LIGHT)
+    if reveal_first is not None:
+        reveal(checking, reveal_first)
     if seed is not None:
         checking = checking.success(pick_seed, inputs=[seed.seed, seed.randomize], outputs=seed.seed,
                                     api_visibility="private", queue=False, show_progress="hidden")  # fmt: skip

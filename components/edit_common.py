@@ -115,6 +115,19 @@ def crop_preview(source: Any, side: int, warn: bool = True) -> tuple[Any, str]:
     return working_image(up.image, side)[0], f"The model sees: {describe_crop(up.size, side)}{notes}."
 
 
+def new_image_note(button: str, does: str = "works on it", shown: str = "results") -> str:
+    """What the summary says when a new input image arrives over results of the previous one."""
+    return f"**A new image:** *{button}* {does}. The {shown} below are still the previous image's, until then."
+
+
+def preview_new_image(source: Any, shown: list | None, side: int, button: str, warn: bool = True) -> tuple[Any, ...]:
+    """`crop_preview`'s (picture, sentence) for a new input image, and the summary: `new_image_note` when the
+    gallery `shown` holds results (browser QA: the results of image A stayed under image B's "what the model
+    sees", with no word), left as it is otherwise."""
+    seen, note = crop_preview(source, side, warn)
+    return seen, note, new_image_note(button) if seen is not None and shown else gr.skip()
+
+
 def warn_if_unreadable(source: Any, name: str) -> None:
     """Right after an upload (its upload event: a change event fires twice when a file replaces another): a file
     that is no usable image is named at once in a toast, not only at the run."""

@@ -17,6 +17,7 @@ Choices made here:
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -94,8 +95,8 @@ def map_panel(first: tuple) -> dict[str, Any]:
 def picker_panel(choices: list[str]) -> dict[str, Any]:
     """The point picker: a searchable list, the point's picture and details, its 8 nearest neighbours."""
     w: dict[str, Any] = {
-        "picker": gr.Dropdown(choices, value=None, label="Pick a point (type to search captions or #id)",
-                              filterable=True, elem_id="explorer-picker")}  # fmt: skip
+        "picker": gr.Dropdown(choices, value=None, filterable=True, elem_id="explorer-picker",
+                              label="Pick a point (click it on the map, or type to search captions or #id)")}
     with gr.Row(equal_height=False):
         w["thumb"] = gr.Image(label="Point", height=192, width=192, interactive=False, buttons=[],
                               elem_id="explorer-thumb", scale=0, min_width=200)  # fmt: skip
@@ -106,7 +107,14 @@ def picker_panel(choices: list[str]) -> dict[str, Any]:
         w["to_diff"] = gr.Button("Use for text diff", size="sm", elem_id="explorer-to-diff")
     w["neighbours"] = gr.Gallery(label="8 nearest neighbours (cosine similarity)", columns=4, height="auto",
                                  object_fit="contain", interactive=False, elem_id="explorer-neighbours")  # fmt: skip
+    # a point clicked on the map: MAP_CLICK_JS puts its "#id" here and clicks the button
+    w["clicked"] = gr.Textbox(elem_id="explorer-clicked", elem_classes=["unclip-hidden"], container=False)
+    w["clicked_btn"] = gr.Button("pick the clicked point", elem_id="explorer-clicked-btn",
+                                 elem_classes=["unclip-hidden"])  # fmt: skip
     return w
+
+
+MAP_CLICK_JS = (Path(__file__).parent / "map_click.js").read_text()  # app.launch's page script runs it
 
 
 def tools_panel(backend: UnCLIP) -> dict[str, Any]:
@@ -223,12 +231,14 @@ def warn_if_any_unreadable(files: list[str] | None) -> None:
         warn_if_unreadable(path, name)
 
 
-def opening(tab: str, use: Callable[..., Any]) -> Callable[..., tuple[Any, Any]]:
+def opening(tab: str, use: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
     """A "Use as / for ..." button's handler that also opens the tool tab the point goes to: filled on a hidden
-    tab, the button seemed to do nothing. A refused one (`use` warned, and skips the box) leaves the tab open."""
-    def handler(*args: Any) -> tuple[Any, Any]:
-        value = use(*args)
-        return value, (gr.skip() if value == gr.skip() else gr.Tabs(selected=tab))
+    tab, the button seemed to do nothing. A refused one (`use` warned, and skips the box) leaves the tab open.
+    `use` returns the box's value, or a tuple whose first item is the box's (the others fill more boxes)."""
+    def handler(*args: Any) -> tuple[Any, ...]:
+        values = use(*args)
+        values = values if isinstance(values, tuple) else (values,)
+        return *values, (gr.skip() if values[0] == gr.skip() else gr.Tabs(selected=tab))
 
     return handler
 
@@ -258,13 +268,14 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
           handlers.project, inputs_kwargs=project, outputs=view, api_name="project", trigger_mode="always_last",
           **MODEL_QUEUE)  # the last choice wins: 'once' dropped a PCA click made while UMAP ran  # fmt: skip
     m["refit"].click(on_gpu(handlers.refit), inputs_kwargs=project, outputs=view, **PRIVATE, **MODEL_QUEUE)
-    p["picker"].input(handlers.pick, inputs=[p["picker"], state],
-                      outputs=[p["thumb"], p["details"], p["neighbours"], m["map"], state], concurrency_limit=None,
-                      **PRIVATE)  # fmt: skip
+    picked = [p["thumb"], p["details"], p["neighbours"], m["map"], state]
+    p["picker"].input(handlers.pick, inputs=[p["picker"], state], outputs=picked, concurrency_limit=None, **PRIVATE)
+    p["clicked_btn"].click(handlers.pick_clicked, inputs=[p["clicked"], state], outputs=[p["picker"], *picked],
+                           concurrency_limit=None, **PRIVATE)  # fmt: skip
     for button, target in ((p["to_start"], t["start"]), (p["to_end"], t["end"])):  # queued: a toast can show
         button.click(opening("interpolate", use_picked), inputs=p["picker"], outputs=[target, t["tabs"]], **LIGHT)
     p["to_diff"].click(opening("text-diff", handlers.use_for_diff), inputs=[p["picker"], state],
-                       outputs=[t["point"], t["tabs"]], **LIGHT)  # fmt: skip
+                       outputs=[t["point"], t["from_caption"], t["tabs"]], **LIGHT)  # fmt: skip
     t["image"].upload(lambda path: warn_if_unreadable(path, "image"), inputs=t["image"], **LIGHT)
     t["files"].upload(warn_if_any_unreadable, inputs=t["files"], **LIGHT)
     adding = {"texts": t["texts"], "files": t["files"], "state": state}
@@ -279,18 +290,19 @@ def wire(handlers: ExplorerHandlers, state: gr.State, m: dict[str, Any], p: dict
                "to_caption": t["to_caption"], "steps": t["diff_steps"], "max_theta": t["max_theta"], **seed,
                "noise": t["noise"], **decoding}  # fmt: skip
     gapping = {"prompt": t["gap_prompt"], "k": t["k"], **seed, **decoding}
-    strip = {"seed": t["seed"], "show_progress_on": [t["strip"]]}
+    # the live preview and the strip are under the tool's examples, below the fold on a laptop (browser QA)
+    strip_run = {"seed": t["seed"], "show_progress_on": [t["strip"]], "reveal_first": "explorer-strip"}
     # each runs on its button, or on Enter in one of its text boxes
     on_interpolate = click_or_enter(t["interpolate"], t["start"], t["end"])
     on_text_diff = click_or_enter(t["text_diff"], t["point"], t["from_caption"], t["to_caption"])
     on_gap = click_or_enter(t["gap"], t["gap_prompt"])
     runs = [
         check_first(on_interpolate, handlers.check_interpolate, on_gpu(handlers.interpolate),
-                    interpolating, outputs=strip_out, api_name="interpolate", **strip),
+                    interpolating, outputs=strip_out, api_name="interpolate", **strip_run),
         check_first(on_text_diff, handlers.check_text_diff, on_gpu(handlers.text_diff),
-                    diffing, outputs=strip_out, api_name="text_diff", **strip),
+                    diffing, outputs=strip_out, api_name="text_diff", **strip_run),
         check_first(on_gap, handlers.check_gap, on_gpu(handlers.modality_gap), gapping,
-                    outputs=[t["preview"], t["strip"], t["table"], *view], **strip, **PRIVATE),
+                    outputs=[t["preview"], t["strip"], t["table"], *view], **strip_run, **PRIVATE),
     ]  # fmt: skip
     stop_button(t["stop"], runs)
     hook_generations(handlers, state, view)

@@ -155,11 +155,15 @@ class ExplorerHandlers:
         return replace(st, session=session), ids
 
     def add_images(self, st: ExplorerState, images: list[np.ndarray], captions: list[str], source: str,
-                   makers: list[str] | None = None) -> tuple[ExplorerState, list[int]]:  # fmt: skip
-        """uint8 (H, W, 3) images -> image points (deduplicated by their pixels); `makers`: each one's `made_by`."""
+                   makers: list[str] | None = None, prompts: list[str] | None = None
+                   ) -> tuple[ExplorerState, list[int]]:  # fmt: skip
+        """uint8 (H, W, 3) images -> image points (deduplicated by their pixels); `makers`: each one's `made_by`,
+        `prompts`: the caption each was made from ("" for none)."""
         embeds = embed_images(self.backend, images)
-        points = [Point(0, "image", source, cap, thumb=thumbnail(im), key=content_hash(im.tobytes()), made_by=by)
-                  for im, cap, by in zip(images, captions, makers or [""] * len(images), strict=True)]  # fmt: skip
+        blank = [""] * len(images)
+        points = [Point(0, "image", source, cap, thumb=thumbnail(im), key=content_hash(im.tobytes()), made_by=by,
+                        prompt=prompt)
+                  for im, cap, by, prompt in zip(images, captions, makers or blank, prompts or blank, strict=True)]
         session, ids = st.session.add(points, embeds)
         return replace(st, session=session), ids
 
@@ -361,17 +365,18 @@ class ExplorerHandlers:
         return p
 
     # -- private handlers (UI only) ------------------------------------------------------------------------------
-    def use_for_diff(self, picked: str, state: ExplorerState) -> Any:
-        """"Use for text diff": the picked point into the diff's point box, if a text diff can start from it; else
-        say why now (it only failed at Apply) and leave the box as it was."""
+    def use_for_diff(self, picked: str, state: ExplorerState) -> tuple[Any, Any]:
+        """"Use for text diff": the picked point into the diff's point box and the caption it was made from into
+        "From" (emptied for an upload, which has none: the last point's caption would describe another picture),
+        if a text diff can start from it; else say why now (it only failed at Apply) and leave both boxes."""
         try:
             if not picked:
                 raise InvalidInput("nothing is picked: pick an image point above first")
-            self.image_point(self.current(state), picked)
+            p = self.image_point(self.current(state), picked)
         except InvalidInput as e:
             gr.Warning(str(e))
-            return gr.skip()
-        return picked
+            return gr.skip(), gr.skip()
+        return picked, p.prompt
 
     def load(self, state: ExplorerState | None = None) -> tuple:
         """A session's first map (the shared probe set, PCA 2-D); the page is built with it already drawn."""
@@ -400,7 +405,7 @@ class ExplorerHandlers:
         paths = [p for p in items if isinstance(p, str)]
         if not paths:
             return self.render(st)
-        images, captions, makers = [], [], []
+        images, captions, makers, prompts = [], [], [], []
         for path in paths:
             meta = read_metadata(path)
             if not meta:  # not made here: zoom-out's "original" frame is the user's own picture
@@ -409,15 +414,22 @@ class ExplorerHandlers:
                 images.append(np.asarray(im.convert("RGB")))
             captions.append(generated_caption(meta))
             makers.append(made_by(meta))
+            prompts.append(meta.get("prompt") or "")
         if images:
-            st, _ = self.add_images(st, images, captions, "generated", makers)
+            st, _ = self.add_images(st, images, captions, "generated", makers, prompts)
         return self.render(st)
 
     def pick(self, ref: str | None = None, state: ExplorerState | None = None) -> tuple:
         """A point chosen in the picker -> its picture, details, 8 nearest neighbours, the map with a ring."""
         st = self.current(state)
+        return self.show_point(st, self.picked_point(st, ref))
+
+    def picked_point(self, st: ExplorerState, ref: str | None) -> Point | None:
         with user_errors():
-            p = self.point(st, ref, "point") if ref else None
+            return self.point(st, ref, "point") if ref else None
+
+    def show_point(self, st: ExplorerState, p: Point | None) -> tuple:
+        """`pick`'s outputs for point `p` (None: nothing picked)."""
         if p is None:
             fig, _, _, st = self.render(st)
             return None, "Pick a point to see it and its nearest neighbours.", [], fig, st
@@ -427,6 +439,12 @@ class ExplorerHandlers:
         gallery = [(point_image(q), f"#{q.id} · {sim:.3f}") for q, sim in near]
         fig, _, _, st = self.render(replace(st, session=replace(st.session, selected=p.id)))
         return point_image(p, 192), details, gallery, fig, st
+
+    def pick_clicked(self, ref: str | None = None, state: ExplorerState | None = None) -> tuple:
+        """A point clicked on the map ("#12") -> the picker showing it, and all that `pick` shows."""
+        st = self.current(state)
+        p = self.picked_point(st, ref)
+        return (p.ref if p is not None else gr.skip()), *self.show_point(st, p)
 
     def modality_gap(self, prompt: str = "", k: Number = 4, seed: Number = 0, decoder_steps: Number = 12,
                      decoder_guidance: Number = 3.0, upsampler: bool = False, state: ExplorerState | None = None,

@@ -25,6 +25,7 @@ from components.common import (
     png_gallery,
     preview_grid,
     raw,
+    reveal,
     save_outputs,
     seed_row,
     seed_text,
@@ -227,6 +228,9 @@ def build(backend: UnCLIP) -> None:
     comparing = check_first(run_compare.click, prepare, compare, {**common, **stages}, seed=seed,
                             outputs=[preview, *compare_outputs], api_name="compare",
                             show_progress_on=compare_outputs[: len(backend.modes)])  # fmt: skip
+    # the live preview is at the top while it runs; then the three galleries, a screen below (the Results above
+    # are still the last Generate's: browser QA saw them taken for Compare's)
+    reveal(comparing, "compare", block="start")
     stop_button(stop, [generating, comparing])
 
 

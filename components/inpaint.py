@@ -31,10 +31,10 @@ from components.common import (
 )
 from components.edit_common import (
     Number,
-    crop_preview,
     edit_controls,
     example,
     gallery_items,
+    preview_new_image,
     results_column,
     save_pngs,
     seen_image,
@@ -220,9 +220,12 @@ def build(backend: UnCLIP) -> None:
     copy = {"fn": None, "js": "(x) => x", "inputs": w["image"], "outputs": w["sent"], "queue": False,
             "api_visibility": "private"}  # fmt: skip
     # the crop preview, for each way an image arrives (the editor's .change would also fire on every brush stroke)
-    w["image"].upload(**copy).success(lambda v: crop_preview((v or {}).get("background"), side), inputs=w["sent"],
-                                      outputs=[seen, w["crop_note"]], **LIGHT)  # fmt: skip
-    w["target"].then(lambda path: crop_preview(path, side), [seen, w["crop_note"]])  # a send or an example
+    w["image"].upload(**copy).success(lambda v, shown: preview_new_image((v or {}).get("background"), shown,
+                                                                         side, "Inpaint"),
+                                      inputs=[w["sent"], gallery], outputs=[seen, w["crop_note"], info], **LIGHT)
+    w["target"].then(lambda path, shown: preview_new_image(path, shown, side, "Inpaint"),  # a send, an example
+                     [seen, w["crop_note"], info], inputs=[gallery])
+    w["target"].on_send(send_to.sent_caption, [w["prompt"]])  # the image's caption, as A1111's send-to
     w["image"].clear(None, js="() => [null, '']", outputs=[seen, w["crop_note"]], queue=False,
                      api_visibility="private")  # the bin: "what the model sees" described the removed picture
     # an uploaded mask belongs to the image it came with: a new image the user chose or dropped (the page script

@@ -26,14 +26,12 @@ from typing import Any
 
 import gradio as gr
 
-from components.common import LIGHT, raw
+from components.common import LIGHT, raw, reveal
+from unclip.images import read_metadata
 
 TARGETS = ("Variations", "Inpaint", "Zoom out")  # tab labels in app.py, also the tab ids
 NOTHING = "Nothing to send yet: run it first, then pick an image."
 SKIP = "{__type__: 'update'}"  # the wire form of gr.skip(): an output left as it is
-# browser-side, once the tab is shown (the element is hidden, offsetParent null, when nothing was sent)
-SCROLL_TO = ("() => { const e = document.getElementById('%s');"
-             " if (e && e.offsetParent) e.scrollIntoView({block: 'nearest'}); }")
 Picker = Callable[..., str | None]  # source widget values -> the image file to send (None: nothing yet)
 
 
@@ -46,7 +44,7 @@ class _Target:
     arrivals: list[Any] = field(default_factory=list)  # the events after which an image is in
     followers: list[dict[str, Any]] = field(default_factory=list)  # events to run then (`then`)
     sends: list[Any] = field(default_factory=list)  # the arrivals from send buttons (not from examples)
-    send_followers: list[dict[str, Any]] = field(default_factory=list)  # events to run after those (`clear_on_send`)
+    send_followers: list[dict[str, Any]] = field(default_factory=list)  # run after those (`clear_on_send`, `on_send`)
 
     def receive(self, event: Any, switch_tab: bool = True) -> Any:
         """After `event` (a server event that put an image's path, or None, in `incoming`): the image into the
@@ -57,17 +55,23 @@ class _Target:
             arrived.success(**follower)
         return arrived
 
-    def then(self, fn: Callable[[str | None], Any], outputs: list[Any]) -> None:
-        """Run `fn(path of the image that came)` into `outputs` after each arrival, for an input whose .change
-        does not fire on a value set by an event (gr.ImageEditor)."""
-        def follow(path: str | None) -> Any:  # nothing came ("nothing to send yet"): leave the outputs alone
-            return fn(path) if path else tuple(gr.skip() for _ in outputs)
+    def then(self, fn: Callable[..., Any], outputs: list[Any], inputs: list[Any] | None = None) -> None:
+        """Run `fn(path of the image that came, *inputs' values)` into `outputs` after each arrival, for an input
+        whose .change does not fire on a value set by an event (gr.ImageEditor)."""
+        _attach(self._follower(fn, outputs, inputs or []), self.followers, self.arrivals)
 
-        follower = {"fn": follow, "inputs": self.incoming, "outputs": outputs, "api_visibility": "private",
-                    "concurrency_limit": None, "show_progress": "hidden"}  # fmt: skip
-        self.followers.append(follower)
-        for arrived in self.arrivals:
-            arrived.success(**follower)
+    def on_send(self, fn: Callable[..., Any], outputs: list[Any], inputs: list[Any] | None = None) -> None:
+        """As `then`, but only after an image sent here from another tab (not after an example)."""
+        _attach(self._follower(fn, outputs, inputs or []), self.send_followers, self.sends)
+
+    def _follower(self, fn: Callable[..., Any], outputs: list[Any], inputs: list[Any]) -> dict[str, Any]:
+        def follow(path: str | None, *values: Any) -> Any:  # nothing came ("nothing to send yet"): leave them
+            if path:
+                return fn(path, *values)
+            return gr.skip() if len(outputs) == 1 else tuple(gr.skip() for _ in outputs)
+
+        return {"fn": follow, "inputs": [self.incoming, *inputs], "outputs": outputs, "api_visibility": "private",
+                "concurrency_limit": None, "show_progress": "hidden"}  # fmt: skip
 
     def clear_on_send(self, component: gr.components.Component) -> None:
         """Empty `component` when an image is sent here from another tab (not after an example, which may fill
@@ -75,9 +79,7 @@ class _Target:
         into it, and clear that."""
         follower = {"fn": None, "inputs": self.incoming, "outputs": component, "js": f"(x) => x ? null : {SKIP}",
                     "queue": False, "api_visibility": "private"}  # fmt: skip
-        self.send_followers.append(follower)
-        for arrived in self.sends:
-            arrived.success(**follower)
+        _attach(follower, self.send_followers, self.sends)
 
     def arrive(self, switch_tab: bool = True) -> dict[str, Any]:
         """A browser-only event: the incoming image into the input (an ImageEditor's background), and the tab
@@ -91,6 +93,13 @@ class _Target:
         filled, unchanged = (f"[{', '.join(v)}]" for v in (values, [SKIP] * len(values)))
         return {"fn": None, "inputs": self.incoming, "outputs": outputs, "js": f"(x) => x ? {filled} : {unchanged}",
                 "queue": False, "api_visibility": "private"}  # fmt: skip
+
+
+def _attach(follower: dict[str, Any], followers: list[dict[str, Any]], events: list[Any]) -> None:
+    """Run `follower` after each of `events`, and after those wired later (they run `followers`)."""
+    followers.append(follower)
+    for event in events:
+        event.success(**follower)
 
 
 @dataclass
@@ -139,8 +148,8 @@ def _wire(b: _Button, t: _Target) -> None:
     t.sends.append(arrived)
     for follower in t.send_followers:
         arrived.success(**follower)
-    if t.component.elem_id:  # the tab opens where the page was scrolled to: bring the image into view
-        arrived.success(None, js=SCROLL_TO % t.component.elem_id, api_visibility="private", queue=False)
+    if t.component.elem_id:  # the tab opens where the page was scrolled to: bring the image into view (hidden,
+        reveal(arrived, t.component.elem_id)  # when nothing was sent: no scroll)
 
 
 def target(label: str, component: gr.components.Component) -> _Target:
@@ -174,6 +183,17 @@ def buttons(inputs: list[Any], pick: Picker, prefix: str, exclude: str | None = 
                 hub.pending.append(b)
             made.append(btn)
     return made
+
+
+def sent_caption(path: str) -> Any:
+    """The caption of an image sent from another tab (its PNG metadata's prompt), for the target's prompt box, as
+    A1111's "send to" carries the prompt. The box follows the picture: one without a caption (an upload, a
+    caption-less variation) empties it, or the last picture's caption would stay, describing another picture."""
+    try:
+        prompt = read_metadata(path).get("prompt")
+    except (OSError, ValueError):
+        return gr.skip()
+    return prompt.strip() if isinstance(prompt, str) else ""
 
 
 def _pick_gallery(items: list[Any] | None, index: int | None) -> str | None:

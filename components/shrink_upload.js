@@ -17,8 +17,8 @@
   const UNREADABLE = "#inpaint-image-unreadable";
   // The other image uploads (Variations, Zoom out, the explorer's): a file over the app's 10 MB upload limit was
   // refused by Gradio with a toast naming no field, and the picture already there was removed. Those models see
-  // 256 px too, so such a file is shrunk the same way; smaller files, and files the browser cannot open, go as
-  // they are (the server says what is wrong with them).
+  // 256 px too, so such a file (chosen, dropped or pasted) is shrunk the same way; smaller files, and files the
+  // browser cannot open, go as they are (the server says what is wrong with them).
   const IMAGES = "#vary-image, #zoom-image, #explorer-diff-image, #explorer-files";
   const LIMIT_BYTES = 10 * 1024 * 1024; // app.launch's max_file_size
   const ours = new WeakSet(); // the events dispatched here, let through
@@ -91,28 +91,29 @@
     document.querySelector(CHOSEN)?.click();
   }
 
-  // an image pasted with the editor's Paste button, which reads navigator.clipboard: the reads that follow a
-  // click in the editor are wrapped (any other reader on the page gets the clipboard as it is)
-  let editorClick = 0;
+  // an image pasted with the Paste button of the editor or of one of IMAGES, which reads navigator.clipboard: the
+  // reads that follow a click in one of them are wrapped (any other reader on the page gets the clipboard as it is)
+  let clicked = { at: 0, editor: false };
   document.addEventListener("click", (event) => {
-    if (inEditor(event.target)) editorClick = Date.now();
+    if (inEditor(event.target) || inImages(event.target)) clicked = { at: Date.now(), editor: inEditor(event.target) };
   }, true);
   const clipboard = navigator.clipboard;
   if (clipboard && typeof clipboard.read === "function") {
     const read = clipboard.read.bind(clipboard);
     clipboard.read = async (...args) => {
       const items = await read(...args);
-      if (Date.now() - editorClick > 5000 || !items.some((item) => item.types.some((t) => t.startsWith("image/")))) {
+      if (Date.now() - clicked.at > 5000 || !items.some((item) => item.types.some((t) => t.startsWith("image/")))) {
         return items;
       }
-      chosen();
+      const editor = clicked.editor;
+      if (editor) chosen();
       return items.map((item) => ({
         types: item.types,
         getType: async (type) => {
           const blob = await item.getType(type);
           if (!type.startsWith("image/")) return blob;
           const file = new File([blob], "clipboard." + type.replace("image/", ""), { type });
-          return (await shrunk([file]))?.files[0] || file;
+          return (await shrunk([file], !editor))?.files[0] || file;
         },
       }));
     };

@@ -29,10 +29,10 @@ from components.common import (
 )
 from components.edit_common import (
     Number,
-    crop_preview,
     edit_controls,
     example,
     gallery_items,
+    preview_new_image,
     results_column,
     save_pngs,
     seen_image,
@@ -155,7 +155,8 @@ def build(backend: UnCLIP) -> None:
             seen, preview, gallery, info, files = (out[k] for k in ("seen", "preview", "gallery", "info", "files"))
     how_it_works("How variations work", HOW)
     send_to.target("Variations", image)
-    image.change(lambda path: crop_preview(path, side, warn=False), inputs=image, outputs=[seen, crop_note], **LIGHT)
+    image.change(lambda path, shown: preview_new_image(path, shown, side, "Make variations", warn=False),
+                 inputs=[image, gallery], outputs=[seen, crop_note, info], **LIGHT)  # fmt: skip
     image.upload(lambda path: warn_if_unreadable(path, "image"), inputs=image, **LIGHT)  # one toast per file
     by_method = [strength, eta, controls["decoder_scheduler"]]
     method.change(show_method, inputs=method, outputs=by_method, **LIGHT)

@@ -36,6 +36,7 @@ from components.edit_common import (
     Number,
     edit_controls,
     example,
+    new_image_note,
     seen_image,
     settings_from,
     summary,
@@ -67,8 +68,7 @@ STAGES = ("mode", "prior_steps", "prior_guidance", "prior_candidates", "prior_sc
           "decoder_guidance", "decoder_scheduler", "upsampler_steps", "upsampler_scheduler", "upsampler")  # fmt: skip
 
 
-NEW_IMAGE = ("**A new image:** *Zoom out* starts a new sequence from it. The result, sequence and files below are "
-             "still the previous image's, until then.")
+NEW_IMAGE = new_image_note("Zoom out", "starts a new sequence from it", "result, sequence and files")
 
 
 def on_new_image(path: Any, factor: Any, anchor: Any, sequence: list[ZoomStep], side: int) -> tuple[Any, Any, Any]:
@@ -249,7 +249,7 @@ def build(backend: UnCLIP) -> None:
             o = outputs_column()
     how_it_works("How zoom-out works", HOW)
     sequence = gr.State([])
-    send_to.target("Zoom out", w["image"])
+    send_to.target("Zoom out", w["image"]).on_send(send_to.sent_caption, [w["prompt"]])  # as A1111's send-to
     private = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
     # "custom" keeps the factor by sending its own value back (a value, not a property update such as gr.skip(),
     # which would make Gradio rebuild the slider for the session: see `raw`)

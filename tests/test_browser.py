@@ -408,6 +408,33 @@ def test_an_image_over_the_upload_limit_is_shrunk_in_variations_and_zoom_out(pag
     assert not refused and not toasts, (refused, toasts)
 
 
+def test_an_image_over_the_upload_limit_pasted_into_variations_is_shrunk(browser: Any, app_url: str) -> None:
+    """Pasted with "Paste from clipboard", a picture over the 10 MB limit was refused by Gradio with a toast naming
+    no field: only a chosen or dropped one was shrunk (left alone in the 2026-12-05 note)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  permissions=["clipboard-read", "clipboard-write"])  # fmt: skip
+    page = context.new_page()
+    page.goto(app_url, wait_until="load")
+    refused: list[int] = []
+    page.on("response", lambda r: refused.append(r.status) if r.status >= 400 else None)
+    page.get_by_role("tab", name="Variations", exact=True).first.click()
+    size = page.evaluate("""async () => {  // a 4000 x 3000 PNG of noise on the clipboard
+        const canvas = Object.assign(document.createElement('canvas'), {width: 4000, height: 3000});
+        const context = canvas.getContext('2d'), pixels = context.createImageData(4000, 3000);
+        for (let i = 0; i < pixels.data.length; i++) pixels.data[i] = (i % 4 === 3) ? 255 : Math.random() * 256;
+        context.putImageData(pixels, 0, 0);
+        const blob = await new Promise((done) => canvas.toBlob(done, 'image/png'));
+        await navigator.clipboard.write([new ClipboardItem({'image/png': blob})]);
+        return blob.size; }""")  # fmt: skip
+    assert size > 10 * 1024 * 1024
+    page.locator("#vary-image button[aria-label='Paste from clipboard']").click()
+    page.wait_for_function("() => document.querySelector('#vary-crop-note').innerText.includes('1024×768')",
+                           timeout=60_000)  # fmt: skip
+    toasts = page.locator(".toast-body").all_inner_texts()
+    context.close()
+    assert not refused and not toasts, (refused, toasts)
+
+
 def test_a_file_inpaint_s_editor_cannot_open_is_refused_and_the_picture_stays(page: Any, tmp_path: Path) -> None:
     """A text file named .png, chosen or dropped over a picture, or an SVG: the editor showed a blank white canvas
     (the crop note still describing the old picture) and Inpaint repainted that, with no word (browser QA)."""
@@ -614,6 +641,23 @@ def test_send_to_sends_the_image_the_gallery_shows_selected_after_a_new_run(page
     assert cached(sent.get_attribute("src")) == first  # the first, as before any click
 
 
+def test_a_clicked_result_is_shown_larger_than_its_tile(page: Any) -> None:
+    """A clicked result was shown in the grid's height, one row of tiles: 106 px, smaller than the 170 px tile that
+    was clicked (browser QA, 1366×768)."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    two_of_a_cat(page, "#generate-btn")
+    page.locator("#generate-info").get_by_text("from seeds").wait_for(timeout=120_000)
+    set_number(page, "n", 4)  # four tiles a row: 170 px each
+    page.locator("#generate-btn").click()
+    page.locator("#generate-gallery .thumbnail-item").nth(3).wait_for(timeout=120_000)
+    tile = page.locator("#generate-gallery .thumbnail-item").nth(1)
+    side = tile.bounding_box()["height"]
+    tile.click()
+    shown = page.locator("#generate-gallery .preview .media-button img").first
+    shown.wait_for(state="visible", timeout=15_000)
+    assert shown.bounding_box()["height"] > 1.3 * side, (shown.bounding_box(), side)
+
+
 def test_compare_s_picked_image_can_be_sent(page: Any) -> None:
     """Compare's galleries had no send buttons, and Generate's said "Nothing to send yet" after a Compare run."""
     two_of_a_cat(page, "#compare-btn")
@@ -630,6 +674,51 @@ def test_compare_s_picked_image_can_be_sent(page: Any) -> None:
     sent.wait_for(state="visible", timeout=15_000)
     assert cached(sent.get_attribute("src")) == cached(picked)  # the same file content
     assert not page.locator(".toast-body").count(), page.locator(".toast-body").all_inner_texts()
+
+
+IN_VIEW = """(id) => { const r = document.getElementById(id).getBoundingClientRect();
+    return r.top >= 0 && r.top < window.innerHeight && r.bottom > 0; }"""
+WHOLLY_IN_VIEW = """(id) => { const r = document.getElementById(id).getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight; }"""
+
+
+def test_compare_s_results_are_brought_into_view(page: Any) -> None:
+    """Compare's galleries are a screen below Generate's Results, which still show the last Generate: the run
+    ended off-screen, and its images were taken for the Results above (browser QA, 1366×768)."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    two_of_a_cat(page, "#compare-btn")
+    page.locator("#compare-info").get_by_text("seed").first.wait_for(timeout=120_000)  # the run has finished
+    page.wait_for_function(IN_VIEW, arg="compare", timeout=15_000)
+
+
+def test_an_explorer_strip_is_brought_into_view_when_it_runs(page: Any) -> None:
+    """The strip (and its live preview) is under the tool's examples, below the fold on a laptop: Apply text diff
+    seemed to do nothing (browser QA)."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
+    page.get_by_role("tab", name="Text diff", exact=True).first.click()
+    set_number(page, "explorer-decoder-steps", 2)
+    page.locator("#explorer-diff-point textarea, #explorer-diff-point input").first.fill("#0")
+    page.locator("#explorer-from textarea, #explorer-from input").first.fill("two rucksacks under a sun")
+    page.locator("#explorer-to textarea, #explorer-to input").first.fill("two rucksacks under a moon")
+    page.locator("#explorer-text-diff").scroll_into_view_if_needed()
+    assert not page.evaluate(WHOLLY_IN_VIEW, "explorer-strip")  # under the examples, past the bottom
+    page.locator("#explorer-text-diff").click()
+    page.wait_for_function(WHOLLY_IN_VIEW, arg="explorer-strip", timeout=15_000)
+    page.locator("#explorer-strip .thumbnail-item img").first.wait_for(state="visible", timeout=120_000)
+
+
+def test_a_sent_image_brings_its_caption_to_inpaint(page: Any) -> None:
+    """"→ Inpaint" carried the image and not its caption (A1111's send-to carries the prompt): Inpaint, guided by
+    the prompt by default, wanted it typed again (browser QA)."""
+    generate_one(page)  # "a cat"
+    page.locator("#generate-to-inpaint").dispatch_event("click")
+    page.wait_for_function("() => document.querySelector('#inpaint-prompt :is(textarea, input)')?.value === 'a cat'",
+                           timeout=15_000)  # fmt: skip
+    page.get_by_role("tab", name="Generate", exact=True).first.click()
+    page.locator("#generate-to-zoom-out").dispatch_event("click")
+    page.wait_for_function("() => document.querySelector('#zoom-prompt :is(textarea, input)')?.value === 'a cat'",
+                           timeout=15_000)  # fmt: skip
 
 
 def test_send_to_with_nothing_yet_shows_a_warning(page: Any) -> None:
@@ -748,6 +837,21 @@ def test_the_2d_map_takes_the_page_s_colours_in_dark_mode(browser: Any, app_url:
         assert colours["tick"] == colours["title"] == colours["page"] != "rgb(42, 63, 95)"
     else:
         assert colours["paper"] == "rgb(255, 255, 255)" and colours["tick"] == "rgb(42, 63, 95)"
+
+
+def test_a_point_clicked_on_the_map_is_picked(page: Any) -> None:
+    """A click on the map did nothing: a point could only be picked by typing its #id (browser QA; the TensorBoard
+    projector picks the point clicked)."""
+    page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
+    point = page.locator("#explorer-map .scatterlayer .trace .points path").nth(3)
+    point.wait_for(timeout=60_000)
+    point.click(force=True)
+    page.locator("#explorer-thumb img").first.wait_for(state="visible", timeout=30_000)
+    details = page.locator("#explorer-details").inner_text()
+    shown = page.locator("#explorer-picker input").input_value()
+    assert shown.startswith("#") and shown.split(" ")[0] in details, (shown, details)
+    page.locator("#explorer-map .legendpoints path[style*='rgb(17, 17, 17)']").first.wait_for(timeout=30_000)  # ring
+    assert not page.errors, page.errors
 
 
 def test_enter_in_the_explorer_s_end_box_interpolates(page: Any) -> None:

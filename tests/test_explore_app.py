@@ -271,12 +271,14 @@ def test_add_points_and_recorded_generations(handlers: ExplorerHandlers, backend
     st = handlers.record_generated([(f, "caption") for f in files], st)[3]  # the same images again
     generated = [p for p in st.session.added.points if p.source == "generated"]
     assert len(generated) == 2 and generated[0].caption == "a pizza at night (seed 0, prior)"
+    assert generated[0].prompt == "a pizza at night"  # what "Use for text diff" puts in From
     vary = backend.vary(gen.images[0], n=1, seed=3, settings=backend.default_settings())
     Image.new("RGB", (64, 64), "green").save(tmp_path / "own.png")  # zoom-out's "original" frame: no metadata
     frames = [str(save_png(vary.images[0], tmp_path / "v.png")), str(tmp_path / "own.png")]
     st = handlers.record_generated([(f, "caption") for f in frames], st)[3]
     generated = [p for p in st.session.added.points if p.source == "generated"]
     assert [p.caption for p in generated[2:]] == ["vary (seed 3)"]  # was " (seed 3, prior)"; and the user's own
+    assert generated[2].prompt == ""  # a variation without a caption
 
 
 # -- the launched app through gradio_client ---------------------------------------------------------------------------
@@ -392,11 +394,37 @@ def test_use_for_text_diff_refuses_a_text_point_at_once(handlers: ExplorerHandle
 
     text_point = next(p for p in state.session.collection.points if p.modality == "text")
     with pytest.warns(UserWarning, match=f"image must be an image point such as '#0' .#{text_point.id} is a text"):
-        assert isinstance(handlers.use_for_diff(f"#{text_point.id} text · x", state), type(gr.skip()))
+        assert handlers.use_for_diff(f"#{text_point.id} text · x", state) == (gr.skip(), gr.skip())
     with pytest.warns(UserWarning, match="nothing is picked: pick an image point above first"):
         handlers.use_for_diff("", None)  # before any pick: no session yet
-    image_point = next(p for p in state.session.collection.points if p.modality == "image")
-    assert handlers.use_for_diff(f"#{image_point.id} image · y", state) == f"#{image_point.id} image · y"
+
+
+def test_use_for_text_diff_fills_from_with_the_caption_the_picture_was_made_from(handlers: ExplorerHandlers,
+                                                                                  state: ExplorerState) -> None:
+    """From stayed empty for a point whose caption the map knows, and Apply then refused "from caption is empty"
+    (browser QA). An upload has no caption: From is emptied (the last point's caption would describe another)."""
+
+    probe = next(p for p in state.session.collection.points if p.modality == "image" and p.source == "probe set")
+    ref = f"#{probe.id} image · y"
+    assert handlers.use_for_diff(ref, state) == (ref, probe.prompt) and probe.prompt == probe.caption
+    st, (made,) = handlers.add_images(state, [np.zeros((64, 64, 3), np.uint8)], ["a generated cat (seed 3, prior)"],
+                                      "generated", ["prior"], ["a generated cat"])  # fmt: skip
+    assert handlers.use_for_diff(f"#{made} image · z", st) == (f"#{made} image · z", "a generated cat")
+    st, (upload,) = handlers.add_images(state, [np.full((64, 64, 3), 9, np.uint8)], ["upload · cat.png"], "upload")
+    assert handlers.use_for_diff(f"#{upload} image · u", st) == (f"#{upload} image · u", "")
+
+
+def test_a_point_clicked_on_the_map_shows_in_the_picker(handlers: ExplorerHandlers, state: ExplorerState) -> None:
+    """map_click.js sends "#id"; the picker then shows the point's full reference, as a pick there would."""
+    import gradio as gr
+
+    point = state.session.collection.points[3]
+    ref, thumb, details, near, _, st = handlers.pick_clicked(f"#{point.id}", state)
+    assert ref == point.ref and f"**{point.ref}**" in details and len(near) == 8 and st.session.selected == point.id
+    nothing = handlers.pick_clicked("", state)
+    assert nothing[:3] == (gr.skip(), None, "Pick a point to see it and its nearest neighbours.")
+    with pytest.raises(gr.Error, match="point"):
+        handlers.pick_clicked("#999999", state)
 
 
 def test_use_as_start_with_nothing_picked_keeps_what_was_typed() -> None:
@@ -495,15 +523,16 @@ def test_use_buttons_open_the_tool_tab_they_fill(demo) -> None:
     from test_edit_app import elem_ids, listeners
 
     ids = elem_ids(demo)
-    for button, box, tab, args in (("explorer-to-start", "explorer-start", "interpolate", ["#3 image · a cat"]),
-                                   ("explorer-to-end", "explorer-end", "interpolate", ["#3 image · a cat"]),
-                                   ("explorer-to-diff", "explorer-diff-point", "text-diff", ["", None])):
+    for button, boxes, tab, args in (("explorer-to-start", ["explorer-start"], "interpolate", ["#3 image · a cat"]),
+                                     ("explorer-to-end", ["explorer-end"], "interpolate", ["#3 image · a cat"]),
+                                     ("explorer-to-diff", ["explorer-diff-point", "explorer-from"], "text-diff",
+                                      ["", None])):  # fmt: skip
         (dep,) = listeners(demo, button, "click")
-        assert dep["outputs"] == [ids[box], ids["explorer-tools"]]
+        assert dep["outputs"] == [*(ids[box] for box in boxes), ids["explorer-tools"]]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the diff's "nothing is picked" toast
-            value, tabs = demo.fns[dep["id"]].fn(*args)
+            *values, tabs = demo.fns[dep["id"]].fn(*args)
         if args[0]:
-            assert value == args[0] and tabs.selected == tab
-        else:  # nothing picked: a toast, and the box and the tab as they were
-            assert value == tabs == {"__type__": "update"}
+            assert values == args[:1] and tabs.selected == tab
+        else:  # nothing picked: a toast, and the boxes and the tab as they were
+            assert values == [{"__type__": "update"}] * 2 and tabs == {"__type__": "update"}

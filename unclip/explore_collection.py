@@ -52,6 +52,7 @@ class Point:
     key: str = ""  # content hash: a second point with the same source and key is not added again
     made_by: str = ""  # a generated point: what made it (Generate's mode, an edit's operation), so the map can
     # colour the §5.1 modes and the tabs apart
+    prompt: str = ""  # an image point: the caption it was rendered or generated from, when there is one
 
     @property
     def modality(self) -> str:
@@ -214,7 +215,7 @@ def probe_set(backend: UnCLIP, n: int = PROBE_SIZE, seed: int = 0) -> Collection
         points: list[Point] = []
         for i, (im, cap, scene) in enumerate(zip(images, captions, scenes, strict=True)):
             category = scene.objects[0].category if scene.objects else NO_CATEGORY
-            points += [Point(2 * i, "image", "probe set", cap, category, im),
+            points += [Point(2 * i, "image", "probe set", cap, category, im, prompt=cap),
                        Point(2 * i + 1, "text", "probe set", cap, category)]  # fmt: skip
         embeds = torch.stack([image_embeds, text_embeds], dim=1).reshape(2 * n, -1)  # (2n, D) interleaved
         _PROBES[backend][(n, seed)] = Collection(tuple(points), embeds)
@@ -310,7 +311,7 @@ def gap_points(gen: Generation) -> tuple[list[Point], Tensor, list[tuple[int, in
     points = [Point(0, "text", "gap", gen.prompt)]
     points += [Point(0, "prior sample", "gap", f"prior sample, seed {s}: {gen.prompt}", thumb=t)
                for s, t in zip(gen.seeds, thumbs, strict=True)]  # fmt: skip
-    points += [Point(0, "image", "gap", f"image, seed {s}: {gen.prompt}", thumb=t)
+    points += [Point(0, "image", "gap", f"image, seed {s}: {gen.prompt}", thumb=t, prompt=gen.prompt)
                for s, t in zip(gen.seeds, thumbs, strict=True)]  # fmt: skip
     embeds = torch.cat([gen.text_embeds.reshape(1, -1), gen.image_embeds, gen.result_embeds]).float().cpu()
     links = [(0, 1 + i) for i in range(k)] + [(1 + i, 1 + k + i) for i in range(k)]
