@@ -314,6 +314,7 @@ def test_image_endpoints_are_read_as_uploads_are(backend: UnCLIP, tmp_path: Path
 
 BAD_DECODES = [
     ({"embeds": "nan"}, "embeddings must be finite numbers: got NaN or infinity"),  # decoded to black before
+    ({"embeds": "huge"}, "embeddings must have a length (L2 norm) of at most 10000, got 1e+20"),  # black, too
     ({"embeds": 0}, "embeddings: decode 1 to 16 at a time, got 0"),
     ({"embeds": 17}, "embeddings: decode 1 to 16 at a time, got 17"),
     ({"embeds": "list"}, "embeddings must be a torch tensor, got list"),
@@ -325,7 +326,8 @@ BAD_DECODES = [
 def test_decode_refuses_bad_input_by_field(backend: UnCLIP, bad: dict, message: str) -> None:
     d = backend.models.embed_dim
     embeds = {"nan": torch.full((1, d), float("nan")), 0: torch.zeros(0, d), 17: torch.ones(17, d),
-              "list": [[0.0] * d]}.get(bad.get("embeds"), torch.ones(1, d))  # fmt: skip
+              "list": [[0.0] * d],
+              "huge": torch.full((1, d), 1e20 / d**0.5)}.get(bad.get("embeds"), torch.ones(1, d))  # fmt: skip
     with pytest.raises(InvalidInput, match=re.escape(message)):
         backend.decode_embeddings(embeds, seed=0, settings=FAST, caption=bad.get("caption", ""))
 
