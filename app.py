@@ -43,6 +43,7 @@ TABS: list[tuple[str, Callable[[UnCLIP], None]]] = [
     ("Zoom out", zoom_out.build),
     ("Embedding explorer", explorer.build),  # last: it records what the galleries of the tabs above show
 ]
+PICTURES = ':is(#preview, [id$="-seen"], [id$="-preview"], #zoom-result)'  # pictures in a block of fixed height
 CSS = """
 .unclip-hidden { display: none !important; }  /* in the page for its scripts, not shown */
 /* a result's file list: Gradio gives each file a "Remove this file" x even when the list is an output */
@@ -67,14 +68,14 @@ CSS = """
 .results-column:has(.fullscreen) { position: static !important; }
 .gradio-container { overflow: clip !important; }  /* Gradio's "hidden" makes it a scroll box: nothing would stick */
 /* the label above the picture, not over its top (the map's title; a preview's top rows; two lines on a phone) */
-:is(#explorer-map, #explorer-neighbours, #preview, [id$="-seen"], [id$="-preview"], #zoom-result)
+:is(#explorer-map, #explorer-neighbours, $PICTURES)
   [data-testid=block-label] {
   position: relative; top: 0; left: 0; margin: var(--block-label-margin) 0 0 var(--block-label-margin);
   align-self: flex-start; }
 /* and the picture takes the rest of the block's fixed height, or the label would push its bottom out of it */
-:is(#preview, [id$="-seen"], [id$="-preview"], #zoom-result):has(> [data-testid=block-label]) {
+$PICTURES:has(> [data-testid=block-label]) {
   display: flex; flex-direction: column; }
-:is(#preview, [id$="-seen"], [id$="-preview"], #zoom-result) > :is(.image-container, .empty) {
+$PICTURES > :is(.image-container, .empty) {
   flex: 1 1 0; min-height: 0; height: auto !important; }
 /* dark mode: plotly draws the 2-D map in light colours; it takes the page's (3-D keeps them: its text is WebGL) */
 .dark #explorer-map:has(.xy) .main-svg { background: transparent !important; }
@@ -95,7 +96,7 @@ CSS = """
   .unclip-gallery .grid-container { grid-template-columns: repeat(2, minmax(0, 256px)) !important; }
   #explorer-neighbours .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }  /* all 8 */
 }
-"""
+""".replace("$PICTURES", PICTURES)
 THEME = gr.themes.Soft(primary_hue="indigo")
 PAGE_JS = "() => {" + "".join(f" try {{ ({script})(); }} catch (e) {{ console.error(e); }}"  # Gradio runs one
                              for script in (inpaint.SHRINK_UPLOADS_JS, explorer.MAP_CLICK_JS)) + " }"  # function
