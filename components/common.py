@@ -401,10 +401,17 @@ def follow(
 
 
 # -- PNG output ------------------------------------------------------------------------------------------
+def picture_buttons(*more: str) -> list[str]:
+    """A picture's toolbar: download (`more`: a gallery's "download_all") and full screen. Gradio's "share" posts to
+    a Hugging Face Space's discussions and failed everywhere else ("Share failed"), so it is there only on a Space."""
+    return ["download", *more, "fullscreen", *(["share"] if gr.utils.get_space() else [])]
+
+
 def png_gallery(label: str, columns: int, elem_id: str) -> gr.Gallery:
     """An output gallery that keeps PNG metadata (Gradio's default webp drops it) and fits its images."""
     return gr.Gallery(label=label, format="png", columns=columns, height="auto", object_fit="contain",
-                      interactive=False, elem_id=elem_id, elem_classes=["unclip-gallery"])  # fmt: skip
+                      interactive=False, buttons=picture_buttons("download_all"), elem_id=elem_id,
+                      elem_classes=["unclip-gallery"])  # fmt: skip
 
 
 def save_outputs(images: list[Image.Image], names: list[str]) -> list[str]:

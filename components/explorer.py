@@ -29,6 +29,7 @@ from components.common import (
     click_or_enter,
     how_it_works,
     on_gpu,
+    picture_buttons,
     png_gallery,
     raw,
     seed_row,
@@ -106,7 +107,8 @@ def picker_panel(choices: list[str]) -> dict[str, Any]:
         w["to_end"] = gr.Button("Use as end", size="sm", elem_id="explorer-to-end")
         w["to_diff"] = gr.Button("Use for text diff", size="sm", elem_id="explorer-to-diff")
     w["neighbours"] = gr.Gallery(label="8 nearest neighbours (cosine similarity)", columns=4, height="auto",
-                                 object_fit="contain", interactive=False, elem_id="explorer-neighbours")  # fmt: skip
+                                 object_fit="contain", interactive=False, buttons=picture_buttons(),
+                                 elem_id="explorer-neighbours")  # fmt: skip
     # a point clicked on the map: MAP_CLICK_JS puts its "#id" here and clicks the button
     w["clicked"] = gr.Textbox(elem_id="explorer-clicked", elem_classes=["unclip-hidden"], container=False)
     w["clicked_btn"] = gr.Button("pick the clicked point", elem_id="explorer-clicked-btn",
@@ -170,7 +172,8 @@ def tool_tabs(w: dict[str, Any]) -> None:
         with gr.Row(equal_height=True):
             # a short label: a longer one wrapped over the drop text of this 150 px box (browser QA)
             w["image"] = raw(gr.Image(label="Image (upload)", type="filepath", height=150, scale=2,
-                                      sources=["upload", "clipboard"], elem_id="explorer-diff-image"))  # fmt: skip
+                                      sources=["upload", "clipboard"], buttons=picture_buttons(),
+                                      elem_id="explorer-diff-image"))  # fmt: skip
             with gr.Column(scale=3):
                 w["point"] = gr.Textbox("", label="…or an image point (an upload wins)", placeholder="#0",
                                         elem_id="explorer-diff-point")  # optional in the API

@@ -22,6 +22,7 @@ from components.common import (
     follow,
     how_it_works,
     on_gpu,
+    picture_buttons,
     preview_grid,
     raw,
     seed_row,
@@ -163,7 +164,7 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     w["image"] = raw(gr.ImageEditor(
         label="Paint over what to repaint", type="filepath", image_mode="RGBA",
         sources=["upload", "clipboard"], brush=gr.Brush(colors=[("#ff00aa", 0.6)], color_mode="fixed"), layers=False,
-        transforms=(), height=340, elem_id="inpaint-image"))  # fmt: skip
+        transforms=(), height=340, buttons=picture_buttons(), elem_id="inpaint-image"))  # fmt: skip
     w["target"] = send_to.target("Inpaint", w["image"])  # sends, and the examples, arrive through it
     w["chosen"] = gr.Button("new image", elem_id="inpaint-image-chosen", elem_classes=["unclip-hidden"])  # see build
     w["unreadable"] = gr.Button("unreadable image", elem_id="inpaint-image-unreadable", elem_classes=["unclip-hidden"])
@@ -178,7 +179,8 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
         w["mask_source"] = raw(gr.Radio([(label, key) for key, label in MASK_SOURCES.items()], value="auto",
                                         label="Mask from", elem_id="inpaint-mask-source"))  # fmt: skip
         w["mask"] = raw(gr.Image(label="Mask (white = repaint)", type="filepath", height=160,
-                                 sources=["upload", "clipboard"], elem_id="inpaint-mask"))  # fmt: skip
+                                 sources=["upload", "clipboard"], buttons=picture_buttons(),
+                                 elem_id="inpaint-mask"))  # fmt: skip
         w["invert"] = gr.Checkbox(value=False, label="Invert: repaint everything except the mask",
                                   elem_id="inpaint-invert")  # fmt: skip
         w["feather"] = raw(gr.Slider(*EDIT_LIMITS["feather"], value=8, step=1, label="Feather (px at the output size)",

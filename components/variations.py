@@ -21,6 +21,7 @@ from components.common import (
     follow,
     how_it_works,
     on_gpu,
+    picture_buttons,
     preview_grid,
     raw,
     seed_row,
@@ -130,7 +131,8 @@ def build(backend: UnCLIP) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=340):
             image = raw(gr.Image(label="Your image (any size: the centre square is used)", type="filepath",
-                                 sources=["upload", "clipboard"], height=260, elem_id="vary-image"))  # fmt: skip
+                                 sources=["upload", "clipboard"], height=260, buttons=picture_buttons(),
+                                 elem_id="vary-image"))  # fmt: skip
             crop_note = gr.Markdown(elem_id="vary-crop-note")
             method = raw(gr.Radio(METHODS, value="sdedit", label="Method", elem_id="vary-method"))
             strength = raw(gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Strength",

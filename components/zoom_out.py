@@ -23,6 +23,7 @@ from components.common import (
     follow,
     how_it_works,
     on_gpu,
+    picture_buttons,
     preview_grid,
     raw,
     save_outputs,
@@ -196,7 +197,8 @@ def inputs_column(backend: UnCLIP) -> dict[str, Any]:
     """The left column's widgets keyed by handler parameter name (plus preset/buttons)."""
     w: dict[str, Any] = {}
     w["image"] = raw(gr.Image(label="Your image (the centre square is used)", type="filepath", height=260,
-                              sources=["upload", "clipboard"], elem_id="zoom-image"))  # fmt: skip
+                              sources=["upload", "clipboard"], buttons=picture_buttons(),
+                              elem_id="zoom-image"))  # fmt: skip
     with gr.Row():
         w["preset"] = gr.Radio(PRESETS, value=2.0, label="Zoom out by", elem_id="zoom-preset", scale=2)
         w["factor"] = raw(gr.Slider(*EDIT_LIMITS["factor"], value=2.0, step=0.05, label="Factor",
@@ -222,15 +224,16 @@ def outputs_column() -> dict[str, Any]:
         o["seen"] = gr.Image(label="The canvas (pink: to be painted)", height=220, interactive=False, buttons=[],
                              elem_id="zoom-seen")  # fmt: skip
         o["result"] = gr.Image(label="Result", type="filepath", format="png", height=220, interactive=False,
-                               elem_id="zoom-result")  # fmt: skip
+                               buttons=picture_buttons(), elem_id="zoom-result")  # fmt: skip
     send_to.image_source(o["result"], "zoom", exclude="Zoom out")
     o["preview"] = gr.Image(label="Live preview", height=120, interactive=False, buttons=[], elem_id="zoom-preview",
                             elem_classes=["pixelated"])  # fmt: skip
     o["info"] = gr.Markdown(elem_id="zoom-info")
     o["frames"] = gr.Gallery(label="Zoom sequence", format="png", columns=6, height="auto", object_fit="contain",
-                             interactive=False, elem_id="zoom-sequence", elem_classes=["unclip-gallery"])  # fmt: skip
+                             interactive=False, buttons=picture_buttons("download_all"), elem_id="zoom-sequence",
+                             elem_classes=["unclip-gallery"])  # fmt: skip
     o["gif"] = gr.Image(label="Infinite zoom (GIF)", type="filepath", height=220, interactive=False,
-                        elem_id="zoom-gif")  # fmt: skip
+                        buttons=picture_buttons(), elem_id="zoom-gif")  # fmt: skip
     o["files"] = gr.File(label="PNG files and the GIF", file_count="multiple", interactive=False, height=140,
                          elem_id="zoom-files", elem_classes=["result-files"])  # fmt: skip
     return o

@@ -399,6 +399,22 @@ def test_notice_is_shown(backend: UnCLIP, monkeypatch: Any) -> None:
     assert any("running tiny-random: bundled weights missing" in t for t in texts)
 
 
+def test_pictures_offer_share_only_on_a_space(backend: UnCLIP, monkeypatch: Any) -> None:
+    """Gradio's Share posts to a Hugging Face Space's discussions: elsewhere it was a toast "Share failed" (QA)."""
+    def toolbars(blocks: gr.Blocks) -> dict[str, list]:
+        return {b.elem_id: b.buttons for b in blocks.blocks.values()
+                if isinstance(b, gr.Image | gr.Gallery | gr.ImageEditor) and b.visible}  # fmt: skip
+
+    here = toolbars(app.build_demo(backend))
+    assert {"generate-gallery", "zoom-result", "vary-image", "inpaint-image", "explorer-neighbours"} <= set(here)
+    assert all("share" not in buttons for buttons in here.values()), here
+    assert "download_all" in here["generate-gallery"] and "fullscreen" in here["zoom-gif"]
+    monkeypatch.setenv("SYSTEM", "spaces")
+    monkeypatch.setenv("SPACE_ID", "someone/unclip-studio")
+    on_space = toolbars(app.build_demo(backend))
+    assert "share" in on_space["generate-gallery"] and "share" in on_space["zoom-result"]
+
+
 def test_outputs_are_pruned_but_fresh_ones_kept(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setattr(common, "OUTPUTS_DIR", tmp_path)
     now = time.time()
