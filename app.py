@@ -46,6 +46,9 @@ TABS: list[tuple[str, Callable[[UnCLIP], None]]] = [
 PICTURES = ':is(#preview, [id$="-seen"], [id$="-preview"], #zoom-result)'  # pictures in a block of fixed height
 CSS = """
 .unclip-hidden { display: none !important; }  /* in the page for its scripts, not shown */
+/* where the keyboard is: Gradio's text boxes and sliders showed no sign of focus (keyboard QA) */
+.gradio-container :is(textarea, input):focus-visible { outline: 2px solid var(--color-accent) !important;
+  outline-offset: 1px; }
 /* a result's file list: Gradio gives each file a "Remove this file" x even when the list is an output */
 .result-files .label-clear-button { display: none; }
 .notice { background: #fff4ce; border: 1px solid #e0b400; border-radius: 8px; padding: 4px 12px; color: #4a3b00; }

@@ -50,8 +50,8 @@ def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, g
 
     def scheduler(key: str, value: str, interactive: bool = True) -> None:
         schedulers = list(backend.stage_schedulers(key.removesuffix("_scheduler")))
-        c[key] = raw(gr.Dropdown(schedulers, value=value, label="Scheduler", elem_id=f"{prefix}-{key}",
-                                 interactive=interactive))  # fmt: skip
+        c[key] = raw(gr.Radio(schedulers, value=value, label="Scheduler", elem_id=f"{prefix}-{key}",
+                              interactive=interactive))  # not a Dropdown: see stage_settings  # fmt: skip
 
     with gr.Accordion("Advanced: per-stage sampling", open=False, elem_id=f"{prefix}-advanced"), gr.Row():
         if with_prior:

@@ -86,10 +86,10 @@ def stage_controls(backend: UnCLIP, d: GenerateSettings) -> dict[str, gr.compone
         return raw(gr.Slider(glo, ghi, value=value, step=0.25, label="Guidance scale", info=info, elem_id=name),
                    field_name(name))
 
-    def scheduler(name: str, value: str, interactive: bool = True) -> gr.Dropdown:
-        stage = name.removesuffix("_scheduler")
-        return raw(gr.Dropdown(list(backend.stage_schedulers(stage)), value=value, label="Scheduler", elem_id=name,
-                               interactive=interactive))
+    def scheduler(name: str, value: str, interactive: bool = True) -> gr.Radio:
+        stage = name.removesuffix("_scheduler")  # radio buttons: 3-4 choices, and Gradio's Dropdown stayed open
+        return raw(gr.Radio(list(backend.stage_schedulers(stage)), value=value, label="Scheduler", elem_id=name,
+                            interactive=interactive))  # over the labels below when Tab moved on (keyboard QA)
 
     with gr.Accordion("Advanced: conditioning mode and per-stage sampling", open=False, elem_id="advanced"):
         c: dict[str, gr.components.Component] = {"mode": mode_radio(backend, d.mode)}

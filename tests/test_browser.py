@@ -961,3 +961,24 @@ def test_a_result_shown_full_screen_is_above_the_inputs(page: Any) -> None:
             if (block && !e.closest('#zoom-result')) out.push(block.id || e.tagName); }
         return out; }""")
     assert not hits, hits[:10]  # no other component shows through the full-screen view
+
+
+def test_the_keyboard_s_place_shows_and_settings_leave_no_list_open(page: Any) -> None:
+    """Tabbing through the settings: each text box and slider showed no focus, and each scheduler Dropdown it passed
+    stayed open over the labels below it (keyboard QA)."""
+    page.locator("#advanced").get_by_text("Advanced").click()
+    page.locator("#prompt textarea").focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # focused by the keyboard: what :focus-visible marks
+    outline = "getComputedStyle(document.activeElement).outlineStyle + ' ' + getComputedStyle(document.activeElement)" \
+              ".outlineWidth"  # fmt: skip
+    assert page.evaluate("document.activeElement.closest('#prompt') !== null")
+    assert page.evaluate(outline) == "solid 2px"
+    page.locator("#prior_guidance input[type=number]").focus()
+    for _ in range(12):  # across the prior's scheduler and into the decoder's column
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.type") == "range":
+            assert page.evaluate(outline) == "solid 2px"
+    page.wait_for_timeout(300)
+    assert page.locator("[role=listbox]:visible").count() == 0
+    assert page.locator("#prior_scheduler input[type=radio]").count() == len(["ddim", "dpm++", "ddpm", "unclip"])
