@@ -87,7 +87,7 @@ class DecoderConfig:
     extra_context_tokens: int = 4
     num_train_timesteps: int = 1000
     # "v_prediction" (Salimans & Ho 2022) rather than Karlo's epsilon: at high noise an epsilon model's x0
-    # estimate divides its error by sqrt(abar) (x 64 at t = 0.99 T), so the scene's colours, which only the CLIP
+    # estimate divides its error by sqrt(abar) (x 71 at t = 0.99 T), so the scene's colours, which only the CLIP
     # embedding can tell there, came out the same whatever the embedding (see unclip/eval/reliance.py)
     prediction_type: str = "v_prediction"
 
