@@ -130,7 +130,7 @@ def build_demo(backend: UnCLIP, concurrency: int | None = None) -> gr.Blocks:
         gr.Markdown(INTRO.format(name=backend.name, device=backend.models.device.type, precision=backend.precision))
         if backend.notice:
             gr.Markdown(f"⚠️ **{backend.notice}**", elem_classes=["notice"], elem_id="notice")
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap", elem_id="tabs"):  # on a phone, "menu" hid 3 of 5 tabs behind "⋯"
             for label, build in TABS:
                 with gr.Tab(label, id=label):  # the id lets "send to" buttons switch tabs
                     build(backend)

@@ -143,7 +143,7 @@ def tools_panel(backend: UnCLIP) -> dict[str, Any]:
     for key, suffix in (("seed", ""), ("randomize", "-randomize"), ("dice", "-random")):
         getattr(w["seed"], key).elem_id = f"explorer-seed{suffix}"  # the Generate tab owns #seed
     w["seed"].seed.info = "the same noise for every frame of a strip"
-    with gr.Tabs(elem_id="explorer-tools") as w["tabs"]:
+    with gr.Tabs(overflow_behavior="wrap", elem_id="explorer-tools") as w["tabs"]:  # all shown on a phone
         tool_tabs(w)
     with gr.Row(equal_height=False):
         w["preview"] = gr.Image(label="Live preview", height=140, interactive=False, buttons=[], scale=1,

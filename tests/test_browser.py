@@ -778,8 +778,7 @@ def test_on_a_phone_the_map_s_label_does_not_hide_its_title(browser: Any, app_ur
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(app_url, wait_until="load")
     page.locator("#prompt textarea").wait_for(timeout=60_000)
-    page.locator("button[aria-label='More tabs']").first.click()  # the tab bar folds on a phone
-    page.locator(".overflow-dropdown button", has_text="Embedding explorer").first.click()
+    page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()  # the tab bar wraps on a phone
     page.locator("#explorer-map .gtitle").first.wait_for(timeout=30_000)
     overlap = page.evaluate(OVERLAP)
     page.close()
@@ -791,8 +790,7 @@ def test_on_a_phone_all_eight_neighbours_show(browser: Any, app_url: str) -> Non
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(app_url, wait_until="load")
     page.locator("#prompt textarea").wait_for(timeout=60_000)
-    page.locator("button[aria-label='More tabs']").first.click()
-    page.locator(".overflow-dropdown button", has_text="Embedding explorer").first.click()
+    page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()  # the tab bar wraps on a phone
     picker = page.locator("#explorer-picker input")
     picker.click()
     picker.press_sequentially("#2 ", delay=30)
@@ -982,3 +980,24 @@ def test_the_keyboard_s_place_shows_and_settings_leave_no_list_open(page: Any) -
     page.wait_for_timeout(300)
     assert page.locator("[role=listbox]:visible").count() == 0
     assert page.locator("#prior_scheduler input[type=radio]").count() == len(["ddim", "dpm++", "ddpm", "unclip"])
+
+
+def test_on_a_phone_every_tab_shows_in_the_tab_bar(browser: Any, app_url: str) -> None:
+    """At 390 px Gradio's tab bar hid Inpaint, Zoom out and the explorer (and the explorer's last two tools) behind a
+    34 px "⋯" button (phone QA): the bar wraps instead."""
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(app_url, wait_until="load")
+    page.locator("#prompt textarea").wait_for(timeout=60_000)
+    try:
+        names = ["Generate", "Variations", "Inpaint", "Zoom out", "Embedding explorer"]
+        for name in names:
+            box = page.get_by_role("tab", name=name, exact=True).first.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
+        page.get_by_role("tab", name="Embedding explorer", exact=True).first.tap()
+        tools = page.locator("#explorer-tools [role=tab]")
+        tools.first.wait_for(state="visible", timeout=30_000)
+        assert tools.count() >= 4 and all(tools.nth(i).is_visible() for i in range(tools.count()))
+        assert page.get_by_role("button", name="More tabs").filter(visible=True).count() == 0
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        page.close()
