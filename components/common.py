@@ -226,8 +226,9 @@ def user_error(message: str) -> gr.Error:
     return gr.Error(message, title="Invalid input", print_exception=False)
 
 
-STOPPED = ("Stopped: a run in progress ends at its next denoising step. The results shown stay those of the last "
-           "run that finished.")
+# what Stop does, not "Stopped": the page cannot tell whether anything was running (idle, it claimed a stop, QA)
+STOPPED = ("Stop: a run in progress ends at its next denoising step, and one waiting in line is dropped. The results "
+           "shown stay those of the last run that finished.")
 
 
 def stop_button(stop: gr.Button, runs: list[Any]) -> None:

@@ -82,6 +82,7 @@ def test_every_stop_cancels_its_tab_s_runs_and_says_so(demo: Any, elem_id: str, 
     monkeypatch.setattr(gr, "Info", lambda message, **kw: said.append(message))
     demo.fns[toast["id"]].fn()
     assert said == [common.STOPPED]
+    assert not said[0].startswith("Stopped")  # shown on an idle page too: it says what Stop does, not that it did
 
 
 def test_launch_settings(demo: Any) -> None:

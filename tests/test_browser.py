@@ -121,7 +121,7 @@ def test_stop_says_so_and_leaves_the_last_results(page: Any) -> None:
     page.locator("#generate-btn").click()
     page.locator("#preview img").first.wait_for(state="visible", timeout=60_000)  # it is running
     page.locator("#stop-btn").click()
-    page.locator(".toast-body", has_text="Stopped: a run in progress ends").first.wait_for(timeout=15_000)
+    page.locator(".toast-body", has_text="Stop: a run in progress ends").first.wait_for(timeout=15_000)
     page.wait_for_timeout(1500)
     assert "1 image" in page.locator("#generate-info").inner_text()  # the stopped run did not replace them
     assert page.locator("#generate-gallery img").first.is_visible()
