@@ -332,6 +332,17 @@ def test_decode_refuses_bad_input_by_field(backend: UnCLIP, bad: dict, message: 
         backend.decode_embeddings(embeds, seed=0, settings=FAST, caption=bad.get("caption", ""))
 
 
+def test_an_embedding_just_under_the_length_limit_is_decoded(backend: UnCLIP) -> None:
+    from unclip.explore import MAX_EMBED_NORM
+
+    d = backend.models.embed_dim
+    at = torch.ones(1, d) / d**0.5  # length 1
+    [image] = backend.decode_embeddings(at * MAX_EMBED_NORM * 0.999, seed=0, settings=FAST)
+    assert image.size[0] > 0
+    with pytest.raises(InvalidInput, match="at most 10000, got 10010 "):
+        backend.decode_embeddings(at * MAX_EMBED_NORM * 1.001, seed=0, settings=FAST)
+
+
 def test_interpolate_refuses_bad_endpoints_and_switches(backend: UnCLIP) -> None:
     d = backend.models.embed_dim
     with pytest.raises(InvalidInput, match="start embedding must be finite numbers"):

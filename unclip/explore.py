@@ -165,7 +165,8 @@ def check_text_diff(steps: Any, max_theta: Any, seed: Any, from_caption: Any, to
     return steps, as_float("max theta", max_theta, *MAX_THETA), seed, src, dst
 
 
-MAX_EMBED_NORM = 1e4  # the bundled model decodes a 1e6-long embedding, and overflows (a black image) near 1e20
+MAX_EMBED_NORM = 1e4  # measured on the bundled model (fp32/bf16): it decodes a 1e6-long embedding and overflows (a
+# black image) near 1e20; CLIP's own embeddings are 1 (normalised) to tens long. fp16 hub models may overflow sooner
 
 
 def check_embeddings(embeds: Any, name: str, shape: tuple[int, ...]) -> Tensor:
@@ -178,9 +179,10 @@ def check_embeddings(embeds: Any, name: str, shape: tuple[int, ...]) -> Tensor:
                            f"{tuple(embeds.shape)}")  # fmt: skip
     if not bool(torch.isfinite(embeds).all()):
         raise InvalidInput(f"{name} must be finite numbers: got NaN or infinity")
-    norm = float(embeds.double().norm(dim=-1).max()) if embeds.numel() else 0.0
+    norm = float(embeds.detach().to("cpu", torch.float64).norm(dim=-1).max()) if embeds.numel() else 0.0  # (MPS:
+    # no float64)
     if norm > MAX_EMBED_NORM:  # finite, yet it overflowed inside the decoder: a black image, said nowhere
-        raise InvalidInput(f"{name} must have a length (L2 norm) of at most {MAX_EMBED_NORM:g}, got {norm:.3g} "
+        raise InvalidInput(f"{name} must have a length (L2 norm) of at most {MAX_EMBED_NORM:g}, got {norm:g} "
                            "(one far longer than CLIP's own overflows inside the decoder)")
     return embeds
 
