@@ -31,7 +31,7 @@ import gradio as gr  # noqa: E402 (after the check above)
 from starlette.middleware import Middleware
 
 from components import explorer, generate, inpaint, variations, zoom_out
-from components.common import name_payload_errors
+from components.common import name_payload_errors, on_space
 from unclip import UnCLIP, load_backend
 from unclip.backend import PRECISIONS
 from unclip.families import load_error
@@ -46,7 +46,7 @@ TABS: list[tuple[str, Callable[[UnCLIP], None]]] = [
 PICTURES = ':is(#preview, [id$="-seen"], [id$="-preview"], #zoom-result)'  # pictures in a block of fixed height
 CSS = """
 .unclip-hidden { display: none !important; }  /* in the page for its scripts, not shown */
-/* where the keyboard is: Gradio's text boxes and sliders showed no sign of focus (keyboard QA) */
+/* where the keyboard is: Gradio's text boxes and sliders showed no sign of focus, radios a faint one (keyboard QA) */
 .gradio-container :is(textarea, input):focus-visible { outline: 2px solid var(--color-accent) !important;
   outline-offset: 1px; }
 /* a result's file list: Gradio gives each file a "Remove this file" x even when the list is an output */
@@ -233,7 +233,7 @@ def check_can_listen(host: str, port: int) -> None:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     env = os.environ
-    default_host = env.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if env.get("SPACE_ID") else "127.0.0.1")
+    default_host = env.get("GRADIO_SERVER_NAME") or ("0.0.0.0" if on_space() else "127.0.0.1")
     parser = argparse.ArgumentParser(description="unCLIP Studio: a Gradio app that shows how DALL·E 2 works.")
     parser.add_argument(
         "--model",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
 import random
 import shutil
 import tempfile
@@ -405,7 +406,12 @@ def follow(
 def picture_buttons(*more: str) -> list[str]:
     """A picture's toolbar: download (`more`: a gallery's "download_all") and full screen. Gradio's "share" posts to
     a Hugging Face Space's discussions and failed everywhere else ("Share failed"), so it is there only on a Space."""
-    return ["download", *more, "fullscreen", *(["share"] if gr.utils.get_space() else [])]
+    return ["download", *more, "fullscreen", *(["share"] if on_space() else [])]
+
+
+def on_space() -> bool:
+    """On Hugging Face Spaces (which sets SPACE_ID): the app listens on every address, and pictures can be shared."""
+    return bool(os.environ.get("SPACE_ID"))
 
 
 def png_gallery(label: str, columns: int, elem_id: str) -> gr.Gallery:

@@ -15,7 +15,7 @@ from PIL import Image
 
 from components import send_to
 from components.common import field_name, png_gallery, raw, save_outputs
-from components.stage_settings import mode_radio, to_settings, upsampler_checkbox
+from components.stage_settings import mode_radio, scheduler_radio, to_settings, upsampler_checkbox
 from unclip import InvalidInput, UnCLIP
 from unclip.analysis import stage_shapes
 from unclip.edit import Edit
@@ -49,9 +49,7 @@ def edit_controls(backend: UnCLIP, prefix: str, with_prior: bool) -> dict[str, g
                      field_name(key))  # fmt: skip  # "Decoder steps": two sliders are labelled "Steps"
 
     def scheduler(key: str, value: str, interactive: bool = True) -> None:
-        schedulers = list(backend.stage_schedulers(key.removesuffix("_scheduler")))
-        c[key] = raw(gr.Radio(schedulers, value=value, label="Scheduler", elem_id=f"{prefix}-{key}",
-                              interactive=interactive))  # not a Dropdown: see stage_settings  # fmt: skip
+        c[key] = scheduler_radio(backend, key.removesuffix("_scheduler"), value, f"{prefix}-{key}", interactive)
 
     with gr.Accordion("Advanced: per-stage sampling", open=False, elem_id=f"{prefix}-advanced"), gr.Row():
         if with_prior:

@@ -107,7 +107,7 @@ def picker_panel(choices: list[str]) -> dict[str, Any]:
         w["to_end"] = gr.Button("Use as end", size="sm", elem_id="explorer-to-end")
         w["to_diff"] = gr.Button("Use for text diff", size="sm", elem_id="explorer-to-diff")
     w["neighbours"] = gr.Gallery(label="8 nearest neighbours (cosine similarity)", columns=4, height="auto",
-                                 object_fit="contain", interactive=False, buttons=picture_buttons(),
+                                 object_fit="contain", interactive=False, buttons=picture_buttons("download_all"),
                                  elem_id="explorer-neighbours")  # fmt: skip
     # a point clicked on the map: MAP_CLICK_JS puts its "#id" here and clicks the button
     w["clicked"] = gr.Textbox(elem_id="explorer-clicked", elem_classes=["unclip-hidden"], container=False)

@@ -71,6 +71,14 @@ def upsampler_checkbox(backend: UnCLIP, value: bool, low_res: int, elem_id: str)
     return gr.Checkbox(value=value, label=f"On (off: stop at {low_res} px)", elem_id=elem_id)
 
 
+def scheduler_radio(backend: UnCLIP, stage: str, value: str, elem_id: str, interactive: bool = True) -> gr.Radio:
+    """A stage's sampler: radio buttons, as there are 3-4 (Gradio's Dropdown stayed open over the labels below once
+    Tab moved on, keyboard QA), offering only what the stage can use; a stage the model lacks (Kandinsky's
+    upsampler) shows its one value, disabled."""
+    choices = list(backend.stage_schedulers(stage)) if interactive else [value]
+    return raw(gr.Radio(choices, value=value, label="Scheduler", elem_id=elem_id, interactive=interactive))
+
+
 def stage_controls(backend: UnCLIP, d: GenerateSettings) -> dict[str, gr.components.Component]:
     """The Advanced accordion: conditioning mode and each stage's sampler. Keys = handler parameter names
     (also each widget's elem_id, for browser tests)."""
@@ -87,9 +95,7 @@ def stage_controls(backend: UnCLIP, d: GenerateSettings) -> dict[str, gr.compone
                    field_name(name))
 
     def scheduler(name: str, value: str, interactive: bool = True) -> gr.Radio:
-        stage = name.removesuffix("_scheduler")  # radio buttons: 3-4 choices, and Gradio's Dropdown stayed open
-        return raw(gr.Radio(list(backend.stage_schedulers(stage)), value=value, label="Scheduler", elem_id=name,
-                            interactive=interactive))  # over the labels below when Tab moved on (keyboard QA)
+        return scheduler_radio(backend, name.removesuffix("_scheduler"), value, name, interactive)
 
     with gr.Accordion("Advanced: conditioning mode and per-stage sampling", open=False, elem_id="advanced"):
         c: dict[str, gr.components.Component] = {"mode": mode_radio(backend, d.mode)}

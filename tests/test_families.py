@@ -555,6 +555,9 @@ def test_the_ui_disables_what_kandinsky_cannot_do_and_says_why(kandinsky_backend
         assert props[key]["interactive"] is False and props[key]["value"] is False, key
     assert "no upsampler" in props["upsampler"]["info"]
     assert props["upsampler_steps"]["interactive"] is False
+    for key in ("upsampler_scheduler", "vary-upsampler_scheduler", "inpaint-upsampler_scheduler",
+                "zoom-upsampler_scheduler"):  # its one value, greyed: not four schedulers of a stage it lacks
+        assert props[key]["interactive"] is False and len(props[key]["choices"]) == 1, key
     markdown = " ".join(str(c["props"].get("value")) for c in blocks.config["components"] if c["type"] == "markdown")
     assert "~~Caption only~~: unavailable" in markdown and "never reads the caption" in markdown
     compare = next(c for c in blocks.config["components"] if c["props"].get("elem_id") == "compare-btn")
