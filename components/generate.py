@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from components import send_to
 from components.common import (
+    LIGHT,
     check_first,
     click_or_enter,
     follow,
@@ -35,7 +37,8 @@ from components.common import (
 from components.stage_settings import MODE_LABELS, stage_controls, to_settings
 from unclip import Generation, UnCLIP
 from unclip.analysis import stage_shapes, stage_similarities
-from unclip.settings import LIMITS, GenerateSettings
+from unclip.images import read_recipe
+from unclip.settings import LIMITS, GenerateSettings, InvalidInput
 
 Number = float | int | str  # what a numeric field may carry before the backend validates it
 EXAMPLES = [
@@ -139,6 +142,38 @@ def make_prepare(backend: UnCLIP) -> Callable[..., tuple[str, int, int, Generate
     return prepare
 
 
+RECIPE_FIELDS = ("prompt", "n", "seed", "randomize", "mode", "prior_steps", "prior_guidance", "prior_candidates",
+                 "prior_scheduler", "decoder_steps", "decoder_guidance", "decoder_scheduler", "upsampler",
+                 "upsampler_steps", "upsampler_scheduler", "note")  # `make_restore`'s outputs, in order
+
+
+def make_restore(backend: UnCLIP) -> Callable[[str | None], tuple]:
+    """A PNG that Generate saved -> the form filled to remake it (RECIPE_FIELDS: prompt, its batch's size and first
+    seed, "new seed every run" off, the mode and every stage's settings) and a note; gr.Error naming the file's
+    problem, or the setting this model cannot run, leaves the form as it was."""
+    def restore(path: str | None) -> tuple:
+        if not path:
+            return tuple(gr.skip() for _ in RECIPE_FIELDS)
+        name = "the PNG"
+        with user_errors():
+            r = read_recipe(path, name)
+            try:
+                s = backend.validate(r.settings)
+            except InvalidInput as e:
+                raise InvalidInput(f"{name}'s settings cannot run here: {e}") from None
+        p, d, u = s.prior, s.decoder, s.upsampler
+        note = (f"Filled from **{Path(path).name}**: image {r.index} of a batch of {r.n} from seed {r.seed} (image i "
+                "uses seed + i). Generate remakes that batch, the same pixels at the same model and precision.")
+        if r.model and r.model != backend.name:
+            note += f" It was made with `{r.model}`; this app runs `{backend.name}`: expect another picture."
+        elif r.precision and r.precision != backend.precision:
+            note += f" It was made in {r.precision}, this app runs {backend.precision}: expect small differences."
+        return (r.prompt, r.n, r.seed, False, s.mode, p.steps, p.guidance, p.candidates, p.scheduler, d.steps,
+                d.guidance, d.scheduler, u.enabled, u.steps, u.scheduler, note)
+
+    return restore
+
+
 def make_handlers(backend: UnCLIP) -> tuple[Callable[..., Iterator[tuple]], Callable[..., Iterator[tuple]]]:
     """`generate` and `compare`, closed over the one shared backend."""
 
@@ -200,6 +235,10 @@ def build(backend: UnCLIP) -> None:
                 run = gr.Button("Generate", variant="primary", elem_id="generate-btn")
                 run_compare = gr.Button(f"Compare {len(backend.modes)} modes", elem_id="compare-btn")
                 stop = gr.Button("Stop", variant="stop", elem_id="stop-btn")
+            with gr.Accordion("Remake from a PNG", open=False, elem_id="recipe"):
+                recipe_file = gr.File(label="A PNG that Generate saved: its prompt, seed and settings fill the form",
+                                      file_types=[".png"], type="filepath", height=100, elem_id="recipe-file")
+                recipe_note = gr.Markdown(elem_id="recipe-note")
             controls = stage_controls(backend, backend.default_settings())
         with gr.Column(scale=3, min_width=340, elem_classes=["results-column"]) as results_column:
             preview = gr.Image(label="Live preview: the model's current guess of the clean image", height=160,
@@ -232,6 +271,8 @@ def build(backend: UnCLIP) -> None:
     # are still the last Generate's: browser QA saw them taken for Compare's)
     reveal(comparing, "compare", block="start")
     stop_button(stop, [generating, comparing])
+    fields = {**common, "randomize": seed.randomize, **controls, "note": recipe_note}
+    recipe_file.upload(make_restore(backend), recipe_file, [fields[k] for k in RECIPE_FIELDS], **LIGHT)
 
 
 def caches_examples(backend: UnCLIP) -> bool:

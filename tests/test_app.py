@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from components import common
 from components.generate import make_handlers
 from unclip import UnCLIP
 from unclip.images import read_metadata
-from unclip.settings import MODES
+from unclip.settings import MODES, GenerateSettings
 
 PROMPT = "a red apple left of a cat"
 GOOD = {"prompt": PROMPT, "n": 1, "seed": 0, **FAST}
@@ -493,3 +495,74 @@ def test_a_damaged_model_dir_is_one_line_naming_model(tmp_path: Path, monkeypatc
     (tmp_path / "m" / tiny.CONFIG_FILE).write_text("{bad json")
     with pytest.raises(SystemExit, match=r"error: .*m/unclip_config.json is not valid JSON \(Expecting property"):
         app.main(["--model", str(tmp_path / "m")])
+
+
+def one_step(backend: UnCLIP) -> GenerateSettings:
+    """The model's defaults at one step a stage."""
+    d = backend.default_settings()
+    return replace(d, prior=replace(d.prior, steps=1), decoder=replace(d.decoder, steps=1),
+                   upsampler=replace(d.upsampler, steps=1))
+
+
+def saved_batch(backend: UnCLIP, tmp_path: Path, settings: GenerateSettings, n: int = 3, seed: int = 7
+                ) -> tuple[list[Image.Image], list[Path]]:  # fmt: skip
+    """A Generate batch of "a red cat", each image saved as the app saves it (settings in the PNG)."""
+    from unclip.images import save_png
+
+    images = backend.generate("a red cat", n=n, seed=seed, settings=settings)
+    return images, [save_png(im, tmp_path / f"img{i}.png") for i, im in enumerate(images)]
+
+
+def test_a_generate_png_fills_the_form_to_remake_its_very_pixels(backend: UnCLIP, tmp_path: Path) -> None:
+    from components.generate import RECIPE_FIELDS, make_restore
+    from components.stage_settings import to_settings
+
+    d = backend.default_settings()
+    settings = replace(d, mode="text_embedding", prior=replace(d.prior, steps=2, scheduler="ddpm"),
+                       decoder=replace(d.decoder, steps=3, guidance=2.5), upsampler=replace(d.upsampler, steps=1))
+    images, paths = saved_batch(backend, tmp_path, settings)
+    values = dict(zip(RECIPE_FIELDS, make_restore(backend)(str(paths[1])), strict=True))
+    assert (values["prompt"], values["n"], values["seed"], values["randomize"]) == ("a red cat", 3, 7, False)
+    assert values["mode"] == "text_embedding" and values["prior_scheduler"] == "ddpm" and values["decoder_steps"] == 3
+    assert "image 1 of a batch of 3 from seed 7" in values["note"] and "another picture" not in values["note"]
+    stages = {k: values[k] for k in RECIPE_FIELDS if k not in ("prompt", "n", "seed", "randomize", "note")}
+    again = backend.generate(values["prompt"], n=values["n"], seed=values["seed"], settings=to_settings(**stages))
+    for a, b in zip(images, again, strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b))  # same seed, same pixels
+    assert make_restore(backend)(None) == tuple(gr.skip() for _ in RECIPE_FIELDS)  # the file was cleared
+
+
+def test_a_png_that_cannot_fill_the_form_is_refused_by_name(backend: UnCLIP, tmp_path: Path) -> None:
+    import json
+
+    from components.generate import make_restore
+    from unclip.images import save_png
+
+    restore = make_restore(backend)
+    (tmp_path / "notes.png").write_text("not a picture")
+    Image.new("RGB", (32, 32)).save(tmp_path / "plain.png")
+    edit = save_png(backend.vary(Image.new("RGB", (64, 64), "red"), n=1, seed=0, settings=one_step(backend)).images[0],
+                    tmp_path / "vary.png")  # fmt: skip
+    _, [ok] = saved_batch(backend, tmp_path, one_step(backend), n=1)
+    meta = json.loads(Image.open(ok).info["parameters"])
+    def doctored(name: str, **changes: Any) -> str:
+        im = Image.open(ok)
+        im.info["parameters"] = json.dumps({**meta, **changes})
+        return str(save_png(im, tmp_path / name))
+
+    cases = {
+        str(tmp_path / "notes.png"): "the PNG is not an image: drop a PNG that unCLIP Studio saved",
+        str(tmp_path / "plain.png"): "the PNG carries no Generate settings",
+        str(edit): "the PNG was made by Variations (vary), not Generate",
+        doctored("unclip.png", decoder={**meta["decoder"], "scheduler": "unclip", "steps": 4}):
+            "the PNG's settings cannot run here: decoder scheduler: the 'unclip' scheduler reads epsilon",
+        doctored("seed.png", batch={**meta["batch"], "first_seed": -1}): "the PNG's seed must be a whole number",
+        doctored("steps.png", prior={"steps": 2}): "the PNG: its settings are incomplete",
+        str(tmp_path / "gone.png"): "the PNG: file not found: gone.png",
+    }
+    for path, message in cases.items():
+        with pytest.raises(gr.Error, match=re.escape(message)):
+            restore(path)
+    note = restore(doctored("other.png", model="karlo"))[-1]  # filled all the same, and said
+    assert "made with `karlo`; this app runs `tiny-random`: expect another picture" in note
+

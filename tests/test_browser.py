@@ -976,7 +976,8 @@ def test_the_keyboard_s_place_shows_and_settings_leave_no_list_open(page: Any) -
     passed = []
     for _ in range(12):  # across the prior's scheduler and into the decoder's column
         page.keyboard.press("Tab")
-        passed.append(page.evaluate("[document.activeElement.type, document.activeElement.closest('[id]:not([id^=range_id])').id]"))
+        passed.append(page.evaluate("[document.activeElement.type, "
+                                    "document.activeElement.closest('[id]:not([id^=range_id])').id]"))
         if passed[-1][0] == "range":
             assert page.evaluate(outline) == "solid 2px"
     assert ["radio", "prior_scheduler"] in passed and ["range", "decoder_steps"] in passed, passed
@@ -1003,3 +1004,25 @@ def test_on_a_phone_every_tab_shows_in_the_tab_bar(browser: Any, app_url: str) -
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         page.close()
+
+
+def test_a_png_dropped_on_remake_fills_the_form(page: Any, tmp_path: Path) -> None:
+    from components.stage_settings import MODE_LABELS
+    from unclip import load_backend
+    from unclip.images import save_png
+
+    backend = load_backend("tiny-random", device="cpu")  # the app's model: same name, so no "another picture"
+    d = backend.default_settings()
+    settings = type(d)("text_embedding", type(d.prior)(1, 1.0, 1, "ddpm"), type(d.decoder)(1, 2.5, "ddim"),
+                       type(d.upsampler)(1, "ddim", True))  # fmt: skip
+    png = save_png(backend.generate("two dogs at night", n=2, seed=11, settings=settings)[1], tmp_path / "dogs.png")
+    page.locator("#recipe").get_by_text("Remake from a PNG").click()
+    page.locator("#recipe-file input[type=file]").set_input_files(str(png))
+    page.locator("#recipe-note").get_by_text("image 1 of a batch of 2 from seed 11").wait_for(timeout=30_000)
+    assert page.locator("#prompt textarea").input_value() == "two dogs at night"
+    assert page.locator("#seed input").input_value() == "11"
+    assert page.locator("#n input[type=number]").input_value() == "2"
+    page.locator("#advanced").get_by_text("Advanced").click()  # mounted after the upload: it shows the PNG's too
+    assert page.locator("#mode label:has(input:checked)").inner_text().strip() == MODE_LABELS["text_embedding"]
+    assert page.locator("#prior_scheduler input[value=ddpm]").is_checked()
+    assert page.errors == []

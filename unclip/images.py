@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,17 @@ import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
 from torch import Tensor
+
+from unclip.settings import (
+    LIMITS,
+    DecoderSettings,
+    GenerateSettings,
+    InvalidInput,
+    PriorSettings,
+    UpsamplerSettings,
+    as_int,
+    as_prompt,
+)
 
 METADATA_KEY = "parameters"  # the PNG text chunk A1111 and others read
 
@@ -74,6 +86,62 @@ def read_metadata(source: str | Path | Image.Image) -> dict[str, Any]:
         with Image.open(source) as im:
             text = im.info.get(METADATA_KEY) or getattr(im, "text", {}).get(METADATA_KEY)
     return json.loads(text) if text else {}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a Generate (or Compare) PNG says made it: `generate(prompt, n, seed, settings=settings)` remakes its
+    whole batch, image `index` among them, at the same model and precision (`batch_record`)."""
+
+    prompt: str
+    n: int
+    seed: int
+    index: int
+    settings: GenerateSettings  # as recorded: `UnCLIP.validate` checks it against the model that remakes it
+    model: str
+    precision: str
+
+
+TOOLS = {"vary": "Variations", "inpaint": "Inpaint", "zoom_out": "Zoom out"}  # an edit's "operation" -> its tab
+
+
+def read_recipe(source: str | Path, name: str = "PNG") -> Recipe:
+    """A PNG made here -> its Recipe; InvalidInput naming `name` for a file that is no image, carries no settings,
+    or was made by another tool (an edit, an explorer strip). Reads the header's text chunks, no pixels."""
+    try:
+        with Image.open(source) as im:
+            text = im.info.get(METADATA_KEY)
+    except FileNotFoundError:
+        raise InvalidInput(f"{name}: file not found: {Path(source).name}") from None
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise InvalidInput(f"{name} is not an image: drop a PNG that unCLIP Studio saved") from None
+    try:
+        meta = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        meta = None
+    made_by = isinstance(meta, dict) and (meta.get("operation") or meta.get("tool"))
+    if made_by:
+        where = TOOLS.get(made_by, "the embedding explorer")
+        raise InvalidInput(f"{name} was made by {where} ({made_by}), not Generate: its settings are for that tool")
+    if not isinstance(meta, dict) or not {"prompt", "seed", "prior", "decoder", "upsampler"} <= meta.keys():
+        raise InvalidInput(f"{name} carries no Generate settings: drop a PNG that unCLIP Studio's Generate saved "
+                           "(other programs' PNGs, and images saved with PIL's save, have none)")
+    batch = meta.get("batch") if isinstance(meta.get("batch"), dict) else {}
+    try:
+        p, d, u = meta["prior"], meta["decoder"], meta["upsampler"]
+        settings = GenerateSettings(
+            mode=meta.get("mode", "prior"),
+            prior=PriorSettings(p["steps"], p["guidance"], p["candidates"], p["scheduler"]),
+            decoder=DecoderSettings(d["steps"], d["guidance"], d["scheduler"]),
+            upsampler=UpsamplerSettings(u["steps"], u["scheduler"], u["enabled"]))
+    except (KeyError, TypeError):
+        raise InvalidInput(f"{name}: its settings are incomplete (a stage's steps, guidance or scheduler is "
+                           "missing)") from None
+    seed_, n_ = batch.get("first_seed", meta["seed"]), batch.get("size", 1)  # the batch: the very pixels
+    return Recipe(prompt=as_prompt(meta["prompt"], f"{name}'s prompt"), n=as_int(f"{name}'s batch size", n_,
+                  *LIMITS["n"]), seed=as_int(f"{name}'s seed", seed_, *LIMITS["seed"]),
+                  index=as_int(f"{name}'s batch index", batch.get("index", 0), 0, LIMITS["n"][1] - 1),
+                  settings=settings, model=str(meta.get("model", "")), precision=str(meta.get("precision", "")))
 
 
 def grid(images: list[Image.Image], cols: int, pad: int = 2) -> Image.Image:
