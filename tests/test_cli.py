@@ -302,3 +302,42 @@ def test_ctrl_c_ends_a_verb_in_one_line(monkeypatch: pytest.MonkeyPatch, capsys:
     monkeypatch.setattr(unclip.cli, "generate_main", interrupted)
     assert main(["generate", "a cat"]) == 130
     assert capsys.readouterr().err == "\ninterrupted (Ctrl-C); files written so far are kept\n"
+
+
+def test_generate_from_png_remakes_its_batch_and_flags_override(tmp_path: Path, capsys: pytest.CaptureFixture
+                                                                ) -> None:  # fmt: skip
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    fast = ["--prior-steps", "1", "--decoder-steps", "1", "--upsampler-steps", "1"]
+    assert main(["generate", "two dogs", "-n", "2", "--seed", "9", "--mode", "text_embedding",
+                 "--prior-scheduler", "ddpm", "--model", "tiny-random", *fast, "--out", str(tmp_path / "a")]) == 0
+    second = tmp_path / "a" / "text_embedding_00000010.png"
+    capsys.readouterr()
+    assert main(["generate", "--from-png", str(second), "--model", "tiny-random", "--out", str(tmp_path / "b")]) == 0
+    assert "note: text_embedding_00000010.png is image 1 of a batch of 2 from seed 9" in capsys.readouterr().err
+    for name in ("text_embedding_00000009.png", "text_embedding_00000010.png"):  # the same batch, the same pixels
+        before, again = (np.asarray(Image.open(tmp_path / run / name)) for run in ("a", "b"))
+        assert np.array_equal(before, again)
+    assert main(["generate", "--from-png", str(second), "-n", "1", "--seed", "3", "--decoder-steps", "2",
+                 "--model", "tiny-random", "--out", str(tmp_path / "c")]) == 0  # flags win over the PNG's
+    [made] = (tmp_path / "c").glob("*.png")
+    meta = json.loads(Image.open(made).info["parameters"])
+    assert made.name == "text_embedding_00000003.png" and meta["decoder"]["steps"] == 2
+    assert meta["prior"]["scheduler"] == "ddpm" and meta["prompt"] == "two dogs"
+
+
+def test_generate_from_png_refuses_what_it_cannot_remake(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (16, 16)).save(tmp_path / "plain.png")
+    assert main(["generate", "--from-png", str(tmp_path / "plain.png"), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.startswith("error: --from-png carries no Generate settings")
+    assert main(["generate", "--from-png", str(tmp_path / "none.png"), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == "error: --from-png: file not found: none.png\n"
+    with pytest.raises(SystemExit) as exit_:
+        main(["generate", "--out", str(tmp_path / "o")])
+    assert exit_.value.code == 2 and "the prompt is required (or --from-png PNG" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -21,9 +21,12 @@ from unclip.settings import MODES, InvalidInput, writable_dir
 
 def _generate_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m unclip generate", description="text -> images, saved as PNG")
-    p.add_argument("prompt")
-    p.add_argument("-n", type=int, default=4, help="images, 1-8")
-    p.add_argument("--seed", type=int, default=0, help="image i uses seed + i")
+    p.add_argument("prompt", nargs="?", help="the caption (optional with --from-png)")
+    p.add_argument("-n", type=int, default=None, help="images, 1-8 (default: 4)")
+    p.add_argument("--seed", type=int, default=None, help="image i uses seed + i (default: 0)")
+    p.add_argument("--from-png", metavar="PNG", default=None,
+                   help="remake the batch a PNG that Generate saved came from: its prompt, mode, settings, batch size "
+                   "and first seed (any flag given overrides its part)")
     p.add_argument("--out", default="outputs", help="directory for the PNGs (created)")
     p.add_argument("--model", default=os.environ.get("UNCLIP_MODEL", "tiny-emoji"))
     p.add_argument("--mode", choices=MODES, default=None, help="what the decoder is conditioned on (default: prior)")
@@ -55,10 +58,11 @@ def add_stage_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-upsample", action="store_true", help="stop at the decoder's 64 px")
 
 
-def _settings(backend, ns: argparse.Namespace, mode: str):
+def _settings(backend, ns: argparse.Namespace, mode: str, base=None):
+    """`base` (default: the model's defaults) in `mode`, with the stage flags given applied over it."""
     from dataclasses import replace
 
-    s = backend.default_settings(mode)
+    s = replace(base, mode=mode) if base is not None else backend.default_settings(mode)
     def pick(stage, **kw):
         return replace(stage, **{k: v for k, v in kw.items() if v is not None})
     return replace(
@@ -93,19 +97,38 @@ def open_backend(model: str, device: str | None, precision: str | None = None):
 
 
 def generate_main(argv: list[str]) -> int:
-    from unclip.images import save_png, unused_path
+    from unclip.images import read_recipe, save_png, unused_path
 
     p = _generate_parser()
     ns = p.parse_args(argv)
     if ns.mode is not None and ns.compare:
         p.error("--mode and --compare: choose one (--compare runs all three modes)")
-    ns.mode = ns.mode or "prior"
+    if ns.prompt is None and ns.from_png is None:
+        p.error("the prompt is required (or --from-png PNG, to remake a saved image)")
+    recipe = None
+    if ns.from_png is not None:
+        try:
+            recipe = read_recipe(ns.from_png, "--from-png")
+        except InvalidInput as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        ns.prompt = recipe.prompt if ns.prompt is None else ns.prompt
+        ns.n = recipe.n if ns.n is None else ns.n
+        ns.seed = recipe.seed if ns.seed is None else ns.seed
+        ns.mode = ns.mode or (None if ns.compare else recipe.settings.mode)
+    ns.n, ns.seed, ns.mode = 4 if ns.n is None else ns.n, 0 if ns.seed is None else ns.seed, ns.mode or "prior"
     backend = open_backend(ns.model, ns.device, ns.precision)
     if backend is None:
         return 2
+    if recipe is not None:
+        print(f"note: {os.path.basename(ns.from_png)} is image {recipe.index} of a batch of {recipe.n} from seed "
+              f"{recipe.seed}", file=sys.stderr)
+        if recipe.model and recipe.model != backend.name:
+            print(f"note: it was made with {recipe.model}, this is {backend.name}: expect another picture",
+                  file=sys.stderr)
     modes = backend.modes if ns.compare else (ns.mode,)
     try:
-        settings = {mode: _settings(backend, ns, mode) for mode in modes}
+        settings = {mode: _settings(backend, ns, mode, recipe and recipe.settings) for mode in modes}
         for s in settings.values():  # every flag checked before --out is made: a refused run leaves no empty folder
             backend.check(ns.prompt, ns.n, ns.seed, s)
         out = writable_dir(ns.out)
