@@ -7,6 +7,7 @@ not the API. Both are generators that yield after every denoising step, so Stop 
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,7 +35,7 @@ from components.common import (
     stop_button,
     user_errors,
 )
-from components.stage_settings import MODE_LABELS, stage_controls, to_settings
+from components.stage_settings import MODE_LABELS, control_values, stage_controls, to_settings
 from unclip import Generation, UnCLIP
 from unclip.analysis import stage_shapes, stage_similarities
 from unclip.images import read_recipe
@@ -142,9 +143,8 @@ def make_prepare(backend: UnCLIP) -> Callable[..., tuple[str, int, int, Generate
     return prepare
 
 
-RECIPE_FIELDS = ("prompt", "n", "seed", "randomize", "mode", "prior_steps", "prior_guidance", "prior_candidates",
-                 "prior_scheduler", "decoder_steps", "decoder_guidance", "decoder_scheduler", "upsampler",
-                 "upsampler_steps", "upsampler_scheduler", "note")  # `make_restore`'s outputs, in order
+STAGE_CONTROLS = tuple(inspect.signature(to_settings).parameters)  # mode and every stage's controls
+RECIPE_FIELDS = ("prompt", "n", "seed", "randomize", *STAGE_CONTROLS, "note")  # `make_restore`'s outputs, in order
 
 
 def make_restore(backend: UnCLIP) -> Callable[[str | None], tuple]:
@@ -161,15 +161,14 @@ def make_restore(backend: UnCLIP) -> Callable[[str | None], tuple]:
                 s = backend.validate(r.settings)
             except InvalidInput as e:
                 raise InvalidInput(f"{name}'s settings cannot run here: {e}") from None
-        p, d, u = s.prior, s.decoder, s.upsampler
         note = (f"Filled from **{Path(path).name}**: image {r.index} of a batch of {r.n} from seed {r.seed} (image i "
                 "uses seed + i). Generate remakes that batch, the same pixels at the same model and precision.")
         if r.model and r.model != backend.name:
             note += f" It was made with `{r.model}`; this app runs `{backend.name}`: expect another picture."
         elif r.precision and r.precision != backend.precision:
             note += f" It was made in {r.precision}, this app runs {backend.precision}: expect small differences."
-        return (r.prompt, r.n, r.seed, False, s.mode, p.steps, p.guidance, p.candidates, p.scheduler, d.steps,
-                d.guidance, d.scheduler, u.enabled, u.steps, u.scheduler, note)
+        values = control_values(s)
+        return r.prompt, r.n, r.seed, False, *(values[k] for k in STAGE_CONTROLS), note
 
     return restore
 

@@ -45,6 +45,15 @@ def to_settings(
     )
 
 
+def control_values(s: GenerateSettings) -> dict[str, Any]:
+    """`to_settings`' inverse: the value of each control, keyed by its parameter name."""
+    p, d, u = s.prior, s.decoder, s.upsampler
+    return {"mode": s.mode, "prior_steps": p.steps, "prior_guidance": p.guidance, "prior_candidates": p.candidates,
+            "prior_scheduler": p.scheduler, "decoder_steps": d.steps, "decoder_guidance": d.guidance,
+            "decoder_scheduler": d.scheduler, "upsampler_steps": u.steps, "upsampler_scheduler": u.scheduler,
+            "upsampler": u.enabled}
+
+
 def mode_radio(backend: UnCLIP, value: str, elem_id: str = "mode") -> gr.Radio:
     """The conditioning mode (paper §5.1), with one line of explanation per mode under it."""
     radio = raw(

@@ -515,9 +515,10 @@ def saved_batch(backend: UnCLIP, tmp_path: Path, settings: GenerateSettings, n: 
 
 def test_a_generate_png_fills_the_form_to_remake_its_very_pixels(backend: UnCLIP, tmp_path: Path) -> None:
     from components.generate import RECIPE_FIELDS, make_restore
-    from components.stage_settings import to_settings
+    from components.stage_settings import control_values, to_settings
 
     d = backend.default_settings()
+    assert to_settings(**control_values(d)) == d  # the two are each other's inverse
     settings = replace(d, mode="text_embedding", prior=replace(d.prior, steps=2, scheduler="ddpm"),
                        decoder=replace(d.decoder, steps=3, guidance=2.5), upsampler=replace(d.upsampler, steps=1))
     images, paths = saved_batch(backend, tmp_path, settings)

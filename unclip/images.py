@@ -12,16 +12,7 @@ import torch
 from PIL import Image, PngImagePlugin
 from torch import Tensor
 
-from unclip.settings import (
-    LIMITS,
-    DecoderSettings,
-    GenerateSettings,
-    InvalidInput,
-    PriorSettings,
-    UpsamplerSettings,
-    as_int,
-    as_prompt,
-)
+from unclip.settings import LIMITS, GenerateSettings, InvalidInput, as_int, as_prompt
 
 METADATA_KEY = "parameters"  # the PNG text chunk A1111 and others read
 
@@ -107,18 +98,15 @@ TOOLS = {"vary": "Variations", "inpaint": "Inpaint", "zoom_out": "Zoom out"}  # 
 
 def read_recipe(source: str | Path, name: str = "PNG") -> Recipe:
     """A PNG made here -> its Recipe; InvalidInput naming `name` for a file that is no image, carries no settings,
-    or was made by another tool (an edit, an explorer strip). Reads the header's text chunks, no pixels."""
+    or was made by another tool (an edit, an explorer strip)."""
     try:
-        with Image.open(source) as im:
-            text = im.info.get(METADATA_KEY)
+        meta = read_metadata(source)
     except FileNotFoundError:
         raise InvalidInput(f"{name}: file not found: {Path(source).name}") from None
+    except json.JSONDecodeError:  # a "parameters" chunk, not ours
+        meta = None
     except (OSError, ValueError, Image.DecompressionBombError):
         raise InvalidInput(f"{name} is not an image: drop a PNG that unCLIP Studio saved") from None
-    try:
-        meta = json.loads(text) if text else None
-    except json.JSONDecodeError:
-        meta = None
     made_by = isinstance(meta, dict) and (meta.get("operation") or meta.get("tool"))
     if made_by:
         where = TOOLS.get(made_by, "the embedding explorer")
@@ -128,12 +116,7 @@ def read_recipe(source: str | Path, name: str = "PNG") -> Recipe:
                            "(other programs' PNGs, and images saved with PIL's save, have none)")
     batch = meta.get("batch") if isinstance(meta.get("batch"), dict) else {}
     try:
-        p, d, u = meta["prior"], meta["decoder"], meta["upsampler"]
-        settings = GenerateSettings(
-            mode=meta.get("mode", "prior"),
-            prior=PriorSettings(p["steps"], p["guidance"], p["candidates"], p["scheduler"]),
-            decoder=DecoderSettings(d["steps"], d["guidance"], d["scheduler"]),
-            upsampler=UpsamplerSettings(u["steps"], u["scheduler"], u["enabled"]))
+        settings = GenerateSettings.from_dict(meta)
     except (KeyError, TypeError):
         raise InvalidInput(f"{name}: its settings are incomplete (a stage's steps, guidance or scheduler is "
                            "missing)") from None

@@ -11,7 +11,7 @@ import os
 import tempfile
 import unicodedata
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,16 @@ class GenerateSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GenerateSettings:
+        """`to_dict`'s inverse, unchecked (`validated` checks the values); KeyError when a stage lacks a field, as
+        every stored one has them all (a missing one must not quietly become a default)."""
+        def stage(kind: type, key: str) -> Any:
+            return kind(**{f.name: d[key][f.name] for f in fields(kind)})
+
+        return cls(d.get("mode", "prior"), stage(PriorSettings, "prior"), stage(DecoderSettings, "decoder"),
+                   stage(UpsamplerSettings, "upsampler"))
 
     def with_mode(self, mode: str) -> GenerateSettings:
         return replace(self, mode=as_choice("mode", mode, MODES))
