@@ -53,6 +53,14 @@ def set_number(page: Any, elem_id: str, value: int) -> None:
     raise AssertionError(f"{elem_id} would not take {value}: it shows {box.input_value()}")
 
 
+def phone(browser: Any, app_url: str, **options: Any) -> Any:
+    """A page on the app at a phone's 390×844 (`options`: more of new_page's, e.g. touch), loaded."""
+    page = browser.new_page(viewport={"width": 390, "height": 844}, **options)
+    page.goto(app_url, wait_until="load")
+    page.locator("#prompt textarea").wait_for(timeout=60_000)
+    return page
+
+
 def few_steps(page: Any) -> None:
     """Generate's stages at 2 steps each: seconds on a shared CPU."""
     page.locator("#advanced").get_by_text("Advanced").click()
@@ -545,9 +553,7 @@ def test_examples_tables_fit_their_column(page: Any, tab: str, elem_id: str) -> 
 
 def test_results_on_a_phone_are_two_a_row(browser: Any, app_url: str) -> None:
     """At 390 px the four-column gallery made 70 px tiles, each mostly covered by its caption."""
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    page.goto(app_url, wait_until="load")
-    page.locator("#prompt textarea").wait_for(timeout=60_000)
+    page = phone(browser, app_url)
     few_steps(page)
     set_number(page, "n", 4)
     page.locator("#prompt textarea").fill("a cat")
@@ -776,9 +782,7 @@ def test_the_explorer_map_title_and_neighbour_captions_can_be_read(page: Any) ->
 
 def test_on_a_phone_the_map_s_label_does_not_hide_its_title(browser: Any, app_url: str) -> None:
     """At 390 px the label takes two lines: it covered the title again (it was laid over the figure)."""
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    page.goto(app_url, wait_until="load")
-    page.locator("#prompt textarea").wait_for(timeout=60_000)
+    page = phone(browser, app_url)
     page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()  # the tab bar wraps on a phone
     page.locator("#explorer-map .gtitle").first.wait_for(timeout=30_000)
     overlap = page.evaluate(OVERLAP)
@@ -788,9 +792,7 @@ def test_on_a_phone_the_map_s_label_does_not_hide_its_title(browser: Any, app_ur
 
 def test_on_a_phone_all_eight_neighbours_show(browser: Any, app_url: str) -> None:
     """Four 100 px columns at 390 px: the fourth ran off the screen, two neighbours of eight unseen."""
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    page.goto(app_url, wait_until="load")
-    page.locator("#prompt textarea").wait_for(timeout=60_000)
+    page = phone(browser, app_url)
     page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()  # the tab bar wraps on a phone
     picker = page.locator("#explorer-picker input")
     picker.click()
@@ -989,9 +991,7 @@ def test_the_keyboard_s_place_shows_and_settings_leave_no_list_open(page: Any) -
 def test_on_a_phone_every_tab_shows_in_the_tab_bar(browser: Any, app_url: str) -> None:
     """At 390 px Gradio's tab bar hid Inpaint, Zoom out and the explorer (and the explorer's last two tools) behind a
     34 px "⋯" button (phone QA): the bar wraps instead."""
-    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page.goto(app_url, wait_until="load")
-    page.locator("#prompt textarea").wait_for(timeout=60_000)
+    page = phone(browser, app_url, is_mobile=True, has_touch=True)
     try:
         names = ["Generate", "Variations", "Inpaint", "Zoom out", "Embedding explorer"]
         for name in names:
