@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from unclip.config import DECODER_WIDTHS, TinyConfig
 from unclip.families import BUNDLED, tiny
@@ -55,6 +56,52 @@ def test_each_stage_overfits_a_fixed_batch(tmp_path):
             losses.append(loss.item())
         assert all(map(torch.isfinite, torch.tensor(losses))), name
         assert min(losses[-3:]) < losses[0], f"{name}: loss did not fall on a fixed batch: {losses}"
+
+
+def test_every_stage_writes_a_fixed_sample_grid_while_it_trains(tmp_path, clip_dir, capsys):
+    """Only the decoder wrote a sample grid: CLIP printed one figure, and the prior and upsampler showed nothing
+    while they trained. Each now writes `<stage>_<step>.png` in the run dir, the same pixels for the same weights."""
+    world = EmojiWorld()
+    for name, build in STAGES.items():
+        models, _ = load_or_create(_args(tmp_path / name, name))
+        stage = build(models, world, _args(tmp_path / name, name))
+        assert stage.preview is not None, f"{name} writes no sample grid"
+        for run in ("a", "b"):
+            (tmp_path / run).mkdir(exist_ok=True)
+            stage.preview(tmp_path / run, 7)
+        a, b = (tmp_path / run / f"{name}_000007.png" for run in ("a", "b"))
+        assert a.read_bytes() == b.read_bytes(), name
+        image = Image.open(a)
+        side = {"clip": models.clip_image_size, "prior": models.clip_image_size, "decoder": 64,
+                "upsampler": models.upsampler.config.sample_size * models.upsampler_patch}[name]
+        rows, cols = {"clip": (2, 6), "prior": (2, 6), "decoder": (1, 6), "upsampler": (3, 4)}[name]
+        assert image.size == (cols * (side + 2) + 2, rows * (side + 2) + 2), name
+    out = capsys.readouterr().out
+    assert "[clip] step 7: text->image R@1 among 100 unseen scenes = " in out
+    assert "[prior] step 7: among 100 unseen scenes, its sample's R@1 = " in out
+    assert "mean cos to the true image embedding" in out
+
+
+def test_the_trainer_writes_the_grid_every_preview_every_steps_and_at_the_last(tmp_path, clip_dir):
+    _with_clip(clip_dir, tmp_path)
+    train(_args(tmp_path, "prior", steps=3, preview_every=2))
+    assert sorted(p.name for p in (tmp_path / "run").glob("prior_*.png")) == ["prior_000002.png", "prior_000003.png"]
+
+
+def test_a_retrieval_grid_frames_each_pick_by_whether_it_is_the_scene_itself():
+    from unclip.train.previews import RIGHT, WRONG, retrieval_grid
+
+    scenes = [Image.new("RGB", (32, 32), c) for c in ("red", "green", "blue")]
+    pool = torch.eye(3) * torch.tensor([[1.0], [5.0], [0.1]])  # lengths differ: cosine, not dot product, ranks
+    queries = torch.stack([pool[0], pool[2] * 3, pool[2]])  # caption 1 retrieves scene 2
+    image, picks = retrieval_grid(scenes, queries, pool)
+    assert picks.tolist() == [0, 2, 2]
+    assert image.size == (3 * 34 + 2, 2 * 34 + 2)
+    corner = lambda col: image.getpixel((2 + col * 34, 2 + 34))  # noqa: E731  the row-2 frame's top-left pixel
+    middle = lambda col, row: image.getpixel((2 + col * 34 + 16, 2 + row * 34 + 16))  # noqa: E731
+    assert [corner(c) for c in range(3)] == [RIGHT, WRONG, RIGHT]
+    assert [middle(c, 0) for c in range(3)] == [(255, 0, 0), (0, 128, 0), (0, 0, 255)]  # the scenes
+    assert [middle(c, 1) for c in range(3)] == [(255, 0, 0), (0, 0, 255), (0, 0, 255)]  # what was picked
 
 
 def test_resume_equals_an_uninterrupted_run(tmp_path, clip_dir):

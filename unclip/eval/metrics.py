@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from unclip.images import to_tensor
 from unclip.models import UnCLIPModels, encode_image, encode_text
+
+
+def nearest(queries: Tensor, pool: Tensor) -> Tensor:
+    """For each query (n, D), the index of the pool row (m, D) with the highest cosine: Karlo's and Kandinsky's
+    embeddings are not unit length, and a raw dot product let the longest image embeddings win."""
+    return (F.normalize(queries.float(), dim=-1) @ F.normalize(pool.float(), dim=-1).T).argmax(dim=1)
 
 
 @torch.no_grad()
@@ -15,9 +22,7 @@ def clip_retrieval(models: UnCLIPModels, world, n: int = 100, seed: int = 10_000
     images, captions, _ = world.batch(n, seed=seed, size=models.clip_image_size, split=split)
     img = encode_image(models, to_tensor(images).to(models.device))  # (n, D)
     txt = encode_text(models, list(captions)).embeds  # (n, D)
-    sims = F.normalize(txt, dim=-1) @ F.normalize(img, dim=-1).T  # (n, n) cosines: Karlo's and Kandinsky's
-    # embeddings are not unit length, and a raw dot product let the longest image embeddings win
-    return (sims.argmax(dim=1) == torch.arange(n, device=sims.device)).float().mean().item()
+    return (nearest(txt, img) == torch.arange(n, device=img.device)).float().mean().item()
 
 
 @torch.no_grad()

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -23,16 +21,15 @@ from diffusers import DDPMScheduler
 from open_clip.loss import ClipLoss
 from torch import Tensor, nn
 
-from unclip.images import grid, to_tensor
+from unclip.images import to_tensor
 from unclip.models import TextEncoding, UnCLIPModels, clip_preprocess, encode_image, encode_text, text_tower
 from unclip.pipeline import decoder_conditioning, upsampler_condition
+from unclip.train import previews
 from unclip.train.common import WEIGHTINGS, Stage, TrainArgs, batch_seed
 from unclip.train.data import Scenes
 from unclip.world import EmojiWorld
 
 CAPTION_DROP, EMBEDDING_DROP, PRIOR_TEXT_DROP = 0.3, 0.1, 0.1
-PREVIEW_PROMPTS = ["a red apple left of a cat", "two dogs", "a blue circle above a yellow star",
-                   "a pizza at night", "an elephant on the beach", "a car below a tree"]
 
 
 def _rand(step: int, seed: int) -> torch.Generator:
@@ -110,17 +107,11 @@ def clip_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> Stag
         txt = F.normalize(text_tower(module, tokens[:, :used])[1], dim=-1)  # (B, D), same as 77 positions
         return loss_fn(img, txt, module.logit_scale.exp())
 
-    def preview(run_dir: Path, step: int) -> None:
-        from unclip.eval.metrics import clip_retrieval
-
-        r = clip_retrieval(models, world, n=100, seed=10_000)
-        print(f"[clip] step {step}: text->image R@1 among 100 unseen scenes = {r:.3f}", flush=True)
-
     def clamp_temperature() -> None:  # as open_clip's trainer: logits at most 100 x cosine, or the loss can blow up
         module.logit_scale.clamp_(0, math.log(100))
 
-    return Stage("clip", module, loss, lambda ema: models.clip.load_state_dict(ema.state_dict()), preview,
-                 clamp_temperature)
+    return Stage("clip", module, loss, lambda ema: models.clip.load_state_dict(ema.state_dict()),
+                 previews.clip_preview(models, world), clamp_temperature)
 
 
 def set_prior_statistics(models: UnCLIPModels, world: EmojiWorld, prior: nn.Module, n: int = 2048) -> None:
@@ -151,7 +142,8 @@ def prior_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> Sta
                       attention_mask=text.mask).predicted_image_embedding
         return F.mse_loss(pred.float(), target.float())
 
-    return Stage("prior", module, loss, lambda ema: models.prior.load_state_dict(ema.state_dict()))
+    return Stage("prior", module, loss, lambda ema: models.prior.load_state_dict(ema.state_dict()),
+                 previews.prior_preview(models, world))
 
 
 def decoder_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> Stage:
@@ -180,17 +172,7 @@ def decoder_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> S
         models.decoder.load_state_dict(ema["decoder"].state_dict())
         models.text_proj.load_state_dict(ema["text_proj"].state_dict())
 
-    return Stage("decoder", module, loss, export, _decoder_preview(models, world))
-
-
-def _decoder_preview(models: UnCLIPModels, world: EmojiWorld) -> Callable[[Path, int], None]:
-    def preview(run_dir: Path, step: int) -> None:
-        from unclip.backend import UnCLIP
-
-        backend = UnCLIP(models)
-        rows = [backend.generate(p, n=1, seed=0, mode="text_embedding")[0].resize((64, 64)) for p in PREVIEW_PROMPTS]
-        grid(rows, cols=len(rows)).save(run_dir / f"decoder_{step:06d}.png")
-    return preview
+    return Stage("decoder", module, loss, export, previews.decoder_preview(models, world))
 
 
 def upsampler_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs, crop: int = 128) -> Stage:
@@ -214,7 +196,8 @@ def upsampler_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs, cr
             return F.mse_loss((up + out).float(), hi.float())
         return diffusion_loss(scheduler, out, hi, noise, t)
 
-    return Stage("upsampler", module, loss, lambda ema: models.upsampler.load_state_dict(ema.state_dict()))
+    return Stage("upsampler", module, loss, lambda ema: models.upsampler.load_state_dict(ema.state_dict()),
+                 previews.upsampler_preview(models, world))
 
 
 STAGES = {"clip": clip_stage, "prior": prior_stage, "decoder": decoder_stage, "upsampler": upsampler_stage}

@@ -1,0 +1,122 @@
+"""Sample grids a stage writes while it trains: every --preview-every steps and at the last, `<stage>_<step>.png`
+in the run dir. The inputs are fixed (scenes and seeds), so grids from different steps compare.
+
+    clip       2 x 6: six unseen scenes, then the scene CLIP picks for each one's caption among 100 unseen scenes
+               (green frame: its own scene, red: another); prints text->image R@1 over all 100
+    prior      2 x 6: the same six scenes, then the scene nearest the prior's sample for each caption, framed the
+               same way; prints R@1 and mean cos(prior sample, true embedding) against the text embedding's
+    decoder    1 x 6: one 64 px image per PREVIEW_PROMPTS caption, decoded from its CLIP text embedding, seed 0
+    upsampler  3 x 4: the 64 px input (shown at 256 px, nearest), the upsampler's 256 px output, the rendered truth
+
+The prior and CLIP grids need no decoder (training order is clip, prior, decoder, upsampler): they show what an
+embedding means by the scene it retrieves, as the eval's R@1 does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps
+from torch import Tensor
+
+from unclip.eval.metrics import nearest
+from unclip.images import grid, to_pil, to_tensor
+from unclip.models import UnCLIPModels, encode_image, encode_text
+from unclip.world import EmojiWorld
+
+PREVIEW_PROMPTS = ["a red apple left of a cat", "two dogs", "a blue circle above a yellow star",
+                   "a pizza at night", "an elephant on the beach", "a car below a tree"]
+POOL, POOL_SEED, SHOWN = 100, 10_000, 6  # the retrieval pool: clip_retrieval's unseen scenes
+UPSAMPLER_SCENES, UPSAMPLER_SEED = 4, 30_000
+RIGHT, WRONG, FRAME = (40, 170, 60), (210, 40, 40), 3
+
+Preview = Callable[[Path, int], None]
+
+
+def framed(image: Image.Image, right: bool, width: int = FRAME) -> Image.Image:
+    """The image inside a green (right) or red (wrong) frame, at its own size."""
+    inner = image.convert("RGB").resize((image.width - 2 * width, image.height - 2 * width), Image.LANCZOS)
+    return ImageOps.expand(inner, border=width, fill=RIGHT if right else WRONG)
+
+
+def retrieval_grid(scenes: list[Image.Image], queries: Tensor, pool: Tensor) -> tuple[Image.Image, Tensor]:
+    """Row 1: scenes[:SHOWN]; row 2: for each, the pool scene whose embedding is nearest (cosine) its query,
+    framed by whether it is the scene itself. queries (n, D) and pool (n, D) are row-aligned with `scenes`.
+    Returns the grid and the index picked for every query."""
+    picks = nearest(queries, pool).cpu()
+    shown = min(SHOWN, len(scenes))
+    row = [framed(scenes[int(picks[i])], int(picks[i]) == i) for i in range(shown)]
+    return grid(scenes[:shown] + row, cols=shown), picks
+
+
+def _pool(models: UnCLIPModels, world: EmojiWorld) -> tuple[list[Image.Image], list[str], Tensor]:
+    images, captions, _ = world.batch(POOL, seed=POOL_SEED, size=models.clip_image_size, split="any")
+    with torch.no_grad():
+        truth = encode_image(models, to_tensor(images).to(models.device))
+    return [Image.fromarray(a) for a in images], list(captions), truth
+
+
+def clip_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
+    def preview(run_dir: Path, step: int) -> None:
+        scenes, captions, truth = _pool(models, world)
+        with torch.no_grad():
+            text = encode_text(models, captions).embeds
+        image, picks = retrieval_grid(scenes, text, truth)
+        image.save(run_dir / f"clip_{step:06d}.png")
+        r1 = (picks == torch.arange(len(picks))).float().mean().item()
+        print(f"[clip] step {step}: text->image R@1 among {POOL} unseen scenes = {r1:.3f}", flush=True)
+    return preview
+
+
+def prior_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
+    def preview(run_dir: Path, step: int) -> None:
+        from unclip.backend import UnCLIP
+        from unclip.pipeline import sample_prior
+        from unclip.sampling import drain
+
+        backend = UnCLIP(models)
+        scenes, captions, truth = _pool(models, world)
+        gens = [torch.Generator("cpu").manual_seed(POOL_SEED + i) for i in range(len(captions))]
+        with torch.no_grad():
+            text = encode_text(models, captions)
+            sample = drain(sample_prior(models, text, backend.empty_text(), backend.default_settings().prior, gens))
+        image, picks = retrieval_grid(scenes, sample, truth)
+        image.save(run_dir / f"prior_{step:06d}.png")
+        r1 = (picks == torch.arange(len(picks))).float().mean().item()
+        cos = lambda a: F.cosine_similarity(a.float(), truth.float(), dim=-1).mean().item()  # noqa: E731
+        print(f"[prior] step {step}: among {POOL} unseen scenes, its sample's R@1 = {r1:.3f}; "
+              f"mean cos to the true image embedding {cos(sample):.3f} (the text embedding's: {cos(text.embeds):.3f})",
+              flush=True)
+    return preview
+
+
+def decoder_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
+    def preview(run_dir: Path, step: int) -> None:
+        from unclip.backend import UnCLIP
+
+        backend = UnCLIP(models)
+        rows = [backend.generate(p, n=1, seed=0, mode="text_embedding")[0].resize((64, 64)) for p in PREVIEW_PROMPTS]
+        grid(rows, cols=len(rows)).save(run_dir / f"decoder_{step:06d}.png")
+    return preview
+
+
+def upsampler_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
+    def preview(run_dir: Path, step: int) -> None:
+        from unclip.backend import UnCLIP
+        from unclip.pipeline import upsample
+        from unclip.sampling import drain
+
+        size = models.upsampler.config.sample_size * models.upsampler_patch
+        images, _, _ = world.batch(UPSAMPLER_SCENES, seed=UPSAMPLER_SEED, size=size, split="any")
+        hi = to_tensor(images).to(models.device, models.dtype)
+        low = F.interpolate(hi.float(), scale_factor=1 / models.upsample_factor, mode="bilinear",
+                            antialias=True).to(hi.dtype)  # as the trainer makes its input, without the noise
+        gens = [torch.Generator("cpu").manual_seed(UPSAMPLER_SEED + i) for i in range(len(images))]
+        out = drain(upsample(models, low, UnCLIP(models).default_settings().upsampler, gens))
+        inputs = [im.resize((size, size), Image.NEAREST) for im in to_pil(low.float())]
+        truth = [Image.fromarray(a) for a in images]
+        grid(inputs + to_pil(out.float()) + truth, cols=len(images)).save(run_dir / f"upsampler_{step:06d}.png")
+    return preview
