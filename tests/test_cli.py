@@ -341,3 +341,40 @@ def test_generate_from_png_refuses_what_it_cannot_remake(tmp_path: Path, capsys:
         main(["generate", "--out", str(tmp_path / "o")])
     assert exit_.value.code == 2 and "the prompt is required (or --from-png PNG" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["generate", "a cat", "-n", "1", "--decoder-steps", "1", "--prior-steps", "1", "--no-upsample"],
+    ["vary", "IMAGE", "-n", "1", "--decoder-steps", "1", "--no-upsample"],
+    ["eval", "--json"],
+])
+def test_threads_sets_torch_s_cpu_threads_for_the_sampling_verbs(argv: list[str], tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only `train` took --threads: generate, the edit verbs and eval ran on every core (OMP_NUM_THREADS was the
+    only way to hold them to fewer, as on a shared 2-core machine)."""
+    import torch
+
+    from unclip.eval import report
+
+    calls: list[int] = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    monkeypatch.setattr(report, "evaluate", lambda backend, **kw: {"model": backend.name})
+    out = ["--out", str(tmp_path)] if argv[0] != "eval" else []
+    argv = [a.replace("IMAGE", str(EXAMPLES / "grass-sailboat.png")) for a in argv]
+    assert main([*argv, "--model", "tiny-random", "--threads", "3", *out]) == 0
+    assert calls == [3]
+    calls.clear()
+    assert main([*argv, "--model", "tiny-random", *out]) == 0  # 0 (the default): torch's own choice
+    assert calls == []
+
+
+@pytest.mark.parametrize("verb", [["generate", "a cat"], ["vary", "IMAGE"], ["eval"]])
+@pytest.mark.parametrize("threads", ["-1", "100000"])
+def test_threads_out_of_range_is_refused_by_name_before_any_work(verb: list[str], threads: str, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:  # fmt: skip
+    out = tmp_path / "out"
+    verb = [a.replace("IMAGE", str(EXAMPLES / "grass-sailboat.png")) for a in verb]
+    extra = ["--out", str(out)] if verb[0] != "eval" else []
+    assert main([*verb, "--model", "tiny-random", "--threads", threads, *extra]) == 2
+    assert capsys.readouterr().err == f"error: --threads must be 0 (torch's default) to 256, got {threads}\n"
+    assert not out.exists()

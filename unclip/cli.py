@@ -32,6 +32,7 @@ def _generate_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, default=None, help="what the decoder is conditioned on (default: prior)")
     p.add_argument("--compare", action="store_true", help="all three modes (the paper's prior ablation)")
     p.add_argument("--device", default=None)
+    add_threads_arg(p)
     add_precision_arg(p, None)
     add_stage_args(p)
     return p
@@ -43,6 +44,11 @@ def add_precision_arg(p: argparse.ArgumentParser, default: str | None) -> None:
     p.add_argument("--precision", choices=PRECISIONS, default=default,
                    help="the denoisers' arithmetic: auto (bf16 on CPUs with AMX, else fp32), fp32, bf16 "
                    f"(default: {default or 'env UNCLIP_PRECISION, else auto'})")
+
+
+def add_threads_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for torch (default 0: torch's own choice, one per core)")
 
 
 def add_stage_args(p: argparse.ArgumentParser) -> None:
@@ -74,18 +80,27 @@ def _settings(backend, ns: argparse.Namespace, mode: str, base=None):
                        enabled=s.upsampler.enabled and not ns.no_upsample))
 
 
-def open_backend(model: str, device: str | None, precision: str | None = None):
-    """The backend for a CLI verb, or None after printing one 'error:' line (an unknown name, or a hub model
-    that is not here); a fallback notice goes to stderr."""
+def open_backend(model: str, device: str | None, precision: str | None = None, threads: int = 0):
+    """The backend for a CLI verb, or None after printing one 'error:' line (an unknown name, a hub model that
+    is not here, a bad --device or --threads); a fallback notice goes to stderr. torch runs on `threads` CPU
+    threads (0: its default)."""
+    import torch
+
     from unclip import load_backend
     from unclip.backend import check_device
     from unclip.families import load_error
+    from unclip.train.common import MAX_THREADS
 
     try:
         check_device(device, "--device")
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return None
+    if not 0 <= threads <= MAX_THREADS:
+        print(f"error: --threads must be 0 (torch's default) to {MAX_THREADS}, got {threads}", file=sys.stderr)
+        return None
+    if threads:
+        torch.set_num_threads(threads)
     try:
         backend = load_backend(model, device=device, precision=precision)
     except (ValueError, OSError) as e:  # includes ModelUnavailable
@@ -117,7 +132,7 @@ def generate_main(argv: list[str]) -> int:
         ns.seed = recipe.seed if ns.seed is None else ns.seed
         ns.mode = ns.mode or (None if ns.compare else recipe.settings.mode)
     ns.n, ns.seed, ns.mode = 4 if ns.n is None else ns.n, 0 if ns.seed is None else ns.seed, ns.mode or "prior"
-    backend = open_backend(ns.model, ns.device, ns.precision)
+    backend = open_backend(ns.model, ns.device, ns.precision, ns.threads)
     if backend is None:
         return 2
     if recipe is not None:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from unclip.cli import add_precision_arg, add_stage_args
+from unclip.cli import add_precision_arg, add_stage_args, add_threads_arg
 from unclip.settings import MODES, InvalidInput, writable_dir
 
 ANCHORS = ("center", "left", "right", "top", "bottom")
@@ -38,6 +38,7 @@ def _common(p: argparse.ArgumentParser, n: int) -> None:
     p.add_argument("--out", default="outputs", help="directory for the PNGs (created)")
     p.add_argument("--model", default=os.environ.get("UNCLIP_MODEL", "tiny-emoji"))
     p.add_argument("--device", default=None)
+    add_threads_arg(p)
     p.add_argument("--mode", choices=MODES, default=None,
                    help="inpaint and zoom-out with --condition prompt: how the prompt is used (default: prior)")
     add_precision_arg(p, None)
@@ -140,7 +141,7 @@ def main(verb: str, argv: list[str]) -> int:
         p.error(f"--mode applies to inpaint and zoom-out with --condition prompt; {verb} "
                 f"{'conditions on the image' if verb == 'vary' else 'has --condition image'}")
     ns.mode = ns.mode or "prior"
-    backend = open_backend(ns.model, ns.device, ns.precision)
+    backend = open_backend(ns.model, ns.device, ns.precision, ns.threads)
     if backend is None:
         return 2
     try:

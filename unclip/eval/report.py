@@ -222,7 +222,7 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
 
 
 def main(argv: list[str] | None = None) -> int:
-    from unclip.cli import add_precision_arg, open_backend
+    from unclip.cli import add_precision_arg, add_threads_arg, open_backend
 
     p = argparse.ArgumentParser(prog="python -m unclip eval", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--upsample", action="store_true", help="judge the 256 px outputs (downscaled) instead of 64 px")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_precision_arg(p, "fp32")  # the shipped figures: the same on every host
+    add_threads_arg(p)
     ns = p.parse_args(argv)
     if not 2 <= ns.n <= MAX_N:
         print(f"error: --n must be from 2 (a Fréchet distance needs two images per set) to {MAX_N}, got {ns.n}",
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= ns.seed <= MAX_SEED:
         print(f"error: --seed must be from 0 to {MAX_SEED}, got {ns.seed}", file=sys.stderr)
         return 2
-    backend = open_backend(ns.model, None, ns.precision)
+    backend = open_backend(ns.model, None, ns.precision, ns.threads)
     if backend is None:
         return 2
     if ns.upsample and backend.models.upsampler is None:
