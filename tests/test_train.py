@@ -58,7 +58,7 @@ def test_each_stage_overfits_a_fixed_batch(tmp_path):
         assert min(losses[-3:]) < losses[0], f"{name}: loss did not fall on a fixed batch: {losses}"
 
 
-def test_every_stage_writes_a_fixed_sample_grid_while_it_trains(tmp_path, clip_dir, capsys):
+def test_every_stage_writes_a_fixed_sample_grid_while_it_trains(tmp_path, capsys):
     """Only the decoder wrote a sample grid: CLIP printed one figure, and the prior and upsampler showed nothing
     while they trained. Each now writes `<stage>_<step>.png` in the run dir, the same pixels for the same weights."""
     world = EmojiWorld()
@@ -93,9 +93,9 @@ def test_a_retrieval_grid_frames_each_pick_by_whether_it_is_the_scene_itself():
 
     scenes = [Image.new("RGB", (32, 32), c) for c in ("red", "green", "blue")]
     pool = torch.eye(3) * torch.tensor([[1.0], [5.0], [0.1]])  # lengths differ: cosine, not dot product, ranks
-    queries = torch.stack([pool[0], pool[2] * 3, pool[2]])  # caption 1 retrieves scene 2
+    queries = torch.tensor([[1.0, 0.5, 0.0], [0.0, 0.0, 3.0], [0.0, 0.0, 1.0]])  # caption 1 retrieves scene 2
     image, picks = retrieval_grid(scenes, queries, pool)
-    assert picks.tolist() == [0, 2, 2]
+    assert picks.tolist() == [0, 2, 2]  # by dot product query 0 would pick scene 1 (2.5 against 1.0)
     assert image.size == (3 * 34 + 2, 2 * 34 + 2)
     corner = lambda col: image.getpixel((2 + col * 34, 2 + 34))  # noqa: E731  the row-2 frame's top-left pixel
     middle = lambda col, row: image.getpixel((2 + col * 34 + 16, 2 + row * 34 + 16))  # noqa: E731
@@ -229,6 +229,28 @@ def test_time_limit_stops_with_a_checkpoint(tmp_path):
     assert [row[0] for row in summary["log"]] == [1]
     record = json.loads((tmp_path / "model" / "unclip_config.json").read_text())["training"]["upsampler"]
     assert record["steps"] == 1 and record["seconds"] == summary["log"][-1][2] > 0
+
+
+def test_a_run_cut_short_still_shows_its_last_weights_and_a_failing_grid_does_not_stop_training(
+        tmp_path, clip_dir, monkeypatch, capsys):
+    """A stop at the time limit (the lesson preset's guard on slow machines) wrote no grid of the weights it
+    saved; and a grid that raised (a full disk, say) ended the run, losing the steps since the last checkpoint."""
+    from unclip.train import previews
+
+    train(_args(tmp_path / "a", "upsampler", steps=1000, time_limit=1e-9, preview_every=500))
+    assert [p.name for p in (tmp_path / "a" / "run").glob("upsampler_*.png")] == ["upsampler_000001.png"]
+
+    def broken(models, world):
+        def preview(run_dir, step):
+            raise OSError("No space left on device")
+        return preview
+
+    monkeypatch.setattr(previews, "prior_preview", broken)
+    _with_clip(clip_dir, tmp_path / "b")
+    summary = train(_args(tmp_path / "b", "prior", steps=3, preview_every=1))
+    assert summary["step"] == 3 and (tmp_path / "b" / "run" / "prior.pt").exists()
+    out = capsys.readouterr().out
+    assert out.count("no sample grid (OSError: No space left on device); training goes on") == 3
 
 
 def test_the_log_times_every_step_to_the_millisecond(tmp_path, clip_dir):

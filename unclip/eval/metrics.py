@@ -16,13 +16,18 @@ def nearest(queries: Tensor, pool: Tensor) -> Tensor:
     return (F.normalize(queries.float(), dim=-1) @ F.normalize(pool.float(), dim=-1).T).argmax(dim=1)
 
 
+def recall_at_1(picks: Tensor) -> float:
+    """The share of queries whose pick (`nearest`, row-aligned query i <-> pool row i) is their own row."""
+    return (picks == torch.arange(len(picks), device=picks.device)).float().mean().item()
+
+
 @torch.no_grad()
 def clip_retrieval(models: UnCLIPModels, world, n: int = 100, seed: int = 10_000, split: str = "any") -> float:
     """Text -> image R@1: for each of n captions, is its own scene the best of the n candidate images?"""
     images, captions, _ = world.batch(n, seed=seed, size=models.clip_image_size, split=split)
     img = encode_image(models, to_tensor(images).to(models.device))  # (n, D)
     txt = encode_text(models, list(captions)).embeds  # (n, D)
-    return (nearest(txt, img) == torch.arange(n, device=img.device)).float().mean().item()
+    return recall_at_1(nearest(txt, img))
 
 
 @torch.no_grad()

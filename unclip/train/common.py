@@ -289,6 +289,16 @@ class Stage:
     after_step: Callable[[], None] | None = None  # after each optimiser step (e.g. clamp a parameter)
 
 
+def _preview(stage: Stage, ema: EMA, step: int, args: TrainArgs) -> None:
+    """The stage's sample grid from its EMA weights. A grid that fails (a full disk, say) is reported, not raised:
+    training goes on, and the steps since the last checkpoint are kept."""
+    stage.export(ema.shadow)
+    try:
+        stage.preview(Path(args.run_dir), step)
+    except Exception as e:  # noqa: BLE001  anything: the grid is an aid, the training is the work
+        print(f"[{args.stage}] step {step}: no sample grid ({type(e).__name__}: {e}); training goes on", flush=True)
+
+
 def lr_at(step: int, args: TrainArgs) -> float:
     """Linear warm-up, then cosine decay to 10%."""
     if step < args.warmup:
@@ -443,9 +453,8 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs,
             if step % args.save_every == 0 or step == args.steps or stopping:
                 save_state(_state_path(args), stage, ema, opt, step, log, clip, os.path.abspath(args.out))
                 _export(stage, ema, step, log, models, config, args, clip)
-            if stage.preview and (step % args.preview_every == 0 or step == args.steps):
-                stage.export(ema.shadow)
-                stage.preview(Path(args.run_dir), step)
+            if stage.preview and (step % args.preview_every == 0 or step == args.steps or stopping):
+                _preview(stage, ema, step, args)
             if timed_out:
                 print(f"[{args.stage}] time limit reached at step {step}; resume to continue")
             if stopping:

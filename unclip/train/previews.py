@@ -15,6 +15,7 @@ embedding means by the scene it retrieves, as the eval's R@1 does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import Tensor
 
-from unclip.eval.metrics import nearest
+from unclip.eval.metrics import nearest, recall_at_1
 from unclip.images import grid, to_pil, to_tensor
 from unclip.models import UnCLIPModels, encode_image, encode_text
 from unclip.world import EmojiWorld
@@ -52,40 +53,52 @@ def retrieval_grid(scenes: list[Image.Image], queries: Tensor, pool: Tensor) -> 
     return grid(scenes[:shown] + row, cols=shown), picks
 
 
-def _pool(models: UnCLIPModels, world: EmojiWorld) -> tuple[list[Image.Image], list[str], Tensor]:
-    images, captions, _ = world.batch(POOL, seed=POOL_SEED, size=models.clip_image_size, split="any")
-    with torch.no_grad():
-        truth = encode_image(models, to_tensor(images).to(models.device))
-    return [Image.fromarray(a) for a in images], list(captions), truth
+def _pool(world: EmojiWorld, size: int) -> tuple[list[Image.Image], list[str], Tensor]:
+    """The retrieval pool: clip_retrieval's 100 unseen scenes (images, captions, pixels (n, 3, H, W) in [-1, 1])."""
+    images, captions, _ = world.batch(POOL, seed=POOL_SEED, size=size, split="any")
+    return [Image.fromarray(a) for a in images], list(captions), to_tensor(images)
+
+
+@torch.no_grad()
+def _embed(models: UnCLIPModels, pixels: Tensor) -> Tensor:
+    return encode_image(models, pixels.to(models.device))
 
 
 def clip_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
-    def preview(run_dir: Path, step: int) -> None:
-        scenes, captions, truth = _pool(models, world)
+    scenes, captions, pixels = _pool(world, models.clip_image_size)
+
+    def preview(run_dir: Path, step: int) -> None:  # CLIP is what trains: both sides encoded afresh
+        truth = _embed(models, pixels)
         with torch.no_grad():
             text = encode_text(models, captions).embeds
         image, picks = retrieval_grid(scenes, text, truth)
         image.save(run_dir / f"clip_{step:06d}.png")
-        r1 = (picks == torch.arange(len(picks))).float().mean().item()
+        r1 = recall_at_1(picks)
         print(f"[clip] step {step}: text->image R@1 among {POOL} unseen scenes = {r1:.3f}", flush=True)
     return preview
 
 
 def prior_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
+    from unclip.backend import UnCLIP
+
+    scenes, captions, pixels = _pool(world, models.clip_image_size)
+    backend, cache = UnCLIP(models), {}
+
     def preview(run_dir: Path, step: int) -> None:
-        from unclip.backend import UnCLIP
         from unclip.pipeline import sample_prior
         from unclip.sampling import drain
 
-        backend = UnCLIP(models)
-        scenes, captions, truth = _pool(models, world)
+        if not cache:  # CLIP is frozen while the prior trains: the pool and captions are encoded once
+            cache["truth"] = _embed(models, pixels)
+            with torch.no_grad():
+                cache["text"] = encode_text(models, captions)
+        truth, text = cache["truth"], cache["text"]
         gens = [torch.Generator("cpu").manual_seed(POOL_SEED + i) for i in range(len(captions))]
         with torch.no_grad():
-            text = encode_text(models, captions)
             sample = drain(sample_prior(models, text, backend.empty_text(), backend.default_settings().prior, gens))
         image, picks = retrieval_grid(scenes, sample, truth)
         image.save(run_dir / f"prior_{step:06d}.png")
-        r1 = (picks == torch.arange(len(picks))).float().mean().item()
+        r1 = recall_at_1(picks)
         cos = lambda a: F.cosine_similarity(a.float(), truth.float(), dim=-1).mean().item()  # noqa: E731
         print(f"[prior] step {step}: among {POOL} unseen scenes, its sample's R@1 = {r1:.3f}; "
               f"mean cos to the true image embedding {cos(sample):.3f} (the text embedding's: {cos(text.embeds):.3f})",
@@ -98,7 +111,9 @@ def decoder_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
         from unclip.backend import UnCLIP
 
         backend = UnCLIP(models)
-        rows = [backend.generate(p, n=1, seed=0, mode="text_embedding")[0].resize((64, 64)) for p in PREVIEW_PROMPTS]
+        s = backend.default_settings("text_embedding")
+        s = replace(s, upsampler=replace(s.upsampler, enabled=False))  # the decoder's own 64 px
+        rows = [backend.generate(p, n=1, seed=0, settings=s)[0] for p in PREVIEW_PROMPTS]
         grid(rows, cols=len(rows)).save(run_dir / f"decoder_{step:06d}.png")
     return preview
 
