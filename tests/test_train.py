@@ -66,9 +66,14 @@ def test_every_stage_writes_a_fixed_sample_grid_while_it_trains(tmp_path, capsys
         models, _ = load_or_create(_args(tmp_path / name, name))
         stage = build(models, world, _args(tmp_path / name, name))
         assert stage.preview is not None, f"{name} writes no sample grid"
+        figures = []
         for run in ("a", "b"):
             (tmp_path / run).mkdir(exist_ok=True)
-            stage.preview(tmp_path / run, 7)
+            figures.append(stage.preview(tmp_path / run, 7))
+        assert figures[0] == figures[1], name  # what it printed, for docs/make_lesson_figure.py
+        printed = {"clip": {"r1"}, "prior": {"r1", "cos_prior_truth", "cos_text_truth"}}
+        assert set(figures[0]) == printed.get(name, set()), name
+        assert all(-1 <= v <= 1 for v in figures[0].values()) and 0 <= figures[0].get("r1", 0) <= 1
         a, b = (tmp_path / run / f"{name}_000007.png" for run in ("a", "b"))
         assert a.read_bytes() == b.read_bytes(), name
         image = Image.open(a)

@@ -285,7 +285,7 @@ class Stage:
     module: nn.Module  # trained (other components stay frozen)
     loss: Callable[[int], Tensor]  # step -> scalar loss; draws its own deterministic batch for that step
     export: Callable[[nn.Module], None]  # put (EMA) weights back into the UnCLIPModels before saving
-    preview: Callable[[Path, int], None] | None = None  # write a sample grid
+    preview: Callable[[Path, int], dict[str, float]] | None = None  # write a sample grid (`previews`)
     after_step: Callable[[], None] | None = None  # after each optimiser step (e.g. clamp a parameter)
 
 

@@ -34,7 +34,7 @@ POOL, POOL_SEED, SHOWN = 100, 10_000, 6  # the retrieval pool: clip_retrieval's 
 UPSAMPLER_SCENES, UPSAMPLER_SEED = 4, 30_000
 RIGHT, WRONG, FRAME = (40, 170, 60), (210, 40, 40), 3
 
-Preview = Callable[[Path, int], None]
+Preview = Callable[[Path, int], dict[str, float]]  # (run dir, step) -> the figures it printed (R@1, cosines)
 
 
 def framed(image: Image.Image, right: bool, width: int = FRAME) -> Image.Image:
@@ -67,7 +67,7 @@ def _embed(models: UnCLIPModels, pixels: Tensor) -> Tensor:
 def clip_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
     scenes, captions, pixels = _pool(world, models.clip_image_size)
 
-    def preview(run_dir: Path, step: int) -> None:  # CLIP is what trains: both sides encoded afresh
+    def preview(run_dir: Path, step: int) -> dict[str, float]:  # CLIP is what trains: both sides encoded afresh
         truth = _embed(models, pixels)
         with torch.no_grad():
             text = encode_text(models, captions).embeds
@@ -75,6 +75,7 @@ def clip_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
         image.save(run_dir / f"clip_{step:06d}.png")
         r1 = recall_at_1(picks)
         print(f"[clip] step {step}: text->image R@1 among {POOL} unseen scenes = {r1:.3f}", flush=True)
+        return {"r1": r1}
     return preview
 
 
@@ -84,7 +85,7 @@ def prior_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
     scenes, captions, pixels = _pool(world, models.clip_image_size)
     backend, cache = UnCLIP(models), {}
 
-    def preview(run_dir: Path, step: int) -> None:
+    def preview(run_dir: Path, step: int) -> dict[str, float]:
         from unclip.pipeline import sample_prior
         from unclip.sampling import drain
 
@@ -100,14 +101,16 @@ def prior_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
         image.save(run_dir / f"prior_{step:06d}.png")
         r1 = recall_at_1(picks)
         cos = lambda a: F.cosine_similarity(a.float(), truth.float(), dim=-1).mean().item()  # noqa: E731
-        print(f"[prior] step {step}: among {POOL} unseen scenes, its sample's R@1 = {r1:.3f}; "
-              f"mean cos to the true image embedding {cos(sample):.3f} (the text embedding's: {cos(text.embeds):.3f})",
-              flush=True)
+        figures = {"r1": r1, "cos_prior_truth": cos(sample), "cos_text_truth": cos(text.embeds)}
+        print(f"[prior] step {step}: among {POOL} unseen scenes, its sample's R@1 = {r1:.3f}; mean cos to the true "
+              f"image embedding {figures['cos_prior_truth']:.3f} (the text embedding's: "
+              f"{figures['cos_text_truth']:.3f})", flush=True)
+        return figures
     return preview
 
 
 def decoder_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
-    def preview(run_dir: Path, step: int) -> None:
+    def preview(run_dir: Path, step: int) -> dict[str, float]:
         from unclip.backend import UnCLIP
 
         backend = UnCLIP(models)
@@ -115,11 +118,12 @@ def decoder_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
         s = replace(s, upsampler=replace(s.upsampler, enabled=False))  # the decoder's own 64 px
         rows = [backend.generate(p, n=1, seed=0, settings=s)[0] for p in PREVIEW_PROMPTS]
         grid(rows, cols=len(rows)).save(run_dir / f"decoder_{step:06d}.png")
+        return {}
     return preview
 
 
 def upsampler_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
-    def preview(run_dir: Path, step: int) -> None:
+    def preview(run_dir: Path, step: int) -> dict[str, float]:
         from unclip.backend import UnCLIP
         from unclip.pipeline import upsample
         from unclip.sampling import drain
@@ -134,4 +138,5 @@ def upsampler_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
         inputs = [im.resize((size, size), Image.NEAREST) for im in to_pil(low.float())]
         truth = [Image.fromarray(a) for a in images]
         grid(inputs + to_pil(out.float()) + truth, cols=len(images)).save(run_dir / f"upsampler_{step:06d}.png")
+        return {}
     return preview
