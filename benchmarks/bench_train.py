@@ -1,7 +1,7 @@
 """How long does a training recipe take on this machine? Times a few steps of every stage with a preset's numbers
 and projects the preset's whole run.
 
-    python benchmarks/bench_train.py [--preset cpu|gpu] [--steps 20] [--warm 5] [--stages decoder,upsampler]
+    python benchmarks/bench_train.py [--preset cpu|lesson|gpu] [--steps 20] [--warm 5] [--stages decoder,upsampler]
                                      [--model models/tiny-emoji] [--workers -1] [--json]
 
 Each stage runs `--warm` untimed steps and then `--steps` timed ones through the trainers' own loop
@@ -46,8 +46,10 @@ def time_stage(stage: str, numbers: dict, model: Path, scratch: Path, steps: int
 
 
 def main(argv: list[str] | None = None) -> int:
+    from unclip.train.presets import ORDER, PRESETS
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", default="gpu", choices=["cpu", "gpu"])
+    p.add_argument("--preset", default="gpu", choices=list(PRESETS))
     p.add_argument("--steps", type=int, default=20, help="timed steps per stage")
     p.add_argument("--warm", type=int, default=5, help="untimed steps first (allocator, kernels, workers)")
     p.add_argument("--stages", default="clip,prior,decoder,upsampler")
@@ -59,8 +61,6 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--steps must be at least 2 and --warm at least 0")
 
     import torch
-
-    from unclip.train.presets import ORDER, PRESETS
 
     stages = [s for s in ns.stages.split(",") if s]
     unknown = [s for s in stages if s not in ORDER]

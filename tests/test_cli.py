@@ -117,6 +117,22 @@ def test_train_all_takes_every_flag_given_even_one_equal_to_the_built_in_default
     assert [a.steps for a in seen] == [1400, 800, 7000, 1500]  # not given: the preset's
 
 
+@pytest.mark.parametrize("preset", ["cpu", "lesson", "gpu"])
+def test_train_all_runs_every_preset_s_numbers_through_the_flag_checks(preset: str, monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:  # fmt: skip
+    import unclip.train
+    from unclip.train.presets import ORDER, PRESETS
+
+    seen = []
+    monkeypatch.setattr(unclip.train, "train", lambda args, stale="refuse": seen.append(args) or finished(args))
+    assert main(["train", "all", "--preset", preset, "--out", str(tmp_path / "m")]) == 0  # checked before training
+    assert [(a.stage, a.steps, a.batch) for a in seen] == [
+        (stage, PRESETS[preset][stage]["steps"], PRESETS[preset][stage]["batch"]) for stage in ORDER]
+    if preset == "lesson":  # a class period, whatever the machine: every stage is capped, 50 minutes in all
+        assert all(a.time_limit > 0 for a in seen) and sum(a.time_limit for a in seen) <= 50 * 60
+        assert {a.preview_every for a in seen} == {100} and {a.threads for a in seen} == {0}  # all cores
+
+
 def finished(args: Any, step: int | None = None) -> dict:
     """A stage's summary, as `unclip.train.train` returns it, at `step` (default: all its steps)."""
     return {"stage": args.stage, "step": args.steps if step is None else step, "args": {"steps": args.steps}}

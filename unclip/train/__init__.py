@@ -117,9 +117,11 @@ CLIP_CUT_SHORT = ("[all] CLIP stopped at its time limit, at step {step} of {step
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m unclip train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=["clip", "prior", "decoder", "upsampler", "all"])
-    parser.add_argument("--preset", choices=["cpu", "gpu"], default=None, help="with 'all': the whole recipe")
     from unclip.train.presets import PRESETS
+
+    parser.add_argument("stage", choices=["clip", "prior", "decoder", "upsampler", "all"])
+    parser.add_argument("--preset", choices=list(PRESETS), default=None,
+                        help="with 'all': the whole recipe (default: cpu)")
 
     preset_keys = {key for preset in PRESETS.values() for stage in preset.values() for key in stage}
     for f in fields(TrainArgs):  # only the flags given reach `ns` (SUPPRESS): with 'all' they beat the preset's
