@@ -135,7 +135,8 @@ def test_train_all_runs_every_preset_s_numbers_through_the_flag_checks(preset: s
 
 def finished(args: Any, step: int | None = None) -> dict:
     """A stage's summary, as `unclip.train.train` returns it, at `step` (default: all its steps)."""
-    return {"stage": args.stage, "step": args.steps if step is None else step, "args": {"steps": args.steps}}
+    return {"stage": args.stage, "step": args.steps if step is None else step,
+            "args": {"steps": args.steps, "out": args.out, "run_dir": args.run_dir}}
 
 
 def test_train_all_says_how_to_go_on_when_clip_stopped_at_its_time_limit(monkeypatch: pytest.MonkeyPatch,
@@ -153,6 +154,21 @@ def test_train_all_says_how_to_go_on_when_clip_stopped_at_its_time_limit(monkeyp
     assert main(argv) == 0
     assert "[all] CLIP stopped at its time limit, at step 600 of 1400. To train on, resume the stages one at a time" \
         in capsys.readouterr().out
+
+
+def test_train_all_ends_by_saying_where_the_model_is_and_how_to_open_it(monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture,
+                                                                        tmp_path: Path) -> None:  # fmt: skip
+    """After 35 minutes of `--preset lesson` the last lines were four JSON summaries: nothing said how to see it."""
+    import unclip.train
+
+    out = tmp_path / "class emoji"  # a space: the commands must still paste
+    monkeypatch.setattr(unclip.train, "train", lambda args, stale="refuse": finished(args))
+    assert main(["train", "all", "--preset", "lesson", "--out", str(out), "--run-dir", str(tmp_path / "run")]) == 0
+    last = capsys.readouterr().out.splitlines()[-3:]
+    assert last == [f"[all] done: the model is in '{out}', each stage's sample grids in {tmp_path / 'run'}",
+                    f"  open it in the app:   python app.py --model '{out}'",
+                    f"  its report card:      python -m unclip eval --model '{out}'"]
 
 
 @pytest.mark.parametrize("content", [b"garbage", b"", b"hello\n", b"e"])  # the last two: KeyError 101, IndexError

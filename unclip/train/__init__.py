@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -113,6 +114,10 @@ CLIP_CUT_SHORT = ("[all] CLIP stopped at its time limit, at step {step} of {step
                   "'train all' again trains CLIP on, and the prior and decoder, which learnt from this CLIP, then "
                   "start again from their weights with a fresh learning-rate schedule.")
 
+ALL_DONE = """[all] done: the model is in {out}, each stage's sample grids in {run_dir}
+  open it in the app:   python app.py --model {out}
+  its report card:      python -m unclip eval --model {out}"""
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m unclip train", description=__doc__,
@@ -153,4 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     clip = summaries[0]
     if ns["stage"] == "all" and clip["step"] < clip["args"]["steps"]:
         print(CLIP_CUT_SHORT.format(step=clip["step"], steps=clip["args"]["steps"]))
+    if ns["stage"] == "all":
+        out, run_dir = (shlex.quote(str(clip["args"][k])) for k in ("out", "run_dir"))
+        print(ALL_DONE.format(out=out, run_dir=run_dir))
     return 0
