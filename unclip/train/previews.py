@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import Tensor
 
-from unclip.eval.metrics import nearest, recall_at_1
+from unclip.eval.metrics import mean_cos, nearest_index, prior_samples, recall_at_1
 from unclip.images import grid, to_pil, to_tensor
 from unclip.models import UnCLIPModels, encode_image, encode_text
 from unclip.world import EmojiWorld
@@ -47,7 +47,7 @@ def retrieval_grid(scenes: list[Image.Image], queries: Tensor, pool: Tensor) -> 
     """Row 1: scenes[:SHOWN]; row 2: for each, the pool scene whose embedding is nearest (cosine) its query,
     framed by whether it is the scene itself. queries (n, D) and pool (n, D) are row-aligned with `scenes`.
     Returns the grid and the index picked for every query."""
-    picks = nearest(queries, pool).cpu()
+    picks = nearest_index(queries, pool).cpu()
     shown = min(SHOWN, len(scenes))
     row = [framed(scenes[int(picks[i])], int(picks[i]) == i) for i in range(shown)]
     return grid(scenes[:shown] + row, cols=shown), picks
@@ -59,7 +59,6 @@ def _pool(world: EmojiWorld, size: int) -> tuple[list[Image.Image], list[str], T
     return [Image.fromarray(a) for a in images], list(captions), to_tensor(images)
 
 
-@torch.no_grad()
 def _embed(models: UnCLIPModels, pixels: Tensor) -> Tensor:
     return encode_image(models, pixels.to(models.device))
 
@@ -67,11 +66,9 @@ def _embed(models: UnCLIPModels, pixels: Tensor) -> Tensor:
 def clip_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
     scenes, captions, pixels = _pool(world, models.clip_image_size)
 
+    @torch.no_grad()
     def preview(run_dir: Path, step: int) -> dict[str, float]:  # CLIP is what trains: both sides encoded afresh
-        truth = _embed(models, pixels)
-        with torch.no_grad():
-            text = encode_text(models, captions).embeds
-        image, picks = retrieval_grid(scenes, text, truth)
+        image, picks = retrieval_grid(scenes, encode_text(models, captions).embeds, _embed(models, pixels))
         image.save(run_dir / f"clip_{step:06d}.png")
         r1 = recall_at_1(picks)
         print(f"[clip] step {step}: text->image R@1 among {POOL} unseen scenes = {r1:.3f}", flush=True)
@@ -85,25 +82,18 @@ def prior_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
     scenes, captions, pixels = _pool(world, models.clip_image_size)
     backend, cache = UnCLIP(models), {}
 
+    @torch.no_grad()
     def preview(run_dir: Path, step: int) -> dict[str, float]:
-        from unclip.pipeline import sample_prior
-        from unclip.sampling import drain
-
         if not cache:  # CLIP is frozen while the prior trains: the pool and captions are encoded once
-            cache["truth"] = _embed(models, pixels)
-            with torch.no_grad():
-                cache["text"] = encode_text(models, captions)
+            cache["truth"], cache["text"] = _embed(models, pixels), encode_text(models, captions)
         truth, text = cache["truth"], cache["text"]
-        gens = [torch.Generator("cpu").manual_seed(POOL_SEED + i) for i in range(len(captions))]
-        with torch.no_grad():
-            sample = drain(sample_prior(models, text, backend.empty_text(), backend.default_settings().prior, gens))
+        sample = prior_samples(backend, text, POOL_SEED)  # as the eval's prior_alignment, on the retrieval pool
         image, picks = retrieval_grid(scenes, sample, truth)
         image.save(run_dir / f"prior_{step:06d}.png")
-        r1 = recall_at_1(picks)
-        cos = lambda a: F.cosine_similarity(a.float(), truth.float(), dim=-1).mean().item()  # noqa: E731
-        figures = {"r1": r1, "cos_prior_truth": cos(sample), "cos_text_truth": cos(text.embeds)}
-        print(f"[prior] step {step}: among {POOL} unseen scenes, its sample's R@1 = {r1:.3f}; mean cos to the true "
-              f"image embedding {figures['cos_prior_truth']:.3f} (the text embedding's: "
+        figures = {"r1": recall_at_1(picks), "cos_prior_truth": mean_cos(sample, truth),
+                   "cos_text_truth": mean_cos(text.embeds, truth)}
+        print(f"[prior] step {step}: among {POOL} unseen scenes, its sample's R@1 = {figures['r1']:.3f}; mean cos to "
+              f"the true image embedding {figures['cos_prior_truth']:.3f} (the text embedding's: "
               f"{figures['cos_text_truth']:.3f})", flush=True)
         return figures
     return preview
