@@ -46,8 +46,14 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "docs" / "lesson.png"))
     ns = p.parse_args()
     world = EmojiWorld()
-    steps = {k: v["steps"] for k, v in json.loads((Path(ns.model) / "unclip_config.json").read_text())
-             ["training"].items()}  # fmt: skip
+    config = Path(ns.model) / "unclip_config.json"
+    if not config.is_file():
+        sys.exit(f"error: {ns.model} is not a model dir (it has no unclip_config.json)")
+    records = json.loads(config.read_text()).get("training", {})
+    steps = {stage: (records.get(stage) or {}).get("steps") for stage in ("clip", "prior", "decoder")}
+    if None in steps.values():
+        missing = ", ".join(stage for stage, n in steps.items() if n is None)
+        sys.exit(f"error: {ns.model} has no trained {missing}: run `train all --preset lesson --out {ns.model}` first")
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp)
         lesson = load_backend(ns.model, precision="fp32").models

@@ -162,11 +162,11 @@ def test_train_all_ends_by_saying_where_the_model_is_and_how_to_open_it(monkeypa
     """After 35 minutes of `--preset lesson` the last lines were four JSON summaries: nothing said how to see it."""
     import unclip.train
 
-    out = tmp_path / "class emoji"  # a space: the commands must still paste
+    out, run = tmp_path / "class emoji", tmp_path / "its runs"  # spaces: the commands must still paste
     monkeypatch.setattr(unclip.train, "train", lambda args, stale="refuse": finished(args))
-    assert main(["train", "all", "--preset", "lesson", "--out", str(out), "--run-dir", str(tmp_path / "run")]) == 0
+    assert main(["train", "all", "--preset", "lesson", "--out", str(out), "--run-dir", str(run)]) == 0
     last = capsys.readouterr().out.splitlines()[-3:]
-    assert last == [f"[all] done: the model is in '{out}', each stage's sample grids in {tmp_path / 'run'}",
+    assert last == [f"[all] the model is in '{out}', each stage's sample grids in '{run}'",
                     f"  open it in the app:   python app.py --model '{out}'",
                     f"  its report card:      python -m unclip eval --model '{out}'"]
 

@@ -114,7 +114,7 @@ CLIP_CUT_SHORT = ("[all] CLIP stopped at its time limit, at step {step} of {step
                   "'train all' again trains CLIP on, and the prior and decoder, which learnt from this CLIP, then "
                   "start again from their weights with a fresh learning-rate schedule.")
 
-ALL_DONE = """[all] done: the model is in {out}, each stage's sample grids in {run_dir}
+ALL_DONE = """[all] the model is in {out}, each stage's sample grids in {run_dir}
   open it in the app:   python app.py --model {out}
   its report card:      python -m unclip eval --model {out}"""
 

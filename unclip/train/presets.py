@@ -1,18 +1,18 @@
 """Whole-model recipes: `python -m unclip train all --preset cpu|lesson|gpu` runs the four stages in order.
 
-    cpu   the tiny-emoji recipe in one go on 2 shared CPU cores (the stage time limits add up to about 5.2 hours),
-          decoder to 7,000 steps. The shipped weights were trained in legs and the decoder continued to far more
-          steps: see the model card for what ran.
-    lesson  a whole model within a class period on a laptop: every stage from scratch, sized for about 35 minutes
-          on 2 CPU cores (`benchmarks/bench_train.py --preset lesson`), each stage capped by a time limit (50 min in
-          all) so a slower machine still finishes, on all of torch's threads, with a sample grid every 100 steps
-          to watch each stage learn. What it gets to is in the model card ("A model in a lesson").
-    gpu   the intended recipe for one H100/H200 (bf16 autocast), sized for under an hour from step times measured
-          on an H200 (`benchmarks/bench_train.py --preset gpu`, 2026-12-04: s/step clip 0.090, prior 0.110,
-          decoder 0.115 (0.135 in a real leg), upsampler 0.094; projected 46 min, stage time limits 55 min in
-          all). Its decoder legs have run (they are in the shipped weights); the whole recipe has not yet.
-          Rebalanced from the first guess (12k/20k/20k/8k steps, 105.5 min at those step times): the decoder
-          needs the time most; clip, prior and upsampler still see 14-29x the images their CPU runs saw.
+    cpu     the tiny-emoji recipe in one go on 2 shared CPU cores (the stage time limits add up to about 5.2
+            hours), decoder to 7,000 steps. The shipped weights were trained in legs and the decoder continued to
+            far more steps: see the model card for what ran.
+    lesson  a whole model within a class period on a laptop: every stage from scratch, measured at 35 minutes on
+            2 CPU cores (2026-12-06), each stage capped by a time limit (50 min in all) so a slower machine still
+            finishes, on all of torch's threads, with a sample grid every 100 steps to watch each stage learn.
+            What it gets to is in the model card ("A model in a lesson").
+    gpu     the intended recipe for one H100/H200 (bf16 autocast), sized for under an hour from step times
+            measured on an H200 (`benchmarks/bench_train.py --preset gpu`, 2026-12-04: s/step clip 0.090, prior
+            0.110, decoder 0.115 (0.135 in a real leg), upsampler 0.094; projected 46 min, stage time limits 55 min
+            in all). Its decoder legs have run (they are in the shipped weights); the whole recipe has not yet.
+            Rebalanced from the first guess (12k/20k/20k/8k steps, 105.5 min at those step times): the decoder
+            needs the time most; clip, prior and upsampler still see 14-29x the images their CPU runs saw.
 """
 
 from __future__ import annotations
