@@ -35,7 +35,7 @@ def time_stage(stage: str, numbers: dict, model: Path, scratch: Path, steps: int
     if not out.exists() and model.exists():
         shutil.copytree(model, out)
     args = TrainArgs(**{**numbers, "stage": stage, "out": str(out), "run_dir": str(scratch / "run"),
-                        "steps": warm + steps, "log_every": 1, "save_every": 10**9, "preview_every": 10**9,
+                        "steps": warm + steps, "log_every": 1, "save_every": 10**9, "preview_every": 0,
                         "resume": False, "time_limit": 0.0, "workers": workers})
     log = train(args)["log"]  # [step, loss, cumulative seconds to the ms] per step
     per_step = [b[2] - a[2] for a, b in zip(log[warm:], log[warm + 1:], strict=False)]

@@ -72,7 +72,7 @@ EOF
   echo "leg: $stage $flags" | tee -a "$log"
   # shellcheck disable=SC2086
   "$PY" -m unclip train "$stage" --out "$leg/model" --run-dir "$leg/run" $flags ${LEG_ARGS:-} --save-every 1000 \
-    --preview-every 1000000000 --log-every 100 2>&1 | tee -a "$log" | tail -n 5
+    --preview-every 0 --log-every 100 2>&1 | tee -a "$log" | tail -n 5
   parts=$("$PY" -c "from unclip.train.common import OWNS; print(' '.join(OWNS['$stage']))")
   for part in $parts; do mkdir -p "$out/$part" && cp "$leg/model/$part"/* "$out/$part/"; done
   cp "$leg/model/unclip_config.json" "$out/"

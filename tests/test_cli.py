@@ -83,6 +83,7 @@ def test_eval_refuses_bad_sizes_and_seeds_before_loading_anything(extra: list[st
     (["--lr", "nan"], "--lr must be a positive number, got nan"),
     (["--ema", "nan"], "--ema must be from 0 to 1, below 1, got nan"),  # trained on, it wrote NaN weights
     (["--save-every", "0"], "--save-every must be at least 1, got 0"),
+    (["--preview-every", "-1"], "--preview-every must be 0 (no sample grids) or more, got -1"),
     (["--threads", "-1"], "--threads must be 0 (torch's default) to 256, got -1"),
     (["--threads", "257"], "--threads must be 0 (torch's default) to 256, got 257"),
     (["--high-noise", "5"], "--high-noise must be a share from 0 to 1, got 5.0"),

@@ -91,6 +91,8 @@ def test_the_trainer_writes_the_grid_every_preview_every_steps_and_at_the_last(t
     _with_clip(clip_dir, tmp_path)
     train(_args(tmp_path, "prior", steps=3, preview_every=2))
     assert sorted(p.name for p in (tmp_path / "run").glob("prior_*.png")) == ["prior_000002.png", "prior_000003.png"]
+    train(_args(tmp_path, "prior", steps=4, preview_every=0))  # 0: none, not even at the last step (benchmarks)
+    assert not (tmp_path / "run" / "prior_000004.png").exists()
 
 
 def test_a_retrieval_grid_frames_each_pick_by_whether_it_is_the_scene_itself():

@@ -53,7 +53,7 @@ class TrainArgs:
     warmup: int = 100
     ema: float = 0.999
     save_every: int = 250
-    preview_every: int = 500
+    preview_every: int = 500  # a sample grid every N steps, at the last and at a stop (previews.py); 0: none
     seed: int = 0
     device: str = "auto"
     config: str = "default"  # "default" (the bundled size) or "random" (tiny-random size, for smoke tests)
@@ -83,7 +83,7 @@ class TrainArgs:
             ("warmup", self.warmup >= 0, "0 or more"),
             ("ema", number(self.ema, 0, 1) and self.ema < 1, "from 0 to 1, below 1"),
             ("save-every", self.save_every >= 1, "at least 1"),
-            ("preview-every", self.preview_every >= 1, "at least 1"),
+            ("preview-every", self.preview_every >= 0, "0 (no sample grids) or more"),
             ("log-every", self.log_every >= 1, "at least 1"),
             ("seed", 0 <= self.seed < 2**63, "from 0 to 2**63 - 1"),
             ("config", self.config in ("default", "random"), "default or random"),
@@ -453,7 +453,8 @@ def run(stage: Stage, models: UnCLIPModels, config: TinyConfig, args: TrainArgs,
             if step % args.save_every == 0 or step == args.steps or stopping:
                 save_state(_state_path(args), stage, ema, opt, step, log, clip, os.path.abspath(args.out))
                 _export(stage, ema, step, log, models, config, args, clip)
-            if stage.preview and (step % args.preview_every == 0 or step == args.steps or stopping):
+            if stage.preview and args.preview_every and (step % args.preview_every == 0 or step == args.steps
+                                                         or stopping):  # fmt: skip
                 _preview(stage, ema, step, args)
             if timed_out:
                 print(f"[{args.stage}] time limit reached at step {step}; resume to continue")
