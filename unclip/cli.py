@@ -89,7 +89,7 @@ def open_backend(model: str, device: str | None, precision: str | None = None, t
     from unclip import load_backend
     from unclip.backend import check_device
     from unclip.families import load_error
-    from unclip.train.common import MAX_THREADS
+    from unclip.settings import MAX_THREADS, THREADS_ALLOWED
 
     try:
         check_device(device, "--device")
@@ -97,7 +97,7 @@ def open_backend(model: str, device: str | None, precision: str | None = None, t
         print(f"error: {e}", file=sys.stderr)
         return None
     if not 0 <= threads <= MAX_THREADS:
-        print(f"error: --threads must be 0 (torch's default) to {MAX_THREADS}, got {threads}", file=sys.stderr)
+        print(f"error: --threads must be {THREADS_ALLOWED}, got {threads}", file=sys.stderr)
         return None
     if threads:
         torch.set_num_threads(threads)

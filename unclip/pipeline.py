@@ -243,6 +243,13 @@ def upsampler_condition(models: UnCLIPModels, low_res: Tensor, size: tuple[int, 
     return (up.clamp(-1, 1) if models.clamp_bicubic else up).to(low_res.dtype)
 
 
+def downscale(models: UnCLIPModels, high: Tensor) -> Tensor:
+    """(B, 3, H, W) -> (B, 3, H/f, W/f): the low-res image the tiny upsampler learns to invert (bilinear,
+    antialiased; in float32 for the CPU kernel), f = models.upsample_factor."""
+    low = F.interpolate(high.float(), scale_factor=1 / models.upsample_factor, mode="bilinear", antialias=True)
+    return low.to(high.dtype)
+
+
 @torch.no_grad()
 def upsample(models: UnCLIPModels, low_res: Tensor, settings: UpsamplerSettings,
              generators: Sequence[torch.Generator], hook: StepHook | None = None, init: Tensor | None = None,

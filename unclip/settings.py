@@ -21,6 +21,8 @@ MODE_HELP = {
     "text_embedding": "the CLIP text embedding fed to the decoder as if it were an image embedding (no prior)",
     "caption_only": "the decoder sees only the caption; its image embedding is the learned 'null' vector",
 }
+MAX_THREADS = 256  # --threads, for every verb that takes it (train, the judge, generate, ...)
+THREADS_ALLOWED = f"0 (torch's default) to {MAX_THREADS}"
 LIMITS = {"n": (1, 8), "steps": (1, 200), "guidance": (0.0, 30.0), "candidates": (1, 8),
           "seed": (0, 2**32 - 1)}
 

@@ -205,11 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(JUDGE_DIR))
     ns = p.parse_args(argv)
-    from unclip.train.common import MAX_BATCH, MAX_THREADS
+    from unclip.settings import MAX_THREADS, THREADS_ALLOWED
+    from unclip.train.common import MAX_BATCH
 
     for flag, ok, allowed in [("steps", ns.steps >= 1, "at least 1"),
                               ("batch", 1 <= ns.batch <= MAX_BATCH, f"from 1 to {MAX_BATCH}"),
-                              ("threads", 0 <= ns.threads <= MAX_THREADS, f"0 (torch's default) to {MAX_THREADS}"),
+                              ("threads", 0 <= ns.threads <= MAX_THREADS, THREADS_ALLOWED),
                               ("seed", 0 <= ns.seed < 2**63, "from 0 to 2**63 - 1")]:  # fmt: skip
         if not ok:
             p.error(f"--{flag} must be {allowed}, got {getattr(ns, flag)}")

@@ -34,12 +34,13 @@ from unclip.backend import check_device
 from unclip.config import DECODER_WIDTHS, TinyConfig
 from unclip.families import BUNDLED, REPO_ROOT, tiny
 from unclip.models import UnCLIPModels
+from unclip.settings import MAX_THREADS, THREADS_ALLOWED
 
 T = TypeVar("T")
 WEIGHTINGS = ("min-snr", "v")  # the decoder loss weights (`stages.diffusion_loss`)
 # Upper limits that catch a typo (--batch 100000 filled 23 GB rendering its first batch): 8x the largest preset
 # batch (512), and more threads or rendering processes than any one machine here has cores.
-MAX_BATCH, MAX_THREADS, MAX_WORKERS = 4096, 256, 64
+MAX_BATCH, MAX_WORKERS = 4096, 64
 
 
 @dataclass
@@ -88,7 +89,7 @@ class TrainArgs:
             ("seed", 0 <= self.seed < 2**63, "from 0 to 2**63 - 1"),
             ("config", self.config in ("default", "random"), "default or random"),
             ("time-limit", number(self.time_limit, 0), "seconds, 0 for none"),
-            ("threads", 0 <= self.threads <= MAX_THREADS, f"0 (torch's default) to {MAX_THREADS}"),
+            ("threads", 0 <= self.threads <= MAX_THREADS, THREADS_ALLOWED),
             ("high-noise", number(self.high_noise, 0, 1), "a share from 0 to 1"),
             ("weighting", self.weighting in WEIGHTINGS, " or ".join(WEIGHTINGS)),
             ("workers", -1 <= self.workers <= MAX_WORKERS, f"-1 (automatic) to {MAX_WORKERS}"),

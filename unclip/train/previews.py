@@ -19,7 +19,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import Tensor
 
@@ -115,14 +114,13 @@ def decoder_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
 def upsampler_preview(models: UnCLIPModels, world: EmojiWorld) -> Preview:
     def preview(run_dir: Path, step: int) -> dict[str, float]:
         from unclip.backend import UnCLIP
-        from unclip.pipeline import upsample
+        from unclip.pipeline import downscale, upsample
         from unclip.sampling import drain
 
         size = models.upsampler.config.sample_size * models.upsampler_patch
         images, _, _ = world.batch(UPSAMPLER_SCENES, seed=UPSAMPLER_SEED, size=size, split="any")
         hi = to_tensor(images).to(models.device, models.dtype)
-        low = F.interpolate(hi.float(), scale_factor=1 / models.upsample_factor, mode="bilinear",
-                            antialias=True).to(hi.dtype)  # as the trainer makes its input, without the noise
+        low = downscale(models, hi)  # as the trainer makes its input, without the noise
         gens = [torch.Generator("cpu").manual_seed(UPSAMPLER_SEED + i) for i in range(len(images))]
         out = drain(upsample(models, low, UnCLIP(models).default_settings().upsampler, gens))
         inputs = [im.resize((size, size), Image.NEAREST) for im in to_pil(low.float())]

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from unclip.images import to_tensor
 from unclip.models import TextEncoding, UnCLIPModels, clip_preprocess, encode_image, encode_text, text_tower
-from unclip.pipeline import decoder_conditioning, upsampler_condition
+from unclip.pipeline import decoder_conditioning, downscale, upsampler_condition
 from unclip.train import previews
 from unclip.train.common import WEIGHTINGS, Stage, TrainArgs, batch_seed
 from unclip.train.data import Scenes
@@ -178,7 +178,7 @@ def decoder_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs) -> S
 def upsampler_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs, crop: int = 128) -> Stage:
     module = copy.deepcopy(models.upsampler)
     scheduler = DDPMScheduler.from_config(models.scheduler_configs["upsampler"])
-    p, factor = models.upsampler_patch, models.upsample_factor
+    p = models.upsampler_patch
     scenes = Scenes(world, args, models.upsampler.config.sample_size * p, models.device)
 
     def loss(step: int) -> Tensor:
@@ -186,7 +186,7 @@ def upsampler_stage(models: UnCLIPModels, world: EmojiWorld, args: TrainArgs, cr
         hi, _ = scenes(step)
         i, j = (torch.randint(0, hi.shape[-1] - crop + 1, (2,), generator=g)).tolist()
         hi = hi[..., i:i + crop, j:j + crop]  # (B, 3, crop, crop)
-        low = F.interpolate(hi, scale_factor=1 / factor, mode="bilinear", antialias=True)
+        low = downscale(models, hi)
         sigma = torch.rand(low.shape[0], 1, 1, 1, generator=g).to(low) * 0.1  # noise augmentation
         low = low + sigma * torch.randn(low.shape, generator=g).to(low)
         up = upsampler_condition(models, low, hi.shape[-2:])  # as the sampler makes it
