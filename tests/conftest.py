@@ -8,6 +8,7 @@ from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
+import torch
 
 from unclip import UnCLIP, load_backend
 
@@ -32,6 +33,28 @@ def events_and_result(stream: Generator[Any, None, Any]) -> tuple[list[Any], Any
             events.append(next(stream))
         except StopIteration as stop:
             return events, stop.value
+
+
+class OnMPS(torch.Tensor):
+    """Stands in for a tensor on a device this machine lacks, with Apple MPS's limits: no float64, and no op that
+    mixes it with a CPU tensor of more than one value (`x.as_subclass(OnMPS)`). `.to("cpu", ...)` and `.cpu()` hand
+    back a plain CPU tensor, as leaving the device does."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):  # type: ignore[override]
+        kwargs = kwargs or {}
+        leaves = [*args, *kwargs.values()]
+        if func is torch.Tensor.cpu or (func is torch.Tensor.to and "cpu" in [str(v) for v in leaves[1:]]):
+            with torch._C.DisableTorchFunctionSubclass():
+                return func(*args, **kwargs)
+        tensors = [v for v in leaves if isinstance(v, torch.Tensor)]
+        if any(type(v) is torch.Tensor and v.ndim > 0 for v in tensors) and any(isinstance(v, cls) for v in tensors):
+            raise RuntimeError(f"{func.__name__}: expected all tensors to be on the same device, found mps and cpu")
+        out = super().__torch_function__(func, types, args, kwargs)
+        if any(isinstance(v, torch.Tensor) and v.dtype == torch.float64 for v in (out if isinstance(out, tuple)
+                                                                                   else (out,))):  # fmt: skip
+            raise TypeError(f"{func.__name__}: cannot convert a tensor to float64 on MPS (it has no float64)")
+        return out
 
 
 def free_port() -> int:

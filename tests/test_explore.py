@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import OnMPS
 from PIL import Image
 
 from unclip import InvalidInput, UnCLIP
@@ -37,6 +38,18 @@ def test_slerp_stays_on_the_sphere_with_exact_endpoints() -> None:
     assert path.shape == (9, 64)
     torch.testing.assert_close(path.norm(dim=-1), torch.ones(9), atol=1e-6, rtol=0)
     assert torch.equal(path[0], a) and torch.equal(path[-1], b)
+
+
+def test_slerp_takes_vectors_from_a_device_without_float64() -> None:
+    """Inversion noise comes from the model's device, and t is on the CPU: the path used to be worked out in float64
+    there, which CUDA refused (t on another device) and MPS too (no float64). It is worked out on the CPU now."""
+    a, b = unit(2, 48, seed=7)
+    t = torch.linspace(0, 1, 5)
+    expected = E.slerp(a, b, t)
+    path = E.slerp(a.as_subclass(OnMPS), b.as_subclass(OnMPS), t)
+    assert path.dtype == torch.float32
+    torch.testing.assert_close(path.as_subclass(torch.Tensor), expected, atol=0, rtol=0)
+    assert E.angles_deg(path, a.as_subclass(OnMPS)) == E.angles_deg(expected, a)
 
 
 def test_slerp_steps_are_evenly_spaced_in_angle_on_the_great_circle() -> None:

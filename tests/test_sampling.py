@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import OnMPS
 
 from unclip.families.tiny import scheduler_configs
 from unclip.sampling import (
@@ -205,6 +206,18 @@ def test_ddim_from_the_inverted_noise_gives_the_sample_back(stage, steps):
     back = drain(sample_loop(denoise, make_scheduler("ddim", conf), x_t, steps=steps, generators=gens,
                              stage="decoder", preview=False))  # fmt: skip
     torch.testing.assert_close(back, x0, atol=5e-4, rtol=0)
+
+
+def test_ddim_inversion_runs_for_a_model_on_a_device_without_float64():
+    """The solve is in float64 on the CPU, whatever device the model is on (MPS has none): the same x_T as a CPU
+    model's, in the model's dtype (the stand-in cannot show the move back to the device)."""
+    conf = config("decoder")
+    x0 = torch.rand((1, 3, 8, 8), generator=torch.Generator().manual_seed(5)) * 2 - 1
+    expected = list_and_value(ddim_invert(fixed_outputs(), make_scheduler("ddim", conf), x0, steps=4)).value
+    progress = list_and_value(ddim_invert(fixed_outputs(), make_scheduler("ddim", conf), x0.as_subclass(OnMPS),
+                                          steps=4))  # fmt: skip
+    assert progress.value.dtype == torch.float32 and len(progress.items) == 4
+    torch.testing.assert_close(progress.value.as_subclass(torch.Tensor), expected, atol=0, rtol=0)
 
 
 def test_ddim_inversion_refuses_an_x0_model():

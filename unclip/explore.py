@@ -69,7 +69,8 @@ def slerp(a: Tensor, b: Tensor, t: Tensor | Sequence[float]) -> Tensor:
     through `_orthogonal_to(a)` (every great circle through a reaches -a; this one is documented and fixed).
     """
     t = torch.as_tensor(t, dtype=torch.float64).reshape(-1, 1)  # (N, 1)
-    a64, b64 = a.double().reshape(-1), b.double().reshape(-1)  # (D,)
+    a64, b64 = (v.detach().to("cpu", torch.float64).reshape(-1) for v in (a, b))  # (D,) on the CPU: t is there, and
+    # MPS has no float64 (inversion noise arrives on the model's device; the path goes back there)
     na, nb = a64.norm(), b64.norm()
     if na == 0 or nb == 0:
         raise InvalidInput("slerp needs two non-zero vectors: a zero embedding has no direction")
@@ -83,15 +84,16 @@ def slerp(a: Tensor, b: Tensor, t: Tensor | Sequence[float]) -> Tensor:
     else:
         omega = torch.arccos(cos)
         direction = (torch.sin((1 - t) * omega) * ua + torch.sin(t * omega) * ub) / torch.sin(omega)
-    out = (direction * ((1 - t) * na + t * nb)).to(a.dtype)  # (N, D)
-    out[(t == 0).reshape(-1)] = a.reshape(-1)
-    out[(t == 1).reshape(-1)] = b.reshape(-1).to(a.dtype)
-    return out
+    out = direction * ((1 - t) * na + t * nb)  # (N, D)
+    out[(t == 0).reshape(-1)] = a64  # exact: float64 holds every float32, bfloat16 and float16 value
+    out[(t == 1).reshape(-1)] = b64.to(a.dtype).double()
+    return out.to(a.device, a.dtype)
 
 
 def angles_deg(path: Tensor, start: Tensor) -> list[float]:
     """Angle (degrees) between each row of path (N, D) and start (D,)."""
-    cos = F.cosine_similarity(path.double(), start.double().reshape(1, -1), dim=-1).clamp(-1, 1)
+    path, start = (v.detach().to("cpu", torch.float64) for v in (path, start))  # (MPS: no float64)
+    cos = F.cosine_similarity(path, start.reshape(1, -1), dim=-1).clamp(-1, 1)
     return [round(math.degrees(x), 2) for x in torch.arccos(cos).tolist()]
 
 
