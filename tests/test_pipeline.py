@@ -377,6 +377,11 @@ def test_load_backend_refuses_what_would_crash_later_by_name(monkeypatch: pytest
     if not torch.cuda.is_available():  # the name as given, not torch.device's repr
         with pytest.raises(ValueError, match=r"^device 'cuda:1': this machine has no CUDA device; use cpu$"):
             load_backend("tiny-random", device="cuda:1")
+    with monkeypatch.context() as m:  # a GPU index past the last: said before any weights move
+        m.setattr(torch.cuda, "is_available", lambda: True)
+        m.setattr(torch.cuda, "device_count", lambda: 2)
+        with pytest.raises(ValueError, match=r"^device 'cuda:2': this machine has 2 CUDA devices, cuda:0 to cuda:1$"):
+            load_backend("tiny-random", device="cuda:2")
     for bad in (None, 3):
         with pytest.raises(ValueError, match=r"^model must be a name \(tiny-emoji, .*\) or a model directory, got"):
             load_backend(bad)  # type: ignore[arg-type]

@@ -293,6 +293,10 @@ def check_device(name: str | torch.device | None, field: str = "device", availab
     have = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}.get(device.type, lambda: True)
     if not have():
         raise ValueError(f"{field} {str(name)!r}: this machine has no {device.type.upper()} device; use cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        n = torch.cuda.device_count()  # else CUDA's "invalid device ordinal" as the first weights move
+        raise ValueError(f"{field} {str(name)!r}: this machine has {n} CUDA device{'' if n == 1 else 's'}, "
+                         f"cuda:0 to cuda:{n - 1}")
 
 
 def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | None = None,
