@@ -367,6 +367,9 @@ def test_odd_formats_are_normalised() -> None:
     assert inspect_upload(encode(deep, "PNG")).image.getpixel((0, 0)) == (128, 128, 128)  # not clipped to white
     dark = Image.fromarray(np.full((32, 32), 200, dtype=np.uint16))  # 16-bit, 0.3% of its range: near black
     assert inspect_upload(encode(dark, "PNG")).image.getpixel((0, 0)) == (1, 1, 1)  # it read as 8-bit 200
+    ramp = np.tile(np.linspace(-1000, 1_000_000, 32).round().astype(np.int32), (32, 1))  # 32-bit data, no range
+    wide = np.asarray(inspect_upload(encode(Image.fromarray(ramp, mode="I"), "TIFF")).image)[0, :, 0]
+    assert wide[0] == 0 and wide[-1] == 255 and 120 <= wide[16] <= 136  # was white from a 16th of the way
     rgba = Image.new("RGBA", (32, 32), (255, 0, 0, 255))
     rgba.putpixel((0, 0), (0, 0, 0, 0))
     up = inspect_upload(encode(rgba, "PNG"))
