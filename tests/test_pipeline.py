@@ -283,6 +283,18 @@ def test_a_switched_off_upsamplers_settings_do_not_block_the_run(backend: UnCLIP
 def test_settings_of_the_wrong_kind_are_refused(backend: UnCLIP) -> None:
     with pytest.raises(InvalidInput, match=r"settings must be a GenerateSettings \(unclip.settings\), got dict"):
         backend.generate(PROMPT, 1, 0, settings={"mode": "prior"})
+    good = backend.default_settings()
+    for stage, bad in (("prior", "x"), ("decoder", None), ("upsampler", good.prior)):  # was AttributeError 'steps'
+        kind = type(getattr(good, stage)).__name__
+        with pytest.raises(InvalidInput, match=rf"^{stage} settings must be a {kind}, got {type(bad).__name__}$"):
+            backend.generate(PROMPT, 1, 0, settings=replace(good, **{stage: bad}))
+
+
+def test_encode_text_takes_a_non_empty_list_of_captions(backend: UnCLIP) -> None:
+    assert backend.encode_text(("", PROMPT)).embeds.shape == (2, backend.models.embed_dim)  # "": unconditional
+    for bad, what in (([], "a list of 0"), ("a cat", "str"), ([PROMPT, 3], "a list of 2"), (None, "NoneType")):
+        with pytest.raises(InvalidInput, match=rf"^prompts must be a non-empty list of captions .+, got {what}$"):
+            backend.encode_text(bad)  # [] was torch's "max(): Expected reduction dim"
 
 
 @pytest.mark.parametrize(

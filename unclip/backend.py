@@ -151,7 +151,12 @@ class UnCLIP(EditMethods, ExploreMethods):
 
     # -- stages ----------------------------------------------------------------------------------------
     def encode_text(self, prompts: list[str]) -> TextEncoding:
-        return encode_text(self.models, prompts)
+        """Captions (a non-empty list; "" is the unconditional caption) -> CLIP text embeddings (B, D) and the
+        token states the prior and decoder read."""
+        if not isinstance(prompts, list | tuple) or not prompts or not all(isinstance(p, str) for p in prompts):
+            what = f"a list of {len(prompts)}" if isinstance(prompts, list | tuple) else type(prompts).__name__
+            raise InvalidInput(f"prompts must be a non-empty list of captions (strings), got {what}")
+        return encode_text(self.models, list(prompts))
 
     def encode_image(self, images: Tensor) -> Tensor:
         """(B, 3, H, W) in [-1, 1] -> (B, D)."""

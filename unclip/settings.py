@@ -157,6 +157,10 @@ class GenerateSettings:
         lo, hi = LIMITS["steps"]
         glo, ghi = LIMITS["guidance"]
         p, d, u = self.prior, self.decoder, self.upsampler
+        for name, stage, kind in (("prior", p, PriorSettings), ("decoder", d, DecoderSettings),
+                                  ("upsampler", u, UpsamplerSettings)):  # fmt: skip
+            if not isinstance(stage, kind):  # else an AttributeError on its first field
+                raise InvalidInput(f"{name} settings must be a {kind.__name__}, got {type(stage).__name__}")
 
         def scheduler(stage: str, value: Any) -> str:
             return str(value) if value in schedulers else \
