@@ -220,6 +220,24 @@ def test_ddim_inversion_runs_for_a_model_on_a_device_without_float64():
     torch.testing.assert_close(progress.value.as_subclass(torch.Tensor), expected, atol=0, rtol=0)
 
 
+@pytest.mark.parametrize("name", ["ddpm", "unclip"])
+def test_a_learned_variance_is_read_by_the_samplers_that_can(name):
+    """A learned-variance model (Karlo's decoder, as the paper's: 6 channels, the last 3 the variance's
+    interpolation) under DDPM or UnCLIP's own sampler: the variance it predicts sets the noise each step adds.
+    DDPM used to be forced to a fixed variance, which threw Karlo's away."""
+    conf = {**config("decoder-eps"), "variance_type": "learned_range"}
+
+    def run(v: float) -> torch.Tensor:
+        def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return torch.cat([0.1 * x, torch.full_like(x, v)], dim=1)
+        x = torch.randn((1, 3, 8, 8), generator=torch.Generator().manual_seed(0))
+        return drain(sample_loop(denoise, make_scheduler(name, conf), x, steps=6, preview=False, stage="decoder",
+                                 generators=[torch.Generator().manual_seed(1)]))  # fmt: skip
+    assert make_scheduler(name, conf).config.variance_type == "learned_range"
+    assert (run(1.0) - run(-1.0)).abs().max() > 1e-3  # the largest variance against the smallest
+    assert make_scheduler(name, config("decoder-eps")).config.variance_type in ("fixed_small", "fixed_small_log")
+
+
 def test_ddim_inversion_refuses_an_x0_model():
     """An x0 model's last DDIM step returns its prediction whatever x_t was: there is nothing to solve for."""
     with pytest.raises(ValueError, match="DDIM inversion needs an epsilon or v_prediction model, not 'sample'"):

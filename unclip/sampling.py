@@ -36,7 +36,7 @@ _EXTRA: dict[str, dict[str, Any]] = {  # what each needs beyond the base (traini
     "ddim": {"timestep_spacing": "trailing", "set_alpha_to_one": True},
     "dpm++": {"timestep_spacing": "trailing", "algorithm_type": "dpmsolver++", "solver_order": 2,
               "final_sigmas_type": "zero"},
-    "ddpm": {"timestep_spacing": "trailing", "variance_type": "fixed_small"},
+    "ddpm": {"timestep_spacing": "trailing"},  # and a fixed variance unless the model learned one (make_scheduler)
     "unclip": {},
 }
 # "trailing" spacing starts at t = T - 1, where the cosine schedule has abar ~ 0: an epsilon model's x0 estimate
@@ -66,6 +66,8 @@ def make_scheduler(name: str, base_config: dict[str, Any]):
     if name == "dpm++" and kind in ("epsilon", "v_prediction") and base_config.get("clip_sample"):
         limit = float(base_config.get("clip_sample_range", 1.0))  # pixel models only; latents are not clipped
         config.update(thresholding=True, dynamic_thresholding_ratio=1.0, sample_max_value=limit)
+    if name == "ddpm" and config.get("variance_type") not in ("learned", "learned_range"):
+        config["variance_type"] = "fixed_small"  # a learned one (Karlo's decoder, as the paper's) is read, as UnCLIP's
     if name == "unclip":
         if config.get("beta_schedule", "squaredcos_cap_v2") != "squaredcos_cap_v2":
             raise ValueError(f"the 'unclip' scheduler needs the cosine noise schedule; this stage was trained "
