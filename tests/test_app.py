@@ -559,6 +559,8 @@ def test_a_png_that_cannot_fill_the_form_is_refused_by_name(backend: UnCLIP, tmp
             "the PNG's settings cannot run here: decoder scheduler: the 'unclip' scheduler reads epsilon",
         doctored("seed.png", batch={**meta["batch"], "first_seed": -1}): "the PNG's seed must be a whole number",
         doctored("steps.png", prior={"steps": 2}): "the PNG: its settings are incomplete",
+        doctored("index.png", batch={"size": 2, "index": 5, "first_seed": 0}):  # was "image 6 of a batch of 2"
+            "the PNG's batch index must be a whole number between 0 and 1, got 5",
         str(tmp_path / "gone.png"): "the PNG: file not found: gone.png",
     }
     for path, message in cases.items():

@@ -121,9 +121,10 @@ def read_recipe(source: str | Path, name: str = "PNG") -> Recipe:
         raise InvalidInput(f"{name}: its settings are incomplete (a stage's steps, guidance or scheduler is "
                            "missing)") from None
     seed_, n_ = batch.get("first_seed", meta["seed"]), batch.get("size", 1)  # the batch: the very pixels
-    return Recipe(prompt=as_prompt(meta["prompt"], f"{name}'s prompt"), n=as_int(f"{name}'s batch size", n_,
-                  *LIMITS["n"]), seed=as_int(f"{name}'s seed", seed_, *LIMITS["seed"]),
-                  index=as_int(f"{name}'s batch index", batch.get("index", 0), 0, LIMITS["n"][1] - 1),
+    n = as_int(f"{name}'s batch size", n_, *LIMITS["n"])
+    return Recipe(prompt=as_prompt(meta["prompt"], f"{name}'s prompt"), n=n,
+                  seed=as_int(f"{name}'s seed", seed_, *LIMITS["seed"]),
+                  index=as_int(f"{name}'s batch index", batch.get("index", 0), 0, n - 1),  # within its batch
                   settings=settings, model=str(meta.get("model", "")), precision=str(meta.get("precision", "")))
 
 
