@@ -1,7 +1,9 @@
 """`UnCLIP`: one loaded model and typed methods over it. Shared by every tab, the CLI and notebooks.
 
 Thread-safety: the weights are read-only after loading and every request builds its own schedulers, noise and
-generators, so concurrent calls never share mutable state. Seeds: image i of a request uses seed + i (wrapping to 0 past
+generators, so concurrent calls never share mutable state beyond a few values computed once on first use (the empty
+caption's encoding, Kandinsky's null image embedding, the latent preview map): two first calls at once may both compute
+one, to the same value, and one assignment wins. Seeds: image i of a request uses seed + i (wrapping to 0 past
 2**32 - 1: `settings.image_seeds`), so a batch of n draws the noise of n single runs with those seeds (the images
 agree up to rounding: batched arithmetic differs in the last bits).
 """
