@@ -411,3 +411,13 @@ def test_threads_out_of_range_is_refused_by_name_before_any_work(verb: list[str]
     assert main([*verb, "--model", "tiny-random", "--threads", threads, *extra]) == 2
     assert capsys.readouterr().err == f"error: --threads must be 0 (torch's default) to 256, got {threads}\n"
     assert not out.exists()
+
+
+@pytest.mark.parametrize("verb", ["generate", "train", "eval", "world", "vary", "inpaint", "zoom-out"])
+def test_every_verbs_help_shows_the_command_that_runs_it(verb: str, capsys: pytest.CaptureFixture) -> None:
+    """The project is not packaged (no `unclip` on PATH): usage lines say `python -m unclip VERB` (world's said
+    `unclip world`)."""
+    with pytest.raises(SystemExit) as exit_:
+        main([verb, "--help"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: python -m unclip {verb} ")

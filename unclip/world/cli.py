@@ -39,7 +39,7 @@ def make_grid(images: list[np.ndarray], pad: int = 2) -> np.ndarray:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="unclip world", description="Preview the emoji world.")
+    p = argparse.ArgumentParser(prog="python -m unclip world", description="Preview the emoji world.")
     p.add_argument("--n", type=int, default=16, help=f"number of scenes, 1-{MAX_SCENES}")
     p.add_argument("--out", type=Path, default=Path("grid.png"), help="output PNG path")
     p.add_argument("--seed", type=int, default=0, help="batch seed")
