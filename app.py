@@ -31,7 +31,7 @@ import gradio as gr  # noqa: E402 (after the check above)
 from starlette.middleware import Middleware
 
 from components import explorer, generate, inpaint, variations, zoom_out
-from components.common import name_payload_errors, on_space
+from components.common import LIGHT, MAX_UPLOAD_MB, name_payload_errors, on_space, refuse_upload
 from unclip import UnCLIP, load_backend
 from unclip.backend import PRECISIONS
 from unclip.families import load_error
@@ -134,6 +134,10 @@ def build_demo(backend: UnCLIP, concurrency: int | None = None) -> gr.Blocks:
             for label, build in TABS:
                 with gr.Tab(label, id=label):  # the id lets "send to" buttons switch tabs
                     build(backend)
+        # a file over the upload limit that the page script could not shrink: it says so here (common.refuse_upload)
+        refused = gr.Textbox(elem_id="upload-refused", elem_classes=["unclip-hidden"], container=False)
+        gr.Button("refused upload", elem_id="upload-refused-btn", elem_classes=["unclip-hidden"]).click(
+            refuse_upload, inputs=refused, **LIGHT)
     # the model queue takes the default limit; light events (checks, warnings, sends) have none
     demo.queue(default_concurrency_limit=concurrency or default_concurrency(backend), max_size=32)
     name_payload_errors(demo)
@@ -176,7 +180,7 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, **extra: 
         server_name=host,
         server_port=port,
         share=False,
-        max_file_size="10mb",
+        max_file_size=f"{MAX_UPLOAD_MB}mb",
         allowed_paths=[],
         theme=THEME,
         css=CSS,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 import os
 import random
@@ -225,6 +226,29 @@ def user_error(message: str) -> gr.Error:
     Gradio prints for every other exception)."""
     log.info("refused: %s", message)
     return gr.Error(message, title="Invalid input", print_exception=False)
+
+
+MAX_UPLOAD_MB = 10  # app.launch's max_file_size (and shrink_upload.js's LIMIT_BYTES)
+UPLOAD_FIELDS = {"vary-image": "image", "zoom-image": "image", "explorer-diff-image": "image",
+                 "explorer-files": "files", "inpaint-mask": "mask"}  # shrink_upload.js's IMAGES -> field names
+
+
+def upload_refusal(report: str) -> str:
+    """What to say of a file over the upload limit that the page script could not shrink (a TIFF, which browsers
+    cannot open) and so kept from its box: Gradio's own refusal named no field and removed the picture already
+    there (browser QA). `report`: the script's JSON {"field": elem_id, "name": file name, "bytes": size}."""
+    try:
+        info = json.loads(report)
+        field, name, size = UPLOAD_FIELDS[info["field"]], str(info["name"])[:120], int(info["bytes"])
+    except (ValueError, TypeError, KeyError):
+        return f"a file over the {MAX_UPLOAD_MB} MB upload limit was not sent"
+    what = "the pictures already here are" if field == "files" else "the picture already here is"
+    return (f"{field}: {name} is {size / 2**20:.1f} MB, over the {MAX_UPLOAD_MB} MB upload limit, and the browser "
+            f"cannot open it to shrink it: save it as PNG or JPEG (or smaller) and upload that; {what} kept")
+
+
+def refuse_upload(report: str) -> None:
+    raise user_error(upload_refusal(report))
 
 
 # what Stop does, not "Stopped": the page cannot tell whether anything was running (idle, it claimed a stop, QA)

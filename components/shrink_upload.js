@@ -15,11 +15,15 @@
   const EDITORS = "#inpaint-image";
   const CHOSEN = "#inpaint-image-chosen";
   const UNREADABLE = "#inpaint-image-unreadable";
-  // The other image uploads (Variations, Zoom out, the explorer's): a file over the app's 10 MB upload limit was
-  // refused by Gradio with a toast naming no field, and the picture already there was removed. Those models see
-  // 256 px too, so such a file (chosen, dropped or pasted) is shrunk the same way; smaller files, and files the
-  // browser cannot open, go as they are (the server says what is wrong with them).
-  const IMAGES = "#vary-image, #zoom-image, #explorer-diff-image, #explorer-files";
+  // The other image uploads (Variations, Zoom out, the explorer's, Inpaint's mask): a file over the app's 10 MB
+  // upload limit was refused by Gradio with a toast naming no field, and the picture already there was removed.
+  // Those models see 256 px too, so such a file (chosen, dropped or pasted) is shrunk the same way; smaller files,
+  // and files the browser cannot open, go as they are (the server says what is wrong with them). One over the
+  // limit that the browser cannot open (a TIFF: no shrinking it) is not sent: the picture there stays, and the
+  // hidden REFUSED box and button tell the server, whose error names the field (`common.refuse_upload`).
+  const IMAGES = "#vary-image, #zoom-image, #explorer-diff-image, #explorer-files, #inpaint-mask";
+  const REFUSED = "#upload-refused";
+  const REFUSED_BUTTON = "#upload-refused-btn";
   const LIMIT_BYTES = 10 * 1024 * 1024; // app.launch's max_file_size
   const ours = new WeakSet(); // the events dispatched here, let through
 
@@ -79,6 +83,20 @@
     return element instanceof Element && element.closest(IMAGES) !== null;
   }
 
+  // files still over the limit once shrunk (ones the browser cannot open): said by the server, naming the field
+  function refusedOverLimit(element, files) {
+    const big = [...files].find((file) => file.size > LIMIT_BYTES);
+    if (!big) return false;
+    const box = document.querySelector(`${REFUSED} textarea, ${REFUSED} input`);
+    const button = document.querySelector(REFUSED_BUTTON);
+    if (box && button) {
+      box.value = JSON.stringify({ field: element.closest(IMAGES).id, name: big.name, bytes: big.size });
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+      setTimeout(() => button.click(), 0); // after the box's value has reached the app
+    }
+    return true;
+  }
+
   function unreadable() {
     document.querySelector(UNREADABLE)?.click();
   }
@@ -126,7 +144,12 @@
     if (!input.files || input.files.length === 0) return;
     if (inImages(input) && overLimit(input.files)) {
       event.stopImmediatePropagation();
-      input.files = (await shrunk(input.files, true)).files;
+      const files = (await shrunk(input.files, true)).files;
+      if (refusedOverLimit(input, files)) {
+        input.value = "";
+        return;
+      }
+      input.files = files;
       const again = new Event("change", { bubbles: true });
       ours.add(again);
       input.dispatchEvent(again);
@@ -154,6 +177,7 @@
       event.preventDefault();
       event.stopImmediatePropagation();
       const files = await shrunk(event.dataTransfer.files, true);
+      if (refusedOverLimit(event.target, files.files)) return;
       const again = new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: files });
       ours.add(again);
       event.target.dispatchEvent(again);

@@ -569,3 +569,20 @@ def test_a_png_that_cannot_fill_the_form_is_refused_by_name(backend: UnCLIP, tmp
     note = restore(doctored("other.png", model="karlo"))[-1]  # filled all the same, and said
     assert "made with `karlo`; this app runs `tiny-random`: expect another picture" in note
 
+
+
+def test_a_refused_upload_is_said_with_its_field_size_and_what_to_do() -> None:
+    """The page script keeps a file over the limit that it cannot shrink out of its box and reports it here."""
+    from components.common import refuse_upload, upload_refusal
+
+    report = json.dumps({"field": "inpaint-mask", "name": "scan.tif", "bytes": 36_000_000})
+    assert upload_refusal(report) == ("mask: scan.tif is 34.3 MB, over the 10 MB upload limit, and the browser cannot "
+                                      "open it to shrink it: save it as PNG or JPEG (or smaller) and upload that; the "
+                                      "picture already here is kept")  # fmt: skip
+    files = json.dumps({"field": "explorer-files", "name": "a.tif", "bytes": 11 * 2**20})
+    assert upload_refusal(files).startswith("files: a.tif is 11.0 MB") and "the pictures already here are kept" in \
+        upload_refusal(files)
+    for bad in ("", "{}", "[1]", json.dumps({"field": "prompt", "name": "x", "bytes": 1}), '{"field": "zoom-image"}'):
+        assert upload_refusal(bad) == "a file over the 10 MB upload limit was not sent", bad
+    with pytest.raises(gr.Error, match="image: big.tif is 12.0 MB"):
+        refuse_upload(json.dumps({"field": "vary-image", "name": "big.tif", "bytes": 12 * 2**20}))

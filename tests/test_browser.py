@@ -422,6 +422,36 @@ def test_an_image_over_the_upload_limit_is_shrunk_in_variations_and_zoom_out(pag
     assert not refused and not toasts, (refused, toasts)
 
 
+def test_a_file_over_the_limit_the_browser_cannot_shrink_is_refused_by_name_and_the_picture_stays(
+        page: Any, tmp_path: Path) -> None:  # fmt: skip
+    """A 36 MB TIFF (browsers cannot open TIFF, so it cannot be shrunk) over a Variations example: Gradio refused it
+    with a toast naming no field and removed the picture there; Inpaint's mask box was not shrunk at all (QA)."""
+    from PIL import Image
+
+    scan, mask = tmp_path / "scan.tif", tmp_path / "mask.bmp"
+    Image.new("RGB", (4000, 3000), (20, 120, 40)).save(scan)  # uncompressed: 36 MB
+    Image.new("RGB", (4000, 3000), "white").save(mask)  # a BMP the browser can open: shrunk, sent
+    assert min(scan.stat().st_size, mask.stat().st_size) > 10 * 1024 * 1024
+    refused: list[int] = []
+    page.on("response", lambda r: refused.append(r.status) if r.status == 413 else None)
+    page.get_by_role("tab", name="Variations", exact=True).first.click()
+    page.locator("#vary-examples tbody tr").first.click()
+    page.locator("#vary-image img").first.wait_for(state="visible", timeout=15_000)
+    page.locator("#vary-crop-note", has_text="The model sees").wait_for(timeout=15_000)
+    note = page.locator("#vary-crop-note").inner_text()
+    page.locator("#vary-image input[type=file]").set_input_files(str(scan))
+    toast = page.locator(".toast-body", has_text="scan.tif").first
+    toast.wait_for(timeout=30_000)
+    assert "image: scan.tif is 34.3 MB, over the 10 MB upload limit, and the browser cannot open it" in \
+        toast.inner_text()
+    assert page.locator("#vary-image img").first.is_visible() and page.locator("#vary-crop-note").inner_text() == note
+    page.get_by_role("tab", name="Inpaint", exact=True).first.click()
+    page.locator("#inpaint-mask-options").get_by_text("Mask options").click()
+    page.locator("#inpaint-mask input[type=file]").set_input_files(str(mask))
+    page.locator("#inpaint-mask img").first.wait_for(state="visible", timeout=30_000)
+    assert not refused
+
+
 def test_an_image_over_the_upload_limit_pasted_into_variations_is_shrunk(browser: Any, app_url: str) -> None:
     """Pasted with "Paste from clipboard", a picture over the 10 MB limit was refused by Gradio with a toast naming
     no field: only a chosen or dropped one was shrunk (left alone in the 2026-12-05 note)."""
