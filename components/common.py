@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import random
+import re
 import shutil
 import tempfile
 import threading
@@ -468,6 +469,19 @@ def prune_outputs(keep: int = KEEP_REQUESTS, min_age_s: float = 60.0) -> None:
         for mtime, old in sorted(folders)[: max(0, len(folders) - keep)]:
             if now - mtime > min_age_s:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+_MARKUP = re.compile(r"([\\`*_\[\]~|$])")  # what formats mid-line in Markdown ($: Gradio's LaTeX); a note is one line
+
+
+def literal(text: str) -> str:
+    """User text (a caption, a file name) as typed, inside a one-line Markdown note: its Markdown and HTML escaped,
+    line breaks as spaces, no bare URL made a link. A caption `a *red* <img src=x> [click](http://…)` was shown in
+    italics, as a broken image and a live link (browser QA)."""
+    text = " ".join(text.splitlines()).replace("&", "&amp;").replace("<", "&lt;")
+    for bare, entity in (("://", "&#58;//"), ("www.", "www&#46;"), ("@", "&#64;")):  # no autolinks (GFM)
+        text = text.replace(bare, entity)
+    return _MARKUP.sub(r"\\\1", text)
 
 
 def shorten(text: str, most: int = 60) -> str:

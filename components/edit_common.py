@@ -151,10 +151,10 @@ def save_pngs(edit: Edit) -> list[str]:
 
 def summary(backend: UnCLIP, edit: Edit, seconds: float, what: str) -> str:
     """One paragraph: what was made, from what, how long it took; warnings as toasts and lines."""
-    from components.common import format_warnings, seed_text, shorten
+    from components.common import format_warnings, literal, seed_text, shorten
 
     n, seeds = len(edit.images), edit.seeds
-    caption = f" with the caption “{shorten(edit.prompt, 120)}”" if edit.prompt else ""  # in full in the PNGs
+    caption = f" with the caption “{literal(shorten(edit.prompt, 120))}”" if edit.prompt else ""  # in full in PNGs
     return (f"**{n} {what}{'s' if n > 1 else ''}** from {seed_text(seeds)}{caption} in {seconds:.1f} s with "
             f"model `{backend.name}`. Input: {edit.options.get('input', '')}. Each PNG keeps the settings in its "
             f"`parameters` metadata.{format_warnings(edit.warnings)}")  # fmt: skip

@@ -17,7 +17,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from components.common import count, follow, format_warnings, preview_grid, shorten, user_errors
+from components.common import count, follow, format_warnings, literal, preview_grid, shorten, user_errors
 from components.explorer_plot import COLOR_BY, MapView, map_figure, point_image
 from unclip import Generation, UnCLIP
 from unclip.analysis import stage_similarities
@@ -298,7 +298,8 @@ class ExplorerHandlers:
         inversions = 0 if pictures is None else 2
         strip = yield from follow(stream, progress, strip_steps(settings, priors, inversions), other_outputs=5)
         st = self.add_path(st, strip, f"{a_label} → {b_label}", "t", "interpolation step")
-        note = f"Path {a_label} → {b_label}: {steps} steps, {strip.angles[-1]:.1f}° of arc, seed {seed}."
+        note = (f"Path {literal(a_label)} → {literal(b_label)}: {steps} steps, {strip.angles[-1]:.1f}° of arc, "
+                f"seed {seed}.")
         if strip.reconstruction is not None:
             note += (f" Every frame starts from the slerp of the two pictures' DDIM inversions: the ends redraw them "
                      f"within {strip.reconstruction:.1f} levels of 255 on average.")  # fmt: skip
@@ -331,7 +332,8 @@ class ExplorerHandlers:
                                   other_outputs=5)  # fmt: skip
         src, dst = shorten(as_prompt(from_caption)), shorten(as_prompt(to_caption))
         st = self.add_path(st, strip, f"{label}: “{src}” → “{dst}”", "θ", "text-diff step")
-        note = f"Text diff of {label} from “{src}” to “{dst}”: θ up to {strip.fractions[-1]:g}, seed {seed}."
+        note = (f"Text diff of {literal(label)} from “{literal(src)}” to “{literal(dst)}”: θ up to "
+                f"{strip.fractions[-1]:g}, seed {seed}.")
         if strip.reconstruction is not None:
             note += (f" Every frame starts from the picture's DDIM inversion: θ = 0 redraws it within "
                      f"{strip.reconstruction:.1f} levels of 255 on average (decoder guidance 1 redraws it closest).")
@@ -434,7 +436,7 @@ class ExplorerHandlers:
             fig, _, _, st = self.render(st)
             return None, "Pick a point to see it and its nearest neighbours.", [], fig, st
         near = neighbours(st.session, p.id)
-        details = (f"**{p.ref}**  \n{p.kind} · {p.origin} · category {p.category}  \n“{p.caption}”  \n"
+        details = (f"**{p.ref}**  \n{p.kind} · {p.origin} · category {p.category}  \n“{literal(p.caption)}”  \n"
                    f"Nearest (cosine): {near[0][1]:.3f} {near[0][0].ref}" if near else "")  # fmt: skip
         gallery = [(point_image(q), f"#{q.id} · {sim:.3f}") for q, sim in near]
         fig, _, _, st = self.render(replace(st, session=replace(st.session, selected=p.id)))
@@ -461,7 +463,7 @@ class ExplorerHandlers:
         sims = stage_similarities(gen)
         rows = [list(r) for r in zip(sims["seed"], sims["text_vs_input"], sims["input_vs_result"],
                                      sims["text_vs_result"], strict=True)]  # fmt: skip
-        note = (f"“{shorten(prompt)}”: cos(text, prior sample) averages {np.mean(sims['text_vs_input']):.2f}; "
+        note = (f"“{literal(shorten(prompt))}”: cos(text, prior sample) averages {np.mean(sims['text_vs_input']):.2f}; "
                 f"cos(prior sample, image) {np.mean(sims['input_vs_result']):.2f}.")  # fmt: skip
         note += format_warnings(gen.warnings)
         gallery = [(im, f"seed {s}") for im, s in zip(gen.images, gen.seeds, strict=True)]

@@ -23,6 +23,7 @@ from components.common import (
     follow,
     format_warnings,
     how_it_works,
+    literal,
     on_gpu,
     planned_steps,
     png_gallery,
@@ -161,8 +162,9 @@ def make_restore(backend: UnCLIP) -> Callable[[str | None], tuple]:
                 s = backend.validate(r.settings)
             except InvalidInput as e:
                 raise InvalidInput(f"{name}'s settings cannot run here: {e}") from None
-        note = (f"Filled from **{Path(path).name}**: image {r.index} of a batch of {r.n} from seed {r.seed} (image i "
-                "uses seed + i). Generate remakes that batch, the same pixels at the same model and precision.")
+        note = (f"Filled from **{literal(Path(path).name)}**: image {r.index} of a batch of {r.n} from seed {r.seed} "
+                "(image i uses seed + i). Generate remakes that batch, the same pixels at the same model and "
+                "precision.")
         if r.model and r.model != backend.name:
             note += f" It was made with `{r.model}`; this app runs `{backend.name}`: expect another picture."
         elif r.precision and r.precision != backend.precision:

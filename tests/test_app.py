@@ -586,3 +586,13 @@ def test_a_refused_upload_is_said_with_its_field_size_and_what_to_do() -> None:
         assert upload_refusal(bad) == "a file over the 10 MB upload limit was not sent", bad
     with pytest.raises(gr.Error, match="image: big.tif is 12.0 MB"):
         refuse_upload(json.dumps({"field": "vary-image", "name": "big.tif", "bytes": 12 * 2**20}))
+
+
+def test_user_text_in_a_markdown_note_is_literal() -> None:
+    from components.common import literal
+
+    assert literal("a cat on the beach, #3") == "a cat on the beach, #3"  # plain captions unchanged
+    assert literal("a *red* __apple__\n<b>x</b> & [y](z) $$w$$ ~~v~~ | a\\b `c`") == (
+        "a \\*red\\* \\_\\_apple\\_\\_ &lt;b>x&lt;/b> &amp; \\[y\\](z) \\$\\$w\\$\\$ \\~\\~v\\~\\~ \\| a\\\\b \\`c\\`")
+    assert literal("see https://example.org or www.x.org, me@x.org") == \
+        "see https&#58;//example.org or www&#46;x.org, me&#64;x.org"

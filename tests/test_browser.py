@@ -631,6 +631,25 @@ def test_a_number_typed_past_a_slider_s_range_gets_a_toast(page: Any) -> None:
     page.locator(".toast-body", has_text=said).first.wait_for(timeout=15_000)
 
 
+def test_a_caption_is_shown_as_typed_in_a_result_summary(page: Any) -> None:
+    """A caption with Markdown and HTML in a Variations summary: shown in italics and bold, as a broken image and a
+    live link (browser QA). It reads as typed now."""
+    caption = "a *red* __apple__ <img src=x> [click](https://example.org) $$x^2$$ ~~gone~~"
+    page.get_by_role("tab", name="Variations", exact=True).first.click()
+    page.locator("#vary-examples tbody tr").first.click()
+    page.locator("#vary-image img").first.wait_for(state="visible", timeout=15_000)
+    page.locator("#vary-advanced").get_by_text("Advanced").click()
+    for stage in ("decoder", "upsampler"):
+        set_number(page, f"vary-{stage}_steps", 2)
+    page.locator("#vary-prompt textarea").fill(caption)
+    page.locator("#vary-btn").click()
+    info = page.locator("#vary-info")
+    info.get_by_text("with the caption").wait_for(timeout=120_000)
+    assert f"with the caption “{caption}”" in info.inner_text()
+    made = info.locator("img, a, em, strong, del, .katex")  # the summary's own: "**4 variations**"
+    assert [made.nth(i).evaluate("e => e.outerHTML") for i in range(made.count())] == ["<strong>4 variations</strong>"]
+
+
 def test_the_random_button_is_level_with_the_seed_box(page: Any) -> None:
     box = page.locator("#seed input[type=number]").bounding_box()
     button = page.locator("#seed-random").bounding_box()
