@@ -122,7 +122,7 @@ def show_method(method: str) -> tuple[Any, Any, Any]:
     which η mode does not read (it showed dpm++ while the run used DDIM)."""
     inversion = method == "inversion"
     return (gr.update(visible=not inversion), gr.update(visible=inversion),
-            gr.update(interactive=not inversion, info=ETA_SCHEDULER if inversion else None))
+            gr.update(interactive=not inversion, info=ETA_SCHEDULER if inversion else ""))  # None: left as it was
 
 
 def build(backend: UnCLIP) -> None:

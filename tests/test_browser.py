@@ -650,6 +650,20 @@ def test_a_caption_is_shown_as_typed_in_a_result_summary(page: Any) -> None:
     assert [made.nth(i).evaluate("e => e.outerHTML") for i in range(made.count())] == ["<strong>4 variations</strong>"]
 
 
+def test_the_decoder_scheduler_s_eta_note_goes_when_strength_is_chosen_again(page: Any) -> None:
+    """Back from η to Strength, the Scheduler was usable again but still read "η: the paper's way decodes with DDIM"
+    (an update's info=None leaves the old text; browser QA)."""
+    page.get_by_role("tab", name="Variations", exact=True).first.click()
+    page.locator("#vary-advanced").get_by_text("Advanced").click()
+    scheduler = page.locator("#vary-decoder_scheduler")
+    page.locator("#vary-method").get_by_text("η", exact=False).first.click()
+    scheduler.get_by_text("decodes with DDIM").wait_for(timeout=15_000)
+    page.locator("#vary-method").get_by_text("Strength", exact=False).first.click()
+    page.wait_for_function("() => !document.querySelector('#vary-decoder_scheduler').innerText.includes('DDIM')",
+                           timeout=15_000)  # fmt: skip
+    assert scheduler.locator("input").first.is_enabled()
+
+
 def test_the_random_button_is_level_with_the_seed_box(page: Any) -> None:
     box = page.locator("#seed input[type=number]").bounding_box()
     button = page.locator("#seed-random").bounding_box()

@@ -704,4 +704,4 @@ def test_eta_mode_greys_out_the_decoder_scheduler_it_does_not_read(demo: Any) ->
     assert "DDIM" in scheduler["info"]
     strength, eta, scheduler = variations.show_method("sdedit")
     assert (strength["visible"], eta["visible"], scheduler["interactive"], scheduler["info"]) == (True, False, True,
-                                                                                                  None)
+                                                                                                  "")  # not None
