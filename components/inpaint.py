@@ -78,6 +78,8 @@ SHRINK_UPLOADS_JS = (Path(__file__).parent / "shrink_upload.js").read_text()
 UNREADABLE = ("image: the editor cannot open this file (an SVG, or a file the browser cannot decode as an image); "
               "it keeps what it had")
 MASK_CLEARED = "The uploaded mask was cleared: it belonged to the previous image (Mask options)."
+NO_STROKES = ("mask is empty: Mask from is set to brush strokes and none are painted; paint the region, or pick "
+              "the uploaded mask as the mask source")
 NO_TRANSPARENCY = ("mask is empty: this image has no fully transparent pixels to repaint; paint the region, "
                    "upload a mask, or pick another mask source")
 
@@ -104,7 +106,7 @@ def resolve(editor: dict[str, Any] | None, mask: Any, mask_source: str) -> tuple
         if painted is not None:
             return image, painted
         if mask_source == "brush":
-            raise InvalidInput(EMPTY_MASK)
+            raise InvalidInput(NO_STROKES if mask else EMPTY_MASK)
     if mask_source in ("auto", "upload") and mask:
         return image, mask
     if mask_source == "upload":

@@ -438,8 +438,11 @@ def test_inpaint_mask_sources(client: Any, files: dict[str, str]) -> None:
     assert first_image(gallery).size == (256, 256)
     with pytest.raises(AppError, match="mask is empty: none of it is white"):
         inpaint_call(client, editor(files["scene"]), mask=handle_file(files["empty"]))
-    with pytest.raises(AppError, match="mask is empty"):
+    with pytest.raises(AppError, match=r"mask is empty: paint the region to repaint \(or upload a mask"):
         inpaint_call(client, editor(files["scene"]), mask_source="brush")
+    with pytest.raises(AppError, match="mask is empty: Mask from is set to brush strokes and none are painted; paint "
+                                       "the region, or pick the uploaded mask"):  # it said "upload a mask": one was
+        inpaint_call(client, editor(files["scene"]), mask=mask, mask_source="brush")
     with pytest.raises(AppError, match="mask is missing: upload a mask image"):
         inpaint_call(client, editor(files["scene"], files["layer"]), mask_source="upload")
     with pytest.raises(AppError, match="mask_source must be one of auto, brush, upload, transparency"):
