@@ -273,7 +273,10 @@ def build(backend: UnCLIP) -> None:
     reveal(comparing, "compare", block="start")
     stop_button(stop, [generating, comparing])
     fields = {**common, "randomize": seed.randomize, **controls, "note": recipe_note}
-    recipe_file.upload(make_restore(backend), recipe_file, [fields[k] for k in RECIPE_FIELDS], **LIGHT)
+    # the note goes first: a refused file must not sit under the last one's "Filled from" (browser QA)
+    recipe_file.upload(lambda: "", None, recipe_note, **LIGHT).then(
+        make_restore(backend), recipe_file, [fields[k] for k in RECIPE_FIELDS], **LIGHT)
+    recipe_file.clear(lambda: "", None, recipe_note, **LIGHT)
 
 
 def caches_examples(backend: UnCLIP) -> bool:

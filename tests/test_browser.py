@@ -1077,6 +1077,8 @@ def test_on_a_phone_every_tab_shows_in_the_tab_bar(browser: Any, app_url: str) -
 
 
 def test_a_png_dropped_on_remake_fills_the_form(page: Any, tmp_path: Path) -> None:
+    from PIL import Image
+
     from components.stage_settings import MODE_LABELS
     from unclip import load_backend
     from unclip.images import save_png
@@ -1096,3 +1098,9 @@ def test_a_png_dropped_on_remake_fills_the_form(page: Any, tmp_path: Path) -> No
     assert page.locator("#mode label:has(input:checked)").inner_text().strip() == MODE_LABELS["text_embedding"]
     assert page.locator("#prior_scheduler input[value=ddpm]").is_checked()
     assert page.errors == []
+    Image.new("RGB", (32, 32)).save(tmp_path / "plain.png")  # no settings: refused, and the note must not stay
+    page.locator("#recipe-file button[aria-label='Clear']").click()
+    page.locator("#recipe-file input[type=file]").set_input_files(str(tmp_path / "plain.png"))
+    page.locator(".toast-body", has_text="carries no Generate settings").first.wait_for(timeout=30_000)
+    assert "Filled from" not in page.locator("#recipe-note").inner_text()  # it read "Filled from dogs.png" over
+    # plain.png
