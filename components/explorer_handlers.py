@@ -213,8 +213,9 @@ class ExplorerHandlers:
         """An image point's picture (its 64 px thumbnail), what noise 'inversion' inverts; InvalidInput otherwise."""
         if p is None or p.modality != "image" or p.thumb is None:
             what = "a caption" if p is None else f"#{p.id} is a text point"
-            raise InvalidInput(f"{name} must be an image point for noise 'inversion' ({what}): it starts from the "
-                               f"two pictures' DDIM inversions")  # fmt: skip
+            raise InvalidInput(f"{name} must be an image point when every frame starts from the two pictures' DDIM "
+                               f"inversions ({what}): pick an image point, or start every frame from one seed's "
+                               "noise")  # fmt: skip
         return Image.fromarray(p.thumb)
 
     def check_text_diff(self, image: str | None = None, point: str = "", from_caption: str = "",

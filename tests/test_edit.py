@@ -279,7 +279,7 @@ BAD = [
     ("inpaint", {"feather": -1}, "feather must be a whole number between 0 and 64, got -1"),
     ("inpaint", {"condition": "text"}, "condition must be one of prompt, image; got 'text'"),
     ("inpaint", {"invert": "false"}, "invert must be true or false, got 'false'"),  # bool("false") is True
-    ("inpaint", {"prompt": "  "}, "prompt is empty: describe what to paint"),
+    ("inpaint", {"prompt": "  "}, "prompt is empty: describe what to paint, e.g. 'a dog', or guide by the image alone"),
     ("zoom_out", {"factor": 0.5}, "factor must be between 1.1 and 4, got 0.5"),
     ("zoom_out", {"factor": "big"}, "factor must be a number, got 'big'"),
     ("zoom_out", {"anchor": "middle"}, "anchor must be one of center, left, right, top, bottom; got 'middle'"),

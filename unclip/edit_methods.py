@@ -68,7 +68,8 @@ class EditMethods:
         condition = as_choice("condition", condition, CONDITIONS)
         prompt = as_prompt(prompt, allow_empty=True)
         if not prompt and condition == "prompt":
-            raise InvalidInput("prompt is empty: describe what to paint, e.g. 'a dog', or condition on the image")
+            raise InvalidInput("prompt is empty: describe what to paint, e.g. 'a dog', or guide by the image alone "
+                               "(condition 'image')")
         settings = self.validate(settings or self.default_settings())  # type: ignore[attr-defined]
         return as_int("n", n, *LIMITS["n"]), as_int("seed", seed, *LIMITS["seed"]), settings, prompt, condition
 
