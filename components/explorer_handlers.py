@@ -437,8 +437,8 @@ class ExplorerHandlers:
             fig, _, _, st = self.render(st)
             return None, "Pick a point to see it and its nearest neighbours.", [], fig, st
         near = neighbours(st.session, p.id)
-        details = (f"**{p.ref}**  \n{p.kind} · {p.origin} · category {p.category}  \n“{literal(p.caption)}”  \n"
-                   f"Nearest (cosine): {near[0][1]:.3f} {near[0][0].ref}" if near else "")  # fmt: skip
+        details = (f"**{literal(p.ref)}**  \n{p.kind} · {p.origin} · category {p.category}  \n“{literal(p.caption)}”"
+                   f"  \nNearest (cosine): {near[0][1]:.3f} {literal(near[0][0].ref)}" if near else "")  # fmt: skip
         gallery = [(point_image(q), f"#{q.id} · {sim:.3f}") for q, sim in near]
         fig, _, _, st = self.render(replace(st, session=replace(st.session, selected=p.id)))
         return point_image(p, 192), details, gallery, fig, st

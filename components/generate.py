@@ -166,9 +166,11 @@ def make_restore(backend: UnCLIP) -> Callable[[str | None], tuple]:
                 "(image i uses seed + i). Generate remakes that batch, the same pixels at the same model and "
                 "precision.")
         if r.model and r.model != backend.name:
-            note += f" It was made with `{r.model}`; this app runs `{backend.name}`: expect another picture."
+            model = r.model.replace("`", "'")  # the file's text, in a code span it cannot close
+            note += f" It was made with `{model}`; this app runs `{backend.name}`: expect another picture."
         elif r.precision and r.precision != backend.precision:
-            note += f" It was made in {r.precision}, this app runs {backend.precision}: expect small differences."
+            note += (f" It was made in {literal(r.precision)}, this app runs {backend.precision}: expect small "
+                     "differences.")
         values = control_values(s)
         return r.prompt, r.n, r.seed, False, *(values[k] for k in STAGE_CONTROLS), note
 

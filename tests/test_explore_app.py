@@ -424,6 +424,9 @@ def test_a_point_clicked_on_the_map_shows_in_the_picker(handlers: ExplorerHandle
     assert ref == point.ref and f"**{point.ref}**" in details and len(near) == 8 and st.session.selected == point.id
     nothing = handlers.pick_clicked("", state)
     assert nothing[:3] == (gr.skip(), None, "Pick a point to see it and its nearest neighbours.")
+    st, [typed] = handlers.add_texts(state, ["a *red* cat <img src=x>"])  # its reference holds the caption too
+    details = handlers.pick_clicked(f"#{typed}", st)[2]
+    assert "*red*" not in details and "<img" not in details and details.count("\\*red\\* cat &lt;img src=x>") == 2
     with pytest.raises(gr.Error, match="point"):
         handlers.pick_clicked("#999999", state)
 
