@@ -226,6 +226,8 @@ def user_error(message: str) -> gr.Error:
     """A gr.Error for a user's mistake: shown in the UI/API, logged as one line (not a server traceback, which
     Gradio prints for every other exception)."""
     log.info("refused: %s", message)
+    message = re.sub(r"<(?=[A-Za-z/!?])", "&lt;", message)  # the toast renders HTML: a caption's or file name's
+    # tags show as typed (an API client reads the same text; "a < b" is left as it is)
     return gr.Error(message, title="Invalid input", print_exception=False)
 
 
@@ -237,15 +239,21 @@ UPLOAD_FIELDS = {"vary-image": "image", "zoom-image": "image", "explorer-diff-im
 def upload_refusal(report: str) -> str:
     """What to say of a file over the upload limit that the page script could not shrink (a TIFF, which browsers
     cannot open) and so kept from its box: Gradio's own refusal named no field and removed the picture already
-    there (browser QA). `report`: the script's JSON {"field": elem_id, "name": file name, "bytes": size}."""
+    there (browser QA). `report`: the script's JSON {"field": elem_id, "name": the first such file's name, "bytes":
+    its size, "more": how many others, "sent": how many files of the same choice went}."""
     try:
         info = json.loads(report)
         field, name, size = UPLOAD_FIELDS[info["field"]], str(info["name"])[:120], int(info["bytes"])
-    except (ValueError, TypeError, KeyError):
+        more, sent = int(info.get("more", 0)), int(info.get("sent", 0))
+    except (ValueError, TypeError, KeyError, OverflowError, AttributeError):
         return f"a file over the {MAX_UPLOAD_MB} MB upload limit was not sent"
-    what = "the pictures already here are" if field == "files" else "the picture already here is"
-    return (f"{field}: {name} is {size / 2**20:.1f} MB, over the {MAX_UPLOAD_MB} MB upload limit, and the browser "
-            f"cannot open it to shrink it: save it as PNG or JPEG (or smaller) and upload that; {what} kept")
+    others = f" (and {more} more like it)" if more > 0 else ""
+    if sent > 0:  # the rest of a multi-file choice
+        kept = f"the other {sent} {'was' if sent == 1 else 'were'} sent"
+    else:
+        kept = "the pictures already here are kept" if field == "files" else "the picture already here is kept"
+    return (f"{field}: {name} is {size / 2**20:.1f} MB{others}, over the {MAX_UPLOAD_MB} MB upload limit, and the "
+            f"browser cannot open it to shrink it: save it as PNG or JPEG (or smaller) and upload that; {kept}")
 
 
 def refuse_upload(report: str) -> None:

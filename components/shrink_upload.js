@@ -20,7 +20,8 @@
   // Those models see 256 px too, so such a file (chosen, dropped or pasted) is shrunk the same way; smaller files,
   // and files the browser cannot open, go as they are (the server says what is wrong with them). One over the
   // limit that the browser cannot open (a TIFF: no shrinking it) is not sent: the picture there stays, and the
-  // hidden REFUSED box and button tell the server, whose error names the field (`common.refuse_upload`).
+  // hidden REFUSED box and button tell the server, whose error names the field (`common.refuse_upload`). One over
+  // the limit that needs no downscaling (a big animated GIF) is re-encoded as a PNG of its first frame.
   const IMAGES = "#vary-image, #zoom-image, #explorer-diff-image, #explorer-files, #inpaint-mask";
   const REFUSED = "#upload-refused";
   const REFUSED_BUTTON = "#upload-refused-btn";
@@ -29,7 +30,8 @@
 
   class Unreadable extends Error {}
 
-  async function shrink(file) {
+  // `force`: re-encode one that needs no downscaling too (a 600 px animated GIF of 15 MB -> its first frame)
+  async function shrink(file, force = false) {
     if (!(file instanceof File)) return null;
     if (file.type === "image/svg+xml") throw new Unreadable(file.name); // the editor shows it as a blank canvas
     let bitmap;
@@ -38,8 +40,8 @@
     } catch (error) {
       throw new Unreadable(file.name);
     }
-    const scale = MAX_SIDE / Math.max(bitmap.width, bitmap.height);
-    if (scale >= 1) {
+    const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+    if (scale === 1 && !force) {
       bitmap.close();
       return null;
     }
@@ -64,7 +66,7 @@
       let small = null;
       if (!overLimitOnly || file.size > LIMIT_BYTES) {
         try {
-          small = await shrink(file);
+          small = await shrink(file, overLimitOnly);
         } catch (error) {
           if (error instanceof Unreadable && !overLimitOnly) return null;
           if (!(error instanceof Unreadable)) console.warn("unCLIP Studio: could not shrink the image", error);
@@ -83,18 +85,21 @@
     return element instanceof Element && element.closest(IMAGES) !== null;
   }
 
-  // files still over the limit once shrunk (ones the browser cannot open): said by the server, naming the field
-  function refusedOverLimit(element, files) {
-    const big = [...files].find((file) => file.size > LIMIT_BYTES);
-    if (!big) return false;
+  // The files to send: those within the limit once shrunk. The others (ones the browser cannot open) are said by
+  // the server, naming the field; the rest of a multi-file choice still goes.
+  function withinLimit(element, files) {
+    const big = [...files].filter((file) => file.size > LIMIT_BYTES);
+    const kept = new DataTransfer();
+    for (const file of files) if (file.size <= LIMIT_BYTES) kept.items.add(file);
     const box = document.querySelector(`${REFUSED} textarea, ${REFUSED} input`);
     const button = document.querySelector(REFUSED_BUTTON);
-    if (box && button) {
-      box.value = JSON.stringify({ field: element.closest(IMAGES).id, name: big.name, bytes: big.size });
+    if (big.length > 0 && box && button) {
+      box.value = JSON.stringify({ field: element.closest(IMAGES).id, name: big[0].name, bytes: big[0].size,
+                                   more: big.length - 1, sent: kept.files.length });
       box.dispatchEvent(new Event("input", { bubbles: true }));
       setTimeout(() => button.click(), 0); // after the box's value has reached the app
     }
-    return true;
+    return kept;
   }
 
   function unreadable() {
@@ -144,8 +149,8 @@
     if (!input.files || input.files.length === 0) return;
     if (inImages(input) && overLimit(input.files)) {
       event.stopImmediatePropagation();
-      const files = (await shrunk(input.files, true)).files;
-      if (refusedOverLimit(input, files)) {
+      const files = withinLimit(input, (await shrunk(input.files, true)).files).files;
+      if (files.length === 0) {
         input.value = "";
         return;
       }
@@ -176,8 +181,8 @@
     if (inImages(event.target) && overLimit(event.dataTransfer.files)) {
       event.preventDefault();
       event.stopImmediatePropagation();
-      const files = await shrunk(event.dataTransfer.files, true);
-      if (refusedOverLimit(event.target, files.files)) return;
+      const files = withinLimit(event.target, (await shrunk(event.dataTransfer.files, true)).files);
+      if (files.files.length === 0) return;
       const again = new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: files });
       ours.add(again);
       event.target.dispatchEvent(again);

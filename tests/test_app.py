@@ -559,7 +559,7 @@ def test_a_png_that_cannot_fill_the_form_is_refused_by_name(backend: UnCLIP, tmp
             "the PNG's settings cannot run here: decoder scheduler: the 'unclip' scheduler reads epsilon",
         doctored("seed.png", batch={**meta["batch"], "first_seed": -1}): "the PNG's seed must be a whole number",
         doctored("steps.png", prior={"steps": 2}): "the PNG: its settings are incomplete",
-        doctored("index.png", batch={"size": 2, "index": 5, "first_seed": 0}):  # was "image 6 of a batch of 2"
+        doctored("index.png", batch={"size": 2, "index": 5, "first_seed": 0}):  # was "image 5 of a batch of 2"
             "the PNG's batch index must be a whole number between 0 and 1, got 5",
         str(tmp_path / "gone.png"): "the PNG: file not found: gone.png",
     }
@@ -568,6 +568,10 @@ def test_a_png_that_cannot_fill_the_form_is_refused_by_name(backend: UnCLIP, tmp
             restore(path)
     note = restore(doctored("other.png", model="karlo"))[-1]  # filled all the same, and said
     assert "made with `karlo`; this app runs `tiny-random`: expect another picture" in note
+    note = restore(doctored("odd.png", model="x` <img src=x> `y"))[-1]  # the file's text cannot close the code span
+    assert "made with `x' <img src=x> 'y`; this app runs" in note
+    note = restore(doctored("bf.png", precision="*bf16* <b>"))[-1]
+    assert "It was made in \\*bf16\\* &lt;b>, this app runs fp32" in note
 
 
 
@@ -582,7 +586,11 @@ def test_a_refused_upload_is_said_with_its_field_size_and_what_to_do() -> None:
     files = json.dumps({"field": "explorer-files", "name": "a.tif", "bytes": 11 * 2**20})
     assert upload_refusal(files).startswith("files: a.tif is 11.0 MB") and "the pictures already here are kept" in \
         upload_refusal(files)
-    for bad in ("", "{}", "[1]", json.dumps({"field": "prompt", "name": "x", "bytes": 1}), '{"field": "zoom-image"}'):
+    some = json.dumps({"field": "explorer-files", "name": "b.tif", "bytes": 2**24, "more": 1, "sent": 3})
+    assert upload_refusal(some).startswith("files: b.tif is 16.0 MB (and 1 more like it), over the 10 MB") and \
+        upload_refusal(some).endswith("upload that; the other 3 were sent")
+    for bad in ("", "{}", "[1]", json.dumps({"field": "prompt", "name": "x", "bytes": 1}), '{"field": "zoom-image"}',
+                '{"field": "zoom-image", "name": "x", "bytes": 1e999}'):
         assert upload_refusal(bad) == "a file over the 10 MB upload limit was not sent", bad
     with pytest.raises(gr.Error, match="image: big.tif is 12.0 MB"):
         refuse_upload(json.dumps({"field": "vary-image", "name": "big.tif", "bytes": 12 * 2**20}))
@@ -596,3 +604,11 @@ def test_user_text_in_a_markdown_note_is_literal() -> None:
         "a \\*red\\* \\_\\_apple\\_\\_ &lt;b>x&lt;/b> &amp; \\[y\\](z) \\$\\$w\\$\\$ \\~\\~v\\~\\~ \\| a\\\\b \\`c\\`")
     assert literal("see https://example.org or www.x.org, me@x.org") == \
         "see https&#58;//example.org or www&#46;x.org, me&#64;x.org"
+
+
+def test_a_refusal_shows_user_text_as_typed_in_its_toast() -> None:
+    """Gradio's toast renders its message as HTML: a file named `<img src=x>.tif` showed a broken image (review)."""
+    from components.common import user_error
+
+    assert user_error("image: <img src=x>.tif is not an image; 1 < 2 <= 3").message == \
+        "image: &lt;img src=x>.tif is not an image; 1 < 2 <= 3"

@@ -452,6 +452,31 @@ def test_a_file_over_the_limit_the_browser_cannot_shrink_is_refused_by_name_and_
     assert not refused
 
 
+def test_of_several_files_over_the_limit_the_ones_the_browser_can_open_go(page: Any, tmp_path: Path) -> None:
+    """The explorer's Images box: a 36 MB TIFF chosen with others dropped them all; a 600 px animated GIF over the
+    limit (nothing to downscale) was refused as a file the browser cannot open (review)."""
+    import numpy as np
+    from PIL import Image
+
+    scan, small, gif = tmp_path / "scan.tif", tmp_path / "small.png", tmp_path / "busy.gif"
+    Image.new("RGB", (4000, 3000), (20, 120, 40)).save(scan)
+    Image.new("RGB", (64, 64), "red").save(small)
+    rng = np.random.default_rng(0)
+    frames = [Image.fromarray(rng.integers(0, 256, (600, 600), dtype=np.uint8), "L").convert("P") for _ in range(40)]
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=40)
+    assert gif.stat().st_size > 10 * 1024 * 1024
+    page.get_by_role("tab", name="Embedding explorer", exact=True).first.click()
+    page.get_by_role("tab", name="Add points", exact=True).first.click()
+    page.locator("#explorer-files input[type=file]").set_input_files([str(scan), str(small), str(gif)])
+    toast = page.locator(".toast-body", has_text="scan.tif").first
+    toast.wait_for(timeout=60_000)
+    assert "files: scan.tif is 34.3 MB, over the 10 MB upload limit" in toast.inner_text()
+    assert "the other 2 were sent" in toast.inner_text()
+    page.locator("#explorer-files", has_text="busy.png").wait_for(timeout=60_000)  # its first frame, as a PNG
+    assert "small.png" in page.locator("#explorer-files").inner_text()
+    assert page.locator(".toast-body", has_text="busy").count() == 0
+
+
 def test_an_image_over_the_upload_limit_pasted_into_variations_is_shrunk(browser: Any, app_url: str) -> None:
     """Pasted with "Paste from clipboard", a picture over the 10 MB limit was refused by Gradio with a toast naming
     no field: only a chosen or dropped one was shrunk (left alone in the 2026-12-05 note)."""
