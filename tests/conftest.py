@@ -43,10 +43,10 @@ class OnMPS(torch.Tensor):
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):  # type: ignore[override]
         kwargs = kwargs or {}
-        leaves = [*args, *kwargs.values()]
+        leaves = torch.utils._pytree.tree_leaves((args, kwargs))  # torch.cat's list too
         if func is torch.Tensor.cpu or (func is torch.Tensor.to and "cpu" in [str(v) for v in leaves[1:]]):
             with torch._C.DisableTorchFunctionSubclass():
-                return func(*args, **kwargs)
+                return func(*args, **kwargs).as_subclass(torch.Tensor)  # (a no-op .to returns self)
         tensors = [v for v in leaves if isinstance(v, torch.Tensor)]
         if any(type(v) is torch.Tensor and v.ndim > 0 for v in tensors) and any(isinstance(v, cls) for v in tensors):
             raise RuntimeError(f"{func.__name__}: expected all tensors to be on the same device, found mps and cpu")

@@ -50,6 +50,9 @@ def test_slerp_takes_vectors_from_a_device_without_float64() -> None:
     assert path.dtype == torch.float32
     torch.testing.assert_close(path.as_subclass(torch.Tensor), expected, atol=0, rtol=0)
     assert E.angles_deg(path, a.as_subclass(OnMPS)) == E.angles_deg(expected, a)
+    a.requires_grad_(True)  # a notebook may differentiate through the path
+    E.slerp(a, b, t)[1:-1].sum().backward()
+    assert a.grad is not None and bool(a.grad.abs().sum() > 0)
 
 
 def test_slerp_steps_are_evenly_spaced_in_angle_on_the_great_circle() -> None:

@@ -155,9 +155,12 @@ class UnCLIP(EditMethods, ExploreMethods):
     def encode_text(self, prompts: list[str]) -> TextEncoding:
         """Captions (a non-empty list; "" is the unconditional caption) -> CLIP text embeddings (B, D) and the
         token states the prior and decoder read."""
-        if not isinstance(prompts, list | tuple) or not prompts or not all(isinstance(p, str) for p in prompts):
-            what = f"a list of {len(prompts)}" if isinstance(prompts, list | tuple) else type(prompts).__name__
+        if not isinstance(prompts, list | tuple) or not prompts:
+            what = "an empty list" if isinstance(prompts, list | tuple) else type(prompts).__name__
             raise InvalidInput(f"prompts must be a non-empty list of captions (strings), got {what}")
+        for i, p in enumerate(prompts):
+            if not isinstance(p, str):
+                raise InvalidInput(f"prompts[{i}] must be a caption (a string), got {type(p).__name__}")
         return encode_text(self.models, list(prompts))
 
     def encode_image(self, images: Tensor) -> Tensor:
@@ -300,6 +303,8 @@ def check_device(name: str | torch.device | None, field: str = "device", availab
     have = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}.get(device.type, lambda: True)
     if not have():
         raise ValueError(f"{field} {str(name)!r}: this machine has no {device.type.upper()} device; use cpu")
+    if device.type == "mps" and device.index not in (None, 0):  # Apple silicon has one
+        raise ValueError(f"{field} {str(name)!r}: MPS has one device, mps or mps:0")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         n = torch.cuda.device_count()  # else CUDA's "invalid device ordinal" as the first weights move
         raise ValueError(f"{field} {str(name)!r}: this machine has {n} CUDA device{'' if n == 1 else 's'}, "

@@ -69,7 +69,7 @@ def slerp(a: Tensor, b: Tensor, t: Tensor | Sequence[float]) -> Tensor:
     through `_orthogonal_to(a)` (every great circle through a reaches -a; this one is documented and fixed).
     """
     t = torch.as_tensor(t, dtype=torch.float64).reshape(-1, 1)  # (N, 1)
-    a64, b64 = (v.detach().to("cpu", torch.float64).reshape(-1) for v in (a, b))  # (D,) on the CPU: t is there, and
+    a64, b64 = (v.to("cpu", torch.float64).reshape(-1) for v in (a, b))  # (D,) on the CPU: t is there, and
     # MPS has no float64 (inversion noise arrives on the model's device; the path goes back there)
     na, nb = a64.norm(), b64.norm()
     if na == 0 or nb == 0:

@@ -127,9 +127,9 @@ def _first_frame(im: Image.Image, notes: list[str]) -> Image.Image:
 
 
 def _to_8bit(im: Image.Image, notes: list[str]) -> Image.Image:
-    """High-bit-depth grey ('I;16', 'I', 'F') -> 'L' scaled (PIL's convert would clip): a 16-bit file by its
-    container's range, so a dark one stays dark (PIL opens some 16-bit PNGs as 'I'); 'I' values outside 0-65535
-    (32-bit data, no fixed range) and 'F' by the data's."""
+    """High-bit-depth grey ('I;16', 'I', 'F') -> 'L' scaled (PIL's convert would clip): 'I;16' by its container's
+    range, so a dark one stays dark; 'I' (which PIL opens some 16-bit PNGs as) by 0-65535 when its values pass 255,
+    else as 8-bit values, and by its own range when they leave 0-65535 (32-bit data); 'F' by the data's."""
     a = np.asarray(im).astype(np.float64)  # (H, W)
     top = 65535.0 if im.mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0
     if im.mode == "I" and (a.min(initial=0) < 0 or a.max(initial=0) > 65535):  # its own range, low end to black
