@@ -472,8 +472,9 @@ def test_of_several_files_over_the_limit_the_ones_the_browser_can_open_go(page: 
     toast.wait_for(timeout=60_000)
     assert "files: scan.tif is 34.3 MB, over the 10 MB upload limit" in toast.inner_text()
     assert "the other 2 were sent" in toast.inner_text()
-    page.locator("#explorer-files", has_text="busy.png").wait_for(timeout=60_000)  # its first frame, as a PNG
-    assert "small.png" in page.locator("#explorer-files").inner_text()
+    page.locator("#explorer-files", has_text="busy").wait_for(timeout=60_000)
+    listed = page.locator("#explorer-files").inner_text()  # each name shown as "stem\n.ext"
+    assert "busy\n.png" in listed and "small\n.png" in listed and "scan" not in listed  # the GIF's first frame
     assert page.locator(".toast-body", has_text="busy").count() == 0
 
 
