@@ -88,7 +88,8 @@ def point_traces(view: MapView) -> list[go.BaseTraceType]:
                   "opacity": 0.75, "line": {"width": 0.5, "color": "white"}}  # fmt: skip
         if dims == 3:
             marker["size"] = [s * 0.6 for s in marker["size"]]
-        custom = [[p.ref, f"{p.kind} · {p.origin} · {p.category}"] for p in pts]
+        # plotly reads tags in hover text (<b>, <a href>): a caption's show as typed; map_click.js reads the "#id"
+        custom = [[p.ref.replace("<", "&lt;"), f"{p.kind} · {p.origin} · {p.category}"] for p in pts]
         traces.append(_scatter(view.coords[rows], dims, mode="markers", name=f"{g} ({len(rows)})", marker=marker,
                                customdata=custom, hovertemplate="%{customdata[0]}<br><i>%{customdata[1]}</i>"
                                "<extra></extra>"))  # fmt: skip

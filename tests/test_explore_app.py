@@ -425,8 +425,10 @@ def test_a_point_clicked_on_the_map_shows_in_the_picker(handlers: ExplorerHandle
     nothing = handlers.pick_clicked("", state)
     assert nothing[:3] == (gr.skip(), None, "Pick a point to see it and its nearest neighbours.")
     st, [typed] = handlers.add_texts(state, ["a *red* cat <img src=x>"])  # its reference holds the caption too
-    details = handlers.pick_clicked(f"#{typed}", st)[2]
+    details, _, fig = handlers.pick_clicked(f"#{typed}", st)[2:5]
     assert "*red*" not in details and "<img" not in details and details.count("\\*red\\* cat &lt;img src=x>") == 2
+    hovers = [c[0] for t in fig.data if t.customdata is not None for c in t.customdata]  # plotly reads tags too
+    assert f"#{typed} text · a *red* cat &lt;img src=x>" in hovers and not any("<img" in h for h in hovers)
     with pytest.raises(gr.Error, match="point"):
         handlers.pick_clicked("#999999", state)
 
