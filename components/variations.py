@@ -108,6 +108,8 @@ def make_handler(backend: UnCLIP) -> Callable[..., Iterator[tuple]]:
         if job.eta is not None:
             info += (f" Made the paper's way: the picture's DDIM inversion, decoded with DDIM at η {job.eta:g} "
                      "(η 0 draws the picture back).")  # fmt: skip
+        elif job.strength == 0:  # no step runs: it looked like a variation that came out identical (browser QA)
+            info += " Strength 0 keeps your picture as it is (no denoising step runs): raise it to vary it."
         paths = save_pngs(edit)
         yield preview_grid(edit.images), seen_image(edit), gallery_items(edit, paths), paths, info
 

@@ -421,6 +421,12 @@ def test_a_long_caption_is_shortened_in_the_summary_not_in_the_pngs(client: Any,
     assert read_metadata(pngs[0])["prompt"] == caption.strip()
 
 
+def test_strength_0_says_it_keeps_the_picture(client: Any, files: dict[str, str]) -> None:
+    info = vary(client, files["scene"], strength=0.0)[4]
+    assert "Strength 0 keeps your picture as it is (no denoising step runs): raise it to vary it." in info
+    assert "Strength 0" not in vary(client, files["scene"], strength=0.05)[4]
+
+
 def test_inpaint_with_brush_strokes_keeps_the_rest(client: Any, files: dict[str, str]) -> None:
     _, seen, gallery, pngs, info = inpaint_call(client, editor(files["scene"], files["layer"]), feather=4,
                                                 mask_source="brush")  # fmt: skip
