@@ -226,9 +226,14 @@ def user_error(message: str) -> gr.Error:
     """A gr.Error for a user's mistake: shown in the UI/API, logged as one line (not a server traceback, which
     Gradio prints for every other exception)."""
     log.info("refused: %s", message)
-    message = re.sub(r"<(?=[A-Za-z/!?])", "&lt;", message)  # the toast renders HTML: a caption's or file name's
-    # tags show as typed (an API client reads the same text; "a < b" is left as it is)
-    return gr.Error(message, title="Invalid input", print_exception=False)
+    # the toast renders HTML: a caption's or file name's tags show as typed (an API client reads the same text)
+    return gr.Error(no_tags(message), title="Invalid input", print_exception=False)
+
+
+def no_tags(text: str) -> str:
+    """User text where HTML is rendered (a toast, plotly's hover): every '<' that would open a tag as '&lt;', so
+    `<img src=x>` shows as typed; "a < b" is left as it is."""
+    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
 
 
 MAX_UPLOAD_MB = 10  # app.launch's max_file_size (and shrink_upload.js's LIMIT_BYTES)
@@ -486,7 +491,7 @@ def literal(text: str) -> str:
     """User text (a caption, a file name) as typed, inside a one-line Markdown note: its Markdown and HTML escaped,
     line breaks as spaces, no bare URL made a link. A caption `a *red* <img src=x> [click](http://…)` was shown in
     italics, as a broken image and a live link (browser QA)."""
-    text = " ".join(text.splitlines()).replace("&", "&amp;").replace("<", "&lt;")
+    text = no_tags(" ".join(text.splitlines()).replace("&", "&amp;"))
     for bare, entity in (("://", "&#58;//"), ("www.", "www&#46;"), ("@", "&#64;")):  # no autolinks (GFM)
         text = text.replace(bare, entity)
     return _MARKUP.sub(r"\\\1", text)

@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
+from components.common import no_tags
 from unclip.explore_collection import KINDS, Point
 
 COLOR_BY = ("kind", "category", "source")
@@ -89,7 +90,7 @@ def point_traces(view: MapView) -> list[go.BaseTraceType]:
         if dims == 3:
             marker["size"] = [s * 0.6 for s in marker["size"]]
         # plotly reads tags in hover text (<b>, <a href>): a caption's show as typed; map_click.js reads the "#id"
-        custom = [[p.ref.replace("<", "&lt;"), f"{p.kind} · {p.origin} · {p.category}"] for p in pts]
+        custom = [[no_tags(p.ref), f"{p.kind} · {p.origin} · {p.category}"] for p in pts]
         traces.append(_scatter(view.coords[rows], dims, mode="markers", name=f"{g} ({len(rows)})", marker=marker,
                                customdata=custom, hovertemplate="%{customdata[0]}<br><i>%{customdata[1]}</i>"
                                "<extra></extra>"))  # fmt: skip

@@ -190,15 +190,14 @@ def ddim_invert(denoise: Denoiser, scheduler: DDIMScheduler, x0: Tensor, *, step
     abar = scheduler.alphas_cumprod.to("cpu", torch.float64)  # the solve in float64 on the CPU (cheap; abar_999 =
     # 2e-9; MPS has no float64)
     kind = scheduler.config.prediction_type
-    x = x0.detach().to("cpu", torch.float64)
+    x, here = x0.to("cpu", torch.float64), x0  # the solve's copy, and the sample on the model's device
     for j, i in enumerate(reversed(range(len(timesteps)))):  # the forward steps, last first
         t, s = int(timesteps[i]), prev_timestep(scheduler, timesteps, i)
-        out = denoise(x.to(x0.device, x0.dtype), timesteps[i]).to("cpu", torch.float64)[:, :x.shape[1]]  # (a
-        # learned variance dropped)
+        out = denoise(here, timesteps[i]).to("cpu", torch.float64)[:, :x.shape[1]]  # (a learned variance dropped)
         x = solve_ddim_step(kind, x, out, abar[s] if s >= 0 else torch.ones_like(abar[0]), abar[t])
-        preview = to_pixels(x.to(x0.device, x0.dtype)) if to_pixels is not None else x
-        yield Progress(stage, j + 1, len(timesteps), preview.clamp(-1, 1).to(x0.device, x0.dtype))
-    return x.to(x0.device, x0.dtype)
+        here = x.to(x0.device, x0.dtype)  # one move a step: the preview's, and the next step's input
+        yield Progress(stage, j + 1, len(timesteps), (to_pixels(here) if to_pixels is not None else here).clamp(-1, 1))
+    return here
 
 
 def solve_ddim_step(kind: str, x_s: Tensor, out: Tensor, abar_s: Tensor, abar_t: Tensor) -> Tensor:
