@@ -226,11 +226,11 @@ class ExplorerHandlers:
         """Steps, seed, settings and the picture to edit: the upload, decoded once here, else the picked image
         point."""
         st = self.current(state)
-        with user_errors():
+        with user_errors():  # in the form's order: the picture first, then the captions
+            source = load_upload(image, "image") if image else self.image_point(st, point)
             steps, _, seed, _, _ = check_text_diff(steps, max_theta, seed, from_caption, to_caption)
             as_choice("noise", noise, NOISE)
             settings = self.settings(decoder_steps, decoder_guidance, upsampler)
-            source = load_upload(image, "image") if image else self.image_point(st, point)
         return steps, seed, settings, source
 
     def check_gap(self, prompt: str = "", k: Number = 4, seed: Number = 0, decoder_steps: Number = 12,

@@ -178,6 +178,7 @@ def test_text_diff_starts_from_the_pictures_inversion_unless_told_the_seed(handl
     ({"point": "#1.5"}, "image: '#1.5' is not a point"),
     ({"to_caption": "a cat"}, "to caption must differ from the from caption"),
     ({"max_theta": 3}, "max theta must be between 0 and 1, got 3"),
+    ({"point": "", "from_caption": "", "to_caption": ""}, "image is missing"),  # the form's order: picture first
 ])  # fmt: skip
 def test_text_diff_refuses_bad_input(handlers: ExplorerHandlers, state: ExplorerState, kwargs: dict,
                                      message: str) -> None:  # fmt: skip
