@@ -673,6 +673,37 @@ def test_a_run_dir_that_cannot_be_made_leaves_no_new_out(tmp_path, monkeypatch):
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_an_export_cut_short_leaves_the_old_parts_and_the_same_command_exports_again(tmp_path, clip_dir,
+                                                                                    monkeypatch, failure):  # fmt: skip
+    """A full disk (or a second Ctrl-C) while saving the decoder, after its text_proj was written: tiny.save had
+    deleted the old shards first, so --out no longer loaded, and neither did the rerun that was to repair it."""
+    from diffusers import ModelMixin, UNet2DConditionModel
+
+    _with_clip(clip_dir, tmp_path)
+    train(_args(tmp_path, "decoder", steps=1))
+    before = {k: v.clone() for k, v in tiny.load(tmp_path / "model").decoder.state_dict().items()}
+    real = ModelMixin.save_pretrained
+
+    def fail_on_the_decoder(self, folder, *args, **kwargs):
+        if isinstance(self, UNet2DConditionModel):  # the decoder's text_proj is written first
+            raise failure
+        return real(self, folder, *args, **kwargs)
+
+    monkeypatch.setattr(ModelMixin, "save_pretrained", fail_on_the_decoder)
+    with pytest.raises(ValueError if isinstance(failure, OSError) else KeyboardInterrupt):
+        train(_args(tmp_path, "decoder", steps=2))
+    monkeypatch.undo()
+    kept = tiny.load(tmp_path / "model").decoder.state_dict()  # the old parts, whole: no half-written folder
+    assert all(torch.equal(kept[k], v) for k, v in before.items())
+    assert not [p.name for p in (tmp_path / "model").iterdir() if p.name.startswith(".")]
+    assert list((tmp_path / "run").glob("*.export-pending"))
+    train(_args(tmp_path, "decoder", steps=2))  # the same command again exports the step-2 checkpoint
+    after = tiny.load(tmp_path / "model").decoder.state_dict()
+    assert not all(torch.equal(after[k], v) for k, v in before.items())
+    assert json.loads((tmp_path / "model" / tiny.CONFIG_FILE).read_text())["training"]["decoder"]["steps"] == 2
+
+
 def test_a_leg_from_another_run_dir_keeps_the_earlier_legs_records(tmp_path):
     """Training the bundled model on (`train prior --steps 2`) replaced the record of its 607 x 128 steps."""
     train(_args(tmp_path, "upsampler", steps=2))

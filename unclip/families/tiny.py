@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import asdict
@@ -113,25 +114,42 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
          extra: dict[str, Any] | None = None, only: tuple[str, ...] = PARTS) -> Path:
     """Write components (`only` these) with their library's own format, in shards of at most 16 MB.
 
-    Trainers of different stages may run at once on one model dir: each writes only its own parts (and their
-    sections of the config, so a trainer started earlier does not put back another part's old size), and
-    unclip_config.json is replaced atomically with their `extra` keys merged in.
+    Each part is written whole into a hidden folder beside it, and only then swapped in (renames), so a save that
+    fails or is cut short (a full disk, a second Ctrl-C in training) leaves the old parts and a model dir that
+    still loads. Trainers of different stages may run at once on one model dir: each writes only its own parts
+    (and their sections of the config, so a trainer started earlier does not put back another part's old size),
+    and unclip_config.json is replaced atomically with their `extra` keys merged in.
     """
     out = Path(directory)
-    if "clip" in only:
-        (out / "clip").mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in models.clip.state_dict().items()}
-        save_file(state, out / "clip" / "open_clip_model.safetensors")
-        clip_cfg = {"model_cfg": config.clip.open_clip_cfg(),
-                    "preprocess_cfg": {"mean": list(models.image_mean), "std": list(models.image_std)}}
-        (out / "clip" / "open_clip_config.json").write_text(json.dumps(clip_cfg, indent=2))
-    for name in (n for n in PARTS[1:] if n in only):
-        copy = deepcopy(getattr(models, name)).to("cpu")._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
-        for stale in (out / name).glob("diffusion_pytorch_model*"):  # diffusers leaves a previous size's shards
-            stale.unlink()
-        copy.save_pretrained(out / name, safe_serialization=True, max_shard_size="16MB")
-    _readable([out / name for name in only])
-    (out / "scheduler_configs.json").write_text(json.dumps(models.scheduler_configs, indent=2))
+    out.mkdir(parents=True, exist_ok=True)
+    staged, olds = {}, {}
+    try:
+        for name in (n for n in PARTS if n in only):
+            staged[name] = _staging(out, name, "tmp")
+            if name == "clip":
+                state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in models.clip.state_dict().items()}
+                save_file(state, staged[name] / "open_clip_model.safetensors")
+                clip_cfg = {"model_cfg": config.clip.open_clip_cfg(),
+                            "preprocess_cfg": {"mean": list(models.image_mean), "std": list(models.image_std)}}
+                (staged[name] / "open_clip_config.json").write_text(json.dumps(clip_cfg, indent=2))
+            else:
+                part = deepcopy(getattr(models, name)).to("cpu")
+                part._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
+                part.save_pretrained(staged[name], safe_serialization=True, max_shard_size="16MB")
+        _readable(list(staged.values()))
+        for name, folder in staged.items():  # all written: swap them in, one rename pair each
+            olds[name] = _staging(out, name, "old", create=False)
+            if (out / name).exists():
+                (out / name).replace(olds[name])
+            folder.replace(out / name)
+            _remove(olds[name])
+    finally:
+        for name, old in olds.items():  # cut between a pair's renames: the old part goes back
+            if old.exists() and not (out / name).exists():
+                old.replace(out / name)
+        for folder in staged.values():  # (a no-op once swapped in)
+            _remove(folder)
+    write_text(out / "scheduler_configs.json", json.dumps(models.scheduler_configs, indent=2))
     old = read_meta(out) if (out / CONFIG_FILE).exists() else {}
     sections = config.to_dict()  # clip, prior, decoder, upsampler: a part's architecture
     if "config" in old:  # the parts not written keep the architecture on disk, which another stage's trainer
@@ -141,6 +159,21 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
         meta[key] = {**meta.get(key, {}), **value} if isinstance(value, dict) else value
     write_meta(out, meta)
     return out
+
+
+def _staging(out: Path, name: str, kind: str, create: bool = True) -> Path:
+    """A hidden folder beside part `name` (loaders never look at it), this process's own; a leftover from a
+    save that was killed is removed first."""
+    folder = out / f".{name}.{os.getpid()}.{kind}"
+    for leftover in out.glob(f".{name}.*.{kind}"):
+        _remove(leftover)
+    if create:
+        folder.mkdir()
+    return folder
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _readable(folders: list[Path]) -> None:
@@ -160,9 +193,13 @@ def read_meta(directory: str | Path) -> dict[str, Any]:
 
 def write_meta(directory: str | Path, meta: dict[str, Any]) -> None:
     """Replace unclip_config.json atomically (trainers of several stages may write one model dir at once)."""
-    path = Path(directory) / CONFIG_FILE
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(meta, indent=2))
+    write_text(Path(directory) / CONFIG_FILE, json.dumps(meta, indent=2))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace a file atomically: readers see the old text or the new, never half of it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
     tmp.replace(path)
 
 

@@ -492,7 +492,7 @@ def _export(stage: Stage, ema: EMA, step: int, log: list, models: UnCLIPModels, 
         earlier = [*earlier, {k: v for k, v in old.items() if k != "earlier"}]
     if earlier:
         record["earlier"] = earlier
-    _pending(args).touch()  # until the save succeeds: tiny.save removes a part's old shards before writing
+    _pending(args).touch()  # until the save succeeds (a failed one leaves the old parts): a rerun exports
     try:
         tiny.save(models, args.out, config, extra={"training": {args.stage: record}}, only=OWNS[args.stage])
     except OSError as e:  # the checkpoint is saved first, so the run is safe: a rerun exports it
