@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from conftest import events_and_result
 from PIL import Image
+from torch import Tensor
 
 from unclip import InvalidInput, UnCLIP, load_backend
 from unclip.families import ModelUnavailable, fake_hub, kandinsky, karlo, tiny
@@ -627,8 +628,11 @@ def test_a_kandinsky_dir_missing_a_part_is_one_clear_error(hub_root: Path, tmp_p
     prior, decoder = (fake_hub.KANDINSKY_DIRS[role] for role in ("prior", "decoder"))
     only_prior = tmp_path / "only-prior"
     shutil.copytree(hub_root / prior, only_prior / prior)
+    with pytest.raises(ModelUnavailable, match=r"found the prior in .*only-prior/kandinsky-2-2-prior but no decoder: "
+                                               r"expected it in .*only-prior/kandinsky-2-2-decoder \(the "):
+        kandinsky.load(only_prior)  # (it said the folder held no prior)
     with pytest.raises(ModelUnavailable, match="holds no kandinsky-2-2-prior/ and kandinsky-2-2-decoder/"):
-        kandinsky.load(only_prior)
+        kandinsky.load(tmp_path)
     broken = tmp_path / "broken"
     for d in (prior, decoder):
         shutil.copytree(hub_root / d, broken / d)
@@ -662,3 +666,135 @@ def test_offload_moves_every_component_a_kandinsky_request_uses(hub_root: Path, 
     mask.paste(255, (0, 0, SMALL // 2, SMALL))
     b.inpaint(image, mask, prompt="a dog", settings=quick(b))
     assert used == {"text_encoder", "image_encoder", "prior", "decoder", "decoder_inpaint", "movq"}
+
+
+def test_two_requests_at_once_never_share_the_tokenizer(karlo_backend: UnCLIP, monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:  # fmt: skip
+    """transformers' fast tokenizer keeps padding and truncation on one object that every call sets: two requests
+    at once (the app's GPU concurrency) failed one in a few hundred ("Unable to create tensor")."""
+    import threading
+
+    clip = karlo_backend.models.clip
+
+    class Probe:  # the tokenizer, counting calls that overlap
+        def __init__(self, inner: Any) -> None:
+            self.inner, self.active, self.overlaps = inner, 0, 0
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            self.active += 1
+            self.overlaps += self.active > 1
+            time.sleep(0.005)
+            try:
+                return self.inner(*args, **kwargs)
+            finally:
+                self.active -= 1
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    probe = Probe(clip.tokenizer)
+    monkeypatch.setattr(clip, "tokenizer", probe)
+    expected = clip.encode_captions(["a red cat"]).tokens
+    results: list[Tensor] = []
+
+    def work() -> None:
+        results.extend(clip.encode_captions(["a red cat"]).tokens for _ in range(10))
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert probe.overlaps == 0 and len(results) == 20 and all(torch.equal(r, expected) for r in results)
+
+
+def test_damaged_hub_files_are_one_clear_error_naming_them(hub_root: Path, tmp_path: Path) -> None:
+    """Each was a raw traceback (SafetensorError, JSONDecodeError), or loaded and failed at the first caption."""
+    def copy(name: str) -> Path:
+        shutil.rmtree(tmp_path / name, ignore_errors=True)
+        for d in (fake_hub.KARLO_DIR, fake_hub.KARLO_IMAGE_DIR):
+            shutil.copytree(hub_root / d, tmp_path / name / d)
+        return tmp_path / name / fake_hub.KARLO_DIR
+
+    weights = copy("cut") / "text_encoder" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # transformers: a SafetensorError
+    with pytest.raises(ModelUnavailable, match=r"karlo: could not load .*cut/karlo-v1-alpha \(incomplete download"):
+        load_backend(str(weights.parents[1]), device="cpu")
+    tokenizer = copy("no-tokenizer") / "tokenizer"
+    for f in tokenizer.iterdir():
+        f.unlink()
+    with pytest.raises(ModelUnavailable, match=r"no-tokenizer/karlo-v1-alpha/tokenizer: no tokenizer in it"):
+        load_backend(str(tokenizer.parent), device="cpu")
+    index = copy("index") / "model_index.json"
+    index.write_text('{"_class_name": ')
+    with pytest.raises(ValueError, match=r"index/karlo-v1-alpha/model_index.json is not valid JSON"):
+        load_backend(str(index.parent), device="cpu")
+    index.write_text("[]")
+    with pytest.raises(ValueError, match=r"model_index.json must be a JSON object \(a pipeline's index\), got list"):
+        load_backend(str(index.parent), device="cpu")
+
+
+def test_a_partial_kandinsky_inpaint_decoder_is_left_out_and_said(hub_root: Path, tmp_path: Path) -> None:
+    """Only its model_index.json copied: the whole family refused to load, though that decoder is optional."""
+    for d in fake_hub.KANDINSKY_DIRS.values():
+        shutil.copytree(hub_root / d, tmp_path / d)
+    inpaint = tmp_path / fake_hub.KANDINSKY_DIRS["inpaint"]
+    shutil.rmtree(inpaint / "unet")
+    b = load_backend(str(tmp_path), device="cpu")
+    assert b.models.decoder_inpaint is None
+    assert "kandinsky-2-2-decoder-inpaint" in b.notice and "missing unet/" in b.notice and "RePaint" in b.notice
+
+
+def test_a_folder_named_as_a_hub_family_is_pointed_out(hub_root: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """--model karlo with a copy in ./karlo: the error said to pass a local directory, which the user had done."""
+    shutil.copytree(hub_root / fake_hub.KARLO_DIR, tmp_path / "karlo")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailable, match=r"\(a folder ./karlo is here: to load it, pass it as a path, "
+                                               r"--model ./karlo\)$"):
+        load_backend("karlo", device="cpu")
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda m: m.pop("config"), r"unclip_config.json: config must be an object with the parts clip, prior, decoder, "
+                                r"upsampler, got nothing"),
+    (lambda m: m.update(config=[]), r"unclip_config.json: config must be an object .*, got list"),
+    (lambda m: m["config"].pop("prior"), r"unclip_config.json: config.prior must be an object .*, got nothing"),
+    (lambda m: m["config"]["decoder"].update(layers_per_blok=1),
+     r"unclip_config.json: config.decoder has an unknown key 'layers_per_blok'; its keys are sample_size, "),
+    (lambda m: m["defaults"].update(decoder_stpes=3), r"config.json: defaults has an unknown key 'decoder_stpes'"),
+    (lambda m: m.update(defaults=3), r"unclip_config.json: defaults must be an object with the keys prior_steps, "),
+    (lambda m: m["defaults"].update(decoder_scheduler="euler"),
+     r"its default settings are not usable \(decoder scheduler must be one of ddim, dpm\+\+, ddpm; got 'euler'\): fix "
+     r"\"defaults\" in its unclip_config.json"),
+    (lambda m: m["defaults"].update(decoder_steps=0), r"not usable \(decoder steps must be a whole number between 1 "),
+])  # fmt: skip
+def test_a_hand_edited_tiny_config_is_refused_naming_the_file_and_field(tmp_path: Path, edit: Any,
+                                                                        message: str) -> None:  # fmt: skip
+    """Each was a KeyError or TypeError traceback, or (bad defaults) loaded and refused every default request."""
+    import json
+
+    d = tiny.save(tiny.build_random(), tmp_path / "m", tiny.TinyConfig.random())
+    meta = json.loads((d / tiny.CONFIG_FILE).read_text())
+    edit(meta)
+    (d / tiny.CONFIG_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=message):
+        load_backend(str(d), device="cpu")
+
+
+def test_damaged_tiny_files_are_refused_naming_them(tmp_path: Path) -> None:
+    import json
+
+    d = tiny.save(tiny.build_random(), tmp_path / "m", tiny.TinyConfig.random())
+    schedules = json.loads((d / "scheduler_configs.json").read_text())
+    (d / "scheduler_configs.json").write_text(json.dumps({k: v for k, v in schedules.items() if k != "upsampler"}))
+    with pytest.raises(ValueError, match=r"m/scheduler_configs.json must hold a scheduler config \(an object\) for "
+                                         r"each of prior, decoder and upsampler; upsampler has none"):
+        load_backend(str(d), device="cpu")  # (a KeyError)
+    (d / "scheduler_configs.json").write_text(json.dumps(schedules))
+    weights = d / "clip" / "open_clip_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])  # open_clip lets the SafetensorError through
+    with pytest.raises(OSError, match=r"m/clip: a weights file is damaged \(safetensors: "):
+        load_backend(str(d), device="cpu")

@@ -358,7 +358,13 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
     if compute_dtype == torch.bfloat16 and device.type == "cpu" and not has_amx_bf16():
         slow = "bf16 on a CPU without AMX is slower than fp32 here (--precision auto or fp32 is faster)"
         models.notice = f"{models.notice}; {slow}" if models.notice else slow
-    return UnCLIP(models)
+    backend = UnCLIP(models)
+    try:  # a tiny model dir's defaults come from its unclip_config.json, which may have been edited by hand
+        backend.validate(backend.default_settings())
+    except InvalidInput as e:
+        raise ValueError(f"model {name_or_path}: its default settings are not usable ({e}): fix \"defaults\" in "
+                         "its unclip_config.json") from None  # fmt: skip
+    return backend
 
 
 def offload_to(models: UnCLIPModels, device: torch.device) -> None:

@@ -8,7 +8,7 @@ size that runs a full generate() in well under a second.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 DECODER_WIDTHS = (0.25, 4)  # `DecoderConfig.scaled`: the channel multipliers a decoder may be trained at
@@ -205,12 +205,23 @@ class TinyConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TinyConfig:
-        def tup(x: dict[str, Any]) -> dict[str, Any]:
-            return {k: tuple(v) if isinstance(v, list) else v for k, v in x.items()}
-
-        return cls(
-            clip=ClipConfig(**d["clip"]),
-            prior=PriorConfig(**d["prior"]),
-            decoder=DecoderConfig(**{"prediction_type": "epsilon", **tup(d["decoder"])}),  # no key: made before v
-            upsampler=UpsamplerConfig(**tup(d["upsampler"])),
-        )
+        """The inverse of to_dict; ValueError naming the part and key of a hand-edited one."""
+        kinds = {"clip": ClipConfig, "prior": PriorConfig, "decoder": DecoderConfig, "upsampler": UpsamplerConfig}
+        if not isinstance(d, dict):
+            got = "nothing" if d is None else type(d).__name__
+            raise ValueError(f"config must be an object with the parts {', '.join(kinds)}, got {got}")
+        parts = {}
+        for name, kind in kinds.items():
+            saved = d.get(name)
+            if not isinstance(saved, dict):
+                raise ValueError(f"config.{name} must be an object (that part's architecture), got "
+                                 f"{'nothing' if saved is None else type(saved).__name__}")  # fmt: skip
+            allowed = [f.name for f in fields(kind)]
+            unknown = [k for k in saved if k not in allowed]
+            if unknown:
+                raise ValueError(f"config.{name} has an unknown key {unknown[0]!r}; its keys are {', '.join(allowed)}")
+            values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
+            if name == "decoder":
+                values = {"prediction_type": "epsilon", **values}  # no key: made before v-prediction
+            parts[name] = kind(**values)
+        return cls(**parts)

@@ -51,10 +51,14 @@ def load_models(name_or_path: str, dtype: torch.dtype = torch.float32) -> UnCLIP
             return tiny.load(BUNDLED, name="tiny-emoji")
         return tiny.build_random(notice=f"The bundled tiny-emoji weights were not found in {BUNDLED}: "
                                         "running tiny-random (random weights, images are noise).")
-    if name_or_path == "karlo":
-        return karlo.load(None, dtype)
-    if name_or_path == "kandinsky-2.2":
-        return kandinsky.load(None, dtype)
+    if name_or_path in HUB_FAMILIES:
+        try:
+            return (karlo if name_or_path == "karlo" else kandinsky).load(None, dtype)
+        except ModelUnavailable as e:  # the name means the hub's; a folder of that name here is not looked at
+            if Path(name_or_path).is_dir():
+                raise ModelUnavailable(f"{e} (a folder ./{name_or_path} is here: to load it, pass it as a path, "
+                                       f"--model ./{name_or_path})") from None
+            raise
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         if tiny.is_tiny_dir(path):

@@ -10,6 +10,7 @@ attention mask as the token mask. Embeddings are not normalised (these priors we
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,9 @@ class HFClip(nn.Module):
         self.missing_image_encoder = missing_image_encoder  # what to tell the user when it is needed
         self.processor = processor  # the checkpoint's CLIPImageProcessor (None: none saved), for uploaded pictures
         self.execution_device: torch.device | None = None  # set when the backend offloads weights to the CPU
+        # transformers' fast tokenizer keeps padding and truncation on one shared object, set by each call: two
+        # requests at once (the app's GPU concurrency) saw each other's settings ("Unable to create tensor")
+        self._tokenizing = threading.Lock()
 
     @property
     def context_length(self) -> int:
@@ -48,12 +52,14 @@ class HFClip(nn.Module):
         return self.execution_device or next(self.text_encoder.parameters()).device
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text).input_ids)
+        with self._tokenizing:
+            return len(self.tokenizer(text).input_ids)
 
     @torch.no_grad()
     def encode_captions(self, prompts: list[str]) -> TextEncoding:
-        batch = self.tokenizer(prompts, padding="max_length", max_length=self.context_length, truncation=True,
-                               return_tensors="pt")
+        with self._tokenizing:
+            batch = self.tokenizer(prompts, padding="max_length", max_length=self.context_length, truncation=True,
+                                   return_tensors="pt")
         tokens = batch.input_ids.to(self.device)  # (B, 77)
         out = self.text_encoder(tokens)
         truncated = tuple(self.count_tokens(p) > self.context_length for p in prompts)
@@ -95,6 +101,7 @@ def load_hf_clip(text_dir: Path, tokenizer_dir: Path, image_dir: Path | None, pr
     kw: dict[str, Any] = {"use_safetensors": True, "dtype": dtype}
     text = CLIPTextModelWithProjection.from_pretrained(text_dir, **kw)
     tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir)
+    check_tokenizer(tokenizer, tokenizer_dir, text.config)
     image = CLIPVisionModelWithProjection.from_pretrained(image_dir, **kw) if image_dir else None
     size, mean, std, processor = 224, OPENAI_MEAN, OPENAI_STD, None
     if image is not None:
@@ -103,3 +110,16 @@ def load_hf_clip(text_dir: Path, tokenizer_dir: Path, image_dir: Path | None, pr
         processor = CLIPImageProcessor.from_pretrained(processor_dir)  # its defaults: OpenAI's mean and std
         mean, std = tuple(processor.image_mean), tuple(processor.image_std)
     return HFClip(text, tokenizer, image, size, mean, std, missing_image_encoder, processor)
+
+
+def check_tokenizer(tokenizer: Any, folder: Path, text_config: Any) -> None:
+    """An empty or partial tokenizer/ folder loads without complaint (a 2-token vocabulary, an unbounded length)
+    and failed at the first caption; OSError naming the folder instead."""
+    files = {p.name for p in folder.glob("*")} if folder.is_dir() else set()
+    if "tokenizer.json" not in files and not {"vocab.json", "merges.txt"} <= files:
+        raise OSError(f"{folder}: no tokenizer in it (tokenizer.json, or vocab.json and merges.txt): is the "
+                      "download complete?")
+    if len(tokenizer) > text_config.vocab_size or tokenizer.model_max_length > text_config.max_position_embeddings:
+        raise OSError(f"{folder}: this tokenizer ({len(tokenizer)} tokens, captions up to "
+                      f"{tokenizer.model_max_length}) does not fit the text encoder beside it ({text_config.vocab_size}"
+                      f" tokens, {text_config.max_position_embeddings} positions)")

@@ -115,7 +115,15 @@ def locate_all(repos: dict[str, list[str] | None], label: str, optional: tuple[s
 def pipeline_class(directory: Path) -> str:
     """The `_class_name` of a hub layout's model_index.json ("" when there is none): which family it is."""
     index = directory / "model_index.json"
-    return json.loads(index.read_text()).get("_class_name", "") if index.is_file() else ""
+    if not index.is_file():
+        return ""
+    try:
+        saved = json.loads(index.read_text())
+    except ValueError as e:  # JSON or UTF-8: a damaged download
+        raise ValueError(f"{index} is not valid JSON ({e}): download or copy that model again") from None
+    if not isinstance(saved, dict):
+        raise ValueError(f"{index} must be a JSON object (a pipeline's index), got {type(saved).__name__}")
+    return str(saved.get("_class_name", ""))
 
 
 def scheduler_config(directory: Path) -> dict[str, Any]:

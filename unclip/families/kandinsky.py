@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 
 from unclip.families.hf_clip import load_hf_clip
 from unclip.families.hub import ModelUnavailable, locate_all, pipeline_class, require, scheduler_config
@@ -67,33 +68,53 @@ def load(directory: str | Path | None = None, dtype: torch.dtype = torch.float32
 
     if directory is not None:
         found = _layout(Path(directory))
-        if found is None or "decoder" not in found:
+        if found is None:
             raise ModelUnavailable(f"{NAME}: {directory} holds no kandinsky-2-2-prior/ and kandinsky-2-2-decoder/ "
                                    "in the hub's layout")
+        if "decoder" not in found:  # the prior's own folder, or a folder with the prior only
+            beside = found["prior"].parent / REPOS["decoder"].split("/")[1]
+            raise ModelUnavailable(f"{NAME}: found the prior in {found['prior']} but no decoder: expected it in "
+                                   f"{beside} (the {REPOS['decoder']} repository in the hub's layout)")
         dirs: dict[str, Path | None] = {role: found.get(role) for role in REPOS}
     else:
         found = locate_all(dict.fromkeys(REPOS.values()), NAME, optional=(REPOS["inpaint"],))
         dirs = {role: found[repo] for role, repo in REPOS.items()}
-    for role, path in dirs.items():
-        if path is not None:
-            require(path, PARTS[role], f"{NAME} ({role})")
-    prior_dir, decoder_dir, inpaint_dir = dirs["prior"], dirs["decoder"], dirs["inpaint"]
+    for role in ("prior", "decoder"):
+        require(dirs[role], PARTS[role], f"{NAME} ({role})")
+    prior_dir, decoder_dir = dirs["prior"], dirs["decoder"]
     kw: dict[str, Any] = {"use_safetensors": True, "torch_dtype": dtype, "low_cpu_mem_usage": False}
+    where = prior_dir
     try:  # a partial download or .bin-only weights: one clear error, not a traceback
         clip = load_hf_clip(prior_dir / "text_encoder", prior_dir / "tokenizer", prior_dir / "image_encoder",
                             prior_dir / "image_processor", dtype)
         prior = PriorTransformer.from_pretrained(prior_dir, subfolder="prior", **kw)
+        where = decoder_dir
         decoder = UNet2DConditionModel.from_pretrained(decoder_dir, subfolder="unet", **kw)
         movq = VQModel.from_pretrained(decoder_dir, subfolder="movq", **kw)
-        inpaint = UNet2DConditionModel.from_pretrained(inpaint_dir, subfolder="unet", **kw) if inpaint_dir else None
         schedules = {"prior": scheduler_config(prior_dir / "scheduler"),
                      "decoder": scheduler_config(decoder_dir / "scheduler")}
-    except (OSError, ValueError) as e:
-        raise ModelUnavailable(f"{NAME}: could not load the weights (incomplete download? safetensors weights "
-                               f"are required): {e}") from None
+    except (OSError, ValueError, SafetensorError) as e:  # (transformers lets a damaged file's SafetensorError out)
+        raise ModelUnavailable(f"{NAME}: could not load {where} (incomplete download? safetensors weights are "
+                               f"required): {e}") from None
+    inpaint, notice = _inpaint_decoder(dirs["inpaint"], kw)
     return UnCLIPModels(
         family=NAME, clip=clip, tokenizer=clip.tokenizer, prior=prior, text_proj=None, decoder=decoder,
         upsampler=None, scheduler_configs=schedules, image_mean=clip.mean, image_std=clip.std,
         normalize_embeddings=False, movq=movq, decoder_inpaint=inpaint,
         output_size=OUTPUT_SIZE, unavailable=dict(UNAVAILABLE), defaults=DEFAULTS,
-        name=NAME if directory is None else f"{NAME} ({Path(directory).name})")
+        name=NAME if directory is None else f"{NAME} ({Path(directory).name})", notice=notice)
+
+
+def _inpaint_decoder(folder: Path | None, kw: dict[str, Any]) -> tuple[Any, str]:
+    """The optional inpainting UNet, and a notice when a copy of it is there but does not load (a partial
+    download): the model still loads, and Inpaint and Zoom out re-inject known latents (RePaint) as without it."""
+    from diffusers import UNet2DConditionModel
+
+    if folder is None:
+        return None, ""
+    try:
+        require(folder, PARTS["inpaint"], f"{NAME} (inpaint)")
+        return UNet2DConditionModel.from_pretrained(folder, subfolder="unet", **kw), ""
+    except (OSError, ValueError, SafetensorError) as e:
+        return None, (f"{REPOS['inpaint']} in {folder} did not load ({str(e)[:200]}): Inpaint and Zoom out use the "
+                      "plain decoder (RePaint) instead")

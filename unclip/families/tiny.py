@@ -17,7 +17,7 @@ import os
 import shutil
 from collections.abc import Callable
 from copy import deepcopy
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +25,7 @@ import open_clip
 import torch
 from diffusers import PriorTransformer, UNet2DConditionModel, UNet2DModel
 from diffusers.pipelines.deprecated.unclip.text_proj import UnCLIPTextProjModel
+from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 from unclip.config import DecoderConfig, TinyConfig
@@ -226,16 +227,51 @@ def load(directory: str | Path, name: str | None = None) -> UnCLIPModels:
         "decoder": lambda: UNet2DConditionModel.from_pretrained(d, subfolder="decoder", **kw),
         "upsampler": lambda: UNet2DModel.from_pretrained(d, subfolder="upsampler", **kw),
     }
+    config, defaults = _checked_meta(d, meta)
     parts = {part: load_part(d / part, loader) for part, loader in loaders.items()}
     clip_cfg = json.loads((d / "clip" / "open_clip_config.json").read_text()).get("preprocess_cfg", {})
-    schedules = json.loads((d / "scheduler_configs.json").read_text())
-    config = TinyConfig.from_dict(meta["config"])
+    schedules = _checked_schedules(d)
     # what the upsampler predicts follows from its config (x0 as a residual, or epsilon)
     schedules["upsampler"]["prediction_type"] = "sample" if config.upsampler.residual else "epsilon"
-    models = assemble(parts, config, Defaults(**meta.get("defaults", {})), name or d.name, schedules=schedules)
+    models = assemble(parts, config, defaults, name or d.name, schedules=schedules)
     models.image_mean = tuple(clip_cfg.get("mean", models.image_mean))
     models.image_std = tuple(clip_cfg.get("std", models.image_std))
     return models
+
+
+def _checked_meta(d: Path, meta: Any) -> tuple[TinyConfig, Defaults]:
+    """unclip_config.json's architecture and sampling defaults, or ValueError naming the file and the field (a file
+    edited by hand). The defaults' values are checked with every request's (backend.load_backend)."""
+    try:
+        if not isinstance(meta, dict):
+            raise ValueError(f"it must be a JSON object, got {type(meta).__name__}")
+        config = TinyConfig.from_dict(meta.get("config"))
+        saved = meta.get("defaults", {})
+        allowed = [f.name for f in fields(Defaults)]
+        if not isinstance(saved, dict):
+            raise ValueError(f"defaults must be an object with the keys {', '.join(allowed)}, got "
+                             f"{type(saved).__name__}")  # fmt: skip
+        unknown = [k for k in saved if k not in allowed]
+        if unknown:
+            raise ValueError(f"defaults has an unknown key {unknown[0]!r}; its keys are {', '.join(allowed)}")
+        return config, Defaults(**saved)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{d / CONFIG_FILE}: {e}") from None
+
+
+def _checked_schedules(d: Path) -> dict[str, Any]:
+    """scheduler_configs.json: one diffusers scheduler config per stage, or ValueError naming the file."""
+    path = d / "scheduler_configs.json"
+    try:
+        schedules = json.loads(path.read_text())
+    except ValueError as e:  # JSON or UTF-8
+        raise ValueError(f"{path} is not valid JSON ({e})") from None
+    missing = [s for s in ("prior", "decoder", "upsampler") if not isinstance(schedules, dict)
+               or not isinstance(schedules.get(s), dict)]  # fmt: skip
+    if missing:
+        raise ValueError(f"{path} must hold a scheduler config (an object) for each of prior, decoder and upsampler; "
+                         f"{missing[0]} has none")
+    return schedules
 
 
 def load_part(folder: Path, loader: Callable[[], torch.nn.Module]) -> torch.nn.Module:
@@ -244,6 +280,9 @@ def load_part(folder: Path, loader: Callable[[], torch.nn.Module]) -> torch.nn.M
     torch raises a RuntimeError listing every tensor."""
     try:
         return loader()
+    except SafetensorError as e:  # a damaged file in the clip part (open_clip lets it through; diffusers does not)
+        raise OSError(f"{folder}: a weights file is damaged (safetensors: {e}); copy or export the model again"
+                      ) from None  # fmt: skip
     except RuntimeError as e:
         lines = [line.strip() for line in str(e).splitlines() if line.strip()]
         first = next((line for line in lines if "mismatch" in line or "key" in line), lines[0] if lines else "")
