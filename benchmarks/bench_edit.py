@@ -113,6 +113,9 @@ def main() -> None:
     p.add_argument("--inpaint-eval", type=int, default=0, metavar="N", help="run the replacement eval on N scenes")
     p.add_argument("--json", action="store_true", help="with --inpaint-eval: the full report as JSON")
     ns = p.parse_args()
+    if ns.inpaint_eval < 0:
+        p.error(f"--inpaint-eval must be a number of scenes, at least 1 (0: the latency benchmark), got "
+                f"{ns.inpaint_eval}")
     import torch
 
     if ns.threads:

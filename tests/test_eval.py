@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -143,6 +145,30 @@ def test_frechet_of_singular_covariances_is_finite_and_silent():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.isfinite(frechet(a, b)) and frechet(a, b) > 0
+
+
+def test_frechet_of_nearly_identical_images_is_finite_and_matches_scipy_where_scipy_is():
+    """Two images alike to 1e-9 (`--n 2`) against features that are not unit-length (the hub families'): scipy's
+    sqrtm returned all-NaN in about one draw of five, silently, and `eval --json` wrote a bare NaN."""
+    from scipy import linalg
+
+    def with_sqrtm(a: np.ndarray, b: np.ndarray) -> float:
+        ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+        return float(((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(ca + cb - 2 * linalg.sqrtm(ca @ cb).real))
+
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        base = rng.normal(size=(1, 128))
+        a = (base + 1e-9 * rng.normal(size=(2, 128))).astype(np.float32)
+        b = (0.07 * rng.normal(size=(8, 128))).astype(np.float32)
+        d = frechet(a, b)
+        assert np.isfinite(d) and d > 0
+        assert json.loads(json.dumps({"frechet_clip": round(d, 4)}))["frechet_clip"] == round(d, 4)
+    for n in (16, 200):  # full-rank and rank-deficient covariances where sqrtm is well behaved: the same figure
+        a, b = rng.normal(size=(n, 32)), rng.normal(size=(n, 32)) * 1.5 + 0.3
+        assert frechet(a, b) == pytest.approx(with_sqrtm(a, b), rel=1e-6)
+    x = rng.normal(size=(6, 32))
+    assert frechet(x, x) == 0.0  # never negative (rounding gave -4e-6)
 
 
 def test_clip_retrieval_is_a_fraction(backend, world):
@@ -307,7 +333,57 @@ def test_embedding_reliance_cli_names_an_unknown_model_in_one_line(capsys):
     assert main(["--model", "no-such-model"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
     assert main(["--model", "tiny-random", "--n", "1"]) == 2  # no other scene to shuffle in: an error, no traceback
-    assert capsys.readouterr().err.startswith("error: n must be at least 2")
+    assert capsys.readouterr().err.startswith("error: --n must be from 2 (the shuffled embedding is another scene's)"
+                                              " to 256, got 1")  # fmt: skip
+    assert main(["--model", "tiny-random", "--n", "100000"]) == 2  # (decoded in one batch)
+    assert capsys.readouterr().err.startswith("error: --n must be from 2 ")
+
+
+def test_eval_refuses_a_missing_or_damaged_judge_in_one_line_before_the_model(tmp_path, monkeypatch, capsys):
+    """A judge.json deleted or of another world ended `eval` in a traceback (after loading the model)."""
+    import shutil
+
+    from unclip.eval import judge as judge_module
+    from unclip.eval import report
+
+    judge_dir = tmp_path / "judge"
+    shutil.copytree(judge_module.JUDGE_DIR, judge_dir)
+    monkeypatch.setattr(report, "load_judge", lambda: judge_module.load_judge(judge_dir))
+    monkeypatch.setattr("unclip.cli.open_backend", lambda *a, **k: pytest.fail("loaded the model first"))
+    (judge_dir / "judge.json").unlink()
+    assert report.main(["--model", "tiny-random", "--n", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: judge: {judge_dir / 'judge.json'} is missing or damaged (") and "Retrain it" in err
+    (judge_dir / "judge.json").write_text("[1]")
+    assert report.main(["--model", "tiny-random"]) == 2
+    assert "judge.json must be a JSON object" in capsys.readouterr().err
+    shutil.copy(judge_module.JUDGE_DIR / "judge.json", judge_dir / "judge.json")
+    weights = judge_dir / "judge.safetensors"
+    weights.write_bytes(weights.read_bytes()[:64])
+    assert report.main(["--model", "tiny-random"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: judge: {weights} does not load (")
+
+
+def test_the_frechet_features_are_encoded_in_chunks_as_in_one_batch(backend, monkeypatch):
+    """4n references went to CLIP in one batch: 2.3 MB an image, about 9 GB at --n 1000 --upsample."""
+    from unclip.eval import report
+
+    x = torch.rand(7, 3, 64, 64) * 2 - 1
+    sizes = []
+    real = report.encode_image
+    monkeypatch.setattr(report, "encode_image", lambda m, images: sizes.append(len(images)) or real(m, images))
+    chunked = report.encode_in_chunks(backend, x, chunk=3)
+    assert sizes == [3, 3, 1] and chunked.shape == (7, backend.models.embed_dim)
+    np.testing.assert_allclose(chunked, real(backend.models, x).numpy(), atol=1e-5)
+
+
+def test_inpaint_eval_refuses_no_trials(backend):
+    """n = 0 gave NaN rates (and NaN in its JSON)."""
+    from unclip.eval.inpaint_eval import inpaint_eval
+
+    for n in (0, -3, 2.5):
+        with pytest.raises(ValueError, match=f"n must be a whole number of trials, at least 1, got {n}"):
+            inpaint_eval(backend, None, n=n)
 
 
 def test_judge_learns_a_fixed_batch_and_reads_positions(world):

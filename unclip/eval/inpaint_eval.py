@@ -79,6 +79,8 @@ def trial(backend: Any, judge: Judge, world: EmojiWorld, scene: Scene, seed: int
 def inpaint_eval(backend: Any, judge: Judge, n: int = 20, seed: int = 0, upsample: bool = False, feather: int = 2,
                  world: EmojiWorld | None = None) -> dict[str, Any]:  # fmt: skip
     """n trials at the model's default settings (upsampler off by default: the judge looks at 64 px)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:  # else rates of nothing: NaN in the JSON
+        raise ValueError(f"n must be a whole number of trials, at least 1, got {n!r}")
     world = world or EmojiWorld()
     settings = with_upsampler(backend.default_settings("prior"), upsample)
     start = time.perf_counter()

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
@@ -168,7 +169,13 @@ def load_judge(directory: Path = JUDGE_DIR) -> Judge | None:
     path = directory / "judge.safetensors"
     if not path.exists():
         return None
-    meta = json.loads((directory / "judge.json").read_text())
+    retrain = "Retrain it: python -m unclip.eval.judge"
+    try:
+        meta = json.loads((directory / "judge.json").read_text())
+    except (OSError, ValueError) as e:  # missing, unreadable, not JSON
+        raise ValueError(f"judge: {directory / 'judge.json'} is missing or damaged ({e}). {retrain}") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"judge: {directory / 'judge.json'} must be a JSON object. {retrain}")
     version = meta.get("version", 1)
     if version != VERSION:
         raise ValueError(f"judge: {directory} holds a version-{version} judge; this code reads version {VERSION}. "
@@ -180,7 +187,10 @@ def load_judge(directory: Path = JUDGE_DIR) -> Judge | None:
             raise ValueError(f"judge: {directory} was trained on another emoji world (its {key} differ from this "
                              "code's). Retrain it: python -m unclip.eval.judge")
     judge = new_judge(world)
-    judge.load_state_dict(load_file(path))
+    try:
+        judge.load_state_dict(load_file(path))
+    except (SafetensorError, RuntimeError, OSError) as e:  # a damaged file, or weights of another architecture
+        raise ValueError(f"judge: {path} does not load ({str(e).splitlines()[0][:200]}). {retrain}") from None
     return judge.eval()
 
 

@@ -66,6 +66,9 @@ def embedding_reliance(models: UnCLIPModels, world, n: int = 32, seed: int = 30_
     return result
 
 
+MAX_N = 256  # scenes, decoded in one batch
+
+
 def main(argv: list[str] | None = None) -> int:
     from unclip.cli import open_backend
     from unclip.world import EmojiWorld
@@ -75,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=32, help="scenes (default 32)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    if not 2 <= args.n <= MAX_N:  # before the model loads; in one batch, so bounded
+        print(f"error: --n must be from 2 (the shuffled embedding is another scene's) to {MAX_N}, got {args.n}",
+              file=sys.stderr)
+        return 2
     backend = open_backend(args.model, None)
     if backend is None:
         return 2
