@@ -431,6 +431,57 @@ def test_seed_changes_every_random_draw_and_seed_zero_keeps_the_recorded_stream(
     assert not torch.equal(draws(3, 7), draws(4, 7))
 
 
+def test_seeds_far_apart_give_their_own_streams_and_the_recorded_seeds_keep_theirs():
+    """In batch_seed's linear form seed s + 7919 replayed seed s one step on, and s + 2**31 was s itself."""
+    from unclip.train.common import batch_seed, hash_str
+
+    for stage in ("decoder", "noise"):
+        assert batch_seed(stage, 0, 7919) != batch_seed(stage, 1, 0)
+        assert batch_seed(stage, 5, 2**31) != batch_seed(stage, 5, 0)
+        assert len({batch_seed(stage, step, seed) for step in range(50) for seed in (0, 7, 31, 7919, 15838, 2**31)}) \
+            == 300  # fmt: skip
+        for seed in (0, 7, 13, 31, 7918):  # the model card's legs (seeds 7 to 31) replay as they ran
+            assert batch_seed(stage, 9, seed) == (hash_str(stage) * 1_000_003 + 9 * 7919 + seed) % 2**31
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["upsampler", "--high-noise", "0.5"], r"--high-noise applies to the decoder stage only \(this is the upsampler "
+                                           r"stage\)"),
+    (["prior", "--weighting", "v"], r"--weighting applies to the decoder stage only \(this is the prior stage\)"),
+    (["clip", "--config", "default"], "--config default: .*model already holds a model of the random size, and "
+                                      "--config only sizes a new model dir: drop --config to train that model on"),
+    (["all", "--config", "default", "--steps", "1"], "--config default: .*already holds a model of the random size"),
+])  # fmt: skip
+def test_flags_that_would_change_nothing_are_refused_by_name(tmp_path, capsys, argv, message):
+    """They were accepted and ignored: the upsampler trained the same with --high-noise 0.9 --weighting v, and
+    --config default on a random-size model dir kept it random."""
+    import re
+
+    from unclip.train import main
+
+    train(_args(tmp_path, "upsampler", steps=1))
+    before = (tmp_path / "model" / "upsampler" / "diffusion_pytorch_model.safetensors").read_bytes()
+    flags = ["--out", str(tmp_path / "model"), "--run-dir", str(tmp_path / "run"), "--batch", "2"]
+    assert main([*argv, *flags]) == 2
+    assert re.search(message, capsys.readouterr().err)
+    assert (tmp_path / "model" / "upsampler" / "diffusion_pytorch_model.safetensors").read_bytes() == before
+    assert main(["upsampler", *flags, "--config", "random", "--steps", "2"]) == 0  # the size it has: fine
+    assert main(["decoder", *flags, "--high-noise", "0.5", "--steps", "0"]) == 2  # (no CLIP yet: a later refusal)
+    assert "--high-noise" not in capsys.readouterr().err
+
+
+def test_the_help_says_which_presets_set_a_flag_and_which_stage_reads_it(capsys):
+    from unclip.train import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--threads THREADS default: 0 (with all: the cpu preset's own)" in text
+    assert "--preview-every PREVIEW_EVERY default: 500 (with all: the lesson preset's own)" in text
+    assert "default: min-snr (with all: the preset's); the decoder stage only" in text
+    assert "default: default; sizes a new model dir only" in text
+
+
 def test_a_partial_save_keeps_the_other_parts_architecture_on_disk(tmp_path):
     """A prior trainer started before a `--decoder-width 2` leg saved its whole (stale) config at its checkpoint:
     the model dir then said the decoder was the old size, and the next decoder leg rebuilt it from scratch."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from unclip.families import tiny
 from unclip.settings import InvalidInput, writable_dir
 from unclip.train.common import (
     NEEDS_CLIP,
@@ -79,7 +80,7 @@ def train(args: TrainArgs, stale: str = "refuse") -> dict:
     models.to(pick_device(args.device), torch.float32)
     stage = STAGES[args.stage](models, EmojiWorld(), args)
     summary = run(stage, models, config, args, state, clip)
-    (Path(args.run_dir) / f"{args.stage}_summary.json").write_text(json.dumps(summary, indent=2))
+    tiny.write_text(Path(args.run_dir) / f"{args.stage}_summary.json", json.dumps(summary, indent=2))
     return summary
 
 
@@ -106,7 +107,31 @@ def train_all(preset: str, overrides: dict) -> list[dict]:
     return [train(args, stale="restart") for args in stages]
 
 
+DECODER_ONLY = ("high_noise", "weighting")  # TrainArgs fields only the decoder stage reads
+
+
+def check_config_flag(config: str, out: str) -> None:
+    """--config sizes a new model dir; on one that already holds a model of the other size it changed nothing."""
+    from unclip.config import TinyConfig
+
+    if config not in ("default", "random") or not tiny.is_tiny_dir(out):
+        return  # (an unknown name is refused by TrainArgs.check; an unreadable dir by the trainer)
+    try:
+        clip = tiny.config_of(out).clip
+    except (OSError, ValueError):
+        return
+    named = TinyConfig() if config == "default" else TinyConfig.random()
+    if clip != named.clip:
+        other = "random" if config == "default" else "default"
+        size = f"the {other} size" if clip == (TinyConfig.random() if other == "random" else TinyConfig()).clip \
+            else "another size"  # fmt: skip
+        raise ValueError(f"--config {config}: {out} already holds a model of {size}, and --config only sizes a new "
+                         "model dir: drop --config to train that model on, or give a new --out")
+
+
 DEFAULT_HELP = {"run_dir": "runs/<--out's folder name> in the repository"}
+FLAG_NOTES = {"high_noise": "; the decoder stage only", "weighting": "; the decoder stage only",
+              "config": "; sizes a new model dir only"}
 CHOICES_HELP = {"config": "default or random (tiny-random's size)", "weighting": " or ".join(WEIGHTINGS),
                 "device": "auto, cpu, cuda, cuda:N or mps"}  # fmt: skip
 CLIP_CUT_SHORT = ("[all] CLIP stopped at its time limit, at step {step} of {steps}. To train on, resume the stages "
@@ -128,13 +153,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", choices=list(PRESETS), default=None,
                         help="with 'all': the whole recipe (default: cpu)")
 
-    preset_keys = {key for preset in PRESETS.values() for stage in preset.values() for key in stage}
+    setters = {key: [name for name, preset in PRESETS.items() if any(key in stage for stage in preset.values())]
+               for preset in PRESETS.values() for stage in preset.values() for key in stage}  # fmt: skip
+
+    def by_preset(key: str) -> str:
+        if key not in setters:
+            return ""
+        if len(setters[key]) == len(PRESETS):
+            return " (with all: the preset's)"
+        whose = "presets'" if len(setters[key]) > 1 else "preset's"
+        return f" (with all: the {' and '.join(setters[key])} {whose} own)"
+
     for f in fields(TrainArgs):  # only the flags given reach `ns` (SUPPRESS): with 'all' they beat the preset's
         if f.name == "stage":
             continue
         flag = f"--{f.name.replace('_', '-')}"
-        default = f"default: {DEFAULT_HELP.get(f.name, f.default)}" + (
-            " (with all: the preset's)" if f.name in preset_keys else "")
+        default = f"default: {DEFAULT_HELP.get(f.name, f.default)}{by_preset(f.name)}{FLAG_NOTES.get(f.name, '')}"
         if f.name in CHOICES_HELP:
             default = f"{CHOICES_HELP[f.name]}; {default}"
         if f.type == "bool" or isinstance(f.default, bool):
@@ -144,9 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     ns = vars(parser.parse_args(argv))
     preset = ns.pop("preset")
     try:
+        if "config" in ns:
+            check_config_flag(ns["config"], ns.get("out", TrainArgs.out))
         if ns["stage"] != "all":
             if preset is not None:
                 raise ValueError(f"--preset applies to 'train all' only; a single stage takes its flags ({preset!r})")
+            for key in DECODER_ONLY:  # read by the decoder stage alone: elsewhere they would change nothing
+                if key in ns and ns["stage"] != "decoder":
+                    raise ValueError(f"--{key.replace('_', '-')} applies to the decoder stage only (this is the "
+                                     f"{ns['stage']} stage)")
             summaries = [train(TrainArgs(**ns))]
         else:
             summaries = train_all(preset or "cpu", {k: v for k, v in ns.items() if k != "stage"})

@@ -540,9 +540,19 @@ class _null:
         return None
 
 
+SEED_STRIDE = 7919  # the steps' spacing in batch_seed's linear form
+
+
 def batch_seed(stage: str, step: int, seed: int = 0) -> int:
-    """Deterministic, distinct data for every (stage, step): resuming replays exactly the same stream."""
-    return (hash_str(stage) * 1_000_003 + step * 7919 + seed) % (2**31)
+    """Deterministic, distinct data for every (stage, step): resuming replays exactly the same stream.
+
+    Seeds below SEED_STRIDE keep the linear form every recorded run used (the model card's commands replay);
+    in it, seed s + 7919 would be seed s one step on, and seed s + 2**31 seed s itself, so larger seeds are
+    hashed with the stage and step instead."""
+    if 0 <= seed < SEED_STRIDE:
+        return (hash_str(stage) * 1_000_003 + step * SEED_STRIDE + seed) % (2**31)
+    digest = hashlib.blake2b(f"{stage}/{step}/{seed}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % (2**31)
 
 
 def hash_str(text: str) -> int:

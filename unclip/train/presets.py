@@ -12,7 +12,7 @@
             0.110, decoder 0.115 (0.135 in a real leg), upsampler 0.094; projected 46 min, stage time limits 55 min
             in all). Its decoder legs have run (they are in the shipped weights); the whole recipe has not yet.
             Rebalanced from the first guess (12k/20k/20k/8k steps, 105.5 min at those step times): the decoder
-            needs the time most; clip, prior and upsampler still see 14-29x the images their CPU runs saw.
+            needs the time most; clip, prior and upsampler still see 12-29x the images their CPU runs saw.
 """
 
 from __future__ import annotations
