@@ -43,6 +43,11 @@ def test_fidelity_is_perfect_for_the_truth_and_zero_for_blank(world):
     truth = fidelity(world, scenes, _oracle(world, scenes))
     assert truth["object_recall"] == truth["background_accuracy"] == 1.0
     assert truth["relation_accuracy"] == 1.0 and truth["n_relations"] > 10
+    assert truth["color_accuracy"] == 1.0 and truth["n_colors"] > 10
+    alone = [fidelity(world, [s], _oracle(world, [s])) for s in scenes[:20]]  # one caption each
+    assert any(f["n_relations"] == 0 for f in alone)
+    assert all((f["relation_accuracy"] is None) == (f["n_relations"] == 0) for f in alone)  # null over none
+    assert all((f["color_accuracy"] is None) == (f["n_colors"] == 0) for f in alone)
     two = [world.sample(seed=i, split="any") for i in (204, 241)]  # "a pink star over a brown star": the judge has one
     assert fidelity(world, scenes + two, _oracle(world, scenes + two))["color_accuracy"] == 1.0  # colour per kind
     wrong = _oracle(world, scenes)

@@ -10,8 +10,9 @@ JSON keys (documented in the README):
     judge_chance_heldout    the same for the held-out-pair scenes (the floor fidelity.heldout is read against)
     fidelity.seen/heldout   judge scores of images generated (mode "prior") from captions of training-split
                             scenes / held-out-pair scenes: object_recall, background_accuracy (captions that
-                            name the background), relation_accuracy, color_accuracy, clip_score, n and the
-                            number of captions each accuracy is over (n_backgrounds, n_relations)
+                            name the background), relation_accuracy, color_accuracy (per shape kind a caption
+                            gives one colour), clip_score, n and what each accuracy is over (n_backgrounds,
+                            n_relations: captions; n_colors: shape kinds); an accuracy over nothing is null
     fidelity.seen_pairs     the same for training-split captions that name two distinct objects, as every
                             held-out caption does (about half of fidelity.seen's name one): seen pairs against
                             held-out pairs, like for like
@@ -81,7 +82,8 @@ def fidelity(world: EmojiWorld, scenes: list[Scene], pred: dict[str, np.ndarray]
             rel.append(bool(found[a[0]] and found[b[0]] and np.sign(ca - cb) == sign))
     mean = lambda xs: round(float(np.mean(xs)), 4) if xs else None
     return {"object_recall": mean(recall), "background_accuracy": mean(bg), "relation_accuracy": mean(rel),
-            "color_accuracy": mean(col), "n": len(scenes), "n_backgrounds": len(bg), "n_relations": len(rel)}
+            "color_accuracy": mean(col), "n": len(scenes), "n_backgrounds": len(bg), "n_relations": len(rel),
+            "n_colors": len(col)}
 
 
 def found_objects(index: dict[str, int], scene: Scene, presence: np.ndarray) -> dict[str, bool]:
