@@ -111,17 +111,43 @@ def test_a_retrieval_grid_frames_each_pick_by_whether_it_is_the_scene_itself():
     assert [middle(c, 1) for c in range(3)] == [(255, 0, 0), (0, 0, 255), (0, 0, 255)]  # what was picked
 
 
-def test_resume_equals_an_uninterrupted_run(tmp_path, clip_dir):
+def test_resume_equals_an_uninterrupted_run(tmp_path, clip_dir, monkeypatch):
+    """The same command, stopped at step 2 (Ctrl-C) and run again, ends where one straight run does: weights, EMA
+    and optimiser state alike. (This test used to change --steps between the legs, which changes the learning-rate
+    schedule, and compared the weights only.)"""
+    import signal
+
+    from unclip.train import common
+
     _with_clip(clip_dir, tmp_path / "a")
     _with_clip(clip_dir, tmp_path / "b")
     straight = train(_args(tmp_path / "a", "prior", steps=4))
-    train(_args(tmp_path / "b", "prior", steps=2))
+    lr_at = common.lr_at
+
+    def ctrl_c_at_step_1(step: int, args: TrainArgs) -> float:
+        if step == 1:
+            signal.raise_signal(signal.SIGINT)  # the first Ctrl-C: stop after the step in progress, at step 2
+        return lr_at(step, args)
+
+    monkeypatch.setattr(common, "lr_at", ctrl_c_at_step_1)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(_args(tmp_path / "b", "prior", steps=4))
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert torch.load(tmp_path / "b" / "run" / "prior.pt", weights_only=False)["step"] == 2
+    monkeypatch.setattr(common, "lr_at", lr_at)
     resumed = train(_args(tmp_path / "b", "prior", steps=4))
     assert straight["step"] == resumed["step"] == 4
-    a = torch.load(tmp_path / "a" / "run" / "prior.pt", weights_only=False)["module"]
-    b = torch.load(tmp_path / "b" / "run" / "prior.pt", weights_only=False)["module"]
-    for k in a:
-        torch.testing.assert_close(a[k], b[k], msg=k)
+    a, b = (torch.load(tmp_path / leg / "run" / "prior.pt", weights_only=False) for leg in ("a", "b"))
+    for part in ("module", "ema"):
+        for k in a[part]:
+            torch.testing.assert_close(a[part][k], b[part][k], rtol=0, atol=0, msg=f"{part} {k}")
+    assert a["opt"]["param_groups"] == b["opt"]["param_groups"]
+    for i, slots in a["opt"]["state"].items():
+        for k, v in slots.items():
+            torch.testing.assert_close(v, b["opt"]["state"][i][k], rtol=0, atol=0, msg=f"opt {i} {k}")
 
 
 def test_ctrl_c_stops_after_the_step_in_progress_with_its_checkpoint(tmp_path, clip_dir, monkeypatch) -> None:
