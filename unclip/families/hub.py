@@ -64,9 +64,13 @@ def hub_reachable(timeout: float = 1.0) -> bool:
     return bool(ok)
 
 
-def how_to_get(label: str, repo_ids: list[str], why: str) -> str:
-    ids = " and ".join(repo_ids) + (" is" if len(repo_ids) == 1 else " are")
-    gets = "; ".join(f"`hf download {r}`" for r in repo_ids)
+def how_to_get(label: str, repos: dict[str, list[str] | None], why: str) -> str:
+    """The message for repositories (id -> the file patterns loaded; None: WEIGHT_PATTERNS) that are missing:
+    the download commands fetch only those files (not the repositories' pickled .bin copies, nor the parts of
+    Karlo's image-variations repository other than its CLIP image encoder)."""
+    ids = " and ".join(repos) + (" is" if len(repos) == 1 else " are")
+    gets = "; ".join(f"`hf download {r} --include {' '.join(repr(p) for p in patterns or WEIGHT_PATTERNS)}`"
+                     for r, patterns in repos.items())  # fmt: skip
     return (f"{label} is not available: {ids} {why}. Get it on a machine with internet ({gets}, into the "
             f"cache at {cache_dir()}, or set HF_HOME to a copied cache), or pass --model with a local directory "
             f"in the hub's layout.")
@@ -94,7 +98,7 @@ def locate_all(repos: dict[str, list[str] | None], label: str, optional: tuple[s
     from huggingface_hub import snapshot_download
 
     found = {repo: _cached(repo, patterns or WEIGHT_PATTERNS) for repo, patterns in repos.items()}
-    missing = [repo for repo, path in found.items() if path is None and repo not in optional]
+    missing = {repo: repos[repo] for repo, path in found.items() if path is None and repo not in optional}
     if not missing:
         return found
     if offline():
@@ -107,8 +111,8 @@ def locate_all(repos: dict[str, list[str] | None], label: str, optional: tuple[s
             found[repo] = Path(snapshot_download(repo, allow_patterns=repos[repo] or WEIGHT_PATTERNS,
                                                  cache_dir=cache_dir()))
         except Exception as e:  # gated repo, HTTP error, a network that accepts connections but not requests
-            raise ModelUnavailable(how_to_get(label, [repo], f"could not be downloaded ({type(e).__name__}: {e})"
-                                              )) from None
+            why = f"could not be downloaded ({type(e).__name__}: {e})"
+            raise ModelUnavailable(how_to_get(label, {repo: missing[repo]}, why)) from None
     return found
 
 
