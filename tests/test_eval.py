@@ -367,6 +367,12 @@ def test_eval_refuses_a_missing_or_damaged_judge_in_one_line_before_the_model(tm
     weights.write_bytes(weights.read_bytes()[:64])
     assert report.main(["--model", "tiny-random"]) == 2
     assert capsys.readouterr().err.startswith(f"error: judge: {weights} does not load (")
+    blocked = tmp_path / "blocked"  # no judge, and where eval would train one is no folder: refused, not 30
+    blocked.write_text("")  # minutes later
+    monkeypatch.setattr(report, "load_judge", lambda: None)
+    monkeypatch.setattr(report, "JUDGE_DIR", blocked / "judge")
+    assert report.main(["--model", "tiny-random"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: the judge's folder: '{blocked}' is a file, not a folder")
 
 
 def test_the_frechet_features_are_encoded_in_chunks_as_in_one_batch(backend, monkeypatch):

@@ -42,12 +42,13 @@ import numpy as np
 import torch
 
 from unclip.backend import UnCLIP
-from unclip.eval.judge import Judge, judge_images, load_judge, train_judge
+from unclip.eval.judge import JUDGE_DIR, Judge, judge_images, load_judge, train_judge
 from unclip.eval.metrics import clip_retrieval, prior_alignment
 from unclip.eval.reliance import embedding_reliance, measurable
 from unclip.images import to_tensor
 from unclip.models import encode_image
 from unclip.sampling import drain
+from unclip.settings import InvalidInput, writable_dir
 from unclip.world import EmojiWorld, Scene
 from unclip.world.catalog import SHAPE_COLORS, SHAPES
 
@@ -256,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:  # before the model: a judge that no longer fits this world is refused at once
         judge = load_judge()
-    except ValueError as e:
+        if judge is None:  # evaluate trains one first, into JUDGE_DIR: refused now if that cannot be written
+            writable_dir(JUDGE_DIR, "the judge's folder", create=True)
+            print(f"note: no judge in {JUDGE_DIR}: training it first (4000 steps, about 30 minutes on 2 CPU cores)",
+                  file=sys.stderr)
+    except (ValueError, InvalidInput) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     backend = open_backend(ns.model, None, ns.precision, ns.threads)
