@@ -729,6 +729,11 @@ def test_damaged_hub_files_are_one_clear_error_naming_them(hub_root: Path, tmp_p
         f.unlink()
     with pytest.raises(ModelUnavailable, match=r"no-tokenizer/karlo-v1-alpha/tokenizer: no tokenizer in it"):
         load_backend(str(tokenizer.parent), device="cpu")
+    schedule = copy("schedule") / "prior_scheduler" / "scheduler_config.json"
+    schedule.write_text("{")
+    with pytest.raises(ModelUnavailable, match=r"could not load .*schedule/karlo-v1-alpha .*: .*schedule/"
+                                               r"karlo-v1-alpha/prior_scheduler/scheduler_config.json is not valid"):
+        load_backend(str(schedule.parents[1]), device="cpu")
     index = copy("index") / "model_index.json"
     index.write_text('{"_class_name": ')
     with pytest.raises(ValueError, match=r"index/karlo-v1-alpha/model_index.json is not valid JSON"):
@@ -742,6 +747,13 @@ def test_a_partial_kandinsky_inpaint_decoder_is_left_out_and_said(hub_root: Path
     """Only its model_index.json copied: the whole family refused to load, though that decoder is optional."""
     for d in fake_hub.KANDINSKY_DIRS.values():
         shutil.copytree(hub_root / d, tmp_path / d)
+    prior_schedule = tmp_path / fake_hub.KANDINSKY_DIRS["prior"] / "scheduler" / "scheduler_config.json"
+    good = prior_schedule.read_text()
+    prior_schedule.write_text("{")
+    with pytest.raises(ModelUnavailable, match=r"could not load .*/kandinsky-2-2-prior \(.*kandinsky-2-2-prior/"
+                                               r"scheduler/scheduler_config.json is not valid JSON"):
+        load_backend(str(tmp_path), device="cpu")  # (it named the decoder's folder)
+    prior_schedule.write_text(good)
     inpaint = tmp_path / fake_hub.KANDINSKY_DIRS["inpaint"]
     shutil.rmtree(inpaint / "unet")
     b = load_backend(str(tmp_path), device="cpu")
@@ -770,10 +782,12 @@ def test_a_folder_named_as_a_hub_family_is_pointed_out(hub_root: Path, tmp_path:
      r"unclip_config.json: config.decoder has an unknown key 'layers_per_blok'; its keys are sample_size, "),
     (lambda m: m["defaults"].update(decoder_stpes=3), r"config.json: defaults has an unknown key 'decoder_stpes'"),
     (lambda m: m.update(defaults=3), r"unclip_config.json: defaults must be an object with the keys prior_steps, "),
+    (lambda m: m["config"]["clip"].pop("embed_dim"),
+     r"config.json: config.clip is missing the key 'embed_dim' \(its keys are "),  # (it took the default size)
     (lambda m: m["defaults"].update(decoder_scheduler="euler"),
-     r"its default settings are not usable \(decoder scheduler must be one of ddim, dpm\+\+, ddpm; got 'euler'\): fix "
-     r"\"defaults\" in its unclip_config.json"),
-    (lambda m: m["defaults"].update(decoder_steps=0), r"not usable \(decoder steps must be a whole number between 1 "),
+     r"its default settings do not run \(decoder scheduler must be one of ddim, dpm\+\+, ddpm; got 'euler'\): fix "
+     r"\"defaults\" in its unclip_config.json, or its scheduler_configs.json"),
+    (lambda m: m["defaults"].update(decoder_steps=0), r"do not run \(decoder steps must be a whole number between 1 "),
 ])  # fmt: skip
 def test_a_hand_edited_tiny_config_is_refused_naming_the_file_and_field(tmp_path: Path, edit: Any,
                                                                         message: str) -> None:  # fmt: skip
@@ -797,6 +811,10 @@ def test_damaged_tiny_files_are_refused_naming_them(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"m/scheduler_configs.json must hold a scheduler config \(an object\) for "
                                          r"each of prior, decoder and upsampler; upsampler has none"):
         load_backend(str(d), device="cpu")  # (a KeyError)
+    bogus = {**schedules, "decoder": {**schedules["decoder"], "beta_schedule": "bogus"}}
+    (d / "scheduler_configs.json").write_text(json.dumps(bogus))
+    with pytest.raises(ValueError, match=r"do not run \(decoder scheduler: bogus is not implemented .*\): fix "):
+        load_backend(str(d), device="cpu")  # (diffusers' NotImplementedError, a traceback)
     (d / "scheduler_configs.json").write_text(json.dumps(schedules))
     weights = d / "clip" / "open_clip_model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])  # open_clip lets the SafetensorError through

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -492,8 +493,19 @@ def test_flags_that_would_change_nothing_are_refused_by_name(tmp_path, capsys, a
     assert re.search(message, capsys.readouterr().err)
     assert (tmp_path / "model" / "upsampler" / "diffusion_pytorch_model.safetensors").read_bytes() == before
     assert main(["upsampler", *flags, "--config", "random", "--steps", "2"]) == 0  # the size it has: fine
-    assert main(["decoder", *flags, "--high-noise", "0.5", "--steps", "0"]) == 2  # (no CLIP yet: a later refusal)
+    assert main(["decoder", *flags, "--high-noise", "0.5", "--steps", "0"]) == 2  # (refused for --steps instead)
     assert "--high-noise" not in capsys.readouterr().err
+
+
+def test_config_on_a_model_dir_without_a_config_section_is_one_line(tmp_path, capsys):
+    """check_config_flag let read_meta(...)["config"]'s KeyError out as a traceback."""
+    from unclip.train import main
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / tiny.CONFIG_FILE).write_text('{"family": "tiny"}')
+    assert main(["clip", "--out", str(tmp_path / "m"), "--run-dir", str(tmp_path / "r"), "--config", "random"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: --out: {tmp_path / 'm'} is not a readable tiny model dir "
+                                              "(ValueError: config must be an object with the parts clip, prior")
 
 
 def test_the_help_says_which_presets_set_a_flag_and_which_stage_reads_it(capsys):
@@ -705,10 +717,10 @@ def test_an_out_that_cannot_be_written_is_refused_before_training_and_a_failed_s
     from unclip.train import common
 
     train(_args(tmp_path, "upsampler", steps=1))
-    locked = tmp_path / "model" / "upsampler" / "config.json"
+    locked = tmp_path / "model" / "upsampler"  # its old files are removed once the new part is swapped in
     real_access = os.access
     monkeypatch.setattr(common.os, "access", lambda p, mode: Path(p) != locked and real_access(p, mode))
-    with pytest.raises(ValueError, match=r"--out: .*upsampler/config.json cannot be written; the upsampler trainer"):
+    with pytest.raises(ValueError, match=r"--out: .*model/upsampler cannot be written; the upsampler trainer"):
         train(_args(tmp_path, "upsampler", steps=2))
     assert torch.load(tmp_path / "run" / "upsampler.pt")["step"] == 1  # nothing trained
     monkeypatch.undo()
@@ -773,12 +785,52 @@ def test_an_export_cut_short_leaves_the_old_parts_and_the_same_command_exports_a
     monkeypatch.undo()
     kept = tiny.load(tmp_path / "model").decoder.state_dict()  # the old parts, whole: no half-written folder
     assert all(torch.equal(kept[k], v) for k, v in before.items())
-    assert not [p.name for p in (tmp_path / "model").iterdir() if p.name.startswith(".")]
+    assert [p.name for p in (tmp_path / "model").iterdir() if p.name.startswith(".")] == [".save.lock"]
     assert list((tmp_path / "run").glob("*.export-pending"))
     train(_args(tmp_path, "decoder", steps=2))  # the same command again exports the step-2 checkpoint
     after = tiny.load(tmp_path / "model").decoder.state_dict()
     assert not all(torch.equal(after[k], v) for k, v in before.items())
     assert json.loads((tmp_path / "model" / tiny.CONFIG_FILE).read_text())["training"]["decoder"]["steps"] == 2
+
+
+def test_two_processes_saving_one_part_at_once_both_succeed(tmp_path):
+    """Two trainers started together on a new --out each save every part: each deleted the other's hidden
+    folders (11 of 16 saves failed with FileNotFoundError)."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from unclip.families import tiny; from unclip.config import TinyConfig\n"
+              "m = tiny.build_random()\n"
+              "for _ in range(4): tiny.save(m, sys.argv[1], TinyConfig.random(), only=('decoder', 'text_proj'))\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "m")], env=env, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]  # fmt: skip
+    errors = [run.communicate(timeout=300)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], errors
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [".save.lock", "decoder", "scheduler_configs.json",
+                                                                  "text_proj", tiny.CONFIG_FILE]  # fmt: skip
+    assert (tmp_path / "m" / "decoder" / "config.json").is_file()
+
+
+def test_a_save_keeps_a_part_folders_mode_and_link_and_replaces_a_stray_file(tmp_path):
+    """A group-shared part folder (2775) came back 755; a part that was a symlink or a file left a hidden folder
+    that made the next save in the same process fail (NotADirectoryError)."""
+    models, config = tiny.build_random(), TinyConfig.random()
+    d = tiny.save(models, tmp_path / "m", config)
+    (d / "decoder").chmod(0o2775)
+    tiny.save(models, d, config, only=("decoder",))
+    assert (d / "decoder").stat().st_mode & 0o7777 == 0o2775
+    shared = tmp_path / "shared-upsampler"
+    (d / "upsampler").replace(shared)
+    (d / "upsampler").symlink_to(shared)
+    shutil.rmtree(d / "prior")
+    (d / "prior").write_text("not a folder")
+    for _ in range(2):
+        tiny.save(models, d, config, only=("prior", "upsampler"))
+    assert (d / "upsampler").is_symlink() and (shared / "config.json").is_file() and (d / "prior").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "shared-upsampler"]
+    assert [p.name for p in d.iterdir() if p.name.startswith(".")] == [".save.lock"]
+    assert tiny.load(d).upsampler is not None
 
 
 def test_a_leg_from_another_run_dir_keeps_the_earlier_legs_records(tmp_path):

@@ -147,7 +147,7 @@ class UnCLIP(EditMethods, ExploreMethods):
         for stage, name in stages.items():
             try:
                 make_scheduler(name, self.models.scheduler_configs[stage])
-            except ValueError as e:
+            except (ValueError, NotImplementedError) as e:  # (diffusers: an unknown beta_schedule)
                 raise InvalidInput(f"{stage} scheduler: {e}") from None
         return s
 
@@ -359,11 +359,12 @@ def load_backend(name_or_path: str = "tiny-emoji", device: str | torch.device | 
         slow = "bf16 on a CPU without AMX is slower than fp32 here (--precision auto or fp32 is faster)"
         models.notice = f"{models.notice}; {slow}" if models.notice else slow
     backend = UnCLIP(models)
-    try:  # a tiny model dir's defaults come from its unclip_config.json, which may have been edited by hand
+    try:  # a tiny model dir's defaults and schedules come from its JSON files, which may have been edited by hand
         backend.validate(backend.default_settings())
     except InvalidInput as e:
-        raise ValueError(f"model {name_or_path}: its default settings are not usable ({e}): fix \"defaults\" in "
-                         "its unclip_config.json") from None  # fmt: skip
+        where = ': fix "defaults" in its unclip_config.json, or its scheduler_configs.json' \
+            if models.family == "tiny" else ""  # fmt: skip
+        raise ValueError(f"model {name_or_path}: its default settings do not run ({e}){where}") from None
     return backend
 
 

@@ -216,12 +216,21 @@ class TinyConfig:
             if not isinstance(saved, dict):
                 raise ValueError(f"config.{name} must be an object (that part's architecture), got "
                                  f"{'nothing' if saved is None else type(saved).__name__}")  # fmt: skip
-            allowed = [f.name for f in fields(kind)]
-            unknown = [k for k in saved if k not in allowed]
-            if unknown:
-                raise ValueError(f"config.{name} has an unknown key {unknown[0]!r}; its keys are {', '.join(allowed)}")
-            values = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}
             if name == "decoder":
-                values = {"prediction_type": "epsilon", **values}  # no key: made before v-prediction
-            parts[name] = kind(**values)
+                saved = {"prediction_type": "epsilon", **saved}  # no key: made before v-prediction
+            values = check_keys(saved, kind, f"config.{name}", required=True)
+            parts[name] = kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
         return cls(**parts)
+
+
+def check_keys(saved: dict[str, Any], kind: type, where: str, required: bool = False) -> dict[str, Any]:
+    """`saved` if its keys are fields of dataclass `kind` (all of them, with `required`), else ValueError naming
+    `where`, the key and the fields."""
+    allowed = [f.name for f in fields(kind)]
+    unknown = [k for k in saved if k not in allowed]
+    if unknown:
+        raise ValueError(f"{where} has an unknown key {unknown[0]!r}; its keys are {', '.join(allowed)}")
+    missing = [k for k in allowed if k not in saved] if required else []
+    if missing:
+        raise ValueError(f"{where} is missing the key {missing[0]!r} (its keys are {', '.join(allowed)})")
+    return saved

@@ -137,7 +137,13 @@ def scheduler_config(directory: Path) -> dict[str, Any]:
     as that class only knows the cosine schedule. DDIM, DPM-Solver++ and DDPM default to the linear one, so read
     without it they would step these models through another model's noise levels (abar at t = 500: 0.08, not 0.49).
     """
-    saved = json.loads((directory / "scheduler_config.json").read_text())
+    path = directory / "scheduler_config.json"
+    try:
+        saved = json.loads(path.read_text())
+    except ValueError as e:  # JSON or UTF-8 (a missing file: the OSError names it)
+        raise ValueError(f"{path} is not valid JSON ({e})") from None
+    if not isinstance(saved, dict):
+        raise ValueError(f"{path} must be a JSON object (a scheduler's config), got {type(saved).__name__}")
     config = {k: v for k, v in saved.items() if not k.startswith("_")}
     if saved.get("_class_name") == "UnCLIPScheduler":
         config.setdefault("beta_schedule", "squaredcos_cap_v2")

@@ -88,11 +88,11 @@ def load(directory: str | Path | None = None, dtype: torch.dtype = torch.float32
         clip = load_hf_clip(prior_dir / "text_encoder", prior_dir / "tokenizer", prior_dir / "image_encoder",
                             prior_dir / "image_processor", dtype)
         prior = PriorTransformer.from_pretrained(prior_dir, subfolder="prior", **kw)
+        schedules = {"prior": scheduler_config(prior_dir / "scheduler")}
         where = decoder_dir
         decoder = UNet2DConditionModel.from_pretrained(decoder_dir, subfolder="unet", **kw)
         movq = VQModel.from_pretrained(decoder_dir, subfolder="movq", **kw)
-        schedules = {"prior": scheduler_config(prior_dir / "scheduler"),
-                     "decoder": scheduler_config(decoder_dir / "scheduler")}
+        schedules["decoder"] = scheduler_config(decoder_dir / "scheduler")
     except (OSError, ValueError, SafetensorError) as e:  # (transformers lets a damaged file's SafetensorError out)
         raise ModelUnavailable(f"{NAME}: could not load {where} (incomplete download? safetensors weights are "
                                f"required): {e}") from None

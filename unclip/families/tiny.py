@@ -11,11 +11,14 @@ weights are missing). Weights load from safetensors only.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import shutil
-from collections.abc import Callable
+import stat
+import uuid
+from collections.abc import Callable, Iterator
 from copy import deepcopy
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -28,7 +31,7 @@ from diffusers.pipelines.deprecated.unclip.text_proj import UnCLIPTextProjModel
 from safetensors import SafetensorError
 from safetensors.torch import save_file
 
-from unclip.config import DecoderConfig, TinyConfig
+from unclip.config import DecoderConfig, TinyConfig, check_keys
 from unclip.models import Defaults, UnCLIPModels
 
 FAMILY = "tiny"
@@ -126,7 +129,7 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
     staged, olds = {}, {}
     try:
         for name in (n for n in PARTS if n in only):
-            staged[name] = _staging(out, name, "tmp")
+            staged[name] = _staging(_target(out, name), "tmp")
             if name == "clip":
                 state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in models.clip.state_dict().items()}
                 save_file(state, staged[name] / "open_clip_model.safetensors")
@@ -138,43 +141,90 @@ def save(models: UnCLIPModels, directory: str | Path, config: TinyConfig, dtype:
                 part._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
                 part.save_pretrained(staged[name], safe_serialization=True, max_shard_size="16MB")
         _readable(list(staged.values()))
-        for name, folder in staged.items():  # all written: swap them in, one rename pair each
-            olds[name] = _staging(out, name, "old", create=False)
-            if (out / name).exists():
-                (out / name).replace(olds[name])
-            folder.replace(out / name)
-            _remove(olds[name])
+        with _save_lock(out):  # all written: swap them in, one rename pair each (two savers of a part: in turn)
+            for name, folder in staged.items():
+                target = _target(out, name)
+                if target.is_dir():  # (a group-shared part folder stays shared)
+                    folder.chmod(stat.S_IMODE(target.stat().st_mode))
+                olds[name] = _staging(target, "old", create=False)
+                if target.exists() or target.is_symlink():
+                    target.replace(olds[name])
+                folder.replace(target)
+                _remove(olds[name])
     finally:
         for name, old in olds.items():  # cut between a pair's renames: the old part goes back
-            if old.exists() and not (out / name).exists():
-                old.replace(out / name)
+            target = _target(out, name)
+            if (old.exists() or old.is_symlink()) and not target.exists():
+                old.replace(target)
         for folder in staged.values():  # (a no-op once swapped in)
             _remove(folder)
-    write_text(out / "scheduler_configs.json", json.dumps(models.scheduler_configs, indent=2))
-    old = read_meta(out) if (out / CONFIG_FILE).exists() else {}
-    sections = config.to_dict()  # clip, prior, decoder, upsampler: a part's architecture
-    if "config" in old:  # the parts not written keep the architecture on disk, which another stage's trainer
-        sections = {**old["config"], **{k: v for k, v in sections.items() if k in only}}  # may have changed
-    meta = {**old, "family": FAMILY, "config": sections, "defaults": asdict(models.defaults)}
-    for key, value in (extra or {}).items():
-        meta[key] = {**meta.get(key, {}), **value} if isinstance(value, dict) else value
-    write_meta(out, meta)
+    with _save_lock(out):  # (read, merged and written by one saver at a time)
+        write_text(out / "scheduler_configs.json", json.dumps(models.scheduler_configs, indent=2))
+        old = read_meta(out) if (out / CONFIG_FILE).exists() else {}
+        sections = config.to_dict()  # clip, prior, decoder, upsampler: a part's architecture
+        if "config" in old:  # the parts not written keep the architecture on disk, which another stage's trainer
+            sections = {**old["config"], **{k: v for k, v in sections.items() if k in only}}  # may have changed
+        meta = {**old, "family": FAMILY, "config": sections, "defaults": asdict(models.defaults)}
+        for key, value in (extra or {}).items():
+            meta[key] = {**meta.get(key, {}), **value} if isinstance(value, dict) else value
+        write_meta(out, meta)
     return out
 
 
-def _staging(out: Path, name: str, kind: str, create: bool = True) -> Path:
-    """A hidden folder beside part `name` (loaders never look at it), this process's own; a leftover from a
-    save that was killed is removed first."""
-    folder = out / f".{name}.{os.getpid()}.{kind}"
-    for leftover in out.glob(f".{name}.*.{kind}"):
-        _remove(leftover)
+def _target(out: Path, name: str) -> Path:
+    """Where part `name` lives: out/name, or the folder it links to (a part shared between model dirs)."""
+    path = out / name
+    return path.resolve() if path.is_symlink() else path
+
+
+def _staging(target: Path, kind: str, create: bool = True) -> Path:
+    """A hidden folder name beside `target` (loaders never look at it), unique to this save; a leftover of a
+    save whose process has died is removed first (another process's, still saving, is left alone)."""
+    pid = os.getpid()
+    for leftover in target.parent.glob(f".{target.name}.*.{kind}"):
+        owner = leftover.name.split(".")[-3]  # .<name>.<pid>.<random>.<kind>
+        if owner.isdigit() and int(owner) != pid and not _alive(int(owner)):
+            _remove(leftover)
+    folder = target.parent / f".{target.name}.{pid}.{uuid.uuid4().hex[:8]}.{kind}"
     if create:
         folder.mkdir()
     return folder
 
 
+def _alive(pid: int) -> bool:
+    if os.name != "posix":  # (Windows' os.kill would end the process): never taken for dead
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's, alive
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _save_lock(out: Path) -> Iterator[None]:
+    """One saver at a time swaps parts in and merges unclip_config.json (an advisory lock on out/.save.lock;
+    none where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(out / ".save.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _remove(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _readable(folders: list[Path]) -> None:
@@ -247,14 +297,10 @@ def _checked_meta(d: Path, meta: Any) -> tuple[TinyConfig, Defaults]:
             raise ValueError(f"it must be a JSON object, got {type(meta).__name__}")
         config = TinyConfig.from_dict(meta.get("config"))
         saved = meta.get("defaults", {})
-        allowed = [f.name for f in fields(Defaults)]
         if not isinstance(saved, dict):
-            raise ValueError(f"defaults must be an object with the keys {', '.join(allowed)}, got "
-                             f"{type(saved).__name__}")  # fmt: skip
-        unknown = [k for k in saved if k not in allowed]
-        if unknown:
-            raise ValueError(f"defaults has an unknown key {unknown[0]!r}; its keys are {', '.join(allowed)}")
-        return config, Defaults(**saved)
+            raise ValueError(f"defaults must be an object with the keys {', '.join(f.name for f in fields(Defaults))}"
+                             f", got {type(saved).__name__}")  # fmt: skip
+        return config, Defaults(**check_keys(saved, Defaults, "defaults"))  # (a key left out: the default)
     except (ValueError, TypeError) as e:
         raise ValueError(f"{d / CONFIG_FILE}: {e}") from None
 
@@ -290,4 +336,5 @@ def load_part(folder: Path, loader: Callable[[], torch.nn.Module]) -> torch.nn.M
 
 
 def config_of(directory: str | Path) -> TinyConfig:
-    return TinyConfig.from_dict(read_meta(directory)["config"])
+    meta = read_meta(directory)
+    return TinyConfig.from_dict(meta.get("config") if isinstance(meta, dict) else meta)

@@ -118,7 +118,7 @@ def check_config_flag(config: str, out: str) -> None:
         return  # (an unknown name is refused by TrainArgs.check; an unreadable dir by the trainer)
     try:
         clip = tiny.config_of(out).clip
-    except (OSError, ValueError):
+    except (OSError, ValueError, KeyError, TypeError):  # the trainer names what is wrong with the dir
         return
     named = TinyConfig() if config == "default" else TinyConfig.random()
     if clip != named.clip:

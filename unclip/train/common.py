@@ -194,14 +194,11 @@ def clip_fingerprint(out: Path) -> str | None:
 
 
 def unwritable(out: Path, stage: str) -> Path | None:
-    """The first file or folder a stage's export writes in place that cannot be written (a read-only copy of a
-    model), found before training rather than at the first checkpoint."""
-    paths = [out / "scheduler_configs.json"]
-    for part in OWNS[stage]:
-        if (out / part).is_dir():
-            paths += [out / part, *(out / part).iterdir()]
-    mode = {True: os.W_OK | os.X_OK, False: os.W_OK}
-    return next((p for p in paths if p.exists() and not os.access(p, mode[p.is_dir()])), None)
+    """The first folder a stage's export needs to write that cannot be written (a read-only copy of a model),
+    found before training rather than at the first checkpoint: --out, where tiny.save writes each part beside
+    the old one and swaps it in, and the old part folders it then empties."""
+    folders = [out, *(out / part for part in OWNS[stage])]
+    return next((f for f in folders if f.is_dir() and not os.access(f, os.W_OK | os.X_OK)), None)
 
 
 def _refuse_other_files(out: Path, run_dir: Path) -> None:
