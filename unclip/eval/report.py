@@ -144,7 +144,8 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
     alike (`--n 2`) nearly zero: scipy's sqrtm of C_a C_b then returned NaN now and then (silently, under the
     warning it gives for singular matrices). The trace of the root is taken instead as that of
     (A^1/2 C_b A^1/2)^1/2 with A = C_a, a symmetric positive semi-definite matrix with the same eigenvalues as
-    C_a C_b: eigenvalues only, always finite, equal to sqrtm's to 6 digits where that is finite."""
+    C_a C_b: eigenvalues only, finite for the finite features of two or more images, and equal to sqrtm's to 6
+    digits where that is finite."""
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
     w, v = np.linalg.eigh(cov_a)

@@ -250,8 +250,11 @@ def write_meta(directory: str | Path, meta: dict[str, Any]) -> None:
 def write_text(path: Path, text: str) -> None:
     """Replace a file atomically: readers see the old text or the new, never half of it."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)  # (a failed write: no half file left beside it)
 
 
 def is_tiny_dir(directory: str | Path) -> bool:
