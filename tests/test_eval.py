@@ -377,15 +377,16 @@ def test_eval_refuses_a_missing_or_damaged_judge_in_one_line_before_the_model(tm
 
 def test_the_frechet_features_are_encoded_in_chunks_as_in_one_batch(backend, monkeypatch):
     """4n references went to CLIP in one batch: 2.3 MB an image, about 9 GB at --n 1000 --upsample."""
-    from unclip.eval import report
+    from unclip.models import encode_image
 
     x = torch.rand(7, 3, 64, 64) * 2 - 1
+    whole = encode_image(backend.models, x)  # (7 < 256: one batch)
     sizes = []
-    real = report.encode_image
-    monkeypatch.setattr(report, "encode_image", lambda m, images: sizes.append(len(images)) or real(m, images))
-    chunked = report.encode_in_chunks(backend, x, chunk=3)
+    real = backend.models.clip.encode_image
+    monkeypatch.setattr(backend.models.clip, "encode_image", lambda images: sizes.append(len(images)) or real(images))
+    chunked = encode_image(backend.models, x, chunk=3)
     assert sizes == [3, 3, 1] and chunked.shape == (7, backend.models.embed_dim)
-    np.testing.assert_allclose(chunked, real(backend.models, x).numpy(), atol=1e-5)
+    np.testing.assert_allclose(chunked.numpy(), whole.numpy(), atol=1e-5)
 
 
 def test_inpaint_eval_refuses_no_trials(backend):

@@ -223,6 +223,19 @@ class TinyConfig:
         return cls(**parts)
 
 
+SIZES = ("default", "random")  # the sizes --config names: the bundled model's, tiny-random's
+
+
+def sized(name: str) -> TinyConfig:
+    """A named size's config (`SIZES`)."""
+    return TinyConfig.random() if name == "random" else TinyConfig()
+
+
+def size_of(config: TinyConfig) -> str | None:
+    """Which named size a model is (its CLIP decides: other flags change the decoder's width only), or None."""
+    return next((name for name in SIZES if sized(name).clip == config.clip), None)
+
+
 def check_keys(saved: dict[str, Any], kind: type, where: str, required: bool = False) -> dict[str, Any]:
     """`saved` if its keys are fields of dataclass `kind` (all of them, with `required`), else ValueError naming
     `where`, the key and the fields."""

@@ -25,6 +25,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from unclip.families.hub import read_json
 from unclip.images import to_tensor
 from unclip.world import EmojiWorld, Scene
 from unclip.world.catalog import SHAPE_COLORS, SHAPES
@@ -171,11 +172,11 @@ def load_judge(directory: Path = JUDGE_DIR) -> Judge | None:
         return None
     retrain = "Retrain it: python -m unclip.eval.judge"
     try:
-        meta = json.loads((directory / "judge.json").read_text())
-    except (OSError, ValueError) as e:  # missing, unreadable, not JSON
+        meta = read_json(directory / "judge.json", "the judge's world and version")
+    except OSError as e:  # missing, unreadable
         raise ValueError(f"judge: {directory / 'judge.json'} is missing or damaged ({e}). {retrain}") from None
-    if not isinstance(meta, dict):
-        raise ValueError(f"judge: {directory / 'judge.json'} must be a JSON object. {retrain}")
+    except ValueError as e:  # not JSON, not an object
+        raise ValueError(f"judge: {e}. {retrain}") from None
     version = meta.get("version", 1)
     if version != VERSION:
         raise ValueError(f"judge: {directory} holds a version-{version} judge; this code reads version {VERSION}. "

@@ -156,14 +156,6 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
     return max(float(d), 0.0)  # (rounding: identical sets gave -4e-6)
 
 
-def encode_in_chunks(backend: UnCLIP, images: torch.Tensor, chunk: int = 256) -> np.ndarray:
-    """CLIP image features of many images, `chunk` at a time (4n references at once took 2.3 MB each: about
-    9 GB at --n 1000 --upsample)."""
-    m = backend.models
-    return np.concatenate([encode_image(m, images[i:i + chunk].to(m.device)).cpu().numpy()
-                           for i in range(0, len(images), chunk)])
-
-
 def generate_for(backend: UnCLIP, scenes: list[Scene], mode: str, seed: int, upsample: bool,
                  batch: int = 16, settings=None, embeds: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, list[float]]:  # fmt: skip
@@ -224,7 +216,8 @@ def evaluate(backend: UnCLIP, n: int = 48, seed: int = 0, upsample: bool = False
                                 "clip_score": round(float(np.mean(scores)), 2)}
     size = seen_images.shape[-1]
     ref, other = (world.batch(m, seed=s, size=size)[0] for m, s in ((4 * n, 70_000), (n, 80_000)))  # renders
-    gen_f, ref_f, other_f = (encode_in_chunks(backend, x) for x in (seen_images, to_tensor(ref), to_tensor(other)))
+    gen_f, ref_f, other_f = (encode_image(backend.models, x).cpu().numpy()  # (in chunks: models.encode_image)
+                             for x in (seen_images, to_tensor(ref), to_tensor(other)))  # fmt: skip
     report["frechet_clip"] = round(frechet(gen_f, ref_f), 4)
     report["frechet_clip_renders"] = round(frechet(other_f, ref_f), 4)  # the floor: n renders in place of n images
     report["embedding_reliance"] = embedding_reliance(backend.models, world) if measurable(backend.models) else None

@@ -11,10 +11,12 @@ attention mask as the token mask. Embeddings are not normalised (these priors we
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from torch import Tensor, nn
 
 from unclip.models import TextEncoding
@@ -99,10 +101,11 @@ def load_hf_clip(text_dir: Path, tokenizer_dir: Path, image_dir: Path | None, pr
     logging.disable_progress_bar()
 
     kw: dict[str, Any] = {"use_safetensors": True, "dtype": dtype}
-    text = CLIPTextModelWithProjection.from_pretrained(text_dir, **kw)
+    text = _weights(text_dir, lambda: CLIPTextModelWithProjection.from_pretrained(text_dir, **kw))
     tokenizer = CLIPTokenizer.from_pretrained(tokenizer_dir)
     check_tokenizer(tokenizer, tokenizer_dir, text.config)
-    image = CLIPVisionModelWithProjection.from_pretrained(image_dir, **kw) if image_dir else None
+    image = _weights(image_dir, lambda: CLIPVisionModelWithProjection.from_pretrained(image_dir, **kw)) \
+        if image_dir else None  # fmt: skip
     size, mean, std, processor = 224, OPENAI_MEAN, OPENAI_STD, None
     if image is not None:
         size = int(image.config.image_size)
@@ -110,6 +113,15 @@ def load_hf_clip(text_dir: Path, tokenizer_dir: Path, image_dir: Path | None, pr
         processor = CLIPImageProcessor.from_pretrained(processor_dir)  # its defaults: OpenAI's mean and std
         mean, std = tuple(processor.image_mean), tuple(processor.image_std)
     return HFClip(text, tokenizer, image, size, mean, std, missing_image_encoder, processor)
+
+
+def _weights(folder: Path, load: Callable[[], nn.Module]) -> nn.Module:
+    """transformers lets a damaged weights file's SafetensorError out (diffusers turns it into an OSError): the
+    OSError naming the folder that the family loaders catch, as for every other part."""
+    try:
+        return load()
+    except SafetensorError as e:
+        raise OSError(f"{folder}: a weights file is damaged (safetensors: {e})") from None
 
 
 def check_tokenizer(tokenizer: Any, folder: Path, text_config: Any) -> None:

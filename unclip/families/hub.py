@@ -116,18 +116,22 @@ def locate_all(repos: dict[str, list[str] | None], label: str, optional: tuple[s
     return found
 
 
+def read_json(path: Path, what: str) -> dict[str, Any]:
+    """A model's JSON file, or ValueError naming it: not JSON (a damaged download, a hand edit), or not an object
+    (`what` it should hold). A missing file raises the OSError that names it."""
+    try:
+        saved = json.loads(path.read_text())
+    except ValueError as e:  # JSON or UTF-8
+        raise ValueError(f"{path} is not valid JSON ({e})") from None
+    if not isinstance(saved, dict):
+        raise ValueError(f"{path} must be a JSON object ({what}), got {type(saved).__name__}")
+    return saved
+
+
 def pipeline_class(directory: Path) -> str:
     """The `_class_name` of a hub layout's model_index.json ("" when there is none): which family it is."""
     index = directory / "model_index.json"
-    if not index.is_file():
-        return ""
-    try:
-        saved = json.loads(index.read_text())
-    except ValueError as e:  # JSON or UTF-8: a damaged download
-        raise ValueError(f"{index} is not valid JSON ({e}): download or copy that model again") from None
-    if not isinstance(saved, dict):
-        raise ValueError(f"{index} must be a JSON object (a pipeline's index), got {type(saved).__name__}")
-    return str(saved.get("_class_name", ""))
+    return str(read_json(index, "a pipeline's index").get("_class_name", "")) if index.is_file() else ""
 
 
 def scheduler_config(directory: Path) -> dict[str, Any]:
@@ -137,13 +141,7 @@ def scheduler_config(directory: Path) -> dict[str, Any]:
     as that class only knows the cosine schedule. DDIM, DPM-Solver++ and DDPM default to the linear one, so read
     without it they would step these models through another model's noise levels (abar at t = 500: 0.08, not 0.49).
     """
-    path = directory / "scheduler_config.json"
-    try:
-        saved = json.loads(path.read_text())
-    except ValueError as e:  # JSON or UTF-8 (a missing file: the OSError names it)
-        raise ValueError(f"{path} is not valid JSON ({e})") from None
-    if not isinstance(saved, dict):
-        raise ValueError(f"{path} must be a JSON object (a scheduler's config), got {type(saved).__name__}")
+    saved = read_json(directory / "scheduler_config.json", "a scheduler's config")
     config = {k: v for k, v in saved.items() if not k.startswith("_")}
     if saved.get("_class_name") == "UnCLIPScheduler":
         config.setdefault("beta_schedule", "squaredcos_cap_v2")

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
 
 from unclip.families.hf_clip import load_hf_clip
 from unclip.families.hub import ModelUnavailable, locate_all, pipeline_class, require, scheduler_config
@@ -93,7 +92,7 @@ def load(directory: str | Path | None = None, dtype: torch.dtype = torch.float32
         decoder = UNet2DConditionModel.from_pretrained(decoder_dir, subfolder="unet", **kw)
         movq = VQModel.from_pretrained(decoder_dir, subfolder="movq", **kw)
         schedules["decoder"] = scheduler_config(decoder_dir / "scheduler")
-    except (OSError, ValueError, SafetensorError) as e:  # (transformers lets a damaged file's SafetensorError out)
+    except (OSError, ValueError) as e:
         raise ModelUnavailable(f"{NAME}: could not load {where} (incomplete download? safetensors weights are "
                                f"required): {e}") from None
     inpaint, notice = _inpaint_decoder(dirs["inpaint"], kw)
@@ -115,6 +114,6 @@ def _inpaint_decoder(folder: Path | None, kw: dict[str, Any]) -> tuple[Any, str]
     try:
         require(folder, PARTS["inpaint"], f"{NAME} (inpaint)")
         return UNet2DConditionModel.from_pretrained(folder, subfolder="unet", **kw), ""
-    except (OSError, ValueError, SafetensorError) as e:
+    except (OSError, ValueError) as e:
         return None, (f"{REPOS['inpaint']} in {folder} did not load ({str(e)[:200]}): Inpaint and Zoom out use the "
                       "plain decoder (RePaint) instead")

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
 
 from unclip.families.hf_clip import load_hf_clip
 from unclip.families.hub import ModelUnavailable, locate_all, pipeline_class, require, scheduler_config
@@ -70,7 +69,7 @@ def load(directory: str | Path | None = None, dtype: torch.dtype = torch.float32
             ("prior", PriorTransformer), ("text_proj", UnCLIPTextProjModel), ("decoder", UNet2DConditionModel),
             ("super_res_first", UNet2DModel), ("super_res_last", UNet2DModel))}
         schedules = {stage: scheduler_config(root / folder) for stage, folder in SCHEDULERS.items()}
-    except (OSError, ValueError, SafetensorError) as e:  # (transformers lets a damaged file's SafetensorError out)
+    except (OSError, ValueError) as e:
         raise ModelUnavailable(f"{NAME}: could not load {root} (incomplete download? safetensors weights are "
                                f"required): {e}") from None
     return assemble(clip, parts, schedules, NAME if local is None else f"{NAME} ({local.name})")

@@ -32,6 +32,7 @@ from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 from unclip.config import DecoderConfig, TinyConfig, check_keys
+from unclip.families.hub import read_json
 from unclip.models import Defaults, UnCLIPModels
 
 FAMILY = "tiny"
@@ -239,7 +240,7 @@ def _readable(folders: list[Path]) -> None:
 
 def read_meta(directory: str | Path) -> dict[str, Any]:
     """unclip_config.json: family, config (each part's architecture), defaults, training records."""
-    return json.loads((Path(directory) / CONFIG_FILE).read_text())
+    return read_json(Path(directory) / CONFIG_FILE, "a tiny model's family, config and defaults")
 
 
 def write_meta(directory: str | Path, meta: dict[str, Any]) -> None:
@@ -262,10 +263,10 @@ def is_tiny_dir(directory: str | Path) -> bool:
     if not path.is_file():
         return False
     try:
-        meta = read_meta(directory)
+        meta = json.loads(path.read_text())
     except ValueError as e:  # JSON or UTF-8
         raise ValueError(f"{path} is not valid JSON ({e})") from None
-    return isinstance(meta, dict) and meta.get("family") == FAMILY
+    return isinstance(meta, dict) and meta.get("family") == FAMILY  # (JSON of another kind: not a tiny model)
 
 
 def load(directory: str | Path, name: str | None = None) -> UnCLIPModels:
@@ -292,12 +293,10 @@ def load(directory: str | Path, name: str | None = None) -> UnCLIPModels:
     return models
 
 
-def _checked_meta(d: Path, meta: Any) -> tuple[TinyConfig, Defaults]:
+def _checked_meta(d: Path, meta: dict[str, Any]) -> tuple[TinyConfig, Defaults]:
     """unclip_config.json's architecture and sampling defaults, or ValueError naming the file and the field (a file
     edited by hand). The defaults' values are checked with every request's (backend.load_backend)."""
     try:
-        if not isinstance(meta, dict):
-            raise ValueError(f"it must be a JSON object, got {type(meta).__name__}")
         config = TinyConfig.from_dict(meta.get("config"))
         saved = meta.get("defaults", {})
         if not isinstance(saved, dict):
@@ -311,12 +310,8 @@ def _checked_meta(d: Path, meta: Any) -> tuple[TinyConfig, Defaults]:
 def _checked_schedules(d: Path) -> dict[str, Any]:
     """scheduler_configs.json: one diffusers scheduler config per stage, or ValueError naming the file."""
     path = d / "scheduler_configs.json"
-    try:
-        schedules = json.loads(path.read_text())
-    except ValueError as e:  # JSON or UTF-8
-        raise ValueError(f"{path} is not valid JSON ({e})") from None
-    missing = [s for s in ("prior", "decoder", "upsampler") if not isinstance(schedules, dict)
-               or not isinstance(schedules.get(s), dict)]  # fmt: skip
+    schedules = read_json(path, "a scheduler config per stage")
+    missing = [s for s in ("prior", "decoder", "upsampler") if not isinstance(schedules.get(s), dict)]
     if missing:
         raise ValueError(f"{path} must hold a scheduler config (an object) for each of prior, decoder and upsampler; "
                          f"{missing[0]} has none")
@@ -339,5 +334,4 @@ def load_part(folder: Path, loader: Callable[[], torch.nn.Module]) -> torch.nn.M
 
 
 def config_of(directory: str | Path) -> TinyConfig:
-    meta = read_meta(directory)
-    return TinyConfig.from_dict(meta.get("config") if isinstance(meta, dict) else meta)
+    return TinyConfig.from_dict(read_meta(directory).get("config"))

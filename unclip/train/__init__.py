@@ -112,20 +112,17 @@ DECODER_ONLY = ("high_noise", "weighting")  # TrainArgs fields only the decoder 
 
 def check_config_flag(config: str, out: str) -> None:
     """--config sizes a new model dir; on one that already holds a model of the other size it changed nothing."""
-    from unclip.config import TinyConfig
+    from unclip.config import SIZES, size_of
 
-    if config not in ("default", "random") or not tiny.is_tiny_dir(out):
-        return  # (an unknown name is refused by TrainArgs.check; an unreadable dir by the trainer)
     try:
-        clip = tiny.config_of(out).clip
+        if config not in SIZES or not tiny.is_tiny_dir(out):
+            return  # (an unknown name is refused by TrainArgs.check)
+        size = size_of(tiny.config_of(out))
     except (OSError, ValueError, KeyError, TypeError):  # the trainer names what is wrong with the dir
         return
-    named = TinyConfig() if config == "default" else TinyConfig.random()
-    if clip != named.clip:
-        other = "random" if config == "default" else "default"
-        size = f"the {other} size" if clip == (TinyConfig.random() if other == "random" else TinyConfig()).clip \
-            else "another size"  # fmt: skip
-        raise ValueError(f"--config {config}: {out} already holds a model of {size}, and --config only sizes a new "
+    if size != config:
+        held = f"the {size} size" if size else "another size"
+        raise ValueError(f"--config {config}: {out} already holds a model of {held}, and --config only sizes a new "
                          "model dir: drop --config to train that model on, or give a new --out")
 
 

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from unclip.backend import check_device
-from unclip.config import DECODER_WIDTHS, TinyConfig
+from unclip.config import DECODER_WIDTHS, SIZES, TinyConfig, size_of, sized
 from unclip.families import BUNDLED, REPO_ROOT, tiny
 from unclip.models import UnCLIPModels
 from unclip.settings import MAX_THREADS, THREADS_ALLOWED
@@ -87,7 +87,7 @@ class TrainArgs:
             ("preview-every", self.preview_every >= 0, "0 (no sample grids) or more"),
             ("log-every", self.log_every >= 1, "at least 1"),
             ("seed", 0 <= self.seed < 2**63, "from 0 to 2**63 - 1"),
-            ("config", self.config in ("default", "random"), "default or random"),
+            ("config", self.config in SIZES, " or ".join(SIZES)),
             ("time-limit", number(self.time_limit, 0), "seconds, 0 for none"),
             ("threads", 0 <= self.threads <= MAX_THREADS, THREADS_ALLOWED),
             ("high-noise", number(self.high_noise, 0, 1), "a share from 0 to 1"),
@@ -145,7 +145,7 @@ def load_or_create(args: TrainArgs, state: dict | None = None, need_clip: bool =
 
 def _fresh_model(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
     """Fresh weights of --config's size (the decoder at --decoder-width), in memory."""
-    base = TinyConfig.random() if args.config == "random" else TinyConfig()
+    base = sized(args.config)
     config = replace(base, decoder=base.decoder.scaled(args.decoder_width)) if args.decoder_width else base
     return (tiny.assemble(tiny.build_components(config, args.seed), config, tiny.TRAINED_DEFAULTS, Path(args.out).name),
             config)
@@ -153,11 +153,11 @@ def _fresh_model(args: TrainArgs) -> tuple[UnCLIPModels, TinyConfig]:
 
 def _set_decoder_width(out: Path, config: TinyConfig, args: TrainArgs, state: dict | None) -> None:
     """--decoder-width on an existing model dir: a fresh decoder of that width, unless it has that width already."""
-    base = next((b for b in (TinyConfig(), TinyConfig.random()) if b.clip == config.clip), None)
-    if base is None:  # the width scales a known size's decoder: refuse rather than guess one
+    size = size_of(config)
+    if size is None:  # the width scales a known size's decoder: refuse rather than guess one
         raise ValueError(f"--decoder-width: {out} is neither the default nor the random size (its CLIP differs "
                          f"from both), so there is no decoder to scale; train it without --decoder-width")
-    scaled = base.decoder.scaled(args.decoder_width)
+    scaled = sized(size).decoder.scaled(args.decoder_width)
     wanted = replace(config.decoder, block_out_channels=scaled.block_out_channels,
                      attention_head_dim=scaled.attention_head_dim)  # fmt: skip
     if wanted != config.decoder:
