@@ -118,7 +118,7 @@ def check_config_flag(config: str, out: str) -> None:
         if config not in SIZES or not tiny.is_tiny_dir(out):
             return  # (an unknown name is refused by TrainArgs.check)
         size = size_of(tiny.config_of(out))
-    except (OSError, ValueError, KeyError, TypeError):  # the trainer names what is wrong with the dir
+    except (OSError, ValueError):  # the trainer names what is wrong with the dir
         return
     if size != config:
         held = f"the {size} size" if size else "another size"
@@ -150,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", choices=list(PRESETS), default=None,
                         help="with 'all': the whole recipe (default: cpu)")
 
-    setters = {key: [name for name, preset in PRESETS.items() if any(key in stage for stage in preset.values())]
-               for preset in PRESETS.values() for stage in preset.values() for key in stage}  # fmt: skip
+    setters: dict[str, list[str]] = {}  # flag -> the presets that set it
+    for name, preset in PRESETS.items():
+        for key in {key for stage in preset.values() for key in stage}:
+            setters.setdefault(key, []).append(name)
 
     def by_preset(key: str) -> str:
         if key not in setters:
